@@ -1,0 +1,53 @@
+# Every target runs with a Node >= 22.19: hack/node.sh prints the system Node
+# when it is new enough, or installs node@24 from the npm registry into the
+# tools cache (~/.cache/shardgate/tools) and prints that.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE := $(shell hack/node.sh)
+export PATH := $(dir $(NODE)):$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help setup testbin build typecheck lint format test test-unit manifests bench run clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
+
+testbin: ## build kube-apiserver, controller-manager, scheduler, etcd, helm, traefik once per machine
+	hack/testbin/build.sh
+
+build: setup ## compile TypeScript to dist/
+	npm run build
+
+typecheck: setup ## strict type check of src, test, bench, cdk8s
+	npm run typecheck
+
+lint: setup ## eslint (typed rules) and prettier
+	npm run lint
+
+format: setup ## rewrite files with prettier
+	npm run format
+
+manifests: setup ## regenerate crds/ and the cdk8s manifests
+	node hack/generate-manifests.ts
+
+test: setup testbin ## everything CI runs: types, lint, all tests against the real control plane
+	npm run typecheck
+	npm run lint
+	node hack/run-tests.ts
+
+test-unit: setup ## only tests that need no control plane
+	npx vitest run --project unit
+
+bench: setup testbin ## run the benchmarks under bench/
+	for b in bench/*.ts; do node "$$b"; done
+
+run: setup testbin ## start a local stack: control plane, operator, gateway, Traefik, Traefik shard
+	node hack/run-local.ts
+
+clean: ## remove build output (not the testbin cache)
+	rm -rf dist coverage node_modules/.installed
