@@ -1,0 +1,250 @@
+/**
+ * A list-then-watch cache of one resource type (in one namespace or all).
+ *
+ * - lists, then watches from the list's resourceVersion (bookmarks keep it fresh);
+ * - a watch the server closes (timeoutSeconds) resumes from the last version;
+ * - 410 Gone relists at once; a dropped connection or failed list relists after
+ *   a jittered exponential backoff, forever, so an apiserver restart is survived
+ *   without restarting the process;
+ * - a jittered resync timer relists and emits `resync` for every unchanged
+ *   object, so level-based controllers get to look at everything again.
+ *
+ * Failures never throw: they arrive as `error` and `restart` events.
+ */
+import { isGone, KubeApiError, type KubeClient } from "./client.ts";
+import type { ResourceType } from "./resources.ts";
+import { objectKey, type KubeObject } from "./types.ts";
+
+export type RestartReason = "gone" | "disconnected" | "resync" | "timeout";
+
+export type InformerEvent<T extends KubeObject> =
+  | { readonly type: "add"; readonly object: T }
+  | { readonly type: "update"; readonly object: T; readonly old: T }
+  | { readonly type: "delete"; readonly object: T }
+  /** Periodic: the object did not change, look at it again anyway. */
+  | { readonly type: "resync"; readonly object: T }
+  /** A list completed and the cache reflects it. */
+  | { readonly type: "synced" }
+  | { readonly type: "error"; readonly phase: "list" | "watch"; readonly error: Error }
+  /** The watch starts over; count these for metrics. */
+  | { readonly type: "restart"; readonly reason: RestartReason };
+
+export type InformerListener<T extends KubeObject> = (event: InformerEvent<T>) => void;
+
+export interface InformerOptions {
+  readonly client: KubeClient;
+  readonly type: ResourceType;
+  /** @default all namespaces */
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  /** Mean period of the full relist; jittered by ±20%. 0 disables it. @default 300000 */
+  readonly resyncMs?: number;
+  /** @default 240, jittered */
+  readonly watchTimeoutSeconds?: number;
+  /** First retry delay after a failure; doubles up to maxBackoffMs. @default 200 */
+  readonly minBackoffMs?: number;
+  /** @default 5000 */
+  readonly maxBackoffMs?: number;
+}
+
+function jitter(ms: number, fraction = 0.2): number {
+  return Math.round(ms * (1 - fraction + Math.random() * 2 * fraction));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export class Informer<T extends KubeObject> {
+  readonly type: ResourceType;
+  readonly #options: InformerOptions;
+  readonly #cache = new Map<string, T>();
+  readonly #listeners = new Set<InformerListener<T>>();
+  readonly #stop = new AbortController();
+  #running: Promise<void> | undefined;
+  #synced = false;
+  #syncWaiters: Array<() => void> = [];
+
+  constructor(options: InformerOptions) {
+    this.#options = options;
+    this.type = options.type;
+  }
+
+  /** Subscribe; returns the unsubscribe function. Listeners must not throw. */
+  on(listener: InformerListener<T>): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  get hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves after the first successful list (or when stopped). */
+  waitForSync(): Promise<void> {
+    if (this.#synced || this.#stop.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    await this.#running;
+  }
+
+  #emit(event: InformerEvent<T>): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's bug must not kill the watch loop.
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    const { minBackoffMs = 200, maxBackoffMs = 5000 } = this.#options;
+    let backoff = minBackoffMs;
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      let phase: "list" | "watch" = "list";
+      try {
+        let resourceVersion = await this.#relist();
+        backoff = minBackoffMs;
+        phase = "watch";
+        const resyncAt =
+          this.#options.resyncMs === 0 ? Infinity : Date.now() + jitter(this.#options.resyncMs ?? 300_000);
+        for (;;) {
+          const started = Date.now();
+          const outcome = await this.#watch(resourceVersion, resyncAt);
+          if (stop.aborted) return;
+          // A server that ends watches at once must not turn this into a hot loop.
+          if (outcome.reason === "timeout" && Date.now() - started < 1000)
+            await sleep(jitter(backoff, 0.5), stop);
+          resourceVersion = outcome.resourceVersion;
+          this.#emit({ type: "restart", reason: outcome.reason });
+          if (outcome.reason === "resync") break;
+        }
+      } catch (error) {
+        if (stop.aborted) return;
+        const err = error instanceof Error ? error : new Error(String(error));
+        if (isGone(err)) {
+          this.#emit({ type: "restart", reason: "gone" });
+          continue;
+        }
+        this.#emit({ type: "error", phase, error: err });
+        this.#emit({ type: "restart", reason: "disconnected" });
+        await sleep(jitter(backoff, 0.5), stop);
+        backoff = Math.min(backoff * 2, maxBackoffMs);
+      }
+    }
+  }
+
+  /** Lists, replaces the cache, and emits the differences; returns the version to watch from. */
+  async #relist(): Promise<string | undefined> {
+    const list = await this.#options.client.list<T>(this.type, {
+      namespace: this.#options.namespace,
+      labelSelector: this.#options.labelSelector,
+      signal: this.#stop.signal,
+    });
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      item.apiVersion ??= this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
+      item.kind ??= this.type.kind;
+      const key = objectKey(item);
+      seen.add(key);
+      const old = this.#cache.get(key);
+      this.#cache.set(key, item);
+      if (!old) this.#emit({ type: "add", object: item });
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
+        this.#emit({ type: "update", object: item, old });
+      else this.#emit({ type: "resync", object: item });
+    }
+    for (const [key, old] of this.#cache) {
+      if (seen.has(key)) continue;
+      this.#cache.delete(key);
+      this.#emit({ type: "delete", object: old });
+    }
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+    this.#emit({ type: "synced" });
+    return list.metadata.resourceVersion;
+  }
+
+  async #watch(
+    resourceVersion: string | undefined,
+    resyncAt: number,
+  ): Promise<{ resourceVersion: string | undefined; reason: RestartReason }> {
+    const abort = new AbortController();
+    const onStop = () => abort.abort();
+    this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    let resynced = false;
+    const timer = Number.isFinite(resyncAt)
+      ? setTimeout(
+          () => {
+            resynced = true;
+            abort.abort();
+          },
+          Math.max(0, resyncAt - Date.now()),
+        )
+      : undefined;
+    let version = resourceVersion;
+    try {
+      const events = this.#options.client.watch<T>(this.type, {
+        namespace: this.#options.namespace,
+        labelSelector: this.#options.labelSelector,
+        resourceVersion,
+        timeoutSeconds: jitter(this.#options.watchTimeoutSeconds ?? 240),
+        signal: abort.signal,
+      });
+      for await (const event of events) {
+        const object = event.object;
+        version = object.metadata?.resourceVersion ?? version;
+        if (event.type === "BOOKMARK") continue;
+        const key = objectKey(object);
+        const old = this.#cache.get(key);
+        if (event.type === "DELETED") {
+          this.#cache.delete(key);
+          this.#emit({ type: "delete", object: old ?? object });
+          continue;
+        }
+        object.apiVersion ??= old?.apiVersion;
+        object.kind ??= old?.kind;
+        this.#cache.set(key, object);
+        this.#emit(old ? { type: "update", object, old } : { type: "add", object });
+      }
+    } catch (error) {
+      if (!abort.signal.aborted || !(resynced || this.#stop.signal.aborted)) throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener("abort", onStop);
+    }
+    if (abort.signal.aborted && !resynced && !this.#stop.signal.aborted) {
+      throw new KubeApiError(`watch ${this.type.plural}: aborted`, 0, "ConnectionLost");
+    }
+    return { resourceVersion: version, reason: resynced ? "resync" : "timeout" };
+  }
+}
