@@ -152,7 +152,8 @@ export function validateDocument(text: string, options: ValidateOptions = {}): V
   const known = options.known ?? {};
 
   const checkRules = (section: "http" | "tcp", kind: RuleKind) => {
-    for (const [name, router] of Object.entries(config[section]?.routers ?? {})) {
+    const routers: Record<string, { rule: string }> = config[section]?.routers ?? {};
+    for (const [name, router] of Object.entries(routers)) {
       const result = checkRule(router.rule, kind);
       for (const p of result.problems) {
         errors.push({
