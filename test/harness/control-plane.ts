@@ -1,0 +1,396 @@
+/**
+ * A real Kubernetes control plane for tests, in the manner of
+ * controller-runtime's envtest: etcd and kube-apiserver on free loopback
+ * ports, plus (unlike envtest) the real kube-controller-manager, so garbage
+ * collection, Deployments, ReplicaSets, namespaces and service accounts
+ * behave as in a cluster. There is no kubelet: pods are created and
+ * scheduled (with the scheduler) but never run.
+ *
+ * Authentication is by client certificate from a throwaway CA; authorization
+ * is RBAC only. The admin is in system:masters; `userKubeconfig()` mints any
+ * other identity, for least-privilege tests. Every mutating request is
+ * audited (Metadata level) so tests can count writes per user.
+ */
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { binary } from "./binaries.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { freePort, httpGet, sleep } from "./net.ts";
+import { createCa, createServiceAccountKey, issueCert, type Ca } from "./pki.ts";
+import { spawnManaged, type ManagedProcess } from "./process.ts";
+
+export interface ControlPlaneOptions {
+  /** Run kube-controller-manager (GC, Deployments, namespaces, service accounts...). @default true */
+  readonly controllerManager?: boolean;
+  /** Run kube-scheduler, so pods get a node assigned (there are no nodes unless a test makes them). @default false */
+  readonly scheduler?: boolean;
+  /** Working directory for certificates, logs and etcd data. @default a new temporary directory, removed by stop() */
+  readonly dir?: string;
+}
+
+/** The parts of an audit.k8s.io/v1 Event the tests look at. */
+export interface AuditEvent {
+  readonly auditID: string;
+  readonly stage: string;
+  readonly verb: string;
+  readonly requestURI: string;
+  readonly user: { readonly username: string; readonly groups?: readonly string[] };
+  readonly userAgent?: string;
+  readonly objectRef?: {
+    readonly resource?: string;
+    readonly namespace?: string;
+    readonly name?: string;
+    readonly apiGroup?: string;
+    readonly apiVersion?: string;
+    readonly subresource?: string;
+  };
+  readonly responseStatus?: { readonly code?: number };
+  readonly requestReceivedTimestamp: string;
+  readonly stageTimestamp: string;
+}
+
+export interface ControlPlane {
+  /** Admin kubeconfig (user "admin" in system:masters, client certificate embedded). */
+  readonly kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  readonly dir: string;
+  readonly caCertPath: string;
+  /** Writes a kubeconfig for `user` (in `groups`) with a fresh client certificate; returns its path. */
+  userKubeconfig(user: string, groups?: readonly string[]): Promise<string>;
+  /** Audit events of mutating requests (create, update, patch, delete, deletecollection) so far. */
+  auditEvents(): Promise<AuditEvent[]>;
+  /** Stops kube-apiserver and starts it again on the same port and etcd; resolves once /readyz is ok. */
+  restartApiserver(): Promise<void>;
+  /** Stops every component and removes the directory (when the harness made it). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const SERVICE_CIDR = "10.0.0.0/24";
+/** First address of SERVICE_CIDR: the in-cluster `kubernetes` Service, so it is in the serving certificate. */
+const KUBERNETES_SERVICE_IP = "10.0.0.1";
+const MUTATING_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+const START_TIMEOUT_MS = 90_000;
+
+// One event per request (ResponseComplete), only for writes: reads would
+// swamp the file, and tests count writes.
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  - level: None
+`;
+
+interface Pki {
+  readonly ca: Ca;
+  readonly serving: { certPath: string; keyPath: string };
+  readonly admin: { certPath: string; keyPath: string };
+  readonly controllerManager: { certPath: string; keyPath: string };
+  readonly scheduler: { certPath: string; keyPath: string };
+  readonly serviceAccount: { privatePath: string; publicPath: string };
+}
+
+async function createPki(dir: string): Promise<Pki> {
+  const ca = await createCa(dir);
+  const [serving, admin, controllerManager, scheduler, serviceAccount] = await Promise.all([
+    issueCert(ca, dir, {
+      name: "apiserver",
+      commonName: "kube-apiserver",
+      altNames: [
+        "IP:127.0.0.1",
+        `IP:${KUBERNETES_SERVICE_IP}`,
+        "DNS:localhost",
+        "DNS:kubernetes",
+        "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc",
+        "DNS:kubernetes.default.svc.cluster.local",
+      ],
+    }),
+    issueCert(ca, dir, { name: "admin", commonName: "admin", organizations: ["system:masters"] }),
+    // The bootstrap RBAC policy binds these exact user names.
+    issueCert(ca, dir, { name: "controller-manager", commonName: "system:kube-controller-manager" }),
+    issueCert(ca, dir, { name: "scheduler", commonName: "system:kube-scheduler" }),
+    createServiceAccountKey(dir),
+  ]);
+  return { ca, serving, admin, controllerManager, scheduler, serviceAccount };
+}
+
+function startupError(component: ManagedProcess, why: string): Error {
+  return new Error(`${component.name} ${why}; last lines of ${component.logPath}:\n${component.logTail(40)}`);
+}
+
+/** Polls `check` until it returns true; fails early with the log tail when the process dies. */
+async function waitUntilReady(
+  component: ManagedProcess,
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (component.exit) {
+      throw startupError(
+        component,
+        `exited during startup (code ${component.exit.code}, signal ${component.exit.signal})`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(100);
+  }
+  const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+  throw startupError(component, `was not ${what} after ${timeoutMs / 1000}s${detail}`);
+}
+
+function sanitize(user: string): string {
+  return user.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const withControllerManager = opts.controllerManager ?? true;
+  const withScheduler = opts.scheduler ?? false;
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "shardgate-cp-")));
+  const pkiDir = join(dir, "pki");
+  const usersDir = join(dir, "users");
+  await Promise.all([mkdir(pkiDir, { recursive: true }), mkdir(usersDir, { recursive: true })]);
+
+  // Resolve every binary before starting anything: a missing build fails fast and clearly.
+  const etcdBin = binary("etcd");
+  const apiserverBin = binary("kube-apiserver");
+  const controllerManagerBin = withControllerManager ? binary("kube-controller-manager") : undefined;
+  const schedulerBin = withScheduler ? binary("kube-scheduler") : undefined;
+
+  const processes: ManagedProcess[] = [];
+  let apiserver: ManagedProcess | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const removeDirOnExit = () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", removeDirOnExit);
+
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      // Controllers first so they do not log a storm of errors at a dead apiserver.
+      const order = [...processes].reverse();
+      for (const p of order) {
+        if (p.name === "etcd" || p.name === "kube-apiserver") continue;
+        await p.stop(3_000);
+      }
+      if (apiserver) await apiserver.stop(5_000);
+      for (const p of order) if (p.name === "etcd") await p.stop(5_000);
+      process.off("exit", removeDirOnExit);
+      if (ownDir) await rm(dir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  try {
+    const [etcdPort, etcdPeerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+    const etcd = spawnManaged(
+      "etcd",
+      etcdBin,
+      [
+        `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=default=${peerUrl}`,
+        // Test data is thrown away: skipping fsync makes every write far cheaper.
+        "--unsafe-no-fsync=true",
+        "--log-level=warn",
+      ],
+      { logPath: join(dir, "etcd.log") },
+    );
+    processes.push(etcd);
+
+    // Certificates are made while etcd starts.
+    const [pki] = await Promise.all([
+      createPki(pkiDir),
+      writeFile(join(dir, "audit-policy.yaml"), AUDIT_POLICY),
+    ]);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const adminKubeconfig = join(dir, "admin.kubeconfig");
+    await Promise.all([
+      writeKubeconfig(adminKubeconfig, {
+        server,
+        caCertPath: pki.ca.certPath,
+        user: "admin",
+        clientCertPath: pki.admin.certPath,
+        clientKeyPath: pki.admin.keyPath,
+      }),
+      writeKubeconfig(join(dir, "controller-manager.kubeconfig"), {
+        server,
+        caCertPath: pki.ca.certPath,
+        user: "system:kube-controller-manager",
+        clientCertPath: pki.controllerManager.certPath,
+        clientKeyPath: pki.controllerManager.keyPath,
+      }),
+      writeKubeconfig(join(dir, "scheduler.kubeconfig"), {
+        server,
+        caCertPath: pki.ca.certPath,
+        user: "system:kube-scheduler",
+        clientCertPath: pki.scheduler.certPath,
+        clientKeyPath: pki.scheduler.keyPath,
+      }),
+    ]);
+
+    await waitUntilReady(etcd, "healthy", async () => (await httpGet(`${etcdUrl}/health`)).status === 200);
+
+    const [adminCert, adminKey, caCert] = await Promise.all([
+      readFile(pki.admin.certPath),
+      readFile(pki.admin.keyPath),
+      readFile(pki.ca.certPath),
+    ]);
+    const adminTls = { ca: caCert, cert: adminCert, key: adminKey };
+
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      // Without it the apiserver looks for a default route to pick an address (envtest does the same).
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, "apiserver-certs")}`,
+      `--tls-cert-file=${pki.serving.certPath}`,
+      `--tls-private-key-file=${pki.serving.keyPath}`,
+      `--client-ca-file=${pki.ca.certPath}`,
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${pki.serviceAccount.publicPath}`,
+      `--service-account-signing-key-file=${pki.serviceAccount.privatePath}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      "--authorization-mode=RBAC",
+      "--allow-privileged=true",
+      `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
+      `--audit-log-path=${join(dir, "audit.log")}`,
+      "--audit-log-format=json",
+      // Blocking: an event is on disk before the response goes out, so a test
+      // that has its answer can count the write right away.
+      "--audit-log-mode=blocking",
+      "--profiling=false",
+      // The ServiceAccount admission plugin rejects pods until the namespace's
+      // "default" ServiceAccount exists, which only the controller-manager
+      // creates; without it, behave like envtest and turn the plugin off.
+      ...(withControllerManager ? [] : ["--disable-admission-plugins=ServiceAccount"]),
+    ];
+    const startApiserver = async (): Promise<void> => {
+      const p = spawnManaged("kube-apiserver", apiserverBin, apiserverArgs, {
+        logPath: join(dir, "kube-apiserver.log"),
+      });
+      apiserver = p;
+      await waitUntilReady(
+        p,
+        "ready",
+        async () => (await httpGet(`${server}/readyz`, adminTls)).status === 200,
+      );
+    };
+    await startApiserver();
+
+    const healthz = (port: number) => async () =>
+      // Self-signed serving certificates from --cert-dir; loopback only.
+      (await httpGet(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false })).status === 200;
+
+    const waits: Promise<void>[] = [];
+    if (controllerManagerBin) {
+      const port = await freePort();
+      const cm = spawnManaged(
+        "kube-controller-manager",
+        controllerManagerBin,
+        [
+          `--kubeconfig=${join(dir, "controller-manager.kubeconfig")}`,
+          "--bind-address=127.0.0.1",
+          `--secure-port=${port}`,
+          `--cert-dir=${join(dir, "controller-manager-certs")}`,
+          "--leader-elect=false",
+          // Every default controller; the cloud ones stay off without a cloud provider.
+          "--controllers=*",
+          // Each controller acts as its own service account, as in a real cluster.
+          "--use-service-account-credentials=true",
+          `--root-ca-file=${pki.ca.certPath}`,
+          `--service-account-private-key-file=${pki.serviceAccount.privatePath}`,
+          `--cluster-signing-cert-file=${pki.ca.certPath}`,
+          `--cluster-signing-key-file=${pki.ca.keyPath}`,
+          `--service-cluster-ip-range=${SERVICE_CIDR}`,
+          // Tests create and delete many objects quickly; client-side throttling would only slow them.
+          "--kube-api-qps=200",
+          "--kube-api-burst=400",
+        ],
+        { logPath: join(dir, "kube-controller-manager.log") },
+      );
+      processes.push(cm);
+      waits.push(waitUntilReady(cm, "healthy", healthz(port)));
+    }
+    if (schedulerBin) {
+      const port = await freePort();
+      const scheduler = spawnManaged(
+        "kube-scheduler",
+        schedulerBin,
+        [
+          `--kubeconfig=${join(dir, "scheduler.kubeconfig")}`,
+          "--bind-address=127.0.0.1",
+          `--secure-port=${port}`,
+          "--leader-elect=false",
+        ],
+        { logPath: join(dir, "kube-scheduler.log") },
+      );
+      processes.push(scheduler);
+      waits.push(waitUntilReady(scheduler, "healthy", healthz(port)));
+    }
+    await Promise.all(waits);
+
+    return {
+      kubeconfigPath: adminKubeconfig,
+      server,
+      dir,
+      caCertPath: pki.ca.certPath,
+      async userKubeconfig(user, groups = []) {
+        const name = `user-${sanitize(user)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+        const cert = await issueCert(pki.ca, usersDir, { name, commonName: user, organizations: groups });
+        return writeKubeconfig(join(usersDir, `${name}.kubeconfig`), {
+          server,
+          caCertPath: pki.ca.certPath,
+          user,
+          clientCertPath: cert.certPath,
+          clientKeyPath: cert.keyPath,
+        });
+      },
+      async auditEvents() {
+        let text: string;
+        try {
+          text = await readFile(join(dir, "audit.log"), "utf8");
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
+          throw new Error("could not read the audit log", { cause });
+        }
+        const events: AuditEvent[] = [];
+        for (const line of text.split("\n")) {
+          if (line.trim() === "") continue;
+          const event = JSON.parse(line) as AuditEvent;
+          if (MUTATING_VERBS.has(event.verb) && event.stage === "ResponseComplete") events.push(event);
+        }
+        return events;
+      },
+      async restartApiserver() {
+        if (!apiserver) throw new Error("kube-apiserver is not running");
+        await apiserver.stop(10_000);
+        await startApiserver();
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
