@@ -39,8 +39,21 @@ export const envVar = z
         secretKeyRef: secretKeySelector.optional().describe("Take the value from a Secret key."),
         configMapKeyRef: configMapKeySelector.optional().describe("Take the value from a ConfigMap key."),
       })
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule: "has(self.secretKeyRef) != has(self.configMapKeyRef)",
+            message: "valueFrom needs exactly one of secretKeyRef and configMapKeyRef",
+          },
+        ],
+      })
       .optional()
       .describe("Take the value from a Secret or ConfigMap key."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: "!(has(self.value) && has(self.valueFrom))", message: "set value or valueFrom, not both" },
+    ],
   })
   .describe("An environment variable of the shard's container.");
 
@@ -55,6 +68,14 @@ export const envFromSource = z
       .object({ name: z.string().min(1).describe("ConfigMap name.") })
       .optional()
       .describe("Every key of this ConfigMap becomes a variable."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.secretRef) != has(self.configMapRef)",
+        message: "envFrom needs exactly one of secretRef and configMapRef",
+      },
+    ],
   })
   .describe("A Secret or ConfigMap whose keys all become environment variables.");
 
@@ -89,6 +110,14 @@ export const toleration = z
       .min(0)
       .optional()
       .describe("How long a NoExecute taint is tolerated."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value)",
+        message: "a toleration with operator Exists must not set value",
+      },
+    ],
   })
   .describe("A pod toleration.");
 

@@ -79,9 +79,10 @@ const workloadFields = {
     ),
   volumes: z
     .array(volume)
+    .max(32)
     .optional()
     .describe("Pod volumes (hostPath, NFS, PVC, ConfigMap, Secret, emptyDir)."),
-  volumeMounts: z.array(volumeMount).optional().describe("Where the volumes are mounted."),
+  volumeMounts: z.array(volumeMount).max(32).optional().describe("Where the volumes are mounted."),
   nodeSelector: z.record(z.string(), z.string()).optional().describe("Node labels the pods must run on."),
   tolerations: z.array(toleration).optional().describe("Tolerations of the pods."),
   securityContext: podSecurityOverrides.optional(),
@@ -90,6 +91,22 @@ const workloadFields = {
     .optional()
     .describe("Image pull policy. @default IfNotPresent"),
 } as const;
+
+/** CEL rules every managed workload (container or stdio) carries. */
+const workloadRules = [
+  {
+    rule: "!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && self.volumes.exists(v, v.name == m.name))",
+    message: "every volumeMounts[].name must name one of the volumes",
+  },
+  {
+    rule: "!has(self.volumes) || self.volumes.all(v, self.volumes.exists_one(w, w.name == v.name))",
+    message: "volume names must be unique",
+  },
+  {
+    rule: "!has(self.serviceAccount) || !has(self.serviceAccount.name) || size(self.serviceAccount.name) > 0",
+    message: "serviceAccount.name must not be empty (leave it out to use the shard's name)",
+  },
+];
 
 export const containerShard = z
   .object({
@@ -106,6 +123,7 @@ export const containerShard = z
     path: z.string().startsWith("/").default("/mcp").describe("HTTP path of the MCP endpoint. @default /mcp"),
     ...workloadFields,
   })
+  .meta({ "x-kubernetes-validations": workloadRules })
   .describe("A managed container: the operator runs it as a Deployment with a Service.");
 
 export const stdioShard = z
@@ -122,6 +140,7 @@ export const stdioShard = z
       .describe("Image that holds the command and shardgate. @default the operator's shardgate image"),
     ...workloadFields,
   })
+  .meta({ "x-kubernetes-validations": workloadRules })
   .describe(
     "A managed stdio MCP server: run inside the shardgate image through `shardgate bridge`, which serves it over HTTP.",
   );
@@ -134,6 +153,14 @@ export const toolExposure = z
         /^[a-zA-Z][a-zA-Z0-9_-]{0,31}$/,
         "must start with a letter and hold at most 32 letters, digits, '_' or '-'",
       )
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule: "self.matches('^[a-zA-Z][a-zA-Z0-9_-]{0,31}$')",
+            message: "must start with a letter and hold at most 32 letters, digits, '_' or '-'",
+          },
+        ],
+      })
       .optional()
       .describe("Prefix of this shard's tools at the gateway (<prefix>_<tool>). @default the shard's name"),
     allow: z
@@ -196,6 +223,8 @@ export const mcpShardSpec = z
     stdio: stdioShard.optional(),
     url: z
       .url({ protocol: /^https?$/ })
+      // The CRD cannot express zod's protocol check otherwise.
+      .meta({ pattern: "^https?://" })
       .optional()
       .describe("External MCP server URL (on a VM or another cluster); nothing is deployed."),
     transport: z
@@ -214,6 +243,11 @@ export const mcpShardSpec = z
         rule: "[has(self.container), has(self.stdio), has(self.url)].filter(x, x).size() == 1",
         message:
           "exactly one of spec.container (a managed container), spec.stdio (a managed stdio server) or spec.url (an external server) must be set",
+      },
+      {
+        rule: "!has(self.stdio) || !has(self.transport) || self.transport == 'streamable-http'",
+        message:
+          "spec.transport sse does not apply to stdio shards: shardgate bridge serves them over streamable-http",
       },
     ],
   })
