@@ -11,11 +11,10 @@
  * other identity, for least-privilege tests. Every mutating request is
  * audited (Metadata level) so tests can count writes per user.
  */
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFile } from "node:fs/promises";
 import { binary } from "./binaries.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { freePort, httpGet, sleep } from "./net.ts";
@@ -59,6 +58,10 @@ export interface ControlPlane {
   readonly server: string;
   readonly dir: string;
   readonly caCertPath: string;
+  /** The throwaway CA's key, so test workers can mint client certificates too (see mintUserKubeconfig). */
+  readonly caKeyPath: string;
+  /** JSON-lines audit log of mutating requests (see readAuditEvents). */
+  readonly auditLogPath: string;
   /** Writes a kubeconfig for `user` (in `groups`) with a fresh client certificate; returns its path. */
   userKubeconfig(user: string, groups?: readonly string[]): Promise<string>;
   /** Audit events of mutating requests (create, update, patch, delete, deletecollection) so far. */
@@ -155,6 +158,60 @@ function sanitize(user: string): string {
   return user.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
+export interface MintOptions {
+  readonly server: string;
+  readonly caCertPath: string;
+  readonly caKeyPath: string;
+  /** Where the certificate and kubeconfig files go. */
+  readonly dir: string;
+}
+
+/**
+ * A kubeconfig for `user` in `groups`, with a new client certificate signed by
+ * the control plane's CA. Works from any process that can read the CA key.
+ */
+export async function mintUserKubeconfig(
+  opts: MintOptions,
+  user: string,
+  groups: readonly string[] = [],
+): Promise<string> {
+  await mkdir(opts.dir, { recursive: true });
+  const name = `user-${sanitize(user)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const ca = { certPath: opts.caCertPath, keyPath: opts.caKeyPath };
+  const cert = await issueCert(ca, opts.dir, { name, commonName: user, organizations: groups });
+  return writeKubeconfig(join(opts.dir, `${name}.kubeconfig`), {
+    server: opts.server,
+    caCertPath: opts.caCertPath,
+    user,
+    clientCertPath: cert.certPath,
+    clientKeyPath: cert.keyPath,
+  });
+}
+
+/** Parses the JSON-lines audit log; only completed mutating requests. */
+export async function readAuditEvents(auditLogPath: string): Promise<AuditEvent[]> {
+  let text: string;
+  try {
+    text = await readFile(auditLogPath, "utf8");
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new Error(`could not read the audit log ${auditLogPath}`, { cause });
+  }
+  const events: AuditEvent[] = [];
+  for (const line of text.split("\n")) {
+    // The apiserver may be mid-line while we read; a partial last line is skipped.
+    if (line.trim() === "") continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line) as AuditEvent;
+    } catch {
+      continue;
+    }
+    if (MUTATING_VERBS.has(event.verb) && event.stage === "ResponseComplete") events.push(event);
+  }
+  return events;
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const withControllerManager = opts.controllerManager ?? true;
   const withScheduler = opts.scheduler ?? false;
@@ -170,6 +227,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const controllerManagerBin = withControllerManager ? binary("kube-controller-manager") : undefined;
   const schedulerBin = withScheduler ? binary("kube-scheduler") : undefined;
 
+  const auditLogPath = join(dir, "audit.log");
   const processes: ManagedProcess[] = [];
   let apiserver: ManagedProcess | undefined;
   let stopped: Promise<void> | undefined;
@@ -274,7 +332,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       "--authorization-mode=RBAC",
       "--allow-privileged=true",
       `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
-      `--audit-log-path=${join(dir, "audit.log")}`,
+      `--audit-log-path=${auditLogPath}`,
       "--audit-log-format=json",
       // Blocking: an event is on disk before the response goes out, so a test
       // that has its answer can count the write right away.
@@ -355,33 +413,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       server,
       dir,
       caCertPath: pki.ca.certPath,
-      async userKubeconfig(user, groups = []) {
-        const name = `user-${sanitize(user)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-        const cert = await issueCert(pki.ca, usersDir, { name, commonName: user, organizations: groups });
-        return writeKubeconfig(join(usersDir, `${name}.kubeconfig`), {
-          server,
-          caCertPath: pki.ca.certPath,
+      caKeyPath: pki.ca.keyPath,
+      auditLogPath,
+      userKubeconfig: (user, groups = []) =>
+        mintUserKubeconfig(
+          { server, caCertPath: pki.ca.certPath, caKeyPath: pki.ca.keyPath, dir: usersDir },
           user,
-          clientCertPath: cert.certPath,
-          clientKeyPath: cert.keyPath,
-        });
-      },
-      async auditEvents() {
-        let text: string;
-        try {
-          text = await readFile(join(dir, "audit.log"), "utf8");
-        } catch (cause) {
-          if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
-          throw new Error("could not read the audit log", { cause });
-        }
-        const events: AuditEvent[] = [];
-        for (const line of text.split("\n")) {
-          if (line.trim() === "") continue;
-          const event = JSON.parse(line) as AuditEvent;
-          if (MUTATING_VERBS.has(event.verb) && event.stage === "ResponseComplete") events.push(event);
-        }
-        return events;
-      },
+          groups,
+        ),
+      auditEvents: () => readAuditEvents(auditLogPath),
       async restartApiserver() {
         if (!apiserver) throw new Error("kube-apiserver is not running");
         await apiserver.stop(10_000);
