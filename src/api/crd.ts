@@ -71,7 +71,7 @@ function structural(node: JsonSchema): JsonSchema {
 }
 
 function toSchema(schema: z.ZodType): JsonSchema {
-  return structural(z.toJSONSchema(schema, { target: "openapi-3.0", io: "input" }) as JsonSchema);
+  return structural(z.toJSONSchema(schema, { target: "openapi-3.0", io: "input" }));
 }
 
 /** The whole openAPIV3Schema of the served version. */

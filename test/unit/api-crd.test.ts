@@ -45,7 +45,7 @@ describe("McpShard CRD", () => {
       if (node.anyOf || node.oneOf || node.allOf) problems.push(`${path}: union`);
       if (node.additionalProperties === false) problems.push(`${path}: additionalProperties false`);
       if (node.format && !["uri", "date-time"].includes(node.format as string))
-        problems.push(`${path}: format ${String(node.format)}`);
+        problems.push(`${path}: format ${JSON.stringify(node.format)}`);
     });
     expect(problems).toEqual([]);
   });
