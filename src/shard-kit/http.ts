@@ -1,0 +1,238 @@
+/**
+ * The HTTP face shared by kit shards and the stdio bridge: MCP Streamable HTTP
+ * at /mcp, legacy SSE at /sse + /messages, and /health, /ready, /manifest,
+ * /metrics. What answers MCP messages is behind the small McpEndpoint
+ * interface, so both share sessions, draining and the operational endpoints.
+ *
+ * Sessions: an `initialize` POST without a session id opens a session (its id
+ * comes back in `Mcp-Session-Id`), so the gateway can pool one long-lived
+ * upstream session and each concurrent client gets its own. A non-initialize
+ * POST without a session id is served statelessly (fresh session for that one
+ * request), for clients that never initialize. Idle sessions are closed after
+ * `sessionIdleTimeoutMs`; their clients get 404 and re-initialize, as the spec
+ * requires.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import type { Registry } from "prom-client";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log.ts";
+import type { HealthReport } from "./health.ts";
+import type { McpMetrics } from "./metrics.ts";
+import { ENDPOINTS } from "./manifest.ts";
+
+/** Whatever answers the MCP messages of one downstream session. */
+export interface McpEndpoint {
+  /** Takes ownership of a new session's transport and starts it. */
+  connect(transport: Transport): Promise<void>;
+  /** JSON-RPC requests being handled now; shutdown waits for zero. */
+  inFlight(): number;
+}
+
+export interface McpHttpAppOptions {
+  readonly endpoint: McpEndpoint;
+  readonly manifest: () => unknown;
+  readonly health: () => Promise<HealthReport>;
+  /** Drives `/ready`. @default always ready */
+  readonly ready?: () => boolean;
+  readonly registry: Registry;
+  readonly metrics: McpMetrics;
+  readonly logger: Logger;
+  /** @default 1_800_000 (30 min) */
+  readonly sessionIdleTimeoutMs?: number;
+}
+
+export interface McpHttpApp {
+  readonly app: FastifyInstance;
+  /**
+   * Stops taking new MCP requests (503), waits up to `graceMs` for requests in
+   * flight, then closes every session and the server.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
+interface Session {
+  readonly transport: StreamableHTTPServerTransport | SSEServerTransport;
+  readonly kind: "streamable-http" | "sse";
+  lastSeen: number;
+}
+
+function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply.code(status).send({ jsonrpc: "2.0", error: { code, message }, id: null });
+}
+
+function containsInitialize(body: unknown): boolean {
+  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+}
+
+export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
+  const { endpoint, logger, metrics } = options;
+  const idleTimeoutMs = options.sessionIdleTimeoutMs ?? 1_800_000;
+  const sessions = new Map<string, Session>();
+  let draining = false;
+
+  // Widened so the app is a plain FastifyInstance for callers.
+  const loggerInstance: FastifyBaseLogger = logger;
+  const app: FastifyInstance = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+
+  function track(id: string, session: Session): void {
+    sessions.set(id, session);
+    metrics.sessionOpened(session.kind);
+  }
+  function untrack(id: string): void {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    metrics.sessionClosed(session.kind);
+  }
+
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - idleTimeoutMs;
+      for (const [id, session] of sessions) {
+        if (session.kind === "streamable-http" && session.lastSeen < cutoff) {
+          logger.debug({ sessionId: id }, "closing idle session");
+          void session.transport.close();
+        }
+      }
+    },
+    Math.min(idleTimeoutMs, 60_000),
+  );
+  sweep.unref();
+
+  const refuseWhileDraining = async (_request: FastifyRequest, reply: FastifyReply) => {
+    if (draining) return jsonRpcError(reply, 503, -32000, "shard is shutting down");
+  };
+
+  app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
+    const sessionId = request.headers["mcp-session-id"];
+    if (typeof sessionId === "string") {
+      const session = sessions.get(sessionId);
+      if (!session || session.kind !== "streamable-http") {
+        return jsonRpcError(reply, 404, -32001, "session not found");
+      }
+      session.lastSeen = Date.now();
+      reply.hijack();
+      await (session.transport as StreamableHTTPServerTransport).handleRequest(
+        request.raw,
+        reply.raw,
+        request.body,
+      );
+      return reply;
+    }
+    if (containsInitialize(request.body)) {
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => track(id, { transport, kind: "streamable-http", lastSeen: Date.now() }),
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) untrack(transport.sessionId);
+      };
+      await endpoint.connect(transport);
+      reply.hijack();
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+      return reply;
+    }
+    // Stateless: one throw-away session for this request only.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    reply.raw.on("close", () => void transport.close());
+    await endpoint.connect(transport);
+    reply.hijack();
+    await transport.handleRequest(request.raw, reply.raw, request.body);
+    return reply;
+  });
+
+  const forwardToSession = async (request: FastifyRequest, reply: FastifyReply) => {
+    const sessionId = request.headers["mcp-session-id"];
+    if (typeof sessionId !== "string")
+      return jsonRpcError(reply, 400, -32000, "Mcp-Session-Id header required");
+    const session = sessions.get(sessionId);
+    if (!session || session.kind !== "streamable-http")
+      return jsonRpcError(reply, 404, -32001, "session not found");
+    session.lastSeen = Date.now();
+    reply.hijack();
+    await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
+    return reply;
+  };
+  app.get(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, forwardToSession);
+  app.delete(ENDPOINTS.mcp, forwardToSession);
+
+  app.get(ENDPOINTS.sse, { onRequest: refuseWhileDraining }, async (_request, reply) => {
+    reply.hijack();
+    const transport = new SSEServerTransport(ENDPOINTS.messages, reply.raw);
+    const id = transport.sessionId;
+    track(id, { transport, kind: "sse", lastSeen: Date.now() });
+    transport.onclose = () => untrack(id);
+    reply.raw.on("close", () => void transport.close());
+    await endpoint.connect(transport);
+    return reply;
+  });
+
+  app.post(ENDPOINTS.messages, { onRequest: refuseWhileDraining }, async (request, reply) => {
+    const { sessionId } = request.query as { sessionId?: string };
+    const session = sessionId ? sessions.get(sessionId) : undefined;
+    if (!session || session.kind !== "sse") return jsonRpcError(reply, 404, -32001, "session not found");
+    session.lastSeen = Date.now();
+    reply.hijack();
+    await (session.transport as SSEServerTransport).handlePostMessage(request.raw, reply.raw, request.body);
+    return reply;
+  });
+
+  app.get("/health", async (_request, reply) => {
+    const report = await options.health();
+    const checks = [
+      {
+        name: "accepting requests",
+        ok: !draining,
+        message: draining ? "shutting down" : "ok",
+        durationMs: 0,
+      },
+      ...report.checks,
+    ];
+    const ok = checks.every((c) => c.ok);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "degraded", checks });
+  });
+
+  app.get("/ready", async (_request, reply) => {
+    const ready = !draining && (options.ready?.() ?? true);
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+
+  app.get("/manifest", async () => options.manifest());
+
+  app.get("/metrics", async (_request, reply) => {
+    const body = await options.registry.metrics();
+    return reply.type(options.registry.contentType).send(body);
+  });
+
+  app.addHook("onClose", async () => {
+    clearInterval(sweep);
+    await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
+  });
+
+  async function drain(graceMs: number): Promise<void> {
+    draining = true;
+    const deadline = Date.now() + graceMs;
+    while (endpoint.inFlight() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (endpoint.inFlight() > 0)
+      logger.warn({ inFlight: endpoint.inFlight() }, "grace period over, aborting calls");
+    await app.close();
+  }
+
+  return { app, drain };
+}

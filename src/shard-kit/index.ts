@@ -1,0 +1,47 @@
+/**
+ * The shard kit: declare an MCP shard with `defineShard` + `tool`, then serve
+ * it with `runShard` (production entry point) or `serveShard` / `buildShardApp`
+ * (tests). See templates/shard/README.md and INTEGRATION.md.
+ *
+ * ```ts
+ * const shard = defineShard({
+ *   name: "hello", version: "0.1.0",
+ *   tools: [tool({ name: "greet", description: "Greets someone", input: z.object({ who: z.string() }),
+ *                  handler: async ({ who }) => `hello ${who}` })],
+ * });
+ * await runShard(shard); // listens on $SHARD_HOST:$SHARD_PORT (0.0.0.0:8080)
+ * ```
+ */
+export {
+  defineShard,
+  tool,
+  resource,
+  prompt,
+  NAME_PATTERN,
+  type Shard,
+  type ShardSpec,
+  type ToolDefinition,
+  type ToolContext,
+  type ToolReturn,
+  type ToolInputSchema,
+  type ResourceDefinition,
+  type PromptDefinition,
+  type HealthCheck,
+  type CheckOutcome,
+} from "./define.ts";
+export {
+  buildShardApp,
+  serveShard,
+  runShard,
+  loadShardConfig,
+  shardConfigSchema,
+  SHARD_ENV_PREFIX,
+  type ShardConfig,
+  type ShardAppOptions,
+  type ServeShardOptions,
+  type ServedShard,
+} from "./serve.ts";
+export { shardManifest, type ShardManifest } from "./manifest.ts";
+export { runHealthChecks, type HealthReport, type CheckResult } from "./health.ts";
+export { toCallToolResult } from "./result.ts";
+export type { ToolOutcome } from "./metrics.ts";

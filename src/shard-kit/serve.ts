@@ -1,0 +1,164 @@
+import { z } from "zod";
+import { Registry } from "prom-client";
+import type { FastifyInstance } from "fastify";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { resolveConfig } from "../config/index.ts";
+import { createLogger, silentLogger, type Logger } from "../log.ts";
+import type { Shard } from "./define.ts";
+import { runHealthChecks } from "./health.ts";
+import { buildMcpHttpApp, type McpHttpApp } from "./http.ts";
+import { shardManifest } from "./manifest.ts";
+import { createMcpMetrics } from "./metrics.ts";
+import { createShardMcpServer } from "./mcp-server.ts";
+
+/**
+ * Shard process settings, read from `SHARD_*` variables (not `SHARDGATE_*`:
+ * a shard is its own program; the operator sets these on its container).
+ */
+export const shardConfigSchema = z.object({
+  host: z.string().min(1).default("0.0.0.0").describe("address to listen on"),
+  port: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe("port to listen on (0 picks a free one)"),
+  gracePeriodMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe("how long SIGTERM waits for calls in flight"),
+  sessionIdleTimeoutMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(1_800_000)
+    .describe("close MCP sessions idle this long"),
+});
+export type ShardConfig = z.infer<typeof shardConfigSchema>;
+export const SHARD_ENV_PREFIX = "SHARD_";
+
+/** Reads and validates SHARD_HOST, SHARD_PORT, SHARD_GRACE_PERIOD_MS, SHARD_SESSION_IDLE_TIMEOUT_MS. */
+export function loadShardConfig(env: NodeJS.ProcessEnv = process.env): ShardConfig {
+  return resolveConfig(shardConfigSchema, {}, env, SHARD_ENV_PREFIX);
+}
+
+export interface ShardAppOptions {
+  /** @default silentLogger() (runShard passes a real one) */
+  readonly logger?: Logger;
+  /** Where the Prometheus series go. @default a new Registry per app */
+  readonly registry?: Registry;
+  /** Also export process metrics (CPU, memory, event loop). @default false */
+  readonly defaultMetrics?: boolean;
+  /** @default 1_800_000 (30 min) */
+  readonly sessionIdleTimeoutMs?: number;
+}
+
+export interface ServeShardOptions extends ShardAppOptions {
+  /** @default "0.0.0.0" */
+  readonly host?: string;
+  /** @default 8080 (0 picks a free port) */
+  readonly port?: number;
+  /** How long `close()` waits for calls in flight. @default 10_000 */
+  readonly gracePeriodMs?: number;
+}
+
+export interface ServedShard {
+  /** Base URL, e.g. `http://127.0.0.1:41234`; the MCP endpoint is `${url}/mcp`. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  /** Graceful: refuses new requests, lets calls in flight finish (up to the grace period), closes. */
+  close(): Promise<void>;
+}
+
+/** @internal the app plus its drain function, for serveShard */
+function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp {
+  const logger = options.logger ?? silentLogger();
+  const registry = options.registry ?? new Registry();
+  const metrics = createMcpMetrics(registry, { defaultMetrics: options.defaultMetrics ?? false });
+  const inFlight = { count: 0 };
+  const manifest = shardManifest(shard);
+  return buildMcpHttpApp({
+    endpoint: {
+      async connect(transport: Transport) {
+        await createShardMcpServer(shard, { logger, metrics, inFlight }).connect(transport);
+      },
+      inFlight: () => inFlight.count,
+    },
+    manifest: () => manifest,
+    health: () => runHealthChecks(shard.checks),
+    registry,
+    metrics,
+    logger,
+    ...(options.sessionIdleTimeoutMs !== undefined
+      ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
+      : {}),
+  });
+}
+
+/** The shard's fastify app, not listening: for `inject()` tests or custom servers. */
+export function buildShardApp(shard: Shard, options: ShardAppOptions = {}): FastifyInstance {
+  return buildShard(shard, options).app;
+}
+
+/** Listens and returns the URL plus a graceful `close()`. */
+export async function serveShard(shard: Shard, options: ServeShardOptions = {}): Promise<ServedShard> {
+  const built = buildShard(shard, options);
+  return listen(built, options);
+}
+
+/** @internal shared with the stdio bridge */
+export async function listen(
+  built: McpHttpApp,
+  options: { host?: string; port?: number; gracePeriodMs?: number },
+): Promise<ServedShard> {
+  const host = options.host ?? "0.0.0.0";
+  await built.app.listen({ host, port: options.port ?? 8080 });
+  const address = built.app.server.address();
+  const port = typeof address === "object" && address ? address.port : (options.port ?? 8080);
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    app: built.app,
+    close: () => (closing ??= built.drain(options.gracePeriodMs ?? 10_000)),
+  };
+}
+
+/**
+ * Calls `close()` on the first SIGTERM or SIGINT and exits 0 when done (1 if
+ * closing failed). A second signal exits at once.
+ */
+export function exitOnSignals(served: ServedShard, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    served.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+}
+
+/**
+ * Entry point for a shard's main module: config from `SHARD_*` environment,
+ * a real logger, process metrics, graceful shutdown on SIGTERM. Settings in
+ * `overrides` win over the environment.
+ */
+export async function runShard(shard: Shard, overrides: Partial<ShardConfig> = {}): Promise<ServedShard> {
+  const config = { ...loadShardConfig(), ...overrides };
+  const logger = createLogger({ name: shard.name });
+  const served = await serveShard(shard, { ...config, logger, defaultMetrics: true });
+  logger.info({ url: served.url, mcp: `${served.url}/mcp`, tools: shard.tools.length }, "shard listening");
+  exitOnSignals(served, logger);
+  return served;
+}
