@@ -1,0 +1,228 @@
+/**
+ * The gateway as a fastify app, built apart from listen(): tests build it,
+ * listen on 127.0.0.1:0 and talk to it with real MCP clients.
+ */
+import { randomBytes } from "node:crypto";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import { silentLogger, type Logger } from "../log.ts";
+import { readPackage } from "../package-info.ts";
+import { ActivityLog } from "./activity.ts";
+import { KeyStore } from "./auth.ts";
+import { GatewayCalls } from "./calls.ts";
+import { CatalogueService } from "./catalogue/service.ts";
+import { CODES } from "./errors.ts";
+import { adminRoutes } from "./http/admin.ts";
+import { openApiRoutes } from "./http/openapi.ts";
+import { opsRoutes } from "./http/ops.ts";
+import { Dispatcher } from "./mcp/dispatch.ts";
+import { legacySseRoutes } from "./mcp/legacy-sse.ts";
+import { jsonRpcError } from "./mcp/messages.ts";
+import { SessionSigner } from "./mcp/session.ts";
+import { streamableRoutes } from "./mcp/streamable.ts";
+import { StreamHub } from "./mcp/streams.ts";
+import { createMetrics, type GatewayMetrics } from "./metrics.ts";
+import type { Registry } from "./registry/types.ts";
+
+export interface GatewayOptions {
+  readonly registry: Registry;
+  /** @default silent */
+  readonly logger?: Logger;
+  /**
+   * Secret shared by every replica to sign session ids (>= 16 bytes).
+   * @default random per process: sessions then work with one replica only
+   */
+  readonly sessionSecret?: string;
+  /** @default 604800 */
+  readonly sessionMaxAgeSeconds?: number;
+  /** @default no keys: auth off */
+  readonly keys?: KeyStore;
+  /**
+   * Origins allowed to talk MCP ("*" for any). Requests without Origin, and
+   * same-origin requests, are always allowed.
+   * @default none
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Origins granted CORS. @default none (CORS off) */
+  readonly corsOrigins?: readonly string[];
+  /** @default 1048576 */
+  readonly maxBodyBytes?: number;
+  /** @default false */
+  readonly bareNames?: boolean;
+  /** @default 300000 */
+  readonly refreshIntervalMs?: number;
+  /** @default 10000 */
+  readonly downGraceMs?: number;
+  /** @default 250 */
+  readonly backoffInitialMs?: number;
+  /** @default 30000 */
+  readonly backoffMaxMs?: number;
+  /** @default 1000 */
+  readonly activityCapacity?: number;
+  /** @default 15000 */
+  readonly keepAliveMs?: number;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly catalogue: CatalogueService;
+  readonly metrics: GatewayMetrics;
+  readonly activity: ActivityLog;
+  /** Starts the registry and the upstreams; resolves once the registry is loaded. */
+  start(): Promise<void>;
+  /** Stops everything, the fastify app included. */
+  close(): Promise<void>;
+}
+
+const MCP_PATHS = ["/mcp", "/sse", "/messages"];
+
+function isMcpPath(url: string): boolean {
+  const path = url.split("?")[0] ?? "";
+  return MCP_PATHS.includes(path);
+}
+
+function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.includes("*") || allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {
+  const logger = options.logger ?? silentLogger();
+  const registry = options.registry;
+  const keys = options.keys ?? KeyStore.empty();
+  const version = readPackage().version;
+  if (!options.sessionSecret) {
+    logger.warn(
+      "no session secret: sessions are valid on this replica only (set --session-secret for replicas)",
+    );
+  }
+  if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  const signer = new SessionSigner({
+    secret: options.sessionSecret ?? randomBytes(32),
+    maxAgeSeconds: options.sessionMaxAgeSeconds,
+  });
+  const metrics = createMetrics();
+  const activity = new ActivityLog(options.activityCapacity ?? 1000);
+  const catalogue = new CatalogueService({
+    registry,
+    logger,
+    clientInfo: { name: "shardgate-gateway", version },
+    bareNames: options.bareNames,
+    refreshIntervalMs: options.refreshIntervalMs,
+    downGraceMs: options.downGraceMs,
+    backoffInitialMs: options.backoffInitialMs,
+    backoffMaxMs: options.backoffMaxMs,
+  });
+  const calls = new GatewayCalls({ catalogue, metrics, activity, logger });
+  const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
+  const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
+
+  catalogue.onChange((change) => {
+    if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+    if (change.resources) hub.broadcast({ jsonrpc: "2.0", method: "notifications/resources/list_changed" });
+    if (change.prompts) hub.broadcast({ jsonrpc: "2.0", method: "notifications/prompts/list_changed" });
+  });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: options.maxBodyBytes ?? 1024 * 1024,
+    // Streams and keep-alive connections must not hold close() open.
+    forceCloseConnections: true,
+  });
+
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const corsOrigins = options.corsOrigins ?? [];
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const origin = request.headers.origin;
+    if (origin && corsOrigins.length > 0 && (corsOrigins.includes("*") || corsOrigins.includes(origin))) {
+      void reply.header("access-control-allow-origin", origin).header("vary", "Origin");
+      void reply.header("access-control-expose-headers", "Mcp-Session-Id");
+      if (request.method === "OPTIONS") {
+        return reply
+          .code(204)
+          .header("access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS")
+          .header(
+            "access-control-allow-headers",
+            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID",
+          )
+          .header("access-control-max-age", "600")
+          .send();
+      }
+    }
+    // DNS-rebinding protection for the MCP endpoints (spec: MUST validate Origin).
+    if (
+      origin &&
+      isMcpPath(request.url) &&
+      !originAllowed(origin, request.headers.host, [...allowedOrigins, ...corsOrigins])
+    ) {
+      return reply
+        .code(403)
+        .send(jsonRpcError(CODES.invalidRequest.code, `Forbidden: origin ${origin} is not allowed`));
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) logger.error({ err: error, url: request.url }, "request failed");
+    const message =
+      status === 413
+        ? `Payload Too Large: the body exceeds ${options.maxBodyBytes ?? 1048576} bytes`
+        : error.message;
+    if (isMcpPath(request.url)) {
+      const code = status === 413 || status === 400 ? CODES.invalidRequest.code : CODES.internal.code;
+      return reply.code(status).send(jsonRpcError(code, message));
+    }
+    return reply.code(status).send({ error: message });
+  });
+
+  let started = false;
+  await app.register(async (scope) => {
+    streamableRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+  });
+  await app.register(async (scope) => {
+    legacySseRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+  });
+  await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
+  await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
+  await app.register(async (scope) =>
+    opsRoutes(scope, {
+      registry,
+      catalogue,
+      metrics,
+      started: () => started,
+      registryError: () => (registry as { lastError?: string }).lastError,
+    }),
+  );
+
+  let closing: Promise<void> | undefined;
+  app.addHook("onClose", async () => {
+    hub.closeAll();
+    await catalogue.stop();
+    await registry.stop();
+  });
+
+  return {
+    app: app as unknown as FastifyInstance,
+    catalogue,
+    metrics,
+    activity,
+    async start() {
+      await registry.start();
+      catalogue.start();
+      started = true;
+    },
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * What every front door (MCP, legacy SSE, OpenAPI, admin API) does to call a
+ * tool, read a resource or get a prompt: look up, check the key, validate the
+ * arguments, run it on the shard's upstream, count it, log it.
+ */
+import type {
+  CallToolResult,
+  GetPromptResult,
+  Progress,
+  ReadResourceResult,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log.ts";
+import type { ActivityLog } from "./activity.ts";
+import type { Principal } from "./auth.ts";
+import { resourceShard } from "./catalogue/build.ts";
+import type { CatalogueService } from "./catalogue/service.ts";
+import { GatewayError } from "./errors.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+
+export interface InvokeOptions {
+  readonly signal?: AbortSignal;
+  readonly onprogress?: (progress: Progress) => void;
+}
+
+export class GatewayCalls {
+  #catalogue: CatalogueService;
+  #metrics: GatewayMetrics;
+  #activity: ActivityLog;
+  #logger: Logger;
+
+  constructor(deps: {
+    catalogue: CatalogueService;
+    metrics: GatewayMetrics;
+    activity: ActivityLog;
+    logger: Logger;
+  }) {
+    this.#catalogue = deps.catalogue;
+    this.#metrics = deps.metrics;
+    this.#activity = deps.activity;
+    this.#logger = deps.logger;
+  }
+
+  async callTool(
+    principal: Principal,
+    name: string,
+    args: unknown,
+    options: InvokeOptions = {},
+  ): Promise<CallToolResult> {
+    const tool = this.#catalogue.catalogue.toolsByName.get(name);
+    if (!tool) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
+    if (!principal.mayCall(name))
+      throw new GatewayError("forbidden", `key ${principal.id} may not call tool ${name}`);
+    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+      throw new GatewayError("invalidParams", `arguments of ${name} must be an object`);
+    }
+    const argObject = args as Record<string, unknown> | undefined;
+    const check = tool.validator()(argObject ?? {});
+    if (!check.ok)
+      throw new GatewayError("invalidParams", `invalid arguments for tool ${name}: ${check.message}`);
+    const upstream = this.#catalogue.upstream(tool.shard);
+    if (!upstream)
+      throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);
+
+    const started = performance.now();
+    let outcome: "ok" | "tool_error" | "error" = "error";
+    let errorText: string | undefined;
+    try {
+      const result = await upstream.callTool(tool.tool, argObject, options);
+      outcome = result.isError ? "tool_error" : "ok";
+      return result;
+    } catch (error) {
+      errorText = error instanceof Error ? error.message : String(error);
+      const kind = error instanceof GatewayError ? error.kind : "upstream";
+      this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
+      throw error;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
+      this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+      const entry = {
+        time: new Date().toISOString(),
+        key: principal.id,
+        tool: name,
+        shard: tool.shard,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        outcome,
+        ...(errorText ? { error: errorText } : {}),
+        argumentNames: Object.keys(argObject ?? {}).sort(),
+      };
+      this.#activity.add(entry);
+      this.#logger.info({ activity: entry }, "tool call");
+    }
+  }
+
+  async readResource(
+    _principal: Principal,
+    uri: string,
+    options: InvokeOptions = {},
+  ): Promise<ReadResourceResult> {
+    const shard = resourceShard(this.#catalogue.catalogue, uri);
+    if (!shard) throw new GatewayError("invalidParams", `unknown resource: ${uri}`);
+    const upstream = this.#catalogue.upstream(shard);
+    if (!upstream)
+      throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
+    return upstream.readResource(uri, options);
+  }
+
+  async getPrompt(
+    _principal: Principal,
+    name: string,
+    args: unknown,
+    options: InvokeOptions = {},
+  ): Promise<GetPromptResult> {
+    const prompt = this.#catalogue.catalogue.promptsByName.get(name);
+    if (!prompt) throw new GatewayError("invalidParams", `unknown prompt: ${name}`);
+    const upstream = this.#catalogue.upstream(prompt.shard);
+    if (!upstream)
+      throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
+    return upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, options);
+  }
+}

@@ -1,0 +1,58 @@
+/** /health (state of the gateway and each shard), /ready, /metrics. */
+import type { FastifyInstance } from "fastify";
+import type { CatalogueService } from "../catalogue/service.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import type { Registry } from "../registry/types.ts";
+
+export interface OpsOptions {
+  readonly registry: Registry;
+  readonly catalogue: CatalogueService;
+  readonly metrics: GatewayMetrics;
+  readonly started: () => boolean;
+  /** Error of the registry itself (a broken shards file, a failing watch). */
+  readonly registryError: () => string | undefined;
+}
+
+export function opsRoutes(app: FastifyInstance, opts: OpsOptions): void {
+  const shards = () => {
+    const cat = opts.catalogue.catalogue;
+    const live = new Map(opts.catalogue.shardStates().map((s) => [s.key, s]));
+    return [...opts.registry.snapshot().values()]
+      .sort((a, b) => (a.key < b.key ? -1 : 1))
+      .map((r) => {
+        const s = live.get(r.key);
+        return {
+          shard: r.key,
+          state: s ? s.upstream.state : r.target ? "pending" : "inactive",
+          reason: r.reason,
+          tools: cat.exposedCount.get(r.key) ?? 0,
+          lastError: s?.upstream.lastError ?? s?.listError,
+          lastSeen: s?.upstream.lastSeen?.toISOString(),
+        };
+      });
+  };
+
+  app.get("/health", async () => {
+    const list = shards();
+    const degraded = list.some((s) => s.state === "down") || opts.registryError() !== undefined;
+    return {
+      status: opts.started() ? (degraded ? "degraded" : "ok") : "starting",
+      registry: { mode: opts.registry.mode, error: opts.registryError() },
+      catalogue: { version: opts.catalogue.catalogue.version, tools: opts.catalogue.catalogue.tools.length },
+      shards: list,
+    };
+  });
+
+  app.get("/ready", async (_request, reply) => {
+    const ready = opts.started() && opts.catalogue.settled;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    opts.metrics.shardUp.reset();
+    for (const s of opts.catalogue.shardStates())
+      opts.metrics.shardUp.set({ shard: s.key }, s.upstream.state === "ready" ? 1 : 0);
+    opts.metrics.catalogueTools.set(opts.catalogue.catalogue.tools.length);
+    return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,16 @@
+export { buildGatewayApp, type Gateway, type GatewayOptions } from "./app.ts";
+export { KeyStore, type Principal } from "./auth.ts";
+export {
+  FileRegistry,
+  parseShardsFile,
+  ShardsFileError,
+  secretEnvName,
+  type FileRegistryOptions,
+} from "./registry/file.ts";
+export { toShardRecord, shardKey } from "./registry/record.ts";
+export type { Registry, ShardRecord, ShardTarget, GatewayStatusReport } from "./registry/types.ts";
+export { RegistryReadOnlyError } from "./registry/types.ts";
+export { nameTools, shardPrefix, type NamingInput, type NamingResult } from "./catalogue/naming.ts";
+export { buildCatalogue, type Catalogue, type ExposedTool } from "./catalogue/build.ts";
+export { SessionSigner } from "./mcp/session.ts";
+export { STREAMABLE_VERSIONS } from "./mcp/dispatch.ts";

@@ -1,0 +1,139 @@
+/**
+ * JSON-RPC dispatch of the gateway's own MCP server. Transports (Streamable
+ * HTTP, legacy SSE) parse and authenticate, then hand each request here with
+ * the session's principal and, when they can stream, a way to send progress.
+ */
+import {
+  LATEST_PROTOCOL_VERSION,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Principal } from "../auth.ts";
+import type { GatewayCalls } from "../calls.ts";
+import type { Catalogue } from "../catalogue/build.ts";
+import type { CatalogueService } from "../catalogue/service.ts";
+import { GatewayError, toJsonRpcError } from "../errors.ts";
+
+/** Streamable HTTP versions the gateway speaks; 2024-11-05 only over legacy SSE. */
+export const STREAMABLE_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"] as const;
+export const ALL_VERSIONS: readonly string[] = [...STREAMABLE_VERSIONS, "2024-11-05"];
+
+export interface RequestContext {
+  readonly principal: Principal;
+  readonly signal: AbortSignal;
+  /** Sends a notification to the client (progress), when the transport can. */
+  readonly notify?: (message: JSONRPCMessage) => void;
+  /** Versions this transport may negotiate. */
+  readonly versions: readonly string[];
+}
+
+export interface ServerInfo {
+  readonly name: string;
+  readonly version: string;
+}
+
+function negotiate(requested: unknown, versions: readonly string[]): string {
+  if (typeof requested === "string" && versions.includes(requested)) return requested;
+  return versions.includes(LATEST_PROTOCOL_VERSION)
+    ? LATEST_PROTOCOL_VERSION
+    : (versions[0] ?? LATEST_PROTOCOL_VERSION);
+}
+
+export class Dispatcher {
+  #catalogue: CatalogueService;
+  #calls: GatewayCalls;
+  #serverInfo: ServerInfo;
+  /** tools/list result per (catalogue version, key id): Open WebUI lists on every chat. */
+  #toolListCache = new Map<string, { version: string; tools: Tool[] }>();
+
+  constructor(deps: { catalogue: CatalogueService; calls: GatewayCalls; serverInfo: ServerInfo }) {
+    this.#catalogue = deps.catalogue;
+    this.#calls = deps.calls;
+    this.#serverInfo = deps.serverInfo;
+  }
+
+  /** The tools a key may call, cached per catalogue version. */
+  visibleTools(principal: Principal): Tool[] {
+    const catalogue = this.#catalogue.catalogue;
+    const cached = this.#toolListCache.get(principal.id);
+    if (cached?.version === catalogue.version) return cached.tools;
+    const tools = catalogue.tools.filter((t) => principal.mayCall(t.name)).map((t) => t.definition);
+    if (this.#toolListCache.size > 1000) this.#toolListCache.clear();
+    this.#toolListCache.set(principal.id, { version: catalogue.version, tools });
+    return tools;
+  }
+
+  initializeResult(params: Record<string, unknown> | undefined, versions: readonly string[]) {
+    return {
+      protocolVersion: negotiate(params?.protocolVersion, versions),
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { listChanged: true },
+        prompts: { listChanged: true },
+      },
+      serverInfo: this.#serverInfo,
+      instructions: "shardgate gateway: the tools of every shard, named <shard>_<tool>.",
+    };
+  }
+
+  async handle(request: JSONRPCRequest, ctx: RequestContext): Promise<JSONRPCResponse> {
+    try {
+      const result = await this.#result(request, ctx);
+      return { jsonrpc: "2.0", id: request.id, result };
+    } catch (error) {
+      return { jsonrpc: "2.0", id: request.id, error: toJsonRpcError(error) } as unknown as JSONRPCResponse;
+    }
+  }
+
+  async #result(request: JSONRPCRequest, ctx: RequestContext): Promise<Record<string, unknown>> {
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const catalogue: Catalogue = this.#catalogue.catalogue;
+    const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    const onprogress =
+      progressToken !== undefined && ctx.notify
+        ? (p: { progress: number; total?: number; message?: string }) =>
+            ctx.notify?.({
+              jsonrpc: "2.0",
+              method: "notifications/progress",
+              params: { ...p, progressToken },
+            })
+        : undefined;
+    const invoke = { signal: ctx.signal, onprogress };
+
+    switch (request.method) {
+      case "initialize":
+        return this.initializeResult(params, ctx.versions);
+      case "ping":
+        return {};
+      case "tools/list":
+        return { tools: this.visibleTools(ctx.principal) };
+      case "tools/call": {
+        if (typeof params.name !== "string")
+          throw new GatewayError("invalidParams", "tools/call needs params.name");
+        return await this.#calls.callTool(ctx.principal, params.name, params.arguments, invoke);
+      }
+      case "resources/list":
+        return { resources: catalogue.resources.map((r) => r.definition) };
+      case "resources/templates/list":
+        return { resourceTemplates: catalogue.resourceTemplates.map((r) => r.definition) };
+      case "resources/read": {
+        if (typeof params.uri !== "string")
+          throw new GatewayError("invalidParams", "resources/read needs params.uri");
+        return await this.#calls.readResource(ctx.principal, params.uri, invoke);
+      }
+      case "prompts/list":
+        return { prompts: catalogue.prompts.map((p) => p.definition) };
+      case "prompts/get": {
+        if (typeof params.name !== "string")
+          throw new GatewayError("invalidParams", "prompts/get needs params.name");
+        return await this.#calls.getPrompt(ctx.principal, params.name, params.arguments, invoke);
+      }
+      case "logging/setLevel":
+        return {};
+      default:
+        throw new GatewayError("methodNotFound", `method not found: ${request.method}`);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Legacy HTTP+SSE (protocol 2024-11-05) for older clients: GET /sse opens the
+ * stream and announces `/messages?sessionId=...`, answers travel back on the
+ * stream. The stream lives in one replica, so this transport needs session
+ * affinity (a load balancer that pins a session to a replica).
+ */
+import type { FastifyInstance } from "fastify";
+import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { KeyStore, Principal } from "../auth.ts";
+import { CODES } from "../errors.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import { ALL_VERSIONS, type Dispatcher } from "./dispatch.ts";
+import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
+import type { SessionSigner } from "./session.ts";
+import { writeSseEvent, type StreamHub } from "./streams.ts";
+
+export interface LegacySseOptions {
+  readonly dispatcher: Dispatcher;
+  readonly signer: SessionSigner;
+  readonly keys: KeyStore;
+  readonly hub: StreamHub;
+  readonly metrics: GatewayMetrics;
+  /** @default 15000 */
+  readonly keepAliveMs?: number;
+}
+
+interface LegacySession {
+  readonly principal: Principal;
+  readonly nonce: string;
+  readonly send: (message: unknown) => void;
+}
+
+export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): void {
+  const sessions = new Map<string, LegacySession>();
+
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => done(null, body));
+
+  app.get("/sse", async (request, reply) => {
+    const principal = opts.keys.authenticate(request.headers.authorization);
+    if (!principal) {
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="shardgate"')
+        .send({ error: "a valid API key is required" });
+    }
+    const { id, claims } = opts.signer.issue({
+      protocolVersion: "2024-11-05",
+      keyId: principal.id,
+      client: null,
+    });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    writeSseEvent(raw, `/messages?sessionId=${encodeURIComponent(id)}`, "endpoint");
+    const send = (message: unknown) => {
+      if (!raw.writableEnded) writeSseEvent(raw, message);
+    };
+    sessions.set(id, { principal, nonce: claims.n, send });
+    opts.metrics.sessionsInitialized.inc();
+    const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
+    keepAlive.unref();
+    const remove = opts.hub.add({ kind: "sse", session: claims.n, send, close: () => raw.end() });
+    raw.on("close", () => {
+      clearInterval(keepAlive);
+      sessions.delete(id);
+      remove();
+    });
+    return reply;
+  });
+
+  app.post<{ Querystring: { sessionId?: string } }>("/messages", async (request, reply) => {
+    const principal = opts.keys.authenticate(request.headers.authorization);
+    if (!principal) return reply.code(401).send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized"));
+    const session = sessions.get(request.query.sessionId ?? "");
+    if (!session || session.principal.id !== principal.id) {
+      return reply
+        .code(404)
+        .send(
+          jsonRpcError(
+            -32001,
+            "Session not found (legacy SSE sessions live on the replica holding the stream)",
+          ),
+        );
+    }
+    const parsed = parseBody(request.body);
+    if (!parsed.ok)
+      return reply.code(parsed.status).send(jsonRpcError(parsed.error.code, parsed.error.message));
+    for (const m of parsed.messages) {
+      if (isNotification(m) && m.method === "notifications/cancelled") {
+        const p = (m.params ?? {}) as { requestId?: unknown; reason?: unknown };
+        opts.hub.cancel(session.nonce, p.requestId, p.reason);
+      }
+    }
+    const ctx = { principal, versions: ALL_VERSIONS, notify: session.send };
+    for (const r of parsed.messages.filter(isRequest)) void run(r);
+    async function run(r: JSONRPCRequest): Promise<void> {
+      const controller = new AbortController();
+      const untrack = opts.hub.track(session!.nonce, r.id, controller);
+      try {
+        session!.send(await opts.dispatcher.handle(r, { ...ctx, signal: controller.signal }));
+      } finally {
+        untrack();
+      }
+    }
+    return reply.code(202).type("text/plain").send("Accepted");
+  });
+}

@@ -1,0 +1,61 @@
+/** Parsing and classifying incoming JSON-RPC bodies (shared by both MCP transports). */
+import {
+  JSONRPCMessageSchema,
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+} from "@modelcontextprotocol/sdk/types.js";
+import { CODES } from "../errors.ts";
+
+export type ParsedBody =
+  | { ok: true; messages: JSONRPCMessage[]; batch: boolean }
+  | { ok: false; status: number; error: { code: number; message: string } };
+
+export function parseBody(raw: unknown): ParsedBody {
+  let value: unknown = raw;
+  if (typeof raw === "string" || Buffer.isBuffer(raw)) {
+    try {
+      value = JSON.parse(String(raw));
+    } catch {
+      return {
+        ok: false,
+        status: 400,
+        error: { code: CODES.parseError.code, message: "Parse error: body is not valid JSON" },
+      };
+    }
+  }
+  const batch = Array.isArray(value);
+  const items = batch ? (value as unknown[]) : [value];
+  if (items.length === 0) {
+    return {
+      ok: false,
+      status: 400,
+      error: { code: CODES.invalidRequest.code, message: "Invalid Request: empty batch" },
+    };
+  }
+  const messages: JSONRPCMessage[] = [];
+  for (const item of items) {
+    const parsed = JSONRPCMessageSchema.safeParse(item);
+    if (!parsed.success) {
+      return {
+        ok: false,
+        status: 400,
+        error: { code: CODES.invalidRequest.code, message: "Invalid Request: not a JSON-RPC 2.0 message" },
+      };
+    }
+    messages.push(parsed.data);
+  }
+  return { ok: true, messages, batch };
+}
+
+export function isRequest(m: JSONRPCMessage): m is JSONRPCRequest {
+  return "method" in m && "id" in m;
+}
+
+export function isNotification(m: JSONRPCMessage): m is JSONRPCNotification {
+  return "method" in m && !("id" in m);
+}
+
+export function jsonRpcError(code: number, message: string, id: string | number | null = null) {
+  return { jsonrpc: "2.0" as const, id, error: { code, message } };
+}

@@ -1,0 +1,93 @@
+/**
+ * Self-describing signed session ids, so any replica can serve any request of
+ * a session without a shared store: the id carries what the session is (the
+ * negotiated protocol version, the key that opened it, a digest of the
+ * client's capabilities and info) and an HMAC-SHA256 over it with a secret
+ * every replica shares. Ending a session (DELETE) is remembered only by the
+ * replica that received it.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+export interface SessionClaims {
+  /** Negotiated protocol version. */
+  readonly v: string;
+  /** Key id that opened the session. */
+  readonly k: string;
+  /** Digest of client capabilities and info. */
+  readonly c: string;
+  /** Issued at, seconds since the epoch. */
+  readonly t: number;
+  /** Nonce. */
+  readonly n: string;
+}
+
+export interface SessionSignerOptions {
+  readonly secret: string | Buffer;
+  /** @default 604800 (7 days) */
+  readonly maxAgeSeconds?: number;
+}
+
+const b64 = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+
+export class SessionSigner {
+  #secret: Buffer;
+  #maxAge: number;
+  #revoked = new Map<string, number>();
+
+  constructor(options: SessionSignerOptions) {
+    this.#secret = Buffer.from(options.secret);
+    if (this.#secret.length < 16) throw new Error("session secret must hold at least 16 bytes");
+    this.#maxAge = options.maxAgeSeconds ?? 7 * 24 * 3600;
+  }
+
+  issue(input: { protocolVersion: string; keyId: string; client: unknown }): {
+    id: string;
+    claims: SessionClaims;
+  } {
+    const claims: SessionClaims = {
+      v: input.protocolVersion,
+      k: input.keyId,
+      c: createHash("sha256")
+        .update(JSON.stringify(input.client ?? null))
+        .digest("base64url")
+        .slice(0, 16),
+      t: Math.floor(Date.now() / 1000),
+      n: randomBytes(12).toString("base64url"),
+    };
+    const body = b64(JSON.stringify(claims));
+    return { id: `${body}.${this.#sign(body)}`, claims };
+  }
+
+  #sign(body: string): string {
+    return createHmac("sha256", this.#secret).update(body).digest("base64url");
+  }
+
+  /** The claims of a valid, unexpired, unrevoked id; undefined otherwise. */
+  verify(id: string | undefined): SessionClaims | undefined {
+    if (!id || id.length > 1024) return undefined;
+    const dot = id.indexOf(".");
+    if (dot <= 0) return undefined;
+    const body = id.slice(0, dot);
+    const mac = Buffer.from(id.slice(dot + 1), "base64url");
+    const expected = Buffer.from(this.#sign(body), "base64url");
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
+    let claims: SessionClaims;
+    try {
+      claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as SessionClaims;
+    } catch {
+      return undefined;
+    }
+    if (typeof claims.t !== "number" || Date.now() / 1000 - claims.t > this.#maxAge) return undefined;
+    if (this.#revoked.has(claims.n)) return undefined;
+    return claims;
+  }
+
+  revoke(claims: SessionClaims): void {
+    this.#revoked.set(claims.n, claims.t);
+    // Bounded: the oldest revocations go first (they expire anyway).
+    if (this.#revoked.size > 10_000) {
+      const oldest = this.#revoked.keys().next().value;
+      if (oldest !== undefined) this.#revoked.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Streamable HTTP at /mcp (protocol 2025-03-26 and later), served by any
+ * replica: sessions are signed ids (session.ts), not server state.
+ *  - POST: one message or (2025-03-26) a batch; JSON answer, or SSE when the
+ *    client accepts it and a call may report progress;
+ *  - GET: a stream for list_changed notifications (this replica's);
+ *  - DELETE: ends the session (remembered by this replica).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Principal } from "../auth.ts";
+import type { KeyStore } from "../auth.ts";
+import { CODES } from "../errors.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
+import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
+import type { SessionClaims, SessionSigner } from "./session.ts";
+import { writeSseEvent, type StreamHub } from "./streams.ts";
+
+export interface StreamableOptions {
+  readonly dispatcher: Dispatcher;
+  readonly signer: SessionSigner;
+  readonly keys: KeyStore;
+  readonly hub: StreamHub;
+  readonly metrics: GatewayMetrics;
+  /** @default 15000 */
+  readonly keepAliveMs?: number;
+}
+
+/** Methods whose answer may be preceded by progress notifications. */
+const STREAMING_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
+
+function accepts(request: FastifyRequest, type: string): boolean {
+  const accept = request.headers.accept ?? "";
+  return accept.includes(type) || accept.includes("*/*");
+}
+
+function sendError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply.code(status).type("application/json").send(jsonRpcError(code, message));
+}
+
+function unauthorized(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(401)
+    .header("www-authenticate", 'Bearer realm="shardgate"')
+    .type("application/json")
+    .send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized: a valid API key is required"));
+}
+
+export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions): void {
+  const { dispatcher, signer, keys, hub } = opts;
+
+  // The raw body, so malformed JSON becomes a JSON-RPC parse error (-32700).
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => done(null, body));
+
+  /** Checks the common headers; returns the principal and session, or undefined after replying. */
+  function admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    needSession: boolean,
+  ): { principal: Principal; claims?: SessionClaims } | undefined {
+    const principal = keys.authenticate(request.headers.authorization);
+    if (!principal) {
+      unauthorized(reply);
+      return undefined;
+    }
+    const version = request.headers["mcp-protocol-version"];
+    if (typeof version === "string" && !(STREAMABLE_VERSIONS as readonly string[]).includes(version)) {
+      sendError(
+        reply,
+        400,
+        CODES.invalidRequest.code,
+        `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${STREAMABLE_VERSIONS.join(", ")})`,
+      );
+      return undefined;
+    }
+    if (!needSession) return { principal };
+    const header = request.headers["mcp-session-id"];
+    if (typeof header !== "string" || header === "") {
+      sendError(reply, 400, CODES.invalidRequest.code, "Bad Request: Mcp-Session-Id header is required");
+      return undefined;
+    }
+    const claims = signer.verify(header);
+    if (!claims || claims.k !== principal.id) {
+      sendError(reply, 404, -32001, "Session not found: initialize a new session");
+      return undefined;
+    }
+    return { principal, claims };
+  }
+
+  app.post("/mcp", async (request, reply) => {
+    if (!request.headers["content-type"]?.includes("application/json")) {
+      return sendError(
+        reply,
+        415,
+        CODES.invalidRequest.code,
+        "Unsupported Media Type: Content-Type must be application/json",
+      );
+    }
+    if (
+      !accepts(request, "application/json") &&
+      !accepts(request, "text/event-stream") &&
+      request.headers.accept
+    ) {
+      return sendError(
+        reply,
+        406,
+        CODES.invalidRequest.code,
+        "Not Acceptable: accept application/json or text/event-stream",
+      );
+    }
+    const parsed = parseBody(request.body);
+    if (!parsed.ok) return sendError(reply, parsed.status, parsed.error.code, parsed.error.message);
+    const { messages } = parsed;
+    const init = messages.find((m) => isRequest(m) && m.method === "initialize") as
+      JSONRPCRequest | undefined;
+
+    if (init) {
+      if (messages.length > 1) {
+        return sendError(
+          reply,
+          400,
+          CODES.invalidRequest.code,
+          "Invalid Request: initialize must be sent alone",
+        );
+      }
+      const admitted = admit(request, reply, false);
+      if (!admitted) return reply;
+      const params = (init.params ?? {}) as Record<string, unknown>;
+      const result = dispatcher.initializeResult(params, STREAMABLE_VERSIONS);
+      const { id } = signer.issue({
+        protocolVersion: result.protocolVersion,
+        keyId: admitted.principal.id,
+        client: { capabilities: params.capabilities, clientInfo: params.clientInfo },
+      });
+      opts.metrics.sessionsInitialized.inc();
+      return reply
+        .header("mcp-session-id", id)
+        .type("application/json")
+        .send({ jsonrpc: "2.0", id: init.id, result });
+    }
+
+    const admitted = admit(request, reply, true);
+    if (!admitted) return reply;
+    const claims = admitted.claims!;
+    if (parsed.batch && claims.v !== "2025-03-26") {
+      return sendError(
+        reply,
+        400,
+        CODES.invalidRequest.code,
+        `Invalid Request: batches are not part of protocol ${claims.v}`,
+      );
+    }
+
+    for (const m of messages) {
+      if (isNotification(m) && m.method === "notifications/cancelled") {
+        const p = (m.params ?? {}) as { requestId?: unknown; reason?: unknown };
+        hub.cancel(claims.n, p.requestId, p.reason);
+      }
+    }
+    const requests = messages.filter(isRequest);
+    if (requests.length === 0) return reply.code(202).send();
+
+    const controller = new AbortController();
+    const untrack = requests.map((r) => hub.track(claims.n, r.id, controller));
+    // A client that goes away cancels what it asked for.
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));
+    });
+
+    const stream =
+      accepts(request, "text/event-stream") &&
+      requests.some(
+        (r) =>
+          STREAMING_METHODS.has(r.method) &&
+          (r.params?._meta as { progressToken?: unknown } | undefined)?.progressToken !== undefined,
+      );
+
+    try {
+      if (!stream) {
+        const ctx = {
+          principal: admitted.principal,
+          signal: controller.signal,
+          versions: STREAMABLE_VERSIONS,
+        };
+        const responses = await Promise.all(requests.map((r) => dispatcher.handle(r, ctx)));
+        return reply.type("application/json").send(parsed.batch ? responses : responses[0]);
+      }
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      const notify = (message: JSONRPCMessage) => {
+        if (!reply.raw.writableEnded) writeSseEvent(reply.raw, message);
+      };
+      const ctx = {
+        principal: admitted.principal,
+        signal: controller.signal,
+        versions: STREAMABLE_VERSIONS,
+        notify,
+      };
+      await Promise.all(requests.map(async (r) => notify(await dispatcher.handle(r, ctx))));
+      reply.raw.end();
+      return reply;
+    } finally {
+      for (const u of untrack) u();
+    }
+  });
+
+  app.get("/mcp", async (request, reply) => {
+    if (!accepts(request, "text/event-stream")) {
+      return sendError(
+        reply,
+        406,
+        CODES.invalidRequest.code,
+        "Not Acceptable: GET /mcp needs Accept: text/event-stream",
+      );
+    }
+    const admitted = admit(request, reply, true);
+    if (!admitted) return reply;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    raw.write(": shardgate\n\n");
+    const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
+    keepAlive.unref();
+    const remove = hub.add({
+      kind: "get",
+      session: admitted.claims!.n,
+      send: (message) => writeSseEvent(raw, message),
+      close: () => raw.end(),
+    });
+    raw.on("close", () => {
+      clearInterval(keepAlive);
+      remove();
+    });
+    return reply;
+  });
+
+  app.delete("/mcp", async (request, reply) => {
+    const admitted = admit(request, reply, true);
+    if (!admitted) return reply;
+    signer.revoke(admitted.claims!);
+    hub.closeSession(admitted.claims!.n);
+    return reply.code(200).send();
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Server-to-client streams held by this replica (Streamable HTTP GET streams
+ * and legacy SSE sessions), and the requests running here, so that
+ * notifications/cancelled can reach them. Neither is shared across replicas.
+ */
+import type { ServerResponse } from "node:http";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+export interface ClientStream {
+  readonly kind: "get" | "sse";
+  /** Session nonce (claims.n) the stream belongs to. */
+  readonly session: string;
+  send(message: JSONRPCMessage): void;
+  close(): void;
+}
+
+export function writeSseEvent(raw: ServerResponse, message: unknown, event = "message"): void {
+  raw.write(`event: ${event}\ndata: ${typeof message === "string" ? message : JSON.stringify(message)}\n\n`);
+}
+
+export class StreamHub {
+  #streams = new Set<ClientStream>();
+  #inflight = new Map<string, AbortController>();
+  #onCount: (kind: "get" | "sse", delta: number) => void;
+
+  constructor(onCount: (kind: "get" | "sse", delta: number) => void = () => undefined) {
+    this.#onCount = onCount;
+  }
+
+  add(stream: ClientStream): () => void {
+    this.#streams.add(stream);
+    this.#onCount(stream.kind, 1);
+    return () => {
+      if (this.#streams.delete(stream)) this.#onCount(stream.kind, -1);
+    };
+  }
+
+  broadcast(message: JSONRPCMessage): void {
+    for (const s of this.#streams) s.send(message);
+  }
+
+  closeSession(session: string): void {
+    for (const s of [...this.#streams]) if (s.session === session) s.close();
+  }
+
+  closeAll(): void {
+    for (const s of [...this.#streams]) s.close();
+    for (const c of this.#inflight.values()) c.abort(new Error("gateway shutting down"));
+  }
+
+  /** Registers a running request; the returned function unregisters it. */
+  track(session: string, id: string | number, controller: AbortController): () => void {
+    const key = `${session}\u0000${JSON.stringify(id)}`;
+    this.#inflight.set(key, controller);
+    return () => {
+      if (this.#inflight.get(key) === controller) this.#inflight.delete(key);
+    };
+  }
+
+  cancel(session: string, id: unknown, reason: unknown): void {
+    this.#inflight
+      .get(`${session}\u0000${JSON.stringify(id)}`)
+      ?.abort(new Error(`cancelled by the client${typeof reason === "string" ? `: ${reason}` : ""}`));
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * One long-lived MCP client per shard, shared by every gateway client. The
+ * gateway's own upstream session is independent of client sessions: it is
+ * created once, re-initialised when the shard forgets it (404), and rebuilt
+ * with exponential backoff when the shard is down. Calls to a down shard fail
+ * at once; they never wait for a reconnect longer than their own timeout.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  CallToolResultSchema,
+  GetPromptResultSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ReadResourceResultSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type Progress,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../../log.ts";
+import { GatewayError } from "../errors.ts";
+import type { ShardTarget } from "../registry/types.ts";
+import { Semaphore } from "./semaphore.ts";
+
+export type UpstreamState = "connecting" | "ready" | "down" | "closed";
+export type ListKind = "tools" | "resources" | "prompts";
+
+export interface ShardListing {
+  readonly tools: readonly Tool[];
+  readonly resources: readonly Resource[];
+  readonly resourceTemplates: readonly ResourceTemplate[];
+  readonly prompts: readonly Prompt[];
+}
+
+export interface UpstreamOptions {
+  readonly target: ShardTarget;
+  readonly logger: Logger;
+  readonly resolveAuth: (target: ShardTarget) => Promise<Record<string, string>>;
+  /** A shard's lists changed (list_changed, or a new session). */
+  readonly onListChanged: (kind: ListKind | "all") => void;
+  readonly onStateChange: () => void;
+  /** serverInfo-style name the gateway introduces itself with. */
+  readonly clientInfo: { name: string; version: string };
+  /** @default 250 */
+  readonly backoffInitialMs?: number;
+  /** @default 30000 */
+  readonly backoffMaxMs?: number;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly onprogress?: (progress: Progress) => void;
+}
+
+const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof StreamableHTTPError) return false;
+  if (error instanceof McpError) return error.code === -32000; // ConnectionClosed
+  return (
+    error instanceof TypeError ||
+    (error instanceof Error && /fetch failed|ECONNREFUSED|socket/i.test(error.message))
+  );
+}
+
+export class Upstream {
+  readonly target: ShardTarget;
+  state: UpstreamState = "connecting";
+  lastError: string | undefined;
+  lastSeen: Date | undefined;
+  /** Which transport the shard turned out to speak. */
+  transportUsed: "streamable-http" | "sse" | undefined;
+  serverInfo: { name: string; version: string } | undefined;
+
+  #opts: UpstreamOptions;
+  #client: Client | undefined;
+  #connecting: Promise<Client> | undefined;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryAt: number | undefined;
+  #semaphore: Semaphore;
+  #generation = 0;
+
+  constructor(options: UpstreamOptions) {
+    this.#opts = options;
+    this.target = options.target;
+    this.#semaphore = new Semaphore(options.target.policy.maxConcurrentCalls);
+  }
+
+  get queued(): number {
+    return this.#semaphore.queued;
+  }
+
+  start(): void {
+    void this.#ensureClient().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.#setState("closed");
+    clearTimeout(this.#retryTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#generation++;
+    await client?.close().catch(() => undefined);
+  }
+
+  #setState(state: UpstreamState): void {
+    if (this.state === state) return;
+    if (this.state === "closed") return;
+    this.state = state;
+    this.#opts.onStateChange();
+  }
+
+  async #ensureClient(): Promise<Client> {
+    if (this.state === "closed")
+      throw new GatewayError("shardUnavailable", `shard ${this.target.key} was removed`);
+    if (this.#client) return this.#client;
+    if (this.#connecting) return this.#connecting;
+    if (this.#retryAt !== undefined && Date.now() < this.#retryAt) {
+      const inSeconds = Math.ceil((this.#retryAt - Date.now()) / 1000);
+      throw new GatewayError(
+        "shardUnavailable",
+        `shard ${this.target.key} is unavailable (${this.lastError ?? "down"}); retrying in ${inSeconds}s`,
+      );
+    }
+    this.#setState("connecting");
+    this.#connecting = this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<Client> {
+    const generation = ++this.#generation;
+    try {
+      const headers = await this.#opts.resolveAuth(this.target);
+      const client = await this.#connectWithFallback(headers);
+      if (generation !== this.#generation) {
+        await client.close().catch(() => undefined);
+        throw new GatewayError("shardUnavailable", `shard ${this.target.key} was reconfigured`);
+      }
+      this.#client = client;
+      this.#attempt = 0;
+      this.#retryAt = undefined;
+      this.lastError = undefined;
+      this.lastSeen = new Date();
+      this.serverInfo = client.getServerVersion();
+      this.#setState("ready");
+      this.#opts.logger.info({ shard: this.target.key, transport: this.transportUsed }, "connected to shard");
+      // A new upstream session may come with different lists.
+      this.#opts.onListChanged("all");
+      return client;
+    } catch (error) {
+      this.#markDown(error);
+      throw error instanceof GatewayError
+        ? error
+        : new GatewayError("shardUnavailable", `shard ${this.target.key} is unavailable: ${this.lastError}`, {
+            cause: error,
+          });
+    }
+  }
+
+  async #connectWithFallback(headers: Record<string, string>): Promise<Client> {
+    const url = new URL(this.target.url);
+    if (this.target.transport === "sse")
+      return this.#open(new SSEClientTransport(url, { requestInit: { headers } }), "sse");
+    try {
+      return await this.#open(
+        new StreamableHTTPClientTransport(url, { requestInit: { headers } }),
+        "streamable-http",
+      );
+    } catch (error) {
+      // Older shards (2024-11-05) refuse POST on their SSE endpoint with a 4xx.
+      if (
+        error instanceof StreamableHTTPError &&
+        error.code !== undefined &&
+        error.code >= 400 &&
+        error.code < 500
+      ) {
+        return this.#open(new SSEClientTransport(url, { requestInit: { headers } }), "sse");
+      }
+      throw error;
+    }
+  }
+
+  async #open(transport: Transport, kind: "streamable-http" | "sse"): Promise<Client> {
+    const client = new Client(this.#opts.clientInfo, { capabilities: {} });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#opts.onListChanged("tools"));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
+      this.#opts.onListChanged("resources"),
+    );
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () =>
+      this.#opts.onListChanged("prompts"),
+    );
+    const timeout = Math.min(this.target.policy.timeoutSeconds * 1000, 30_000);
+    try {
+      await client.connect(transport, { timeout });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    const generation = this.#generation;
+    client.onclose = () => {
+      if (this.#client === client && generation === this.#generation)
+        this.#lost(new Error("connection closed"));
+    };
+    client.onerror = (error: Error) => {
+      // A response stream cut mid-call leaves the SDK's request pending
+      // until its timeout; closing the client fails it (and the other
+      // in-flight calls, which share the broken shard) at once.
+      if (
+        this.#client === client &&
+        /SSE stream disconnected|fetch failed|ECONNRESET|terminated/i.test(error.message)
+      ) {
+        this.#lost(error);
+      }
+    };
+    this.transportUsed = kind;
+    return client;
+  }
+
+  #lost(error: unknown): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#generation++;
+    this.#markDown(error);
+    void client?.close().catch(() => undefined);
+  }
+
+  #markDown(error: unknown): void {
+    if (this.state === "closed") return;
+    this.lastError = error instanceof Error ? error.message : String(error);
+    const initial = this.#opts.backoffInitialMs ?? 250;
+    const max = this.#opts.backoffMaxMs ?? 30_000;
+    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
+    this.#attempt = Math.min(this.#attempt + 1, 20);
+    this.#retryAt = Date.now() + delay;
+    this.#setState("down");
+    this.#opts.logger.warn(
+      { shard: this.target.key, error: this.lastError, retryInMs: Math.round(delay) },
+      "shard down",
+    );
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryAt = undefined;
+      if (this.state !== "closed" && !this.#client) this.start();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  /**
+   * Runs one request against the shard under its policy: concurrency limit
+   * (queued), timeout, and one transparent re-initialise when the shard lost
+   * the gateway's session (404).
+   */
+  async #run<T>(
+    label: string,
+    fn: (
+      client: Client,
+      options: { timeout: number; signal?: AbortSignal; onprogress?: (p: Progress) => void },
+    ) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const timeoutMs = this.target.policy.timeoutSeconds * 1000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    let release: () => void;
+    try {
+      release = await this.#semaphore.acquire(signal);
+    } catch (error) {
+      if (deadline.aborted)
+        throw new GatewayError(
+          "timeout",
+          `${label}: shard ${this.target.key} is busy; timed out in its queue after ${timeoutMs} ms`,
+        );
+      throw error;
+    }
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const client = await this.#ensureClient();
+        try {
+          const result = await fn(client, { timeout: timeoutMs, signal, onprogress: options.onprogress });
+          this.lastSeen = new Date();
+          return result;
+        } catch (error) {
+          if (error instanceof StreamableHTTPError && error.code === 404 && attempt === 0) {
+            this.#opts.logger.info(
+              { shard: this.target.key },
+              "shard lost the gateway's session; re-initialising",
+            );
+            const stale = this.#client;
+            this.#client = undefined;
+            this.#generation++;
+            void stale?.close().catch(() => undefined);
+            continue;
+          }
+          throw this.#translate(label, error, timeoutMs, options.signal);
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  #translate(label: string, error: unknown, timeoutMs: number, callerSignal?: AbortSignal): Error {
+    if (error instanceof GatewayError) return error;
+    if (callerSignal?.aborted)
+      return new GatewayError("connectionClosed", `${label}: cancelled by the client`, { cause: error });
+    if (error instanceof McpError) {
+      if (error.code === -32001)
+        return new GatewayError(
+          "timeout",
+          `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
+          { cause: error },
+        );
+      if (error.code === -32000 || isConnectionFailure(error)) {
+        return new GatewayError(
+          "shardUnavailable",
+          `${label}: connection to shard ${this.target.key} lost during the call`,
+          { cause: error },
+        );
+      }
+      return error; // the shard's own JSON-RPC error, passed on as it is
+    }
+    if (isConnectionFailure(error) || error instanceof StreamableHTTPError) {
+      this.#lost(error);
+      return new GatewayError(
+        "shardUnavailable",
+        `${label}: shard ${this.target.key} is unavailable: ${this.lastError}`,
+        { cause: error },
+      );
+    }
+    return new GatewayError(
+      "upstream",
+      `${label}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+
+  #checkSize(label: string, result: unknown): void {
+    const max = this.target.policy.maxResultBytes;
+    const size = Buffer.byteLength(JSON.stringify(result));
+    if (size > max) {
+      throw new GatewayError(
+        "resultTooLarge",
+        `${label}: the result of shard ${this.target.key} is ${size} bytes, over its limit of ${max} (spec.policy.maxResultBytes)`,
+      );
+    }
+  }
+
+  async callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions = {},
+  ): Promise<CallToolResult> {
+    const label = `tool ${name}`;
+    const result = await this.#run(
+      label,
+      (c, o) =>
+        c.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, o),
+      options,
+    );
+    this.#checkSize(label, result);
+    return result;
+  }
+
+  async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
+    const label = `resource ${uri}`;
+    const result = await this.#run(
+      label,
+      (c, o) => c.request({ method: "resources/read", params: { uri } }, ReadResourceResultSchema, o),
+      options,
+    );
+    this.#checkSize(label, result);
+    return result;
+  }
+
+  async getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    options: CallOptions = {},
+  ): Promise<GetPromptResult> {
+    const label = `prompt ${name}`;
+    const result = await this.#run(
+      label,
+      (c, o) =>
+        c.request({ method: "prompts/get", params: { name, arguments: args } }, GetPromptResultSchema, o),
+      options,
+    );
+    this.#checkSize(label, result);
+    return result;
+  }
+
+  /** Every list the shard offers (by its capabilities), all pages. */
+  async list(): Promise<ShardListing> {
+    return this.#run("list", async (client, o) => {
+      const caps = client.getServerCapabilities() ?? {};
+      const all = async <T>(
+        page: (cursor?: string) => Promise<{ items: T[]; next?: string }>,
+      ): Promise<T[]> => {
+        const out: T[] = [];
+        let cursor: string | undefined;
+        for (let i = 0; i < 100; i++) {
+          const r = await page(cursor);
+          out.push(...r.items);
+          if (!r.next) break;
+          cursor = r.next;
+        }
+        return out;
+      };
+      const opts = { timeout: Math.min(o.timeout, 30_000), signal: o.signal };
+      const [tools, resources, resourceTemplates, prompts] = await Promise.all([
+        caps.tools
+          ? all(async (cursor) => {
+              const r = await client.listTools({ cursor }, opts);
+              return { items: r.tools, next: r.nextCursor };
+            })
+          : [],
+        caps.resources
+          ? all(async (cursor) => {
+              const r = await client.listResources({ cursor }, opts);
+              return { items: r.resources, next: r.nextCursor };
+            })
+          : [],
+        caps.resources
+          ? all(async (cursor) => {
+              const r = await client.listResourceTemplates({ cursor }, opts);
+              return { items: r.resourceTemplates, next: r.nextCursor };
+            })
+          : [],
+        caps.prompts
+          ? all(async (cursor) => {
+              const r = await client.listPrompts({ cursor }, opts);
+              return { items: r.prompts, next: r.nextCursor };
+            })
+          : [],
+      ]);
+      return { tools, resources, resourceTemplates, prompts };
+    });
+  }
+
+  static readonly empty = EMPTY;
+}
