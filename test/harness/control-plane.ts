@@ -338,6 +338,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       // that has its answer can count the write right away.
       "--audit-log-mode=blocking",
       "--profiling=false",
+      // The "kubernetes" Service's Endpoints may not hold a loopback address,
+      // so the default lease reconciler would fail (and log) every 10 s.
+      "--endpoint-reconciler-type=none",
       // The ServiceAccount admission plugin rejects pods until the namespace's
       // "default" ServiceAccount exists, which only the controller-manager
       // creates; without it, behave like envtest and turn the plugin off.
@@ -424,7 +427,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       auditEvents: () => readAuditEvents(auditLogPath),
       async restartApiserver() {
         if (!apiserver) throw new Error("kube-apiserver is not running");
-        await apiserver.stop(10_000);
+        // Graceful shutdown waits for open watches (controller-manager, tests'
+        // informers) that never end by themselves; after a short grace the
+        // restart is a crash-restart, which clients must survive anyway.
+        await apiserver.stop(2_000);
         await startApiserver();
       },
       stop,

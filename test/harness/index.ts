@@ -11,7 +11,6 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, inject } from "vitest";
 import {
@@ -53,7 +52,8 @@ export function userKubeconfig(user: string, groups: readonly string[] = []): Pr
       server: inject("server"),
       caCertPath: inject("caCertPath"),
       caKeyPath: inject("caKeyPath"),
-      dir: join(tmpdir(), `shardgate-users-${process.pid}`),
+      // Inside the control plane's directory, so its teardown removes them.
+      dir: join(inject("controlPlaneDir"), "users"),
     },
     user,
     groups,

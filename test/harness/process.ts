@@ -121,6 +121,27 @@ export function spawnManaged(
     });
   });
 
+  const terminate = async (graceMs: number): Promise<void> => {
+    if (exitInfo) return;
+    // The child is unref'd, so something must hold the event loop open until
+    // its exit is seen, or Node could quit in the middle of a stop.
+    const keepAlive = setInterval(() => undefined, 1_000);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      killGroup(pid, "SIGTERM");
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      });
+      if (await Promise.race([exited.then(() => false), timedOut])) {
+        killGroup(pid, "SIGKILL");
+        await exited;
+      }
+    } finally {
+      clearTimeout(timer);
+      clearInterval(keepAlive);
+    }
+  };
+
   let stopping: Promise<void> | undefined;
   const managed: ManagedProcess = {
     name,
@@ -132,20 +153,7 @@ export function spawnManaged(
     exited,
     logTail: (lines = 40) => readTail(opts.logPath, lines),
     stop(graceMs = 5_000) {
-      stopping ??= (async () => {
-        if (exitInfo) return;
-        killGroup(pid, "SIGTERM");
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), graceMs);
-        });
-        const late = await Promise.race([exited.then(() => false), timedOut]);
-        clearTimeout(timer);
-        if (late) {
-          killGroup(pid, "SIGKILL");
-          await exited;
-        }
-      })();
+      stopping ??= terminate(graceMs);
       return stopping;
     },
   };
