@@ -10,6 +10,7 @@ export type Register = (program: Command) => void;
 export async function loadCommands(): Promise<Register[]> {
   const modules = await Promise.all([
     import("./version.ts"),
+    import("./shard.ts"),
     // subcommands are added here by the issue that builds them
   ]);
   return modules.map((m) => m.register);

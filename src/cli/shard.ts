@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { z } from "zod";
+import { addConfigOptions, resolveConfig } from "../config/index.ts";
+import { traefikShardConfigSchema } from "../shards/traefik/config.ts";
+
+/** Listen address overrides; without them the shard kit reads SHARD_HOST / SHARD_PORT. */
+const listenSchema = z.object({
+  host: z.string().min(1).optional().describe("address to listen on (default $SHARD_HOST or 0.0.0.0)"),
+  port: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe("port to listen on (default $SHARD_PORT or 8080)"),
+});
+
+const traefikCommandSchema = traefikShardConfigSchema.extend(listenSchema.shape);
+
+export function register(program: Command): void {
+  const shard = program.command("shard").description("run a built-in MCP shard");
+  const traefik = shard
+    .command("traefik")
+    .description("serve the Traefik shard: inspect routers, services and TLS, add and remove routes safely");
+  addConfigOptions(traefik, traefikCommandSchema).action(async (flags: Record<string, unknown>) => {
+    const { host, port, ...config } = resolveConfig(traefikCommandSchema, flags);
+    const [{ createTraefikShard }, { runShard }] = await Promise.all([
+      import("../shards/traefik/index.ts"),
+      import("../shard-kit/index.ts"),
+    ]);
+    await runShard(createTraefikShard(config), {
+      ...(host !== undefined ? { host } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
+  });
+}
