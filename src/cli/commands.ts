@@ -11,6 +11,8 @@ export async function loadCommands(): Promise<Register[]> {
   const modules = await Promise.all([
     import("./version.ts"),
     import("./shard.ts"),
+    import("./bridge.ts"),
+    import("./new-shard.ts"),
     // subcommands are added here by the issue that builds them
   ]);
   return modules.map((m) => m.register);

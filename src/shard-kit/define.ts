@@ -4,11 +4,7 @@
  * (manifest, tests) without serving it.
  */
 import type { z } from "zod";
-import type {
-  CallToolResult,
-  GetPromptResult,
-  ToolAnnotations,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, GetPromptResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
 
 /** Tool, prompt and shard names the gateway can prefix and expose unchanged. */

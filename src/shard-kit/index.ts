@@ -33,14 +33,11 @@ export {
   buildShardApp,
   serveShard,
   runShard,
-  loadShardConfig,
-  shardConfigSchema,
-  SHARD_ENV_PREFIX,
-  type ShardConfig,
   type ShardAppOptions,
   type ServeShardOptions,
   type ServedShard,
 } from "./serve.ts";
+export { loadShardConfig, shardConfigSchema, SHARD_ENV_PREFIX, type ShardConfig } from "./config.ts";
 export { shardManifest, type ShardManifest } from "./manifest.ts";
 export { runHealthChecks, type HealthReport, type CheckResult } from "./health.ts";
 export { toCallToolResult } from "./result.ts";

@@ -1,8 +1,7 @@
-import { z } from "zod";
 import { Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { resolveConfig } from "../config/index.ts";
+import { loadShardConfig, type ShardConfig } from "./config.ts";
 import { createLogger, silentLogger, type Logger } from "../log.ts";
 import type { Shard } from "./define.ts";
 import { runHealthChecks } from "./health.ts";
@@ -10,40 +9,6 @@ import { buildMcpHttpApp, type McpHttpApp } from "./http.ts";
 import { shardManifest } from "./manifest.ts";
 import { createMcpMetrics } from "./metrics.ts";
 import { createShardMcpServer } from "./mcp-server.ts";
-
-/**
- * Shard process settings, read from `SHARD_*` variables (not `SHARDGATE_*`:
- * a shard is its own program; the operator sets these on its container).
- */
-export const shardConfigSchema = z.object({
-  host: z.string().min(1).default("0.0.0.0").describe("address to listen on"),
-  port: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .default(8080)
-    .describe("port to listen on (0 picks a free one)"),
-  gracePeriodMs: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(10_000)
-    .describe("how long SIGTERM waits for calls in flight"),
-  sessionIdleTimeoutMs: z.coerce
-    .number()
-    .int()
-    .min(1000)
-    .default(1_800_000)
-    .describe("close MCP sessions idle this long"),
-});
-export type ShardConfig = z.infer<typeof shardConfigSchema>;
-export const SHARD_ENV_PREFIX = "SHARD_";
-
-/** Reads and validates SHARD_HOST, SHARD_PORT, SHARD_GRACE_PERIOD_MS, SHARD_SESSION_IDLE_TIMEOUT_MS. */
-export function loadShardConfig(env: NodeJS.ProcessEnv = process.env): ShardConfig {
-  return resolveConfig(shardConfigSchema, {}, env, SHARD_ENV_PREFIX);
-}
 
 export interface ShardAppOptions {
   /** @default silentLogger() (runShard passes a real one) */
