@@ -65,10 +65,16 @@ export function ruleOf(spec: RouteSpec): string {
   return `${host} && PathPrefix(${ruleLiteral(spec.path_prefix)})`;
 }
 
-function refuseTemplates(values: unknown): void {
+function strings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === "object") return Object.values(value).flatMap(strings);
+  return [];
+}
+
+function refuseTemplates(spec: RouteSpec): void {
   // Traefik renders every file as a Go template, so "{{" in a value would be executed.
-  const text = JSON.stringify(values);
-  if (text.includes("{{") || text.includes("}}")) {
+  if (strings(spec).some((s) => s.includes("{{") || s.includes("}}"))) {
     throw new RouteSpecError('values must not contain "{{" or "}}": Traefik treats files as Go templates');
   }
 }
