@@ -282,7 +282,12 @@ export const mcpShardStatus = z
       .describe("What the shard said about itself when verified."),
     toolCount: z.number().int().optional().describe("Number of tools the shard offers."),
     tools: z.array(z.string()).optional().describe("Names of the tools the shard offers (first 100)."),
-    lastVerifiedTime: z.string().optional().describe("When the operator last verified the shard (RFC 3339)."),
+    lastVerifiedTime: z
+      .string()
+      .optional()
+      .describe(
+        "When the operator's verification last found something new (RFC 3339); re-verifications that confirm the status do not rewrite it.",
+      ),
     gateway: z
       .object({
         exposedTools: z.number().int().optional().describe("Tools the gateway exposes for this shard."),
@@ -306,6 +311,8 @@ export const mcpShard = z.object({
     uid: z.string().optional(),
     generation: z.number().optional(),
     resourceVersion: z.string().optional(),
+    creationTimestamp: z.string().optional(),
+    deletionTimestamp: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   }),

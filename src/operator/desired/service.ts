@@ -1,0 +1,25 @@
+import type { McpShard } from "../../api/index.ts";
+import type { KubeObject } from "../../kube/index.ts";
+import { childMetadata, endpointOf, prune, selectorLabels, workloadOf } from "./common.ts";
+
+/** The ClusterIP Service the gateway reaches a managed shard through (same name as the shard). */
+export function desiredService(shard: McpShard): KubeObject | undefined {
+  if (!workloadOf(shard)) return undefined;
+  const { port } = endpointOf(shard);
+  return prune({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: childMetadata(shard),
+    spec: {
+      type: "ClusterIP",
+      selector: selectorLabels(shard),
+      ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }],
+    },
+  });
+}
+
+/** The in-cluster URL of a managed shard's MCP endpoint. */
+export function serviceUrl(shard: McpShard, clusterDomain = "cluster.local"): string {
+  const { port, path } = endpointOf(shard);
+  return `http://${shard.metadata.name}.${shard.metadata.namespace}.svc.${clusterDomain}:${port}${path}`;
+}

@@ -1,0 +1,6 @@
+export { startOperator, type RunningOperator, type StartOperatorOptions } from "./operator.ts";
+export { operatorConfigSchema, type OperatorConfig } from "./config.ts";
+export { Reconciler, FIELD_MANAGER, CHILD_TYPES, type ReconcilerOptions } from "./reconciler.ts";
+export { WorkQueue } from "./queue.ts";
+export { verifyShard, type VerifyRequest, type VerifyResult } from "./verify.ts";
+export * from "./desired/index.ts";

@@ -1,0 +1,206 @@
+/**
+ * Wires the operator together: informers for shards and their children, the
+ * work queue and its workers, leader election, and the health/metrics server.
+ * Informers run on every replica (a follower's caches are warm when it takes
+ * over); only the leader runs workers, so only the leader writes.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { FastifyInstance } from "fastify";
+import type { McpShard } from "../api/index.ts";
+import {
+  KubeClient,
+  loadKubeConfig,
+  objectKey,
+  RESOURCES,
+  type InformerEvent,
+  type KubeObject,
+} from "../kube/index.ts";
+import type { Logger } from "../log.ts";
+import type { OperatorConfig } from "./config.ts";
+import { CHILD_SELECTOR } from "./desired/index.ts";
+import { kubeEventRecorder } from "./events.ts";
+import { InformerSet } from "./informer-set.ts";
+import { LeaderElector } from "./leader.ts";
+import { createMetrics, type OperatorMetrics } from "./metrics.ts";
+import { WorkQueue } from "./queue.ts";
+import { CHILD_TYPES, Reconciler } from "./reconciler.ts";
+import { buildHealthApp } from "./server.ts";
+
+export interface RunningOperator {
+  /** http://host:port of /metrics, /healthz, /readyz */
+  readonly metricsUrl: string;
+  readonly metrics: OperatorMetrics;
+  readonly identity: string;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface StartOperatorOptions {
+  /** Called when leadership is lost (the CLI exits). @default stop the operator */
+  readonly onLeadershipLost?: () => void;
+}
+
+const POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function podNamespace(): string {
+  return existsSync(POD_NAMESPACE_FILE) ? readFileSync(POD_NAMESPACE_FILE, "utf8").trim() : "default";
+}
+
+function ownerKey(child: KubeObject): string | undefined {
+  const owner = child.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "McpShard");
+  return owner && child.metadata?.namespace ? `${child.metadata.namespace}/${owner.name}` : undefined;
+}
+
+export async function startOperator(
+  config: OperatorConfig,
+  logger: Logger,
+  startOptions: StartOperatorOptions = {},
+): Promise<RunningOperator> {
+  const client = new KubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
+  const identity = `${hostname()}_${process.pid}`;
+  const metrics = createMetrics();
+  const resyncMs = config.resync * 1000;
+
+  const shards = new InformerSet<McpShard & KubeObject>(client, RESOURCES.mcpShard, config.namespaces, {
+    resyncMs,
+  });
+  const children = new Map(
+    CHILD_TYPES.map((type) => [
+      type.kind,
+      new InformerSet<KubeObject>(client, type, config.namespaces, {
+        labelSelector: CHILD_SELECTOR,
+        resyncMs,
+      }),
+    ]),
+  );
+
+  const queue = new WorkQueue({ onDepth: (depth) => metrics.queueDepth.set(depth) });
+  const reconciler = new Reconciler({
+    client,
+    shards,
+    children,
+    events: kubeEventRecorder(client, identity, logger),
+    logger,
+    onWrite: (kind, verb) => metrics.writes.inc({ kind, verb }),
+    options: {
+      shardImage: config.shardImage,
+      gatewaySelector: config.gatewaySelector,
+      clusterDomain: config.clusterDomain,
+      verifyIntervalMs: config.verifyInterval * 1000,
+      verifyTimeoutMs: config.verifyTimeout * 1000,
+    },
+  });
+
+  const watchEvents =
+    (resource: string, toKey: (o: KubeObject) => string | undefined) =>
+    (event: InformerEvent<KubeObject>) => {
+      switch (event.type) {
+        case "add":
+        case "update":
+        case "delete":
+        case "resync": {
+          const key = toKey(event.object);
+          if (key) queue.add(key);
+          break;
+        }
+        case "restart":
+          metrics.watchRestarts.inc({ resource, reason: event.reason });
+          break;
+        case "error":
+          logger.warn({ resource, phase: event.phase, err: event.error }, "watch failed; retrying");
+          break;
+        case "synced":
+          break;
+      }
+    };
+  shards.on(watchEvents("mcpshards", (o) => objectKey(o)));
+  for (const [kind, set] of children) set.on(watchEvents(kind.toLowerCase(), ownerKey));
+
+  const workers: Promise<void>[] = [];
+  let leading = false;
+  const worker = async () => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      const end = metrics.reconcileDuration.startTimer();
+      try {
+        const result = await reconciler.reconcile(key);
+        queue.forget(key);
+        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        metrics.reconciles.inc({ result: "success" });
+      } catch (error) {
+        metrics.reconciles.inc({ result: "error" });
+        metrics.reconcileErrors.inc();
+        logger.warn({ shard: key, err: error }, "reconcile failed; retrying with backoff");
+        queue.addRateLimited(key);
+      } finally {
+        end();
+        queue.done(key);
+      }
+    }
+  };
+
+  const startWorkers = () => {
+    leading = true;
+    metrics.leader.set(1);
+    void (async () => {
+      await Promise.all([shards.waitForSync(), ...[...children.values()].map((c) => c.waitForSync())]);
+      for (const shard of shards.list()) queue.add(objectKey(shard));
+      for (let i = 0; i < config.workers; i++) workers.push(worker());
+      logger.info({ workers: config.workers }, "reconciling");
+    })();
+  };
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    queue.shutdown();
+    await elector?.stop();
+    await Promise.all(workers);
+    await Promise.all([shards.stop(), ...[...children.values()].map((c) => c.stop())]);
+    await app.close();
+    await client.close();
+  };
+
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        client,
+        namespace: config.leaseNamespace ?? podNamespace(),
+        name: config.leaseName,
+        identity,
+        leaseDurationMs: config.leaseDuration * 1000,
+        renewDeadlineMs: config.renewDeadline * 1000,
+        retryPeriodMs: config.retryPeriod * 1000,
+        logger,
+        onStarted: startWorkers,
+        onLost: () => {
+          leading = false;
+          metrics.leader.set(0);
+          queue.shutdown();
+          (startOptions.onLeadershipLost ?? (() => void stop()))();
+        },
+      })
+    : undefined;
+
+  const app: FastifyInstance = buildHealthApp({
+    registry: metrics.registry,
+    ready: () => !leading || (shards.hasSynced && [...children.values()].every((c) => c.hasSynced)),
+  });
+  const address = await app.listen({ host: config.metricsHost, port: config.metricsPort });
+
+  shards.start();
+  for (const set of children.values()) set.start();
+  if (elector) elector.start();
+  else startWorkers();
+
+  logger.info({ identity, metrics: address, namespaces: config.namespaces }, "operator started");
+  return {
+    metricsUrl: address,
+    metrics,
+    identity,
+    isLeader: () => leading,
+    stop,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Verification: the operator speaks MCP with the shard the way the gateway
+ * will (official SDK client: initialize, then tools/list) and records what it
+ * found. Every failure becomes a result with a CamelCase reason, never a throw.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { readPackage } from "../package-info.ts";
+
+export interface VerifyRequest {
+  readonly url: string;
+  readonly transport: "streamable-http" | "sse";
+  /** Extra HTTP headers (upstream auth). */
+  readonly headers?: Record<string, string>;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+export type VerifyResult =
+  | {
+      readonly ok: true;
+      readonly serverName: string;
+      readonly serverVersion: string;
+      readonly protocolVersion: string | undefined;
+      readonly tools: string[];
+    }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+/** Tool names kept in status (the count is always complete). */
+export const MAX_TOOLS_IN_STATUS = 100;
+
+function failure(error: unknown, url: string, timeoutMs: number): VerifyResult {
+  const message = error instanceof Error ? error.message : String(error);
+  const causeCode = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  if (/timed? ?out|timeout|AbortError|aborted/i.test(message))
+    return { ok: false, reason: "Timeout", message: `no MCP answer from ${url} within ${timeoutMs} ms` };
+  if (causeCode === "ECONNREFUSED" || /ECONNREFUSED|fetch failed/i.test(message))
+    return { ok: false, reason: "Unreachable", message: `cannot connect to ${url}: ${causeCode ?? message}` };
+  if (causeCode === "ENOTFOUND" || /ENOTFOUND|EAI_AGAIN/.test(message))
+    return { ok: false, reason: "Unresolvable", message: `cannot resolve the host of ${url}` };
+  if (/\b401\b|\b403\b/.test(message))
+    return { ok: false, reason: "Unauthorized", message: `${url} refused the credentials: ${message}` };
+  return { ok: false, reason: "ProtocolError", message: `MCP handshake with ${url} failed: ${message}` };
+}
+
+export async function verifyShard(request: VerifyRequest): Promise<VerifyResult> {
+  const timeoutMs = request.timeoutMs ?? 5000;
+  const url = new URL(request.url);
+  const requestInit: RequestInit = { headers: request.headers ?? {} };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error("timeout")), timeoutMs);
+  const transport: Transport =
+    request.transport === "sse"
+      ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: guardedFetch(abort.signal) } })
+      : new StreamableHTTPClientTransport(url, { requestInit, fetch: guardedFetch(abort.signal) });
+  const client = new Client({ name: "shardgate-operator", version: readPackage().version });
+  try {
+    await client.connect(transport, { signal: abort.signal, timeout: timeoutMs });
+    const tools: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {}, {
+        signal: abort.signal,
+        timeout: timeoutMs,
+      });
+      tools.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor && tools.length < 10_000);
+    const info = client.getServerVersion();
+    return {
+      ok: true,
+      serverName: info?.name ?? "",
+      serverVersion: info?.version ?? "",
+      protocolVersion: (transport as { protocolVersion?: string }).protocolVersion,
+      tools,
+    };
+  } catch (error) {
+    return failure(error, request.url, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** fetch bound to the verification's deadline, so a silent server cannot hold a worker. */
+function guardedFetch(signal: AbortSignal): typeof fetch {
+  return (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+}
