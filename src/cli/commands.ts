@@ -10,6 +10,7 @@ export type Register = (program: Command) => void;
 export async function loadCommands(): Promise<Register[]> {
   const modules = await Promise.all([
     import("./version.ts"),
+    import("./gateway.ts"),
     import("./operator.ts"),
     import("./shard.ts"),
     import("./bridge.ts"),

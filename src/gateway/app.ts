@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import Fastify, {
+  LogController,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -133,7 +134,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes ?? 1024 * 1024,
     // Streams and keep-alive connections must not hold close() open.
     forceCloseConnections: true,

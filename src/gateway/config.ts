@@ -1,0 +1,50 @@
+/** `shardgate gateway` settings: flags and SHARDGATE_* variables, validated at boot. */
+import { z } from "zod";
+import { csv } from "../config/index.ts";
+
+export const gatewayConfigSchema = z.object({
+  host: z.string().default("0.0.0.0").describe("address to listen on"),
+  port: z.coerce.number().int().min(0).max(65535).default(8080).describe("port to listen on"),
+  shardsFile: z
+    .string()
+    .optional()
+    .describe("standalone mode: read shard declarations from this YAML file instead of McpShards"),
+  secretsDir: z
+    .string()
+    .optional()
+    .describe(
+      "standalone mode: directory of <secret>/<key> files for spec.auth (else SHARDGATE_SECRET_<NAME>_<KEY>)",
+    ),
+  kubeconfig: z
+    .string()
+    .optional()
+    .describe("kubeconfig path (default: KUBECONFIG, in-cluster, ~/.kube/config)"),
+  namespaces: csv().default([]).describe("namespaces whose McpShards to serve (default: all)"),
+  registryRequireReady: z
+    .stringbool()
+    .optional()
+    .describe(
+      "route only shards whose Ready condition is True (default: true with McpShards, false with a file)",
+    ),
+  sessionSecret: z.string().min(16).optional().describe("secret shared by all replicas to sign session ids"),
+  sessionSecretFile: z.string().optional().describe("file holding the session secret (a mounted Secret)"),
+  apiKeys: z
+    .string()
+    .optional()
+    .describe("API keys: a YAML/JSON file or a directory (mounted Secret); auth off when unset"),
+  allowedOrigins: csv().default([]).describe("browser origins allowed to use /mcp and /sse ('*' for any)"),
+  corsOrigins: csv().default([]).describe("origins granted CORS (default: CORS off)"),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024)
+    .describe("largest request body (413 beyond)"),
+  bareNames: z
+    .stringbool()
+    .default(false)
+    .describe("expose tools without the shard prefix where unambiguous"),
+  refreshIntervalSeconds: z.coerce.number().positive().default(300).describe("slow re-list of every shard"),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

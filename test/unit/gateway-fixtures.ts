@@ -1,0 +1,320 @@
+/**
+ * Real MCP shards on loopback for the gateway tests (the SDK's McpServer over
+ * Streamable HTTP with sessions, or legacy SSE only), and a gateway built
+ * around a shards file. Everything listens on 127.0.0.1:0 and is closed by
+ * the caller.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { stringify } from "yaml";
+import { z } from "zod";
+import { buildGatewayApp, FileRegistry, type Gateway, type GatewayOptions } from "../../src/gateway/index.ts";
+import { silentLogger } from "../../src/log.ts";
+
+export interface TestShard {
+  readonly name: string;
+  url: string;
+  readonly port: number;
+  /** Calls seen by this shard (tool names). */
+  readonly calls: string[];
+  /** Adds a tool on every live session (the SDK then says list_changed). */
+  addTool(name: string): void;
+  /** Kills the server and every connection at once. */
+  kill(): Promise<void>;
+  /** Listens again on the same port (after kill). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ShardFixtureOptions {
+  readonly name: string;
+  /** Serve only the 2024-11-05 HTTP+SSE transport. @default false */
+  readonly legacyOnly?: boolean;
+  /** Extra tool names (each echoes its own name). */
+  readonly extraTools?: readonly string[];
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(new Error("aborted"));
+    });
+  });
+}
+
+function buildServer(name: string, calls: string[], extra: string[]): McpServer {
+  const server = new McpServer(
+    { name, version: "1.0.0" },
+    { capabilities: { tools: { listChanged: true } } },
+  );
+  server.registerTool(
+    "echo",
+    { description: `echo from ${name}`, inputSchema: { text: z.string() } },
+    async ({ text }) => {
+      calls.push("echo");
+      return { content: [{ type: "text", text: `${name}:${text}` }] };
+    },
+  );
+  server.registerTool(
+    "add",
+    {
+      description: "adds two numbers",
+      inputSchema: { a: z.number(), b: z.number() },
+      outputSchema: { sum: z.number() },
+    },
+    async ({ a, b }) => {
+      calls.push("add");
+      return { content: [{ type: "text", text: String(a + b) }], structuredContent: { sum: a + b } };
+    },
+  );
+  server.registerTool(
+    "slow",
+    { description: "waits, reporting progress", inputSchema: { ms: z.number() } },
+    async ({ ms }, extra) => {
+      calls.push("slow");
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= 4; i++) {
+        await sleep(ms / 4, extra.signal);
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: { progressToken: token, progress: i, total: 4 },
+          });
+        }
+      }
+      return { content: [{ type: "text", text: "done" }] };
+    },
+  );
+  server.registerTool(
+    "big",
+    { description: "returns a large text", inputSchema: { bytes: z.number() } },
+    async ({ bytes }) => {
+      calls.push("big");
+      return { content: [{ type: "text", text: "x".repeat(bytes) }] };
+    },
+  );
+  server.registerTool("fail", { description: "always fails" }, async () => {
+    calls.push("fail");
+    return { isError: true, content: [{ type: "text", text: "it broke" }] };
+  });
+  server.registerResource("readme", `memo://${name}/readme`, { description: "a memo" }, async (uri) => ({
+    contents: [{ uri: uri.href, text: `readme of ${name}` }],
+  }));
+  server.registerPrompt("greet", { description: "greeting", argsSchema: { who: z.string() } }, ({ who }) => ({
+    messages: [{ role: "user", content: { type: "text", text: `hello ${who} from ${name}` } }],
+  }));
+  for (const t of extra) {
+    server.registerTool(t, { description: `extra ${t}` }, async () => ({
+      content: [{ type: "text", text: t }],
+    }));
+  }
+  return server;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text ? JSON.parse(text) : undefined;
+}
+
+export async function startShard(options: ShardFixtureOptions): Promise<TestShard> {
+  const calls: string[] = [];
+  const extra = [...(options.extraTools ?? [])];
+  const servers = new Set<McpServer>();
+  const streamable = new Map<string, StreamableHTTPServerTransport>();
+  const legacy = new Map<string, SSEServerTransport>();
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      if (!options.legacyOnly && url.pathname === "/mcp") {
+        const sid = req.headers["mcp-session-id"];
+        const body = req.method === "POST" ? await readJson(req) : undefined;
+        let transport = typeof sid === "string" ? streamable.get(sid) : undefined;
+        if (!transport) {
+          if (sid !== undefined || req.method !== "POST") {
+            res
+              .writeHead(404)
+              .end(
+                JSON.stringify({
+                  jsonrpc: "2.0",
+                  id: null,
+                  error: { code: -32001, message: "Session not found" },
+                }),
+              );
+            return;
+          }
+          const t = new StreamableHTTPServerTransport({
+            sessionIdGenerator: () => randomUUID(),
+            onsessioninitialized: (id) => void streamable.set(id, t),
+          });
+          const server = buildServer(options.name, calls, extra);
+          servers.add(server);
+          t.onclose = () => {
+            if (t.sessionId) streamable.delete(t.sessionId);
+            servers.delete(server);
+          };
+          await server.connect(t);
+          transport = t;
+        }
+        await transport.handleRequest(req, res, body);
+        return;
+      }
+      if (url.pathname === "/sse" && req.method === "GET") {
+        const t = new SSEServerTransport("/messages", res);
+        const server = buildServer(options.name, calls, extra);
+        servers.add(server);
+        legacy.set(t.sessionId, t);
+        res.on("close", () => {
+          legacy.delete(t.sessionId);
+          servers.delete(server);
+        });
+        await server.connect(t);
+        return;
+      }
+      if (url.pathname === "/messages" && req.method === "POST") {
+        const t = legacy.get(url.searchParams.get("sessionId") ?? "");
+        if (!t) {
+          res.writeHead(404).end("unknown session");
+          return;
+        }
+        await t.handlePostMessage(req, res, await readJson(req));
+        return;
+      }
+      res.writeHead(404).end();
+    } catch (error) {
+      if (!res.headersSent) res.writeHead(500).end(String(error));
+    }
+  };
+
+  let http: Server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = (http.address() as AddressInfo).port;
+  const path = options.legacyOnly ? "/sse" : "/mcp";
+
+  const kill = async () => {
+    for (const s of servers) await s.close().catch(() => undefined);
+    servers.clear();
+    streamable.clear();
+    legacy.clear();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+
+  return {
+    name: options.name,
+    url: `http://127.0.0.1:${port}${path}`,
+    port,
+    calls,
+    addTool(name: string) {
+      extra.push(name);
+      for (const s of servers) {
+        s.registerTool(name, { description: `extra ${name}` }, async () => ({
+          content: [{ type: "text", text: name }],
+        }));
+      }
+    },
+    kill,
+    async restart() {
+      http = createServer((req, res) => void handler(req, res));
+      await new Promise<void>((resolve) => http.listen(port, "127.0.0.1", resolve));
+    },
+    close: async () => {
+      if (http.listening) await kill();
+    },
+  };
+}
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly base: string;
+  readonly shardsFile: string;
+  writeShards(shards: Record<string, Record<string, unknown>>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startGateway(
+  shards: Record<string, Record<string, unknown>>,
+  options: Omit<GatewayOptions, "registry"> = {},
+): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), "shardgate-gw-"));
+  const shardsFile = join(dir, "shards.yaml");
+  const writeShards = (s: Record<string, Record<string, unknown>>) =>
+    writeFile(shardsFile, stringify({ shards: s }));
+  await writeShards(shards);
+  const registry = new FileRegistry({ path: shardsFile, logger: silentLogger(), debounceMs: 50 });
+  const gateway = await buildGatewayApp({
+    registry,
+    downGraceMs: 0,
+    backoffInitialMs: 50,
+    backoffMaxMs: 500,
+    ...options,
+  });
+  await gateway.start();
+  const base = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    gateway,
+    base,
+    shardsFile,
+    writeShards,
+    close: async () => {
+      await gateway.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connectStreamable(base: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: "test-client", version: "1.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
+  );
+  return client;
+}
+
+export async function connectLegacy(base: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: "legacy-client", version: "1.0.0" });
+  await client.connect(
+    new SSEClientTransport(new URL(`${base}/sse`), {
+      requestInit: { headers },
+      eventSourceInit: {
+        fetch: (url, init) =>
+          fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+      },
+    }),
+  );
+  return client;
+}
+
+/** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what = "condition",
+  timeoutMs = 15_000,
+): Promise<NonNullable<Awaited<T>>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
