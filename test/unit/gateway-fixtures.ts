@@ -146,15 +146,13 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
         let transport = typeof sid === "string" ? streamable.get(sid) : undefined;
         if (!transport) {
           if (sid !== undefined || req.method !== "POST") {
-            res
-              .writeHead(404)
-              .end(
-                JSON.stringify({
-                  jsonrpc: "2.0",
-                  id: null,
-                  error: { code: -32001, message: "Session not found" },
-                }),
-              );
+            res.writeHead(404).end(
+              JSON.stringify({
+                jsonrpc: "2.0",
+                id: null,
+                error: { code: -32001, message: "Session not found" },
+              }),
+            );
             return;
           }
           const t = new StreamableHTTPServerTransport({

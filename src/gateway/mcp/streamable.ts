@@ -89,6 +89,8 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
   }
 
   app.post("/mcp", async (request, reply) => {
+    // Authentication before anything else: no parsing work for strangers.
+    if (!keys.authenticate(request.headers.authorization)) return unauthorized(reply);
     if (!request.headers["content-type"]?.includes("application/json")) {
       return sendError(
         reply,
