@@ -1,0 +1,291 @@
+// The Traefik shard in file mode against the real Traefik binary watching a
+// temp directory, every tool called through a real MCP client.
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
+import { createTraefikShard } from "../../src/shards/traefik/index.ts";
+import { startTraefik, waitFor, type Traefik } from "../harness/index.ts";
+
+interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+}
+
+let dir: string;
+let backend: Server;
+let backendUrl: string;
+let traefik: Traefik;
+let served: ServedShard;
+let client: Client;
+
+const USER_FILE = `# the user's own configuration, not shardgate's
+http:
+  routers:
+    user-app:
+      rule: Host(\`user.home.arpa\`)
+      service: user-app
+  services:
+    user-app:
+      loadBalancer:
+        servers:
+          - url: http://127.0.0.1:9
+`;
+// Named like a managed file but without the header: must never be touched either.
+const LOOKALIKE = "http:\n  middlewares:\n    lookalike:\n      addPrefix:\n        prefix: /x\n";
+
+async function call(
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<{ isError: boolean; body: Record<string, unknown> }> {
+  const result = (await client.callTool({ name, arguments: args })) as ToolResult;
+  const text = result.content.find((c) => c.type === "text")?.text ?? "";
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { isError: result.isError === true, body };
+}
+
+async function hashes(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of ["user.yaml", "shardgate-lookalike.yaml", "notes.txt"]) {
+    out[name] = createHash("sha256")
+      .update(await readFile(join(dir, name)))
+      .digest("hex");
+  }
+  return out;
+}
+
+async function viaTraefik(host: string): Promise<{ status: number; body: string }> {
+  const res = await request(`${traefik.webUrl}/`, { headers: { host } });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+let originalHashes: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "shardgate-traefik-dyn-"));
+  await writeFile(join(dir, "user.yaml"), USER_FILE);
+  await writeFile(join(dir, "shardgate-lookalike.yaml"), LOOKALIKE);
+  await writeFile(join(dir, "notes.txt"), "not configuration\n");
+  originalHashes = await hashes();
+  backend = createServer((req, res) => res.end(`hello from backend ${req.url}`));
+  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+  backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  traefik = await startTraefik({ fileDir: dir });
+  const shard = createTraefikShard({ traefikApiUrl: traefik.apiUrl, dynamicDir: dir, routeWaitSeconds: 30 });
+  served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
+  client = new Client({ name: "traefik-file-test", version: "0.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`)));
+});
+
+afterAll(async () => {
+  await client?.close();
+  await served?.close();
+  await traefik?.stop();
+  await new Promise((resolve) => backend?.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("traefik shard, file mode, real Traefik", () => {
+  beforeAll(() => {
+    onTestFailed(() => console.log(traefik.logs().split("\n").slice(-60).join("\n")));
+  });
+
+  it("lists all eight tools over MCP", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "check_ssl_status",
+      "create_route",
+      "delete_route",
+      "get_backend_status",
+      "get_traefik_docs",
+      "list_routes",
+      "reload_config",
+      "validate_config",
+    ]);
+  });
+
+  it("creates a route that Traefik enables and that really proxies", async () => {
+    const created = await call("create_route", {
+      name: "gitea",
+      host: "gitea.home.arpa",
+      backends: [backendUrl],
+      entry_points: ["web"],
+    });
+    expect(created.isError).toBe(false);
+    expect(created.body).toMatchObject({
+      created: true,
+      router: "shardgate-gitea@file",
+      visibleInTraefik: true,
+      traefik: { status: "enabled", error: [] },
+    });
+    await waitFor(async () => (await viaTraefik("gitea.home.arpa")).status === 200, {
+      message: "route never proxied",
+    });
+    expect(await viaTraefik("gitea.home.arpa")).toEqual({ status: 200, body: "hello from backend /" });
+    const content = await readFile(join(dir, "shardgate-gitea.yaml"), "utf8");
+    expect(content.startsWith("# managed-by: shardgate route=gitea")).toBe(true);
+  });
+
+  it("lists routes with provider, status and managed flag", async () => {
+    const managed = await call("list_routes", { managed_only: true });
+    const routes = managed.body.routes as { name: string; status: string; managedByShardgate: boolean }[];
+    expect(routes.map((r) => r.name)).toEqual(["shardgate-gitea@file"]);
+    const all = await call("list_routes", { provider: "file", search: "home.arpa" });
+    const byName = Object.fromEntries(
+      (all.body.routes as { name: string; managedByShardgate: boolean; provider: string }[]).map((r) => [
+        r.name,
+        r,
+      ]),
+    );
+    expect(byName["user-app@file"]).toMatchObject({ provider: "file", managedByShardgate: false });
+    expect(byName["shardgate-gitea@file"]).toMatchObject({ managedByShardgate: true, status: "enabled" });
+  });
+
+  it("reports backends with a direct probe", async () => {
+    const status = await call("get_backend_status", { service: "shardgate-gitea", probe: true });
+    const [svc] = status.body.services as { name: string; servers: string[]; probes: { status: number }[] }[];
+    expect(svc).toMatchObject({ name: "shardgate-gitea@file", servers: [backendUrl] });
+    expect(svc?.probes[0]?.status).toBe(200);
+  });
+
+  it("refuses a bad document and writes nothing", async () => {
+    const before = await readdir(dir);
+    const badRule = await call("create_route", {
+      name: "broken",
+      rule: "Host(`broken.home.arpa`",
+      backends: [backendUrl],
+    });
+    expect(badRule.isError).toBe(true);
+    expect(JSON.stringify(badRule.body)).toContain("expected");
+    const badEntryPoint = await call("create_route", {
+      name: "broken",
+      host: "b.home.arpa",
+      backends: [backendUrl],
+      entry_points: ["nope"],
+    });
+    expect(badEntryPoint.isError).toBe(true);
+    expect(JSON.stringify(badEntryPoint.body)).toContain('unknown entry point \\"nope\\"');
+    const badUrl = await call("create_route", {
+      name: "broken",
+      host: "b.home.arpa",
+      backends: ["not a url"],
+    });
+    expect(badUrl.isError).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(before.sort());
+  });
+
+  it("validates documents and the directory with precise locations", async () => {
+    const doc = await call("validate_config", {
+      yaml: "http:\n  routers:\n    r:\n      rule: PathPrefix(`api`)\n      service: missing\n      entryPoints: [web]\n",
+    });
+    expect(doc.body.valid).toBe(false);
+    const paths = (doc.body.errors as { path: string; line: number }[]).map((e) => [e.path, e.line]);
+    expect(paths).toEqual([
+      ["http.routers.r.rule", 4],
+      ["http.routers.r.service", 5],
+    ]);
+    const all = await call("validate_config");
+    expect(all.body.valid).toBe(true);
+    expect((all.body.files as { file: string; managed: boolean }[]).map((f) => [f.file, f.managed])).toEqual([
+      ["shardgate-gitea.yaml", true],
+      ["shardgate-lookalike.yaml", false],
+      ["user.yaml", false],
+    ]);
+  });
+
+  it("refuses to overwrite or delete what it does not own", async () => {
+    const overwrite = await call("create_route", {
+      name: "lookalike",
+      host: "x.home.arpa",
+      backends: [backendUrl],
+      replace: true,
+    });
+    expect(overwrite.isError).toBe(true);
+    expect(JSON.stringify(overwrite.body)).toContain("not managed by shardgate");
+    const del = await call("delete_route", { name: "lookalike" });
+    expect(del.isError).toBe(true);
+    const traversal = await call("delete_route", { name: "../user" });
+    expect(traversal.isError).toBe(true);
+    expect(JSON.stringify(traversal.body)).toContain("invalid route name");
+  });
+
+  it("replaces a managed route and waits for the new rule", async () => {
+    const replaced = await call("create_route", {
+      name: "gitea",
+      host: "git.home.arpa",
+      backends: [backendUrl],
+      entry_points: ["web"],
+      replace: true,
+    });
+    expect(replaced.body).toMatchObject({
+      replaced: true,
+      traefik: { rule: "Host(`git.home.arpa`)", status: "enabled" },
+    });
+    await waitFor(async () => (await viaTraefik("git.home.arpa")).status === 200);
+  });
+
+  it("reload_config confirms what Traefik loaded", async () => {
+    const reload = await call("reload_config");
+    expect(reload.body).toMatchObject({ ok: true, touched: ["shardgate-gitea.yaml"], missing: [] });
+    expect(reload.body.loaded).toEqual([
+      expect.objectContaining({ name: "shardgate-gitea@file", status: "enabled" }),
+    ]);
+  });
+
+  it("dry_run shows the document and writes nothing", async () => {
+    const dry = await call("create_route", {
+      name: "preview",
+      host: "p.home.arpa",
+      backends: [backendUrl],
+      dry_run: true,
+    });
+    expect(dry.body).toMatchObject({ dry_run: true, router: "shardgate-preview@file" });
+    expect(String(dry.body.document)).toContain("Host(`p.home.arpa`)");
+    expect(await readdir(dir)).not.toContain("shardgate-preview.yaml");
+  });
+
+  it("deletes its route and Traefik stops serving it", async () => {
+    const del = await call("delete_route", { name: "gitea" });
+    expect(del.body).toMatchObject({ deleted: true, goneFromTraefik: true });
+    expect((await viaTraefik("git.home.arpa")).status).toBe(404);
+    expect(await readdir(dir)).not.toContain("shardgate-gitea.yaml");
+  });
+
+  it("Traefik's watcher sees the top level only (why managed files live there)", async () => {
+    await mkdir(join(dir, "sub"));
+    await writeFile(join(dir, "sub", "nested.yaml"), USER_FILE.replaceAll("user-app", "nested-app"));
+    // Nothing at the top level changed, so Traefik has not re-read the directory.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const before = await call("list_routes", { search: "nested-app" });
+    expect(before.body.count).toBe(0);
+    // The next top-level change makes Traefik re-read everything, subdirectories included.
+    await call("create_route", { name: "poke", host: "poke.home.arpa", backends: [backendUrl] });
+    const after = await call("list_routes", { search: "nested-app" });
+    expect(after.body.count).toBe(1);
+    await call("delete_route", { name: "poke" });
+    await rm(join(dir, "sub"), { recursive: true });
+  });
+
+  it("left every file it does not own byte for byte as it was", async () => {
+    expect(await hashes()).toEqual(originalHashes);
+  });
+
+  it("reports health through the kit", async () => {
+    const res = await request(`${served.url}/health`);
+    const body = (await res.body.json()) as { checks?: { name: string; ok: boolean }[] };
+    expect(res.statusCode).toBe(200);
+    expect(JSON.stringify(body)).toContain("Traefik API reachable");
+  });
+});
