@@ -21,6 +21,10 @@ const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";
 const ORIGIN = "http://chat.home.arpa";
 
+// Response bodies are untyped JSON; asserting on them is the test's job.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (res: Response): Promise<any> => res.json();
+
 describe("gateway HTTP surface", () => {
   let shard: TestShard;
   let gw: TestGateway;
@@ -71,7 +75,7 @@ describe("gateway HTTP surface", () => {
       }),
     });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.result.protocolVersion).toBe("2025-06-18");
     return res.headers.get("mcp-session-id")!;
   }
@@ -125,10 +129,10 @@ describe("gateway HTTP surface", () => {
     const session = await initialize();
     const malformed = await post(session, "{not json");
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error.code).toBe(-32700);
+    expect((await json(malformed)).error.code).toBe(-32700);
     const invalid = await post(session, { hello: "world" });
     expect(invalid.status).toBe(400);
-    expect((await invalid.json()).error.code).toBe(-32600);
+    expect((await json(invalid)).error.code).toBe(-32600);
     const version = await post(session, { jsonrpc: "2.0", id: 2, method: "ping" }, USER, {
       "mcp-protocol-version": "1999-01-01",
     });
@@ -144,11 +148,11 @@ describe("gateway HTTP surface", () => {
     const otherKey = await post(session, { jsonrpc: "2.0", id: 2, method: "ping" }, ADMIN);
     expect(otherKey.status).toBe(404);
     const unknown = await post(session, { jsonrpc: "2.0", id: 3, method: "no/such" });
-    expect((await unknown.json()).error.code).toBe(-32601);
+    expect((await json(unknown)).error.code).toBe(-32601);
     const notification = await post(session, { jsonrpc: "2.0", method: "notifications/initialized" });
     expect(notification.status).toBe(202);
     const ping = await post(session, { jsonrpc: "2.0", id: 4, method: "ping" });
-    expect(await ping.json()).toEqual({ jsonrpc: "2.0", id: 4, result: {} });
+    expect(await json(ping)).toEqual({ jsonrpc: "2.0", id: 4, result: {} });
   });
 
   it("ends a session on DELETE", async () => {
@@ -170,20 +174,20 @@ describe("gateway HTTP surface", () => {
       params: { name: "home_echo", arguments: { text: "y".repeat(10_000) } },
     });
     expect(huge.status).toBe(413);
-    expect((await huge.json()).error.message).toContain("Payload Too Large");
+    expect((await json(huge)).error.message).toContain("Payload Too Large");
     const big = await post(session, {
       jsonrpc: "2.0",
       id: 6,
       method: "tools/call",
       params: { name: "home_big", arguments: { bytes: 5000 } },
     });
-    expect((await big.json()).error.code).toBe(-32011);
+    expect((await json(big)).error.code).toBe(-32011);
     const health = await fetch(`${gw.base}/health`);
-    expect((await health.json()).shards[0].state).toBe("ready");
+    expect((await json(health)).shards[0].state).toBe("ready");
   });
 
   it("serves an OpenAPI tool server for Open WebUI", async () => {
-    const doc = await (await fetch(`${gw.base}/openapi.json`, { headers: auth(USER) })).json();
+    const doc = await json(await fetch(`${gw.base}/openapi.json`, { headers: auth(USER) }));
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(["/tools/home_add", "/tools/home_big", "/tools/home_echo"]);
     expect(doc.paths["/tools/home_add"].post.operationId).toBe("home_add");
@@ -199,20 +203,20 @@ describe("gateway HTTP surface", () => {
       });
     const ok = await call("home_add", { a: 1, b: 2 });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ sum: 3 });
+    expect(await json(ok)).toEqual({ sum: 3 });
     const text = await call("home_echo", { text: "owui" });
-    expect(await text.json()).toEqual({ result: "home:owui" });
+    expect(await json(text)).toEqual({ result: "home:owui" });
     expect((await call("home_add", { a: "x" })).status).toBe(422);
     expect((await call("home_nope", {})).status).toBe(404);
     expect((await call("home_fail", {})).status).toBe(403);
     const failing = await call("home_fail", {}, ADMIN);
     expect(failing.status).toBe(500);
-    expect((await failing.json()).detail).toBe("it broke");
+    expect((await json(failing)).detail).toBe("it broke");
   });
 
   it("offers the admin API to admin keys only, with the activity log", async () => {
     expect((await fetch(`${gw.base}/api/shards`, { headers: auth(USER) })).status).toBe(403);
-    const shards = await (await fetch(`${gw.base}/api/shards`, { headers: auth(ADMIN) })).json();
+    const shards = await json(await fetch(`${gw.base}/api/shards`, { headers: auth(ADMIN) }));
     expect(shards.mode).toBe("file");
     expect(shards.shards[0]).toMatchObject({
       namespace: "default",
@@ -221,7 +225,7 @@ describe("gateway HTTP surface", () => {
       routable: true,
     });
     const one = await fetch(`${gw.base}/api/shards/default/home`, { headers: auth(ADMIN) });
-    expect((await one.json()).toolCount).toBe(5);
+    expect((await json(one)).toolCount).toBe(5);
     const patch = await fetch(`${gw.base}/api/shards/default/home`, {
       method: "PATCH",
       headers: { ...auth(ADMIN), "content-type": "application/json" },
@@ -229,18 +233,18 @@ describe("gateway HTTP surface", () => {
     });
     expect(patch.status).toBe(409);
 
-    const tools = await (await fetch(`${gw.base}/api/tools`, { headers: auth(USER) })).json();
+    const tools = await json(await fetch(`${gw.base}/api/tools`, { headers: auth(USER) }));
     expect(tools.tools.map((t: { name: string }) => t.name)).toEqual(["home_add", "home_big", "home_echo"]);
     const call = await fetch(`${gw.base}/api/tools/home_echo/call`, {
       method: "POST",
       headers: { ...auth(USER), "content-type": "application/json" },
       body: JSON.stringify({ arguments: { text: "secret-value" } }),
     });
-    expect((await call.json()).content[0].text).toBe("home:secret-value");
+    expect((await json(call)).content[0].text).toBe("home:secret-value");
 
-    const activity = await (
-      await fetch(`${gw.base}/api/activity?tool=home_echo&limit=1`, { headers: auth(ADMIN) })
-    ).json();
+    const activity = await json(
+      await fetch(`${gw.base}/api/activity?tool=home_echo&limit=1`, { headers: auth(ADMIN) }),
+    );
     expect(activity.entries[0]).toMatchObject({
       key: "chat",
       tool: "home_echo",

@@ -89,7 +89,11 @@ export function parseShardsFile(text: string, options: RecordOptions = {}): Map<
     if (records.has(key)) throw new ShardsFileError(`${where}: declared twice`);
     records.set(
       key,
-      toShardRecord({ namespace: d.namespace, name: d.name, spec: spec.data, status }, options),
+      // Files have no operator by default: external shards route at spec.url.
+      toShardRecord(
+        { namespace: d.namespace, name: d.name, spec: spec.data, status },
+        { requireReady: options.requireReady ?? false },
+      ),
     );
   }
   return records;
