@@ -7,8 +7,10 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { format, resolveConfig } from "prettier";
 import { stringify } from "yaml";
 import { crds } from "../src/api/crd.ts";
+import { chartValuesJsonSchema, EXAMPLE_SHARDS, exampleObject, synthManifests } from "../cdk8s/main.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -18,16 +20,46 @@ export function toYaml(doc: unknown): string {
   return HEADER + stringify(doc, { lineWidth: 0 });
 }
 
+/** Files outside .prettierignore must already be as `prettier --check` wants them. */
+async function pretty(fileName: string, text: string): Promise<string> {
+  const config = await resolveConfig(join(ROOT, fileName));
+  return format(text, { ...config, filepath: fileName });
+}
+
 export interface Generator {
   /** Output directory, relative to the repository root. */
   readonly dir: string;
   readonly files: () => Record<string, string> | Promise<Record<string, string>>;
 }
 
+const crdFiles = () => Object.fromEntries(Object.entries(crds()).map(([name, crd]) => [name, toYaml(crd)]));
+
 export const GENERATORS: Generator[] = [
+  { dir: "crds", files: crdFiles },
+  // Helm installs crds/ of the chart on first install (and never upgrades them).
+  { dir: "charts/shardgate/crds", files: crdFiles },
   {
-    dir: "crds",
-    files: () => Object.fromEntries(Object.entries(crds()).map(([name, crd]) => [name, toYaml(crd)])),
+    dir: "charts/shardgate",
+    files: async () => ({
+      "values.schema.json": await pretty("x.json", JSON.stringify(chartValuesJsonSchema())),
+    }),
+  },
+  {
+    dir: "cdk8s/dist",
+    files: () =>
+      Object.fromEntries(Object.entries(synthManifests()).map(([name, yaml]) => [name, HEADER + yaml])),
+  },
+  {
+    dir: "examples",
+    files: async () =>
+      Object.fromEntries(
+        await Promise.all(
+          EXAMPLE_SHARDS.map(async (e) => [
+            `${e.name}.yaml`,
+            await pretty("x.yaml", `${HEADER}# ${e.about}\n${stringify(exampleObject(e), { lineWidth: 0 })}`),
+          ]),
+        ),
+      ),
   },
 ];
 

@@ -1,0 +1,111 @@
+/**
+ * The Helm chart's values, as a zod schema: charts/shardgate/values.schema.json
+ * is generated from it by `make manifests`. Every object of ours is strict
+ * (`additionalProperties: false`), so a misspelt key fails `helm install`;
+ * Kubernetes-typed pass-throughs (resources, affinity, env...) stay open
+ * objects because the apiserver validates them.
+ */
+import { z } from "zod";
+
+const stringMap = z.record(z.string(), z.string());
+const k8sObject = z.record(z.string(), z.unknown());
+const k8sList = z.array(k8sObject);
+const port = z.number().int().min(1).max(65535);
+
+const scheduling = {
+  nodeSelector: stringMap,
+  tolerations: k8sList,
+  affinity: k8sObject,
+  podAnnotations: stringMap,
+};
+
+export const chartValuesSchema = z.strictObject({
+  image: z.strictObject({
+    repository: z.string().min(1),
+    tag: z.string(),
+    pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]),
+  }),
+  imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })),
+  nameOverride: z.string(),
+  fullnameOverride: z.string(),
+  commonLabels: stringMap,
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  podSecurityContext: k8sObject,
+  containerSecurityContext: k8sObject,
+  operator: z.strictObject({
+    enabled: z.boolean(),
+    replicas: z.number().int().min(0),
+    leaderElection: z.boolean(),
+    watchNamespaces: z.array(z.string().min(1)),
+    metricsPort: port,
+    verifyInterval: z.number().positive(),
+    shardImage: z.string(),
+    clusterDomain: z.string().min(1),
+    resources: k8sObject,
+    extraEnv: k8sList,
+    ...scheduling,
+  }),
+  gateway: z.strictObject({
+    enabled: z.boolean(),
+    replicas: z.number().int().min(0),
+    port,
+    watchNamespaces: z.array(z.string().min(1)),
+    service: z.strictObject({
+      type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]),
+      port,
+      annotations: stringMap,
+    }),
+    sessionSecret: z.strictObject({ existingSecret: z.string() }),
+    apiKeys: z.strictObject({
+      enabled: z.boolean(),
+      existingSecret: z.string(),
+      keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/), z.string().min(16)),
+    }),
+    authSecretNames: z.array(z.string().min(1)),
+    allowedOrigins: z.array(z.string().min(1)),
+    corsOrigins: z.array(z.string().min(1)),
+    bareNames: z.boolean(),
+    resources: k8sObject,
+    extraEnv: k8sList,
+    ...scheduling,
+  }),
+  traefikShard: z.strictObject({
+    enabled: z.boolean(),
+    name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/),
+    mode: z.enum(["file", "ingressroute"]),
+    traefikApiUrl: z.string().regex(/^https?:\/\//),
+    routeNamespace: z.string(),
+    dynamicDir: z.strictObject({
+      type: z.enum(["hostPath", "nfs", "existingClaim"]),
+      hostPath: z.strictObject({ path: z.string().startsWith("/") }),
+      nfs: z.strictObject({ server: z.string(), path: z.string() }),
+      existingClaim: z.string(),
+    }),
+    nodeSelector: stringMap,
+    resources: k8sObject,
+  }),
+  ingressRoute: z.strictObject({
+    enabled: z.boolean(),
+    host: z.string(),
+    entryPoints: z.array(z.string().min(1)).min(1),
+    middlewares: z.array(z.strictObject({ name: z.string().min(1), namespace: z.string().optional() })),
+    tls: z.strictObject({ enabled: z.boolean(), certResolver: z.string(), secretName: z.string() }),
+    backend: z.strictObject({
+      serviceName: z.string(),
+      port: z.union([port, z.literal("")]),
+    }),
+  }),
+  helmTest: z.strictObject({ enabled: z.boolean() }),
+});
+
+export type ChartValues = z.infer<typeof chartValuesSchema>;
+
+/** values.schema.json (JSON Schema draft-07, which Helm 3 validates). */
+export function chartValuesJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(chartValuesSchema, { target: "draft-7", io: "input" });
+  return {
+    ...schema,
+    title: "shardgate Helm chart values",
+    description: "Generated from cdk8s/lib/chart-values.ts by `make manifests`. Do not edit.",
+  };
+}

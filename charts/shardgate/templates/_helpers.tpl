@@ -1,0 +1,89 @@
+{{/* Full name prefix of every object. */}}
+{{- define "shardgate.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "shardgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "shardgate.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Labels of every object; pass (dict "ctx" $ "component" "gateway"). */}}
+{{- define "shardgate.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+{{ include "shardgate.selectorLabels" . }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "shardgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "shardgate.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/part-of: shardgate
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+Pods that may talk to shards: the operator's NetworkPolicies admit only pods
+with this label (the gateway calls shards, the operator verifies them).
+*/}}
+{{- define "shardgate.shardClientLabel" -}}
+shardgate.dev/shard-client: "true"
+{{- end -}}
+
+{{- define "shardgate.gatewaySessionSecretName" -}}
+{{- default (printf "%s-gateway-session" (include "shardgate.fullname" .)) .Values.gateway.sessionSecret.existingSecret -}}
+{{- end -}}
+
+{{- define "shardgate.gatewayApiKeysSecretName" -}}
+{{- default (printf "%s-gateway-api-keys" (include "shardgate.fullname" .)) .Values.gateway.apiKeys.existingSecret -}}
+{{- end -}}
+
+{{- define "shardgate.gatewayServiceName" -}}
+{{- printf "%s-gateway" (include "shardgate.fullname" .) -}}
+{{- end -}}
+
+{{- define "shardgate.traefikShardServiceAccount" -}}
+{{- printf "%s-traefik-shard" (include "shardgate.fullname" .) -}}
+{{- end -}}
+
+{{- define "shardgate.traefikRouteNamespace" -}}
+{{- default .Release.Namespace .Values.traefikShard.routeNamespace -}}
+{{- end -}}
+
+{{/* The same pod-level scheduling and security blocks for every component; pass (dict "ctx" $ "values" .Values.gateway). */}}
+{{- define "shardgate.podCommon" -}}
+{{- with .ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .ctx.Values.podSecurityContext | nindent 2 }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
