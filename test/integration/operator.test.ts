@@ -1,0 +1,237 @@
+/**
+ * The operator against the real control plane (etcd, kube-apiserver,
+ * kube-controller-manager), running as a user that has exactly the ClusterRole
+ * of deploy/rbac, watching only this file's namespace.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { McpShard } from "../../src/api/index.ts";
+import { silentLogger } from "../../src/log.ts";
+import { isNotFound, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
+import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
+import { auditEvents, kubeconfigPath, userKubeconfig, useNamespace, waitFor } from "../harness/index.ts";
+import {
+  adminClient,
+  grantOperatorRbac,
+  RESOURCES,
+  shardManifest,
+  startLoopbackMcp,
+  type LoopbackMcp,
+} from "./operator-support.ts";
+
+const ns = useNamespace("operator");
+const user = `shardgate-operator-${Math.random().toString(36).slice(2, 8)}`;
+let operator: RunningOperator;
+let admin: KubeClient;
+let mcp: LoopbackMcp;
+
+type Pod = {
+  spec: {
+    automountServiceAccountToken?: boolean;
+    securityContext: Record<string, unknown>;
+    containers: Array<{ args?: string[]; command?: string[]; securityContext: Record<string, unknown> }>;
+  };
+};
+
+beforeAll(async () => {
+  mcp = await startLoopbackMcp();
+  await grantOperatorRbac(kubeconfigPath(), user);
+  admin = adminClient(kubeconfigPath());
+  const config = operatorConfigSchema.parse({
+    kubeconfig: await userKubeconfig(user),
+    namespaces: ns.name,
+    metricsHost: "127.0.0.1",
+    metricsPort: "0",
+    leaseNamespace: ns.name,
+    verifyInterval: "2",
+    resync: "3",
+  });
+  operator = await startOperator(config, silentLogger());
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await admin?.close();
+  await mcp?.close();
+});
+
+async function shard(name: string): Promise<McpShard> {
+  return admin.get<McpShard & KubeObject>(RESOURCES.mcpShard, ns.name, name);
+}
+
+function condition(s: McpShard, type: string) {
+  return s.status?.conditions?.find((c) => c.type === type);
+}
+
+async function create(name: string, spec: Record<string, unknown>): Promise<void> {
+  await admin.apply(RESOURCES.mcpShard, shardManifest(ns.name, name, spec), {
+    fieldManager: "shardgate-test",
+  });
+}
+
+async function writesByOperator(since: number): Promise<string[]> {
+  return (await auditEvents())
+    .filter((e) => e.user.username === user && Date.parse(e.requestReceivedTimestamp) >= since)
+    .filter((e) => e.objectRef?.resource !== "leases")
+    .map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name} ${e.objectRef?.subresource ?? ""}`);
+}
+
+describe("operator", () => {
+  it("deploys a managed shard as Deployment, Service and NetworkPolicy with owner references and secure pods", async () => {
+    await create("web", { container: { image: "ghcr.io/example/mcp:1", port: 3000 } });
+    const owner = await shard("web");
+    const [deployment, service, policy] = await waitFor(async () =>
+      Promise.all([
+        admin.get(RESOURCES.deployment, ns.name, "web"),
+        admin.get(RESOURCES.service, ns.name, "web"),
+        admin.get(RESOURCES.networkPolicy, ns.name, "web"),
+      ]),
+    );
+    for (const child of [deployment, service, policy]) {
+      expect(child.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: "McpShard", name: "web", uid: owner.metadata.uid, controller: true }),
+      ]);
+      expect(child.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("shardgate");
+    }
+    const pod = (deployment.spec as { template: Pod }).template;
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    expect(pod.spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(pod.spec.containers[0]!.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    const ingress = (policy.spec as { ingress: Array<{ from: Array<{ podSelector: unknown }> }> }).ingress;
+    expect(ingress[0]!.from[0]!.podSelector).toEqual({
+      matchLabels: { "app.kubernetes.io/component": "gateway", "app.kubernetes.io/part-of": "shardgate" },
+    });
+    // No kubelet runs pods here: the shard is honestly not available.
+    const status = await waitFor(async () => {
+      const s = await shard("web");
+      return condition(s, "Available") ? s : undefined;
+    });
+    expect(status.status?.url).toBe(`http://web.${ns.name}.svc.cluster.local:3000/mcp`);
+    expect(condition(status, "Available")).toMatchObject({ status: "False", reason: "PodsNotReady" });
+    expect(condition(status, "Ready")).toMatchObject({ status: "False", reason: "PodsNotReady" });
+    expect(status.status?.observedGeneration).toBe(owner.metadata.generation);
+  });
+
+  it("runs a stdio shard through shardgate bridge in the shard image", async () => {
+    await create("files", { stdio: { command: ["npx", "-y", "server-filesystem", "/data"] } });
+    const deployment = await waitFor(() => admin.get(RESOURCES.deployment, ns.name, "files"));
+    const container = (deployment.spec as { template: Pod }).template.spec.containers[0]!;
+    expect(container.command).toEqual(["shardgate"]);
+    expect(container.args).toEqual([
+      "bridge",
+      "--port",
+      "8080",
+      "--",
+      "npx",
+      "-y",
+      "server-filesystem",
+      "/data",
+    ]);
+  });
+
+  it("verifies an external shard over MCP and records its tools", async () => {
+    await create("ext", { url: mcp.url });
+    const s = await waitFor(async () => {
+      const got = await shard("ext");
+      return condition(got, "Ready")?.status === "True" ? got : undefined;
+    });
+    expect(condition(s, "Verified")).toMatchObject({ status: "True", reason: "HandshakeSucceeded" });
+    expect(s.status).toMatchObject({
+      url: mcp.url,
+      toolCount: 2,
+      tools: ["echo", "add"],
+      server: { name: "loopback-test", version: "1.2.3" },
+    });
+    expect(s.status?.server?.protocolVersion).toBeTruthy();
+  });
+
+  it("reports an unreachable shard as Verified=False with the reason", async () => {
+    await create("gone", { url: "http://127.0.0.1:9/mcp" });
+    const s = await waitFor(async () => {
+      const got = await shard("gone");
+      return condition(got, "Verified") ? got : undefined;
+    });
+    expect(condition(s, "Verified")).toMatchObject({ status: "False", reason: "Unreachable" });
+    expect(condition(s, "Verified")?.message).toContain("127.0.0.1:9");
+    expect(condition(s, "Ready")).toMatchObject({ status: "False", reason: "Unreachable" });
+  });
+
+  it("corrects drift: a deleted Service returns, a hand-edited field is restored, a user's annotation stays", async () => {
+    const before = await admin.get(RESOURCES.service, ns.name, "web");
+    await admin.delete(RESOURCES.service, ns.name, "web");
+    await waitFor(async () => {
+      const svc = await admin.get(RESOURCES.service, ns.name, "web");
+      return svc.metadata?.uid !== before.metadata?.uid;
+    });
+    await admin.mergePatch(RESOURCES.deployment, ns.name, "web", {
+      metadata: { annotations: { "example.com/owner": "alice" } },
+      spec: { replicas: 5 },
+    });
+    const restored = await waitFor(async () => {
+      const d = await admin.get(RESOURCES.deployment, ns.name, "web");
+      return (d.spec as { replicas: number }).replicas === 1 ? d : undefined;
+    });
+    expect(restored.metadata?.annotations?.["example.com/owner"]).toBe("alice");
+  });
+
+  it("writes nothing at steady state, across resyncs, re-verifications and unrelated events", async () => {
+    // Converged: every shard's status is about its current generation.
+    await waitFor(async () => {
+      const list = await admin.list<McpShard & KubeObject>(RESOURCES.mcpShard, { namespace: ns.name });
+      return list.items.every((s) => s.status?.observedGeneration === s.metadata.generation);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const since = Date.now();
+    await admin.mergePatch(RESOURCES.mcpShard, ns.name, "ext", { metadata: { annotations: { note: "hi" } } });
+    await admin.create(RESOURCES.configMap, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "unrelated", namespace: ns.name },
+      data: { a: "b" },
+    });
+    // Longer than two resync periods (3 s) and several verify intervals (2 s).
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    expect(await writesByOperator(since)).toEqual([]);
+    const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /shardgate_operator_watch_restarts_total\{resource="mcpshards",reason="resync"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/shardgate_operator_reconciles_total\{result="success"\} [1-9]/);
+  });
+
+  it("scales a disabled shard to zero and says so", async () => {
+    await create("web", { enabled: false, container: { image: "ghcr.io/example/mcp:1", port: 3000 } });
+    await waitFor(async () => {
+      const d = await admin.get(RESOURCES.deployment, ns.name, "web");
+      return (d.spec as { replicas: number }).replicas === 0;
+    });
+    const s = await waitFor(async () => {
+      const got = await shard("web");
+      return condition(got, "Ready")?.reason === "Disabled" ? got : undefined;
+    });
+    expect(condition(s, "Ready")?.status).toBe("False");
+  });
+
+  it("leaves clean-up to the garbage collector: deleting the shard deletes its children", async () => {
+    await admin.delete(RESOURCES.mcpShard, ns.name, "web");
+    for (const type of [RESOURCES.deployment, RESOURCES.service, RESOURCES.networkPolicy]) {
+      await waitFor(
+        async () => {
+          try {
+            await admin.get(type, ns.name, "web");
+            return false;
+          } catch (error) {
+            return isNotFound(error);
+          }
+        },
+        { message: `${type.kind} web was not garbage-collected`, timeoutMs: 60_000 },
+      );
+    }
+  });
+});
