@@ -54,7 +54,7 @@ export const GENERATORS: Generator[] = [
     files: async () =>
       Object.fromEntries(
         await Promise.all(
-          EXAMPLE_SHARDS.map(async (e) => [
+          EXAMPLE_SHARDS.map(async (e): Promise<[string, string]> => [
             `${e.name}.yaml`,
             await pretty("x.yaml", `${HEADER}# ${e.about}\n${stringify(exampleObject(e), { lineWidth: 0 })}`),
           ]),

@@ -253,14 +253,14 @@ export class ShardgateInstallation extends Chart {
       kind: "ClusterRole",
       metadata: { name, labels },
       rules: rules.map((r) => ({ ...r })),
-    } as never);
+    });
     new ApiObject(this, `${name}-clusterrolebinding`, {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
       metadata: { name, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
       subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
-    } as never);
+    });
   }
 
   /** Role + RoleBinding in `ns` for ServiceAccount `account`. */
@@ -276,13 +276,13 @@ export class ShardgateInstallation extends Chart {
       kind: "Role",
       metadata: { name, namespace: ns, labels },
       rules: rules.map((r) => ({ ...r })),
-    } as never);
+    });
     new ApiObject(this, `${name}-rolebinding`, {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
       metadata: { name, namespace: ns, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
       subjects: [{ kind: "ServiceAccount", name: account, namespace: ns }],
-    } as never);
+    });
   }
 }
