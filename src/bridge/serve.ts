@@ -70,7 +70,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     return {
       name: options.name ?? info?.name ?? options.command,
       version: info?.version ?? "unknown",
-      description: bridge.initializeResult()?.instructions ?? `stdio MCP server: ${options.command}`,
+      description: info?.title ?? `stdio MCP server: ${options.command}`,
       endpoints: ENDPOINTS,
       tools: bridge.tools().map((t) => ({
         name: t.name,
