@@ -46,7 +46,7 @@ export class Dispatcher {
   #calls: GatewayCalls;
   #serverInfo: ServerInfo;
   /** tools/list result per (catalogue version, key id): Open WebUI lists on every chat. */
-  #toolListCache = new Map<string, { version: string; tools: Tool[] }>();
+  #toolListCache = new Map<string, { version: string; tools: Tool[]; json?: string }>();
 
   constructor(deps: { catalogue: CatalogueService; calls: GatewayCalls; serverInfo: ServerInfo }) {
     this.#catalogue = deps.catalogue;
@@ -54,15 +54,27 @@ export class Dispatcher {
     this.#serverInfo = deps.serverInfo;
   }
 
-  /** The tools a key may call, cached per catalogue version. */
-  visibleTools(principal: Principal): Tool[] {
+  #visible(principal: Principal): { version: string; tools: Tool[]; json?: string } {
     const catalogue = this.#catalogue.catalogue;
     const cached = this.#toolListCache.get(principal.id);
-    if (cached?.version === catalogue.version) return cached.tools;
+    if (cached?.version === catalogue.version) return cached;
     const tools = catalogue.tools.filter((t) => principal.mayCall(t.name)).map((t) => t.definition);
     if (this.#toolListCache.size > 1000) this.#toolListCache.clear();
-    this.#toolListCache.set(principal.id, { version: catalogue.version, tools });
-    return tools;
+    const entry = { version: catalogue.version, tools };
+    this.#toolListCache.set(principal.id, entry);
+    return entry;
+  }
+
+  /** The tools a key may call, cached per catalogue version. */
+  visibleTools(principal: Principal): Tool[] {
+    return this.#visible(principal).tools;
+  }
+
+  /** A whole tools/list response, serialised once per catalogue version and key. */
+  toolsListResponse(principal: Principal, id: string | number): string {
+    const entry = this.#visible(principal);
+    entry.json ??= JSON.stringify({ tools: entry.tools });
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${entry.json}}`;
   }
 
   initializeResult(params: Record<string, unknown> | undefined, versions: readonly string[]) {

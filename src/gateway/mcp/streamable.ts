@@ -179,6 +179,10 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
       );
 
     try {
+      const only = requests[0];
+      if (!parsed.batch && only?.method === "tools/list" && only.params?.cursor === undefined) {
+        return reply.type("application/json").send(dispatcher.toolsListResponse(admitted.principal, only.id));
+      }
       if (!stream) {
         const ctx = {
           principal: admitted.principal,
