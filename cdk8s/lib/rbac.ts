@@ -4,6 +4,9 @@
  * against (test/unit/chart-rbac.test.ts), so the two installs cannot drift.
  * Each rule names only the verbs the component's code actually uses.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
 import { GROUP, PLURAL } from "../../src/api/index.ts";
 
 export interface PolicyRule {
@@ -13,27 +16,25 @@ export interface PolicyRule {
   readonly resourceNames?: readonly string[];
 }
 
-const OWN = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
-
 /**
- * The operator, cluster-wide: watch McpShards and write their status; own
- * each shard's ServiceAccount, Service, NetworkPolicy and Deployment; read
- * the Secret named in spec.auth to verify the shard over MCP; record Events.
+ * The operator's rules are those of deploy/rbac/operator-clusterrole.yaml
+ * (kept by the operator, next to its code). Installs split them: the Lease
+ * rule goes into a Role in the operator's own namespace, the rest into a
+ * ClusterRole.
  */
-export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch"] },
-  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["get", "patch", "update"] },
-  { apiGroups: ["apps"], resources: ["deployments"], verbs: OWN },
-  { apiGroups: [""], resources: ["services", "serviceaccounts"], verbs: OWN },
-  { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: OWN },
-  { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
-  { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
-];
+export const OPERATOR_RULES: readonly PolicyRule[] = (
+  parse(readFileSync(join(import.meta.dirname, "../../deploy/rbac/operator-clusterrole.yaml"), "utf8")) as {
+    rules: PolicyRule[];
+  }
+).rules;
+
+const isLease = (rule: PolicyRule) => rule.resources.includes("leases");
+
+/** The operator, cluster-wide: everything but the Lease. */
+export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter((r) => !isLease(r));
 
 /** The operator, in its own namespace only: the leader-election Lease. */
-export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-];
+export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter(isLease);
 
 /**
  * The gateway: watch McpShards, switch them on and off (a merge patch of

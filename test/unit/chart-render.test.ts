@@ -8,6 +8,7 @@ import {
   GATEWAY_CLUSTER_RULES,
   OPERATOR_CLUSTER_RULES,
   OPERATOR_LEADER_RULES,
+  OPERATOR_RULES,
   TRAEFIK_SHARD_RULES,
   chartValuesSchema,
 } from "../../cdk8s/main.ts";
@@ -188,6 +189,11 @@ describe("charts/shardgate", () => {
     const objects = await renderChart({ "gateway.authSecretNames": ["ha-token"] });
     expect(find(objects, "ClusterRole", "sg-shardgate-operator").rules).toEqual(OPERATOR_CLUSTER_RULES);
     expect(find(objects, "Role", "sg-shardgate-operator-leader").rules).toEqual(OPERATOR_LEADER_RULES);
+    // Together: exactly deploy/rbac/operator-clusterrole.yaml, nothing lost in the split.
+    expect([...OPERATOR_CLUSTER_RULES, ...OPERATOR_LEADER_RULES]).toHaveLength(OPERATOR_RULES.length);
+    expect(OPERATOR_LEADER_RULES).toEqual([
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+    ]);
     expect(find(objects, "ClusterRole", "sg-shardgate-gateway").rules).toEqual([
       ...GATEWAY_CLUSTER_RULES,
       { apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["ha-token"] },
