@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
-import { createTraefikShard } from "../../src/shards/traefik/index.ts";
+import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
 import { startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 
 interface ToolResult {
@@ -151,6 +151,13 @@ describe("traefik shard, file mode, real Traefik", () => {
     );
     expect(byName["user-app@file"]).toMatchObject({ provider: "file", managedByShardgate: false });
     expect(byName["shardgate-gitea@file"]).toMatchObject({ managedByShardgate: true, status: "enabled" });
+  });
+
+  it("follows the API's pagination", async () => {
+    const onePerPage = await new TraefikApi({ baseUrl: traefik.apiUrl, perPage: 1 }).routers("http");
+    const all = await new TraefikApi({ baseUrl: traefik.apiUrl }).routers("http");
+    expect(all.length).toBeGreaterThan(2);
+    expect(onePerPage.map((r) => r.name)).toEqual(all.map((r) => r.name));
   });
 
   it("reports backends with a direct probe", async () => {
