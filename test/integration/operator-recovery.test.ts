@@ -3,9 +3,6 @@
  * watches relist and resume, and a shard created after the restart converges.
  * Uses a control plane of its own, since it restarts the apiserver.
  */
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { McpShard } from "../../src/api/index.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/index.ts";
@@ -14,13 +11,13 @@ import { operatorConfigSchema, startOperator, type RunningOperator } from "../..
 import { startControlPlane, waitFor, type ControlPlane } from "../harness/index.ts";
 import {
   adminClient,
+  installCrds,
   RESOURCES,
   shardManifest,
   startLoopbackMcp,
   type LoopbackMcp,
 } from "./operator-support.ts";
 
-const run = promisify(execFile);
 let cp: ControlPlane;
 let operator: RunningOperator;
 let admin: KubeClient;
@@ -29,16 +26,7 @@ let mcp: LoopbackMcp;
 beforeAll(async () => {
   mcp = await startLoopbackMcp();
   cp = await startControlPlane({ controllerManager: false });
-  const crds = join(import.meta.dirname, "../../crds");
-  await run("kubectl", ["--kubeconfig", cp.kubeconfigPath, "apply", "--server-side", "-f", crds]);
-  await run("kubectl", [
-    "--kubeconfig",
-    cp.kubeconfigPath,
-    "wait",
-    "--for=condition=Established",
-    "crd",
-    "--all",
-  ]);
+  await installCrds(cp.kubeconfigPath);
   admin = adminClient(cp.kubeconfigPath);
   const config = operatorConfigSchema.parse({
     kubeconfig: cp.kubeconfigPath,

@@ -1,5 +1,7 @@
 /** Helpers of the operator's integration tests: a real MCP server on loopback, an operator with only its RBAC. */
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -100,3 +102,34 @@ export function shardManifest(namespace: string, name: string, spec: Record<stri
 }
 
 export { RESOURCES };
+
+const run = promisify(execFile);
+
+/** Installs crds/ into a dedicated control plane and waits until the CRDs are Established. */
+export async function installCrds(kubeconfig: string): Promise<void> {
+  await run("kubectl", [
+    "--kubeconfig",
+    kubeconfig,
+    "apply",
+    "--server-side",
+    "-f",
+    join(import.meta.dirname, "../../crds"),
+  ]);
+  // Right after creation a CRD has no conditions yet, and kubectl wait fails instead of waiting.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await run("kubectl", [
+        "--kubeconfig",
+        kubeconfig,
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "--all",
+      ]);
+      return;
+    } catch (error) {
+      if (attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
