@@ -59,7 +59,8 @@ export const SHARD_CLIENT_LABEL = { "shardgate.dev/shard-client": "true" } as co
 
 export class ShardgateInstallation extends Chart {
   constructor(scope: Construct, id: string, props: InstallationProps = {}) {
-    super(scope, id, props);
+    // Not handed to cdk8s: its chart namespace would land on cluster-scoped objects too.
+    super(scope, id, { ...props, namespace: undefined });
     const ns = props.namespace ?? "shardgate";
     const name = props.name ?? "shardgate";
     const version = readPackage().version;
