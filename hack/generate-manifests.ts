@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { format, resolveConfig } from "prettier";
 import { stringify } from "yaml";
 import { crds } from "../src/api/crd.ts";
+import { withConfigReference } from "./config-reference.ts";
 import { chartValuesJsonSchema, EXAMPLE_SHARDS, exampleObject, synthManifests } from "../cdk8s/main.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -48,6 +49,13 @@ export const GENERATORS: Generator[] = [
     dir: "cdk8s/dist",
     files: () =>
       Object.fromEntries(Object.entries(synthManifests()).map(([name, yaml]) => [name, HEADER + yaml])),
+  },
+  // Only the block between the config-reference markers; the rest of README.md is hand-written.
+  {
+    dir: ".",
+    files: async () => ({
+      "README.md": await withConfigReference(await readFile(join(ROOT, "README.md"), "utf8")),
+    }),
   },
   {
     dir: "examples",
