@@ -1,11 +1,24 @@
 /**
- * Gateway overhead: tools/call through the gateway vs straight to the shard
- * (same shard, same process, same run) at concurrency 1 and 32, and tools/list
- * with 50 shards × 20 tools. Aims: p50 overhead < 1 ms, throughput >= 60% of
- * direct, tools/list < 5 ms.
+ * Gateway overhead against a baseline measured in the same run: tools/call
+ * through the gateway vs straight to the shard (the baseline), at concurrency
+ * 1 and 32, and tools/list with 50 shards × 20 tools. The shard and the
+ * gateway run in child processes of their own, as they do in a cluster, so
+ * the gateway's figures are not mixed with the bench client's CPU. Direct and
+ * gateway runs alternate over several rounds and the median round counts, so
+ * a noisy neighbour on the machine hits both alike.
  *
- *   node bench/gateway-overhead.ts [--calls 1000]
+ * Aims: p50 overhead < 1 ms, throughput >= 60% of direct, tools/list < 5 ms.
+ *
+ *   node bench/gateway-overhead.ts [--calls 1000] [--rounds 3] [--profile DIR]
+ *
+ * --profile writes a V8 CPU profile of the gateway process to DIR. Figures go
+ * to stdout as a table and to bench/results/gateway-overhead.json.
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   connectStreamable,
@@ -15,11 +28,72 @@ import {
   type TestShard,
 } from "../test/unit/gateway-fixtures.ts";
 
-const callsArg = process.argv.indexOf("--calls");
-const CALLS = callsArg > 0 ? Number(process.argv[callsArg + 1]) : 1000;
+const ROOT = join(import.meta.dirname, "..");
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+/** A child process that prints one JSON line when ready and stops when its stdin closes. */
+async function role(
+  name: string,
+  args: string[],
+  nodeFlags: string[] = [],
+): Promise<{
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+}> {
+  const child = spawn(process.execPath, [...nodeFlags, import.meta.filename, "--role", name, ...args], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    lines.once("line", (line) => resolve(JSON.parse(line) as Record<string, unknown>));
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  return { child, ready };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.stdin?.end();
+  await exited;
+}
+
+/** Runs until stdin closes (the parent is done or gone). */
+async function untilStdinCloses(): Promise<void> {
+  process.stdin.resume();
+  await new Promise((resolve) => process.stdin.once("end", resolve));
+}
+
+async function shardRole(): Promise<void> {
+  const count = Number(arg("count") ?? 1);
+  const extra = Array.from({ length: Number(arg("extra") ?? 0) }, (_, i) => `extra_${i}`);
+  const shards: TestShard[] = [];
+  for (let i = 0; i < count; i++)
+    shards.push(await startShard({ name: count === 1 ? "bench" : `s${i}`, extraTools: extra }));
+  console.log(JSON.stringify({ shards: Object.fromEntries(shards.map((s) => [s.name, s.url])) }));
+  await untilStdinCloses();
+  await Promise.all(shards.map((s) => s.close()));
+}
+
+async function gatewayRole(): Promise<void> {
+  const urls = JSON.parse(arg("shards") ?? "{}") as Record<string, string>;
+  const gw = await startGateway(
+    Object.fromEntries(
+      Object.entries(urls).map(([name, url]) => [name, { url, policy: { maxConcurrentCalls: 64 } }]),
+    ),
+  );
+  const tools = Number(arg("tools") ?? 1);
+  await eventually(() => gw.gateway.catalogue.catalogue.tools.length >= tools, "catalogue", 120_000);
+  console.log(JSON.stringify({ base: gw.base }));
+  await untilStdinCloses();
+  await gw.close();
+}
 
 interface Result {
-  readonly label: string;
   readonly p50: number;
   readonly p99: number;
   readonly perSecond: number;
@@ -29,12 +103,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function measure(
-  label: string,
-  concurrency: number,
-  total: number,
-  op: () => Promise<unknown>,
-): Promise<Result> {
+async function measure(concurrency: number, total: number, op: () => Promise<unknown>): Promise<Result> {
   for (let i = 0; i < Math.min(100, total); i++) await op(); // warm-up
   const latencies: number[] = [];
   let issued = 0;
@@ -52,44 +121,57 @@ async function measure(
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
-    label,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     perSecond: latencies.length / seconds,
   };
 }
 
-const fmt = (n: number) => n.toFixed(2).padStart(9);
+/** The round with the median throughput. */
+function median(results: Result[]): Result {
+  const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const fmt = (n: number, width = 9) => n.toFixed(2).padStart(width);
 
 async function main(): Promise<void> {
-  const shard = await startShard({ name: "bench" });
-  const gw = await startGateway({ bench: { url: shard.url, policy: { maxConcurrentCalls: 64 } } });
-  await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "catalogue");
-  const direct = await connectStreamable(shard.url.replace(/\/mcp$/, ""));
-  const viaGateway = await connectStreamable(gw.base);
+  const calls = Number(arg("calls") ?? 1000);
+  const rounds = Number(arg("rounds") ?? 3);
+  const profile = arg("profile");
+  const gatewayFlags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+
+  const shard = await role("shard", []);
+  const shardUrls = shard.ready.shards as Record<string, string>;
+  const gateway = await role("gateway", ["--shards", JSON.stringify(shardUrls)], gatewayFlags);
+  const direct = await connectStreamable(shardUrls.bench!.replace(/\/mcp$/, ""));
+  const viaGateway = await connectStreamable(gateway.ready.base as string);
   const call = (c: Client, name: string) => () => c.callTool({ name, arguments: { text: "ping" } });
 
   const rows: { concurrency: number; direct: Result; gateway: Result }[] = [];
   for (const concurrency of [1, 32]) {
-    const d = await measure("direct", concurrency, CALLS, call(direct, "echo"));
-    const g = await measure("gateway", concurrency, CALLS, call(viaGateway, "bench_echo"));
-    rows.push({ concurrency, direct: d, gateway: g });
+    const d: Result[] = [];
+    const g: Result[] = [];
+    for (let r = 0; r < rounds; r++) {
+      d.push(await measure(concurrency, calls, call(direct, "echo")));
+      g.push(await measure(concurrency, calls, call(viaGateway, "bench_echo")));
+    }
+    rows.push({ concurrency, direct: median(d), gateway: median(g) });
   }
   await direct.close();
   await viaGateway.close();
-  await gw.close();
-  await shard.close();
+  await stop(gateway.child);
+  await stop(shard.child);
 
-  // tools/list over a large catalogue: 50 shards × 20 tools.
-  const extra = Array.from({ length: 15 }, (_, i) => `extra_${i}`);
-  const shards: TestShard[] = [];
-  for (let i = 0; i < 50; i++) shards.push(await startShard({ name: `s${i}`, extraTools: extra }));
-  const big = await startGateway(Object.fromEntries(shards.map((s) => [s.name, { url: s.url }])));
-  await eventually(() => big.gateway.catalogue.catalogue.tools.length === 1000, "1000 tools", 120_000);
-  // Raw HTTP: what the gateway costs, without the SDK client's own parsing of 1000 tools.
-  const init = await fetch(`${big.base}/mcp`, {
+  // tools/list over a large catalogue: 50 shards × 20 tools, raw HTTP (what
+  // the gateway costs, without the SDK client's own parsing of 1000 tools).
+  const many = await role("shard", ["--count", "50", "--extra", "15"]);
+  const big = await role("gateway", ["--shards", JSON.stringify(many.ready.shards), "--tools", "1000"]);
+  const base = big.ready.base as string;
+  const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+  const init = await fetch(`${base}/mcp`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    headers,
     body: JSON.stringify({
       jsonrpc: "2.0",
       id: 0,
@@ -104,34 +186,63 @@ async function main(): Promise<void> {
   const session = init.headers.get("mcp-session-id") ?? "";
   await init.text();
   const listOnce = async () => {
-    const res = await fetch(`${big.base}/mcp`, {
+    const res = await fetch(`${base}/mcp`, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-session-id": session,
-        "mcp-protocol-version": "2025-06-18",
-      },
+      headers: { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
       body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
     });
     return res.text();
   };
-  const list = await measure("tools/list", 1, 300, listOnce);
+  const list = await measure(1, 300, listOnce);
   const tools = (JSON.parse(await listOnce()) as { result: { tools: unknown[] } }).result.tools.length;
-  await big.close();
-  await Promise.all(shards.map((s) => s.close()));
+  await stop(big.child);
+  await stop(many.child);
 
-  console.log(`\ntools/call (echo), ${CALLS} calls per run, latency in ms`);
-  console.log("conc |   direct p50   p99      /s |  gateway p50   p99      /s | overhead p50  throughput");
-  for (const r of rows) {
+  console.log(`\ntools/call (echo), ${calls} calls per run, median of ${rounds} rounds, latency in ms`);
+  console.log("conc |   direct p50   p99      /s |  gateway p50   p99      /s | overhead p50 | throughput");
+  const figures = rows.map((r) => ({
+    concurrency: r.concurrency,
+    direct: r.direct,
+    gateway: r.gateway,
+    overheadP50Ms: r.gateway.p50 - r.direct.p50,
+    throughputPercent: (100 * r.gateway.perSecond) / r.direct.perSecond,
+  }));
+  for (const f of figures) {
     console.log(
-      `${String(r.concurrency).padStart(4)} | ${fmt(r.direct.p50)}${fmt(r.direct.p99)}${fmt(r.direct.perSecond)} | ${fmt(r.gateway.p50)}${fmt(r.gateway.p99)}${fmt(r.gateway.perSecond)} | ${fmt(r.gateway.p50 - r.direct.p50)} ms ${fmt((100 * r.gateway.perSecond) / r.direct.perSecond)} %`,
+      `${String(f.concurrency).padStart(4)} | ${fmt(f.direct.p50)}${fmt(f.direct.p99)}${fmt(f.direct.perSecond)} | ${fmt(f.gateway.p50)}${fmt(f.gateway.p99)}${fmt(f.gateway.perSecond)} | ${fmt(f.overheadP50Ms)} ms | ${fmt(f.throughputPercent, 7)} %`,
     );
   }
   console.log(
     `\ntools/list, 50 shards x 20 tools (${tools} tools): p50 ${list.p50.toFixed(2)} ms, p99 ${list.p99.toFixed(2)} ms`,
   );
   console.log("aims: p50 overhead < 1 ms, throughput >= 60% of direct, tools/list < 5 ms");
+  const load = loadavg()[0] ?? 0;
+  console.log(`machine: ${cpus().length} cores, load average ${load.toFixed(2)} at the end`);
+
+  const results = join(ROOT, "bench/results");
+  await mkdir(results, { recursive: true });
+  const file = join(results, "gateway-overhead.json");
+  await writeFile(
+    file,
+    `${JSON.stringify(
+      {
+        time: new Date().toISOString(),
+        node: process.version,
+        cores: cpus().length,
+        loadAverage: load,
+        callsPerRun: calls,
+        rounds,
+        toolsCall: figures,
+        toolsList: { tools, p50Ms: list.p50, p99Ms: list.p99 },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`figures written to ${file}`);
 }
 
-await main();
+const which = arg("role");
+if (which === "shard") await shardRole();
+else if (which === "gateway") await gatewayRole();
+else await main();

@@ -7,10 +7,7 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CallToolResultSchema,
@@ -30,8 +27,9 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
-import { GatewayError } from "../errors.ts";
+import { CODES, GatewayError } from "../errors.ts";
 import type { ShardTarget } from "../registry/types.ts";
+import { HttpTransport, UpstreamConnectionError } from "./http-transport.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
@@ -67,6 +65,7 @@ export interface CallOptions {
 const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
 function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof UpstreamConnectionError) return true;
   if (error instanceof StreamableHTTPError) return false;
   if (error instanceof McpError) return error.code === -32000; // ConnectionClosed
   return (
@@ -177,10 +176,15 @@ export class Upstream {
     if (this.target.transport === "sse")
       return this.#open(new SSEClientTransport(url, { requestInit: { headers } }), "sse");
     try {
-      return await this.#open(
-        new StreamableHTTPClientTransport(url, { requestInit: { headers } }),
-        "streamable-http",
-      );
+      const transport = new HttpTransport({
+        url,
+        headers,
+        maxResultBytes: this.target.policy.maxResultBytes,
+        streamRetryInitialMs: this.#opts.backoffInitialMs,
+        streamRetryMaxMs: this.#opts.backoffMaxMs,
+        onSessionLost: () => this.#reinitialise(transport),
+      });
+      return await this.#open(transport, "streamable-http");
     } catch (error) {
       // Older shards (2024-11-05) refuse POST on their SSE endpoint with a 4xx.
       if (
@@ -217,10 +221,11 @@ export class Upstream {
         this.#lost(new Error("connection closed"));
     };
     client.onerror = (error: Error) => {
-      // A response stream cut mid-call leaves the SDK's request pending
-      // until its timeout; closing the client fails it (and the other
-      // in-flight calls, which share the broken shard) at once.
+      // Legacy SSE: the one stream carries every answer, and a cut leaves the
+      // SDK's requests pending until their timeout; closing the client fails
+      // them at once. (HttpTransport answers each broken request itself.)
       if (
+        kind === "sse" &&
         this.#client === client &&
         /SSE stream disconnected|fetch failed|ECONNRESET|terminated/i.test(error.message)
       ) {
@@ -229,6 +234,20 @@ export class Upstream {
     };
     this.transportUsed = kind;
     return client;
+  }
+
+  /**
+   * The shard forgot the gateway's session outside a call (it restarted):
+   * a new session now, without backoff, so the next call finds it ready.
+   */
+  #reinitialise(transport: Transport): void {
+    const client = this.#client;
+    if (!client || client.transport !== transport) return;
+    this.#opts.logger.info({ shard: this.target.key }, "shard lost the gateway's session; re-initialising");
+    this.#client = undefined;
+    this.#generation++;
+    void client.close().catch(() => undefined);
+    this.start();
   }
 
   #lost(error: unknown): void {
@@ -274,20 +293,31 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<T> {
     const timeoutMs = this.target.policy.timeoutSeconds * 1000;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    let release: () => void;
+    // One controller and one timer per call (AbortSignal.any and
+    // AbortSignal.timeout cost more, and keep listeners until collected).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const caller = options.signal;
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    if (caller?.aborted) onCallerAbort();
+    else caller?.addEventListener("abort", onCallerAbort, { once: true });
+    let release: (() => void) | undefined;
     try {
-      release = await this.#semaphore.acquire(signal);
-    } catch (error) {
-      if (deadline.aborted)
-        throw new GatewayError(
-          "timeout",
-          `${label}: shard ${this.target.key} is busy; timed out in its queue after ${timeoutMs} ms`,
-        );
-      throw error;
-    }
-    try {
+      try {
+        release = await this.#semaphore.acquire(signal);
+      } catch (error) {
+        if (timedOut)
+          throw new GatewayError(
+            "timeout",
+            `${label}: shard ${this.target.key} is busy; timed out in its queue after ${timeoutMs} ms`,
+          );
+        throw error;
+      }
       for (let attempt = 0; ; attempt++) {
         const client = await this.#ensureClient();
         try {
@@ -306,18 +336,40 @@ export class Upstream {
             void stale?.close().catch(() => undefined);
             continue;
           }
-          throw this.#translate(label, error, timeoutMs, options.signal);
+          throw this.#translate(label, error, timeoutMs, caller, timedOut);
         }
       }
     } finally {
-      release();
+      release?.();
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", onCallerAbort);
     }
   }
 
-  #translate(label: string, error: unknown, timeoutMs: number, callerSignal?: AbortSignal): Error {
+  #translate(
+    label: string,
+    error: unknown,
+    timeoutMs: number,
+    callerSignal: AbortSignal | undefined,
+    timedOut: boolean,
+  ): Error {
     if (error instanceof GatewayError) return error;
     if (callerSignal?.aborted)
       return new GatewayError("connectionClosed", `${label}: cancelled by the client`, { cause: error });
+    if (error instanceof McpError && error.code === CODES.resultTooLarge.code) {
+      return new GatewayError(
+        "resultTooLarge",
+        `${label}: the result of shard ${this.target.key} is over its limit of ${this.target.policy.maxResultBytes} bytes (spec.policy.maxResultBytes)`,
+        { cause: error },
+      );
+    }
+    if (timedOut || (error instanceof McpError && error.code === -32001)) {
+      return new GatewayError(
+        "timeout",
+        `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
+        { cause: error },
+      );
+    }
     if (error instanceof McpError) {
       if (error.code === -32001)
         return new GatewayError(
@@ -349,7 +401,13 @@ export class Upstream {
     );
   }
 
+  /**
+   * Legacy SSE only: HttpTransport limits results while they arrive, but the
+   * legacy stream carries every answer of the session, so cutting it would
+   * fail them all; there the result is measured once it is whole.
+   */
   #checkSize(label: string, result: unknown): void {
+    if (this.transportUsed !== "sse") return;
     const max = this.target.policy.maxResultBytes;
     const size = Buffer.byteLength(JSON.stringify(result));
     if (size > max) {

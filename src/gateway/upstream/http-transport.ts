@@ -1,0 +1,335 @@
+/**
+ * The gateway's client side of Streamable HTTP, on an undici connection pool
+ * instead of the SDK's fetch-based transport. Why its own:
+ *  - cost per call: undici's request API on Node streams, no WHATWG streams,
+ *    no TextDecoderStream, and no abort listener piling up on one long-lived
+ *    signal per request (fetch registers one per request and drops it only at
+ *    garbage collection, which makes every later registration slower);
+ *  - result size before buffering: a response message (JSON body or one SSE
+ *    event) over its limit (`maxResultBytes` for results) is cut off while it
+ *    arrives, and its
+ *    request answered with a -32011 error, instead of being held whole first;
+ *  - a cancelled request (timeout, client gone) also closes its response
+ *    stream, so a shard that never answers a cancelled call holds nothing.
+ * Keep-alive connections are pooled per shard (one undici Agent per transport).
+ *
+ * Errors keep the SDK's shapes where the upstream relies on them: HTTP errors
+ * are the SDK's StreamableHTTPError (404 = session lost, 4xx on initialize =
+ * try legacy SSE); a broken connection is an UpstreamConnectionError.
+ */
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { Agent, request, type Dispatcher } from "undici";
+import { CODES } from "../errors.ts";
+import { SseParser } from "./sse-parser.ts";
+
+export class UpstreamConnectionError extends Error {
+  override name = "UpstreamConnectionError";
+}
+
+export interface HttpTransportOptions {
+  readonly url: URL;
+  /** Sent with every request (spec.auth). @default none */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Largest answer to tools/call, resources/read and prompts/get (spec.policy.maxResultBytes). */
+  readonly maxResultBytes: number;
+  /** Largest other message (listings, notifications). @default 67108864 */
+  readonly maxMessageBytes?: number;
+  /** The shard forgot the session outside a request (the GET stream got 404). */
+  readonly onSessionLost?: () => void;
+  /** @default 1000 */
+  readonly streamRetryInitialMs?: number;
+  /** @default 30000 */
+  readonly streamRetryMaxMs?: number;
+}
+
+type BodyReadable = Dispatcher.ResponseData["body"];
+
+const CONNECTION_CLOSED = -32000;
+const RESULT_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
+
+function isRequestMessage(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId; method: string } {
+  return "method" in m && "id" in m;
+}
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export class HttpTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  sessionId?: string;
+
+  #opts: HttpTransportOptions;
+  #agent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
+  #closed = new AbortController();
+  #headers: Record<string, string>;
+  /** Response streams of requests still waiting for their answer. */
+  #inflight = new Map<RequestId, BodyReadable>();
+  #maxOther: number;
+  #stream: { retryTimer?: NodeJS.Timeout; attempt: number } = { attempt: 0 };
+  #isClosed = false;
+
+  constructor(options: HttpTransportOptions) {
+    this.#opts = options;
+    this.#headers = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...options.headers,
+    };
+    this.#maxOther = options.maxMessageBytes ?? 64 * 1024 * 1024;
+  }
+
+  async start(): Promise<void> {}
+
+  setProtocolVersion(version: string): void {
+    this.#headers = { ...this.#headers, "mcp-protocol-version": version };
+  }
+
+  async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    if (this.#isClosed) throw new UpstreamConnectionError("transport closed");
+    const requestId = isRequestMessage(message) ? message.id : undefined;
+    const limit =
+      isRequestMessage(message) && RESULT_METHODS.has(message.method)
+        ? this.#opts.maxResultBytes
+        : this.#maxOther;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(this.#opts.url, {
+        method: "POST",
+        headers: this.#headers,
+        body: JSON.stringify(message),
+        dispatcher: this.#agent,
+        signal: this.#closed.signal,
+      });
+    } catch (cause) {
+      throw this.#connectionError(cause);
+    }
+    const { statusCode, headers, body } = response;
+    const session = header(headers, "mcp-session-id");
+    if (session) {
+      if (session !== this.sessionId) this.#headers = { ...this.#headers, "mcp-session-id": session };
+      this.sessionId = session;
+    }
+    if (statusCode < 200 || statusCode >= 300) {
+      const text = await this.#readText(body, 4096);
+      throw new StreamableHTTPError(statusCode, `Error POSTing to endpoint: ${text}`);
+    }
+    if (requestId === undefined || statusCode === 202) {
+      body.resume(); // nothing to read; frees the connection
+      if ("method" in message && message.method === "notifications/initialized") this.#openStream();
+      if ("method" in message && message.method === "notifications/cancelled") {
+        const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+        if (cancelled !== undefined) this.#abandon(cancelled);
+      }
+      return;
+    }
+    const type = header(headers, "content-type") ?? "";
+    if (type.startsWith("text/event-stream")) {
+      this.#inflight.set(requestId, body);
+      this.#readEvents(body, requestId, limit);
+    } else if (type.startsWith("application/json")) {
+      this.#inflight.set(requestId, body);
+      await this.#readJson(body, requestId, limit);
+    } else {
+      body.destroy();
+      throw new StreamableHTTPError(-1, `Unexpected content type: ${type}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearTimeout(this.#stream.retryTimer);
+    this.#closed.abort();
+    for (const body of this.#inflight.values()) body.destroy();
+    this.#inflight.clear();
+    await this.#agent.destroy().catch(() => undefined);
+    this.onclose?.();
+  }
+
+  #connectionError(cause: unknown): Error {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return new UpstreamConnectionError(`cannot reach ${this.#opts.url.host}: ${detail}`, { cause });
+  }
+
+  /** Stops reading the answer to a request the SDK gave up on (cancelled, timed out). */
+  #abandon(id: RequestId): void {
+    const body = this.#inflight.get(id);
+    this.#inflight.delete(id);
+    body?.destroy();
+  }
+
+  /** Answers a request the shard will not answer itself (the SDK then rejects it). */
+  #fail(id: RequestId, code: number, message: string): void {
+    if (!this.#inflight.delete(id)) return;
+    this.onmessage?.({ jsonrpc: "2.0", id, error: { code, message } });
+  }
+
+  /**
+   * Parses one message text and hands it to the SDK. A response that follows
+   * a notification in the same read waits for the next turn of the event
+   * loop: the SDK handles notifications a microtask later but responses at
+   * once, and a progress notification handled after its response is lost.
+   */
+  #deliver(data: string, requestId: RequestId | undefined, order: { notified: boolean }): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch (cause) {
+      this.onerror?.(new Error("the shard sent a message that is not JSON", { cause }));
+      return;
+    }
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (typeof m !== "object" || m === null || (m as { jsonrpc?: unknown }).jsonrpc !== "2.0") {
+        this.onerror?.(new Error("the shard sent a message that is not JSON-RPC 2.0"));
+        continue;
+      }
+      const message = m as JSONRPCMessage;
+      if ("method" in message) {
+        if (!order.notified) {
+          order.notified = true;
+          setImmediate(() => (order.notified = false));
+        }
+        this.onmessage?.(message);
+        continue;
+      }
+      if (requestId !== undefined && "id" in message && message.id === requestId)
+        this.#inflight.delete(requestId);
+      if (order.notified) setImmediate(() => this.onmessage?.(message));
+      else this.onmessage?.(message);
+    }
+  }
+
+  #tooLarge(requestId: RequestId, limit: number): void {
+    this.#fail(requestId, CODES.resultTooLarge.code, `the response is over ${limit} bytes`);
+  }
+
+  async #readJson(body: BodyReadable, requestId: RequestId, limit: number): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          body.destroy();
+          this.#tooLarge(requestId, limit);
+          return;
+        }
+        chunks.push(chunk);
+      }
+    } catch (cause) {
+      this.#fail(requestId, CONNECTION_CLOSED, `connection lost mid-response: ${String(cause)}`);
+      return;
+    }
+    this.#deliver(Buffer.concat(chunks).toString("utf8"), requestId, { notified: false });
+    this.#fail(requestId, CODES.upstream.code, "the shard's response held no answer to the request");
+  }
+
+  #readEvents(body: BodyReadable, requestId: RequestId, limit: number): void {
+    const order = { notified: false };
+    const parser = new SseParser({
+      maxEventBytes: limit,
+      onEvent: (e) => {
+        if (e.event === "message") this.#deliver(e.data, requestId, order);
+      },
+      onOversize: () => {
+        body.destroy();
+        this.#tooLarge(requestId, limit);
+      },
+    });
+    body.on("data", (chunk: Buffer) => parser.push(chunk));
+    body.on("end", () => {
+      this.#fail(requestId, CONNECTION_CLOSED, "the shard ended the response stream without an answer");
+    });
+    body.on("error", (error) => {
+      // Destroyed by a cancellation, a size limit or close(): already answered.
+      if (!this.#inflight.has(requestId)) return;
+      this.#fail(requestId, CONNECTION_CLOSED, `connection lost mid-response: ${error.message}`);
+    });
+    body.on("close", () => {
+      this.#inflight.delete(requestId);
+    });
+  }
+
+  /** The GET stream for the shard's own notifications (list_changed), re-opened when it ends. */
+  #openStream(): void {
+    if (this.#isClosed) return;
+    void this.#runStream().catch((error: unknown) => {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  #retryStream(): void {
+    if (this.#isClosed) return;
+    const initial = this.#opts.streamRetryInitialMs ?? 1000;
+    const delay = Math.min(this.#opts.streamRetryMaxMs ?? 30_000, initial * 2 ** this.#stream.attempt);
+    this.#stream.attempt = Math.min(this.#stream.attempt + 1, 16);
+    this.#stream.retryTimer = setTimeout(() => this.#openStream(), delay);
+    this.#stream.retryTimer.unref();
+  }
+
+  async #runStream(): Promise<void> {
+    let response: Dispatcher.ResponseData;
+    const { "content-type": _, ...headers } = this.#headers;
+    try {
+      response = await request(this.#opts.url, {
+        method: "GET",
+        headers: { ...headers, accept: "text/event-stream" },
+        dispatcher: this.#agent,
+        signal: this.#closed.signal,
+      });
+    } catch {
+      this.#retryStream(); // down for now; calls find out by themselves
+      return;
+    }
+    const { statusCode, body } = response;
+    if (statusCode === 405) {
+      body.resume(); // the shard offers no GET stream
+      return;
+    }
+    if (statusCode === 404) {
+      body.resume();
+      if (!this.#isClosed) this.#opts.onSessionLost?.();
+      return;
+    }
+    if (statusCode !== 200) {
+      body.resume();
+      this.#retryStream();
+      return;
+    }
+    this.#stream.attempt = 0;
+    const order = { notified: false };
+    const parser = new SseParser({
+      maxEventBytes: this.#maxOther,
+      onEvent: (e) => {
+        if (e.event === "message") this.#deliver(e.data, undefined, order);
+      },
+      onOversize: () => body.destroy(new Error("a notification over the size limit")),
+    });
+    await new Promise<void>((resolve) => {
+      body.on("data", (chunk: Buffer) => parser.push(chunk));
+      body.on("close", resolve);
+      body.on("error", () => undefined);
+    });
+    this.#retryStream();
+  }
+
+  async #readText(body: BodyReadable, max: number): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (size < max) chunks.push(chunk);
+        size += chunk.length;
+      }
+    } catch {
+      // what arrived is enough for an error message
+    }
+    return Buffer.concat(chunks).toString("utf8").slice(0, max);
+  }
+}
