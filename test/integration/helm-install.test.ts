@@ -198,7 +198,9 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
     expect(container?.args).toEqual(["shard", "traefik"]);
     expect(container?.image).toBe("ghcr.io/shardgate/shardgate:0.1.0");
     expect(container?.env).toContainEqual({ name: "SHARDGATE_DYNAMIC_DIR", value: "/dynamic" });
-    expect(deployment.spec?.template.spec?.volumes?.[0]?.hostPath?.path).toBe("/var/lib/traefik/dynamic");
+    expect(deployment.spec?.template.spec?.volumes?.find((v) => v.name === "dynamic")?.hostPath?.path).toBe(
+      "/var/lib/traefik/dynamic",
+    );
     expect(deployment.metadata?.ownerReferences?.[0]?.kind).toBe("McpShard");
 
     const service = await waitFor(() => core.readNamespacedService({ name: "traefik", namespace: ns.name }), {
