@@ -26,6 +26,7 @@ describe("helm install charts/shardgate", () => {
   let operator: ChildProcess | undefined;
   let operatorLog = "";
   let installed = false;
+  let notes = "";
 
   beforeAll(async () => {
     const result = await helm([
@@ -47,6 +48,7 @@ describe("helm install charts/shardgate", () => {
     ]);
     if (result.exitCode !== 0) throw new Error(`helm install failed: ${result.stderr}`);
     installed = true;
+    notes = result.stdout;
   });
 
   afterAll(async () => {
@@ -58,6 +60,13 @@ describe("helm install charts/shardgate", () => {
     if (installed) {
       await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name]);
     }
+  });
+
+  it("prints how to connect Open WebUI", () => {
+    expect(notes).toContain("Type: MCP (Streamable HTTP)");
+    expect(notes).toContain("URL:  https://mcp.home.arpa/mcp");
+    expect(notes).toContain("https://mcp.home.arpa/openapi.json");
+    expect(notes).toContain("kubectl apply --server-side");
   });
 
   it("creates the operator, gateway, RBAC, Secrets, IngressRoute and the Traefik McpShard", async () => {
