@@ -35,15 +35,18 @@ function arg(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
-/** A child process that prints one JSON line when ready and stops when its stdin closes. */
-async function role(
-  name: string,
-  args: string[],
-  nodeFlags: string[] = [],
-): Promise<{
-  child: ChildProcess;
-  ready: Record<string, unknown>;
-}> {
+interface Role {
+  readonly child: ChildProcess;
+  readonly ready: Record<string, unknown>;
+  /** CPU time the process has used so far, in microseconds (user + system). */
+  cpu(): Promise<number>;
+}
+
+/**
+ * A child process that prints one JSON line when ready, answers "cpu" with
+ * its CPU time, and stops when its stdin closes.
+ */
+async function role(name: string, args: string[], nodeFlags: string[] = []): Promise<Role> {
   const child = spawn(process.execPath, [...nodeFlags, import.meta.filename, "--role", name, ...args], {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "inherit"],
@@ -53,7 +56,12 @@ async function role(
     lines.once("line", (line) => resolve(JSON.parse(line) as Record<string, unknown>));
     child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
   });
-  return { child, ready };
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      lines.once("line", (line) => resolve(Number(line)));
+      child.stdin!.write("cpu\n");
+    });
+  return { child, ready, cpu };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -62,10 +70,14 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Runs until stdin closes (the parent is done or gone). */
+/** Answers "cpu" requests until stdin closes (the parent is done or gone). */
 async function untilStdinCloses(): Promise<void> {
-  process.stdin.resume();
-  await new Promise((resolve) => process.stdin.once("end", resolve));
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === "cpu") {
+      const { user, system } = process.cpuUsage();
+      console.log(String(user + system));
+    }
+  }
 }
 
 async function shardRole(): Promise<void> {
@@ -97,14 +109,24 @@ interface Result {
   readonly p50: number;
   readonly p99: number;
   readonly perSecond: number;
+  /** CPU time per call of the shard and of the gateway (0 for direct), in microseconds. */
+  readonly shardCpuUs: number;
+  readonly gatewayCpuUs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function measure(concurrency: number, total: number, op: () => Promise<unknown>): Promise<Result> {
+async function measure(
+  concurrency: number,
+  total: number,
+  op: () => Promise<unknown>,
+  processes: { shard?: Role; gateway?: Role } = {},
+): Promise<Result> {
   for (let i = 0; i < Math.min(100, total); i++) await op(); // warm-up
+  const cpu = async () => [(await processes.shard?.cpu()) ?? 0, (await processes.gateway?.cpu()) ?? 0];
+  const [shardBefore = 0, gatewayBefore = 0] = await cpu();
   const latencies: number[] = [];
   let issued = 0;
   const started = performance.now();
@@ -119,8 +141,11 @@ async function measure(concurrency: number, total: number, op: () => Promise<unk
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const [shardAfter = 0, gatewayAfter = 0] = await cpu();
   latencies.sort((a, b) => a - b);
   return {
+    shardCpuUs: (shardAfter - shardBefore) / total,
+    gatewayCpuUs: (gatewayAfter - gatewayBefore) / total,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     perSecond: latencies.length / seconds,
@@ -153,8 +178,8 @@ async function main(): Promise<void> {
     const d: Result[] = [];
     const g: Result[] = [];
     for (let r = 0; r < rounds; r++) {
-      d.push(await measure(concurrency, calls, call(direct, "echo")));
-      g.push(await measure(concurrency, calls, call(viaGateway, "bench_echo")));
+      d.push(await measure(concurrency, calls, call(direct, "echo"), { shard }));
+      g.push(await measure(concurrency, calls, call(viaGateway, "bench_echo"), { shard, gateway }));
     }
     rows.push({ concurrency, direct: median(d), gateway: median(g) });
   }
@@ -198,8 +223,9 @@ async function main(): Promise<void> {
   await stop(big.child);
   await stop(many.child);
 
-  console.log(`\ntools/call (echo), ${calls} calls per run, median of ${rounds} rounds, latency in ms`);
-  console.log("conc |   direct p50   p99      /s |  gateway p50   p99      /s | overhead p50 | throughput");
+  console.log(`\ntools/call (echo), ${calls} calls per run, median of ${rounds} rounds`);
+  console.log("      |        latency p50 (ms)       |   calls per second  |   CPU per call (µs)");
+  console.log(" conc |  direct gateway overhead     |  direct gateway    % |  shard gateway");
   const figures = rows.map((r) => ({
     concurrency: r.concurrency,
     direct: r.direct,
@@ -209,7 +235,7 @@ async function main(): Promise<void> {
   }));
   for (const f of figures) {
     console.log(
-      `${String(f.concurrency).padStart(4)} | ${fmt(f.direct.p50)}${fmt(f.direct.p99)}${fmt(f.direct.perSecond)} | ${fmt(f.gateway.p50)}${fmt(f.gateway.p99)}${fmt(f.gateway.perSecond)} | ${fmt(f.overheadP50Ms)} ms | ${fmt(f.throughputPercent, 7)} %`,
+      `${String(f.concurrency).padStart(5)} | ${fmt(f.direct.p50, 7)} ${fmt(f.gateway.p50, 7)} ${fmt(f.overheadP50Ms, 8)}     | ${fmt(f.direct.perSecond, 7)} ${fmt(f.gateway.perSecond, 7)} ${f.throughputPercent.toFixed(0).padStart(4)} | ${f.gateway.shardCpuUs.toFixed(0).padStart(6)} ${f.gateway.gatewayCpuUs.toFixed(0).padStart(7)}`,
     );
   }
   console.log(

@@ -25,6 +25,8 @@ export interface SessionSignerOptions {
   readonly secret: string | Buffer;
   /** @default 604800 (7 days) */
   readonly maxAgeSeconds?: number;
+  /** Verified ids remembered. @default 10000 */
+  readonly cacheSize?: number;
 }
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString("base64url");
@@ -33,11 +35,19 @@ export class SessionSigner {
   #secret: Buffer;
   #maxAge: number;
   #revoked = new Map<string, number>();
+  /**
+   * Ids already verified, newest last: a session sends many requests, and
+   * HMAC + JSON.parse on each costs more than the rest of admission. Expiry
+   * and revocation are still checked on every request.
+   */
+  #verified = new Map<string, SessionClaims>();
+  #verifiedMax: number;
 
   constructor(options: SessionSignerOptions) {
     this.#secret = Buffer.from(options.secret);
     if (this.#secret.length < 16) throw new Error("session secret must hold at least 16 bytes");
     this.#maxAge = options.maxAgeSeconds ?? 7 * 24 * 3600;
+    this.#verifiedMax = options.cacheSize ?? 10_000;
   }
 
   issue(input: { protocolVersion: string; keyId: string; client: unknown }): {
@@ -65,6 +75,32 @@ export class SessionSigner {
   /** The claims of a valid, unexpired, unrevoked id; undefined otherwise. */
   verify(id: string | undefined): SessionClaims | undefined {
     if (!id || id.length > 1024) return undefined;
+    const known = this.#verified.get(id);
+    if (known) {
+      if (!this.#current(known)) {
+        this.#verified.delete(id);
+        return undefined;
+      }
+      // Most recently used last, so eviction drops the idle ones.
+      this.#verified.delete(id);
+      this.#verified.set(id, known);
+      return known;
+    }
+    const claims = this.#check(id);
+    if (!claims) return undefined;
+    this.#verified.set(id, claims);
+    if (this.#verified.size > this.#verifiedMax) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    return claims;
+  }
+
+  #current(claims: SessionClaims): boolean {
+    return Date.now() / 1000 - claims.t <= this.#maxAge && !this.#revoked.has(claims.n);
+  }
+
+  #check(id: string): SessionClaims | undefined {
     const dot = id.indexOf(".");
     if (dot <= 0) return undefined;
     const body = id.slice(0, dot);
@@ -77,8 +113,8 @@ export class SessionSigner {
     } catch {
       return undefined;
     }
-    if (typeof claims.t !== "number" || Date.now() / 1000 - claims.t > this.#maxAge) return undefined;
-    if (this.#revoked.has(claims.n)) return undefined;
+    if (typeof claims.t !== "number" || typeof claims.n !== "string" || !this.#current(claims))
+      return undefined;
     return claims;
   }
 

@@ -58,8 +58,9 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
     request: FastifyRequest,
     reply: FastifyReply,
     needSession: boolean,
+    authenticated?: Principal,
   ): { principal: Principal; claims?: SessionClaims } | undefined {
-    const principal = keys.authenticate(request.headers.authorization);
+    const principal = authenticated ?? keys.authenticate(request.headers.authorization);
     if (!principal) {
       unauthorized(reply);
       return undefined;
@@ -90,7 +91,8 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
 
   app.post("/mcp", async (request, reply) => {
     // Authentication before anything else: no parsing work for strangers.
-    if (!keys.authenticate(request.headers.authorization)) return unauthorized(reply);
+    const principal = keys.authenticate(request.headers.authorization);
+    if (!principal) return unauthorized(reply);
     if (!request.headers["content-type"]?.includes("application/json")) {
       return sendError(
         reply,
@@ -126,7 +128,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
           "Invalid Request: initialize must be sent alone",
         );
       }
-      const admitted = admit(request, reply, false);
+      const admitted = admit(request, reply, false, principal);
       if (!admitted) return reply;
       const params = (init.params ?? {}) as Record<string, unknown>;
       const result = dispatcher.initializeResult(params, STREAMABLE_VERSIONS);
@@ -142,7 +144,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         .send({ jsonrpc: "2.0", id: init.id, result });
     }
 
-    const admitted = admit(request, reply, true);
+    const admitted = admit(request, reply, true, principal);
     if (!admitted) return reply;
     const claims = admitted.claims!;
     if (parsed.batch && claims.v !== "2025-03-26") {
