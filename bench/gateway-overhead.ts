@@ -59,7 +59,7 @@ async function role(name: string, args: string[], nodeFlags: string[] = []): Pro
   const cpu = () =>
     new Promise<number>((resolve) => {
       lines.once("line", (line) => resolve(Number(line)));
-      child.stdin!.write("cpu\n");
+      child.stdin.write("cpu\n");
     });
   return { child, ready, cpu };
 }

@@ -18,7 +18,13 @@ import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { buildGatewayApp, FileRegistry, type Gateway, type GatewayOptions } from "../../src/gateway/index.ts";
+import {
+  buildGatewayApp,
+  FileRegistry,
+  type FileRegistryOptions,
+  type Gateway,
+  type GatewayOptions,
+} from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 
 export interface TestShard {
@@ -27,6 +33,10 @@ export interface TestShard {
   readonly port: number;
   /** Calls seen by this shard (tool names). */
   readonly calls: string[];
+  /** Calls the shard saw cancelled (tool names). */
+  readonly cancelled: string[];
+  /** Requests refused for a missing or wrong auth header. */
+  readonly refused: number;
   /** Adds a tool on every live session (the SDK then says list_changed). */
   addTool(name: string): void;
   /** Kills the server and every connection at once. */
@@ -42,6 +52,8 @@ export interface ShardFixtureOptions {
   readonly legacyOnly?: boolean;
   /** Extra tool names (each echoes its own name). */
   readonly extraTools?: readonly string[];
+  /** Refuse (401) every request without this header and value. @default none */
+  readonly requireHeader?: { readonly name: string; readonly value: string };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -54,7 +66,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function buildServer(name: string, calls: string[], extra: string[]): McpServer {
+function buildServer(name: string, calls: string[], extra: string[], cancelled: string[]): McpServer {
   const server = new McpServer(
     { name, version: "1.0.0" },
     { capabilities: { tools: { listChanged: true } } },
@@ -84,6 +96,7 @@ function buildServer(name: string, calls: string[], extra: string[]): McpServer 
     { description: "waits, reporting progress", inputSchema: { ms: z.number() } },
     async ({ ms }, extra) => {
       calls.push("slow");
+      extra.signal.addEventListener("abort", () => cancelled.push("slow"), { once: true });
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= 4; i++) {
         await sleep(ms / 4, extra.signal);
@@ -132,6 +145,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 export async function startShard(options: ShardFixtureOptions): Promise<TestShard> {
   const calls: string[] = [];
+  const cancelled: string[] = [];
+  let refused = 0;
   const extra = [...(options.extraTools ?? [])];
   const servers = new Set<McpServer>();
   const streamable = new Map<string, StreamableHTTPServerTransport>();
@@ -140,6 +155,12 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const required = options.requireHeader;
+      if (required && req.headers[required.name.toLowerCase()] !== required.value) {
+        refused++;
+        res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+        return;
+      }
       if (!options.legacyOnly && url.pathname === "/mcp") {
         const sid = req.headers["mcp-session-id"];
         const body = req.method === "POST" ? await readJson(req) : undefined;
@@ -159,7 +180,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
             sessionIdGenerator: () => randomUUID(),
             onsessioninitialized: (id) => void streamable.set(id, t),
           });
-          const server = buildServer(options.name, calls, extra);
+          const server = buildServer(options.name, calls, extra, cancelled);
           servers.add(server);
           t.onclose = () => {
             if (t.sessionId) streamable.delete(t.sessionId);
@@ -173,7 +194,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
       }
       if (url.pathname === "/sse" && req.method === "GET") {
         const t = new SSEServerTransport("/messages", res);
-        const server = buildServer(options.name, calls, extra);
+        const server = buildServer(options.name, calls, extra, cancelled);
         servers.add(server);
         legacy.set(t.sessionId, t);
         res.on("close", () => {
@@ -217,6 +238,10 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
     url: `http://127.0.0.1:${port}${path}`,
     port,
     calls,
+    cancelled,
+    get refused() {
+      return refused;
+    },
     addTool(name: string) {
       extra.push(name);
       for (const s of servers) {
@@ -236,6 +261,89 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   };
 }
 
+export interface FloodShard {
+  readonly url: string;
+  /** Bytes of the endless result written so far. */
+  readonly written: number;
+  /** The gateway closed the result stream. */
+  readonly cut: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal MCP shard whose one tool answers with an endless result (one SSE
+ * event that never ends, capped at 256 MiB): a gateway that holds a result
+ * whole before measuring it never finishes the call.
+ */
+export async function startFloodShard(): Promise<FloodShard> {
+  let written = 0;
+  let cut = false;
+  const cap = 256 * 1024 * 1024;
+  const chunk = "x".repeat(64 * 1024);
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== "POST") {
+      res.writeHead(405).end();
+      return;
+    }
+    const message = (await readJson(req)) as {
+      id?: string | number;
+      method?: string;
+      params?: { protocolVersion?: string };
+    };
+    const reply = (result: unknown) =>
+      res
+        .writeHead(200, { "content-type": "application/json", "mcp-session-id": "flood" })
+        .end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result }));
+    switch (message.method) {
+      case "initialize":
+        return reply({
+          protocolVersion: message.params?.protocolVersion,
+          capabilities: { tools: {} },
+          serverInfo: { name: "flood", version: "1.0.0" },
+        });
+      case "tools/list":
+        return reply({ tools: [{ name: "flood", inputSchema: { type: "object" } }] });
+      case "tools/call": {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(
+          `event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":{"content":[{"type":"text","text":"`,
+        );
+        const pump = () => {
+          while (written < cap && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) {
+              res.once("drain", pump);
+              return;
+            }
+          }
+        };
+        res.on("close", () => {
+          if (written < cap) cut = true;
+        });
+        pump();
+        return;
+      }
+      default:
+        res.writeHead(202).end();
+    }
+  };
+  const http = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    get written() {
+      return written;
+    },
+    get cut() {
+      return cut;
+    },
+    close: async () => {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
 export interface TestGateway {
   readonly gateway: Gateway;
   readonly base: string;
@@ -247,13 +355,19 @@ export interface TestGateway {
 export async function startGateway(
   shards: Record<string, Record<string, unknown>>,
   options: Omit<GatewayOptions, "registry"> = {},
+  registryOptions: Pick<FileRegistryOptions, "env" | "secretsDir"> = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "shardgate-gw-"));
   const shardsFile = join(dir, "shards.yaml");
   const writeShards = (s: Record<string, Record<string, unknown>>) =>
     writeFile(shardsFile, stringify({ shards: s }));
   await writeShards(shards);
-  const registry = new FileRegistry({ path: shardsFile, logger: silentLogger(), debounceMs: 50 });
+  const registry = new FileRegistry({
+    path: shardsFile,
+    logger: silentLogger(),
+    debounceMs: 50,
+    ...registryOptions,
+  });
   const gateway = await buildGatewayApp({
     registry,
     downGraceMs: 0,
