@@ -58,9 +58,13 @@ async function main(): Promise<void> {
   try {
     await installCrds(cp.kubeconfigPath);
     const kubeconfig = await cp.userKubeconfig(USER, ["system:masters"]);
+    const profile = process.argv.indexOf("--profile");
     operator = spawn(
       process.execPath,
       [
+        ...(profile > 0
+          ? [`--cpu-prof`, `--cpu-prof-dir=${process.argv[profile + 1]}`, "--heapsnapshot-signal=SIGUSR2"]
+          : []),
         join(ROOT, "src/cli.ts"),
         "operator",
         ...["--kubeconfig", kubeconfig, "--namespaces", "default", "--leader-elect", "false"],
@@ -147,7 +151,13 @@ async function main(): Promise<void> {
     }
     if (figures.steadyStateWrites !== 0) process.exitCode = 1;
   } finally {
+    if (operator && process.argv.includes("--profile")) {
+      operator.kill("SIGUSR2");
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+    const exited = operator && new Promise((resolve) => operator?.once("exit", resolve));
     operator?.kill("SIGTERM");
+    await exited;
     await admin.close();
     await cp.stop();
     await mcp.close();

@@ -1,12 +1,11 @@
 /**
  * A thin Kubernetes REST client on undici: JSON in, JSON out, typed errors,
- * streaming watches. client-node only loads the kubeconfig and supplies TLS
- * material and auth headers; the requests themselves stay small and visible
- * so the informer controls exactly what a watch does on failure.
+ * streaming watches. The requests stay small and visible so the informer
+ * controls exactly what a watch does on failure; connections are pooled
+ * (keep-alive) for the life of the client.
  */
-import type { KubeConfig } from "@kubernetes/client-node";
 import { Agent, type Dispatcher } from "undici";
-import type https from "node:https";
+import type { KubeAccess } from "./config.ts";
 import { resourcePath, type ResourceType } from "./resources.ts";
 import type { KubeObject, ObjectList, Status, WatchEvent } from "./types.ts";
 
@@ -72,43 +71,59 @@ export interface ApplyOptions {
 
 export const DEFAULT_FIELD_MANAGER = "shardgate-operator";
 
+/** How long auth headers are reused; well below any token's lifetime. */
+const AUTH_REFRESH_MS = 10_000;
+
 export class KubeClient {
   readonly server: string;
-  readonly #kc: KubeConfig;
+  readonly #access: KubeAccess;
   readonly #origin: string;
   readonly #prefix: string;
   #agent: Promise<Agent> | undefined;
+  #auth: { at: number; options: { agent: Agent; headers: Record<string, string> } } | undefined;
+  #authPending: Promise<{ agent: Agent; headers: Record<string, string> }> | undefined;
 
-  constructor(kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    this.#kc = kc;
-    this.server = cluster.server;
-    const url = new URL(cluster.server);
+  constructor(access: KubeAccess) {
+    this.#access = access;
+    this.server = access.server;
+    const url = new URL(access.server);
     this.#origin = url.origin;
     this.#prefix = url.pathname.replace(/\/$/, "");
   }
 
-  /** TLS material is read once; auth headers on every request (service account tokens rotate). */
+  /**
+   * TLS material is read once; auth headers at most every few seconds
+   * (service account tokens rotate, but reading the kubeconfig's files on
+   * every request was the client's largest cost at scale).
+   */
   async #options(): Promise<{ agent: Agent; headers: Record<string, string> }> {
-    const opts: https.RequestOptions = {};
-    await this.#kc.applyToHTTPSOptions(opts);
+    const cached = this.#auth;
+    if (cached && Date.now() - cached.at < AUTH_REFRESH_MS) return cached.options;
+    const pending = this.#authPending ?? (this.#authPending = this.#loadOptions());
+    try {
+      const options = await pending;
+      this.#auth = { at: Date.now(), options };
+      return options;
+    } finally {
+      if (this.#authPending === pending) this.#authPending = undefined;
+    }
+  }
+
+  async #loadOptions(): Promise<{ agent: Agent; headers: Record<string, string> }> {
+    const { tls } = this.#access;
     this.#agent ??= Promise.resolve(
       new Agent({
         connect: {
-          ca: opts.ca,
-          cert: opts.cert,
-          key: opts.key,
-          rejectUnauthorized: opts.rejectUnauthorized,
-          servername: opts.servername,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          rejectUnauthorized: tls.rejectUnauthorized,
+          servername: tls.servername,
         },
         keepAliveTimeout: 30_000,
       }),
     );
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-    return { agent: await this.#agent, headers };
+    return { agent: await this.#agent, headers: await this.#access.headers() };
   }
 
   #url(path: string, query?: RequestOptions["query"]): string {

@@ -10,7 +10,7 @@
  *   await client.apply(RESOURCES.service, obj);         // SSA, field manager shardgate-operator, force
  *   await shards.stop(); await client.close();
  */
-export { loadKubeConfig, type LoadKubeConfigOptions } from "./config.ts";
+export { loadKubeConfig, type KubeAccess, type LoadKubeConfigOptions } from "./config.ts";
 export {
   KubeClient,
   KubeApiError,
@@ -25,6 +25,7 @@ export {
 } from "./client.ts";
 export {
   Informer,
+  withoutManagedFields,
   type InformerEvent,
   type InformerListener,
   type InformerOptions,

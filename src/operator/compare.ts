@@ -67,11 +67,9 @@ export function contains(observed: unknown, desired: unknown): boolean {
   if (Array.isArray(desired)) {
     if (!Array.isArray(observed)) return false;
     if (desired.length > 0 && desired.every(named)) {
+      // Any observed element of that name will do: volumeMounts repeat a name (their key is mountPath).
       return desired.every((d: { name: string }) =>
-        contains(
-          observed.find((o: unknown) => named(o) && o.name === d.name),
-          d,
-        ),
+        observed.some((o: unknown) => named(o) && o.name === d.name && contains(o, d)),
       );
     }
     return (

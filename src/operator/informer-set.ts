@@ -17,7 +17,11 @@ export class InformerSet<T extends KubeObject> {
     client: KubeClient,
     type: ResourceType,
     namespaces: readonly string[],
-    options: { labelSelector?: string; resyncMs?: number } = {},
+    options: {
+      labelSelector?: string;
+      resyncMs?: number;
+      transform?: (object: KubeObject) => KubeObject;
+    } = {},
   ) {
     this.type = type;
     if (namespaces.length === 0) {

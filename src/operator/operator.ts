@@ -13,6 +13,7 @@ import {
   loadKubeConfig,
   objectKey,
   RESOURCES,
+  withoutManagedFields,
   type InformerEvent,
   type KubeObject,
 } from "../kube/index.ts";
@@ -62,8 +63,10 @@ export async function startOperator(
   const metrics = createMetrics();
   const resyncMs = config.resync * 1000;
 
+  // The caches hold every shard and child for the life of the process: keep no managedFields.
   const shards = new InformerSet<McpShard & KubeObject>(client, RESOURCES.mcpShard, config.namespaces, {
     resyncMs,
+    transform: withoutManagedFields,
   });
   const children = new Map(
     CHILD_TYPES.map((type) => [
@@ -71,6 +74,7 @@ export async function startOperator(
       new InformerSet<KubeObject>(client, type, config.namespaces, {
         labelSelector: CHILD_SELECTOR,
         resyncMs,
+        transform: withoutManagedFields,
       }),
     ]),
   );
@@ -83,12 +87,15 @@ export async function startOperator(
     events: kubeEventRecorder(client, identity, logger),
     logger,
     onWrite: (kind, verb) => metrics.writes.inc({ kind, verb }),
+    enqueue: (key) => queue.add(key),
     options: {
       shardImage: config.shardImage,
       gatewaySelector: config.gatewaySelector,
       clusterDomain: config.clusterDomain,
       verifyIntervalMs: config.verifyInterval * 1000,
       verifyTimeoutMs: config.verifyTimeout * 1000,
+      // Verifications wait on the network, not on the apiserver: more of them than workers.
+      verifyConcurrency: config.workers * 4,
     },
   });
 
@@ -159,6 +166,7 @@ export async function startOperator(
     queue.shutdown();
     await elector?.stop();
     await Promise.all(workers);
+    await reconciler.close();
     await Promise.all([shards.stop(), ...[...children.values()].map((c) => c.stop())]);
     await app.close();
     await client.close();

@@ -28,6 +28,7 @@ import { desiredChildren, serviceUrl, type DesiredOptions } from "./desired/inde
 import type { EventRecorder } from "./events.ts";
 import type { InformerSet } from "./informer-set.ts";
 import { MAX_TOOLS_IN_STATUS, verifyShard, type VerifyRequest, type VerifyResult } from "./verify.ts";
+import { VerifyPool } from "./verify-pool.ts";
 
 export const FIELD_MANAGER = "shardgate-operator";
 
@@ -44,7 +45,18 @@ export interface ReconcilerOptions extends DesiredOptions {
   readonly verifyIntervalMs: number;
   /** @default 5000 */
   readonly verifyTimeoutMs: number;
+  /** Verifications running at once (they do not occupy reconcile workers). @default 16 */
+  readonly verifyConcurrency?: number;
 }
+
+/**
+ * How long status waits for the Deployment controller to report on a
+ * Deployment just applied. Writing before it has looked would record
+ * "0/1 pods ready" and then rewrite it a moment later: two writes per shard
+ * instead of one. Without a controller (some test setups) status is
+ * written anyway after this long.
+ */
+const DEPLOYMENT_SETTLE_MS = 10_000;
 
 export interface ReconcilerDeps {
   readonly client: KubeClient;
@@ -58,17 +70,13 @@ export interface ReconcilerDeps {
   readonly onWrite?: (kind: string, verb: "apply" | "delete" | "status") => void;
   /** For tests. @default verifyShard */
   readonly verify?: (request: VerifyRequest) => Promise<VerifyResult>;
+  /** Queues a key again (a verification of it finished). */
+  readonly enqueue: (key: string) => void;
 }
 
 export interface ReconcileResult {
   /** Look again after this long even without an event (re-verification). */
   readonly requeueAfterMs?: number;
-}
-
-interface VerificationMemo {
-  readonly fingerprint: string;
-  readonly at: number;
-  readonly result: VerifyResult;
 }
 
 /** Status fields this operator owns; the gateway owns status.gateway. */
@@ -99,17 +107,34 @@ function describeError(error: unknown): string {
 
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
-  readonly #verifications = new Map<string, VerificationMemo>();
+  readonly #verifications: VerifyPool;
+  /** When each shard's Deployment was first seen waiting for its controller. */
+  readonly #settlingSince = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#verifications = new VerifyPool({
+      concurrency: deps.options.verifyConcurrency,
+      onDone: (key) => deps.enqueue(key),
+    });
+  }
+
+  /** Verifications queued or running (for metrics). */
+  get verificationsInFlight(): number {
+    return this.#verifications.running + this.#verifications.queued;
+  }
+
+  /** Stops starting verifications; waits for running ones. */
+  async close(): Promise<void> {
+    await this.#verifications.close();
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const shard = this.#deps.shards.get(key);
     if (!shard || shard.metadata.deletionTimestamp) {
-      // Children go with the owner (garbage collector); only the memo is ours to drop.
-      this.#verifications.delete(key);
+      // Children go with the owner (garbage collector); only the memos are ours to drop.
+      this.#verifications.forget(key);
+      this.#settlingSince.delete(key);
       return {};
     }
     const parsed = mcpShardSpec.safeParse(shard.spec);
@@ -148,10 +173,9 @@ export class Reconciler {
 
   /** Applies what differs, deletes what is no longer wanted; returns the current Deployment. */
   async #reconcileChildren(shard: McpShard): Promise<KubeObject | undefined> {
-    const { client, children, options } = this.#deps;
+    const { children, options } = this.#deps;
     const desired = desiredChildren(shard, options).map(withDesiredHash);
-    let deployment: KubeObject | undefined;
-    for (const want of desired) {
+    const plan = desired.map((want) => {
       const type = CHILD_TYPES.find((t) => t.kind === want.kind);
       if (!type) throw new Error(`no resource type for ${want.kind}`);
       const observed = children.get(type.kind)?.get(objectKey(want));
@@ -160,31 +184,49 @@ export class Reconciler {
           `${type.kind} ${objectKey(want)} already exists and is not controlled by this McpShard; rename or delete it`,
         );
       }
-      let current = observed;
-      if (needsApply(want, observed)) {
-        try {
-          current = await client.apply(type, want, { fieldManager: FIELD_MANAGER, force: true });
-        } catch (cause) {
-          throw new Error(`apply ${type.kind} ${objectKey(want)}: ${describeError(cause)}`, { cause });
-        }
-        this.#deps.onWrite?.(type.kind, "apply");
-      }
-      if (type === RESOURCES.deployment) deployment = current;
-    }
-    await this.#deleteUnwanted(shard, desired);
+      return { type, want, observed };
+    });
+    // Independent children in parallel; the Deployment last, so its pods
+    // never start before their ServiceAccount and NetworkPolicy exist.
+    const [first, last] = [
+      plan.filter((p) => p.type !== RESOURCES.deployment),
+      plan.filter((p) => p.type === RESOURCES.deployment),
+    ];
+    await Promise.all([...first.map((p) => this.#applyIfChanged(p)), this.#deleteUnwanted(shard, desired)]);
+    let deployment: KubeObject | undefined;
+    for (const p of last) deployment = await this.#applyIfChanged(p);
     return deployment;
+  }
+
+  async #applyIfChanged(p: {
+    type: ResourceType;
+    want: KubeObject;
+    observed: KubeObject | undefined;
+  }): Promise<KubeObject | undefined> {
+    const { type, want, observed } = p;
+    if (!needsApply(want, observed)) return observed;
+    let current: KubeObject;
+    try {
+      current = await this.#deps.client.apply(type, want, { fieldManager: FIELD_MANAGER, force: true });
+    } catch (cause) {
+      throw new Error(`apply ${type.kind} ${objectKey(want)}: ${describeError(cause)}`, { cause });
+    }
+    this.#deps.onWrite?.(type.kind, "apply");
+    return current;
   }
 
   async #deleteUnwanted(shard: McpShard, desired: readonly KubeObject[]): Promise<void> {
     const wanted = new Set(desired.map((d) => `${d.kind}:${objectKey(d)}`));
+    const unwanted: Promise<void>[] = [];
     for (const type of CHILD_TYPES) {
       for (const child of this.#deps.children.get(type.kind)?.list() ?? []) {
         if (child.metadata?.namespace !== shard.metadata.namespace) continue;
         if (!controlledBy(child, shard.metadata.uid)) continue;
         if (wanted.has(`${type.kind}:${objectKey(child)}`)) continue;
-        await this.#delete(type, child);
+        unwanted.push(this.#delete(type, child));
       }
     }
+    await Promise.all(unwanted);
   }
 
   async #delete(type: ResourceType, child: KubeObject): Promise<void> {
@@ -205,6 +247,17 @@ export class Reconciler {
     const kind = shardKind(spec);
     const url = kind === "external" ? (spec.url ?? "") : serviceUrl(shard, options.clusterDomain);
 
+    const key = objectKey(shard);
+    if (kind !== "external" && deployment && !deploymentObserved(deployment)) {
+      const since = this.#settlingSince.get(key) ?? Date.now();
+      this.#settlingSince.set(key, since);
+      const left = since + DEPLOYMENT_SETTLE_MS - Date.now();
+      // The Deployment's status update wakes this shard up again well before that.
+      if (left > 0) return { requeueAfterMs: left };
+    } else {
+      this.#settlingSince.delete(key);
+    }
+
     const available = availability(spec, kind, deployment);
     let verified: ConditionInput;
     let result: VerifyResult | undefined;
@@ -224,8 +277,13 @@ export class Reconciler {
         message: "verification waits until the shard's pods are available",
       };
     } else {
-      result = await this.#verification(shard, url);
-      requeueAfterMs = Math.round(options.verifyIntervalMs * (0.9 + Math.random() * 0.2));
+      const verification = this.#verification(shard, url);
+      // Not verified yet for what the shard says now: status waits for the
+      // result (the pool queues the shard when it has one), so the first
+      // status write is the final one.
+      if (!verification) return {};
+      result = verification.result;
+      requeueAfterMs = verification.dueInMs;
       verified = result.ok
         ? {
             type: "Verified",
@@ -252,15 +310,29 @@ export class Reconciler {
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
 
-  async #verification(shard: McpShard, url: string): Promise<VerifyResult> {
+  /**
+   * The latest verification of what the shard says now (its URL, transport,
+   * auth and generation), asking the pool for a fresh one when it is due;
+   * undefined while the first one runs. A due re-verification keeps serving
+   * the previous result until the new one is in.
+   */
+  #verification(shard: McpShard, url: string): { result: VerifyResult; dueInMs: number } | undefined {
     const key = objectKey(shard);
-    const auth = shard.spec.auth;
-    const fingerprint = hashOf([url, shard.spec.transport, auth, shard.metadata.generation]);
-    const memo = this.#verifications.get(key);
-    const { verifyIntervalMs, verifyTimeoutMs } = this.#deps.options;
-    if (memo && memo.fingerprint === fingerprint && Date.now() - memo.at < verifyIntervalMs * 0.9)
-      return memo.result;
+    const fingerprint = hashOf([url, shard.spec.transport, shard.spec.auth, shard.metadata.generation]);
+    const memo = this.#verifications.memo(key);
+    const { verifyIntervalMs } = this.#deps.options;
+    const current = memo?.fingerprint === fingerprint ? memo : undefined;
+    const age = current ? Date.now() - current.at : Infinity;
+    if (age >= verifyIntervalMs * 0.9) {
+      this.#verifications.request(key, fingerprint, () => this.#verify(shard, url));
+    }
+    if (!current) return undefined;
+    const jitter = 0.9 + Math.random() * 0.2;
+    return { result: current.result, dueInMs: Math.max(1000, Math.round(verifyIntervalMs * jitter - age)) };
+  }
 
+  async #verify(shard: McpShard, url: string): Promise<VerifyResult> {
+    const auth = shard.spec.auth;
     let headers: Record<string, string> | undefined;
     if (auth) {
       try {
@@ -273,24 +345,20 @@ export class Reconciler {
         if (value === undefined) throw new Error(`key ${auth.secretKeyRef.key} not found`);
         headers = { [auth.header]: (auth.valuePrefix ?? "") + Buffer.from(value, "base64").toString("utf8") };
       } catch (error) {
-        const result: VerifyResult = {
+        return {
           ok: false,
           reason: "SecretUnreadable",
           message: `cannot read Secret ${auth.secretKeyRef.name} for spec.auth: ${describeError(error)}`,
         };
-        this.#verifications.set(key, { fingerprint, at: Date.now(), result });
-        return result;
       }
     }
     const verify = this.#deps.verify ?? verifyShard;
-    const result = await verify({
+    return verify({
       url,
       transport: shard.spec.transport,
       headers,
-      timeoutMs: verifyTimeoutMs,
+      timeoutMs: this.#deps.options.verifyTimeoutMs,
     });
-    this.#verifications.set(key, { fingerprint, at: Date.now(), result });
-    return result;
   }
 
   async #writeStatus(
@@ -371,6 +439,12 @@ class ChildConflictError extends Error {
 
 function prune<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Has the Deployment controller looked at this Deployment's current spec? */
+function deploymentObserved(deployment: KubeObject): boolean {
+  const observed = (deployment.status as { observedGeneration?: number } | undefined)?.observedGeneration;
+  return observed !== undefined && observed >= (deployment.metadata?.generation ?? 0);
 }
 
 /** The Available condition from the Deployment (managed) or by definition (external). */

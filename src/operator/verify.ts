@@ -7,6 +7,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
+import { Agent, fetch as undiciFetch } from "undici";
 import { readPackage } from "../package-info.ts";
 
 export interface VerifyRequest {
@@ -16,6 +18,32 @@ export interface VerifyRequest {
   readonly headers?: Record<string, string>;
   /** @default 5000 */
   readonly timeoutMs?: number;
+  /** Connection pool to use. @default a shared keep-alive pool */
+  readonly dispatcher?: Agent;
+}
+
+/**
+ * Verification never calls a tool, so tool output schemas need no compiled
+ * validators: the SDK's default builds an Ajv instance per client and
+ * compiles every tool's schema, which was most of a verification's CPU.
+ */
+const NO_VALIDATION: jsonSchemaValidator = {
+  getValidator: () => (input: unknown) => ({
+    valid: true as const,
+    data: input as never,
+    errorMessage: undefined,
+  }),
+};
+
+let sharedAgent: Agent | undefined;
+
+/**
+ * A keep-alive pool for verifications: shards are re-verified every minute,
+ * and a handshake is three or four requests to the same origin.
+ */
+export function verificationAgent(): Agent {
+  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, connections: 16 });
+  return sharedAgent;
 }
 
 export type VerifyResult =
@@ -51,11 +79,15 @@ export async function verifyShard(request: VerifyRequest): Promise<VerifyResult>
   const requestInit: RequestInit = { headers: request.headers ?? {} };
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error("timeout")), timeoutMs);
+  const guarded = guardedFetch(abort.signal, request.dispatcher ?? verificationAgent());
   const transport: Transport =
     request.transport === "sse"
-      ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: guardedFetch(abort.signal) } })
-      : new StreamableHTTPClientTransport(url, { requestInit, fetch: guardedFetch(abort.signal) });
-  const client = new Client({ name: "shardgate-operator", version: readPackage().version });
+      ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: guarded }, fetch: guarded })
+      : new StreamableHTTPClientTransport(url, { requestInit, fetch: guarded });
+  const client = new Client(
+    { name: "shardgate-operator", version: readPackage().version },
+    { jsonSchemaValidator: NO_VALIDATION },
+  );
   try {
     await client.connect(transport, { signal: abort.signal, timeout: timeoutMs });
     const tools: string[] = [];
@@ -84,8 +116,12 @@ export async function verifyShard(request: VerifyRequest): Promise<VerifyResult>
   }
 }
 
-/** fetch bound to the verification's deadline, so a silent server cannot hold a worker. */
-function guardedFetch(signal: AbortSignal): typeof fetch {
-  return (input, init) =>
-    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+/** fetch on the pool, bound to the verification's deadline, so a silent server cannot hold a slot. */
+function guardedFetch(signal: AbortSignal, dispatcher: Agent): typeof fetch {
+  return (input: string | URL | Request, init?: RequestInit) =>
+    undiciFetch(input as string | URL, {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      dispatcher,
+      signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+    });
 }

@@ -80,8 +80,11 @@ export const envFromSource = z
   .describe("A Secret or ConfigMap whose keys all become environment variables.");
 
 /** Resource quantities are int-or-string in Kubernetes ("500m", "128Mi", 1). */
+/** The apiserver's quantity syntax; checked here so a typo becomes InvalidSpec, not a failing apply. */
+const QUANTITY_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/;
+
 export const quantity = z
-  .union([z.string(), z.number()])
+  .union([z.string().regex(QUANTITY_PATTERN, "must be a quantity such as 100m, 128Mi or 1"), z.number()])
   .meta({ "x-kubernetes-int-or-string": true })
   .describe("A resource quantity such as 100m, 128Mi or 1.");
 

@@ -11,6 +11,17 @@ import {
   workloadOf,
   type DesiredOptions,
 } from "./common.ts";
+import { canonicalQuantities, canonicalQuantity } from "./quantity.ts";
+
+type Volume = NonNullable<NonNullable<ReturnType<typeof workloadOf>>["volumes"]>[number];
+
+/** An emptyDir's sizeLimit is a quantity too: stated canonically, like resources. */
+function canonicalVolume(volume: Volume): Volume {
+  const sizeLimit = volume.emptyDir?.sizeLimit;
+  return sizeLimit === undefined
+    ? volume
+    : { ...volume, emptyDir: { ...volume.emptyDir, sizeLimit: canonicalQuantity(sizeLimit) } };
+}
 
 /** UID/GID of the distroless "nonroot" user: a sensible non-root default for any image. */
 const NONROOT_ID = 65532;
@@ -67,7 +78,10 @@ export function desiredDeployment(shard: McpShard, options: DesiredOptions): Kub
               ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
               env,
               envFrom: workload.envFrom,
-              resources: workload.resources,
+              resources: workload.resources && {
+                requests: canonicalQuantities(workload.resources.requests),
+                limits: canonicalQuantities(workload.resources.limits),
+              },
               readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 10 },
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -78,7 +92,7 @@ export function desiredDeployment(shard: McpShard, options: DesiredOptions): Kub
               volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(workload.volumeMounts ?? [])],
             },
           ],
-          volumes: [{ name: "tmp", emptyDir: {} }, ...(workload.volumes ?? [])],
+          volumes: [{ name: "tmp", emptyDir: {} }, ...(workload.volumes ?? []).map(canonicalVolume)],
         },
       },
     },

@@ -18,6 +18,7 @@ export {
   type DesiredOptions,
 } from "./common.ts";
 export { desiredDeployment } from "./deployment.ts";
+export { canonicalQuantity, isQuantity } from "./quantity.ts";
 export { desiredService, serviceUrl } from "./service.ts";
 export { desiredNetworkPolicy } from "./networkpolicy.ts";
 export { desiredServiceAccount } from "./serviceaccount.ts";

@@ -1,0 +1,126 @@
+/**
+ * Verifications run here, not on reconcile workers: a handshake with a slow
+ * or silent shard takes up to the verify timeout, and a worker waiting on it
+ * would hold up every other shard's children and status. A reconcile asks
+ * for a verification and returns; when it finishes, the pool calls `onDone`
+ * with the key (the operator enqueues it) and the next reconcile reads the
+ * result. At most `concurrency` run at once; a key is verified at most once
+ * at a time, and asking again while it runs changes nothing.
+ */
+import type { VerifyResult } from "./verify.ts";
+
+export interface VerificationMemo {
+  /** What was verified (URL, transport, auth, generation): a different one means "not verified yet". */
+  readonly fingerprint: string;
+  /** Date.now() when it finished. */
+  readonly at: number;
+  readonly result: VerifyResult;
+}
+
+export interface VerifyPoolOptions {
+  /** Verifications running at once. @default 16 */
+  readonly concurrency?: number;
+  /** A verification of `key` finished and its memo is stored. */
+  readonly onDone: (key: string) => void;
+}
+
+export class VerifyPool {
+  readonly #concurrency: number;
+  readonly #onDone: (key: string) => void;
+  readonly #memos = new Map<string, VerificationMemo>();
+  /** Keys running or waiting, with what they verify. */
+  readonly #pending = new Map<string, string>();
+  readonly #waiting: Array<{ key: string; fingerprint: string; run: () => Promise<VerifyResult> }> = [];
+  readonly #running = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: VerifyPoolOptions) {
+    this.#concurrency = options.concurrency ?? 16;
+    this.#onDone = options.onDone;
+  }
+
+  /** The last finished verification of `key`, whatever its fingerprint. */
+  memo(key: string): VerificationMemo | undefined {
+    return this.#memos.get(key);
+  }
+
+  /** Is a verification of `key` with this fingerprint queued or running? */
+  isPending(key: string, fingerprint: string): boolean {
+    return this.#pending.get(key) === fingerprint;
+  }
+
+  /** Queues a verification unless the same one is already queued or running. */
+  request(key: string, fingerprint: string, run: () => Promise<VerifyResult>): void {
+    if (this.#closed || this.#pending.get(key) === fingerprint) return;
+    const queued = this.#pending.has(key);
+    this.#pending.set(key, fingerprint);
+    if (queued) {
+      // Still waiting: verify the new fingerprint in the same place in line.
+      const entry = this.#waiting.find((w) => w.key === key);
+      if (entry) {
+        entry.fingerprint = fingerprint;
+        entry.run = run;
+        return;
+      }
+      // Running with an old fingerprint: it finishes, then this one waits its turn.
+    }
+    this.#waiting.push({ key, fingerprint, run });
+    this.#drain();
+  }
+
+  /** The shard is gone: drop its memo (a running verification may still finish and is ignored). */
+  forget(key: string): void {
+    this.#memos.delete(key);
+    this.#pending.delete(key);
+    const i = this.#waiting.findIndex((w) => w.key === key);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** Stops starting verifications and waits for the running ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#waiting.length = 0;
+    await Promise.all(this.#running);
+  }
+
+  #drain(): void {
+    while (!this.#closed && this.#running.size < this.#concurrency) {
+      const next = this.#waiting.shift();
+      if (!next) return;
+      const task = this.#run(next.key, next.fingerprint, next.run);
+      this.#running.add(task);
+      void task.finally(() => {
+        this.#running.delete(task);
+        this.#drain();
+      });
+    }
+  }
+
+  async #run(key: string, fingerprint: string, run: () => Promise<VerifyResult>): Promise<void> {
+    let result: VerifyResult;
+    try {
+      result = await run();
+    } catch (error) {
+      // verifyShard never throws; a custom verifier might.
+      result = {
+        ok: false,
+        reason: "VerificationFailed",
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    const stillWanted = this.#pending.get(key) === fingerprint;
+    if (stillWanted) this.#pending.delete(key);
+    if (this.#closed) return;
+    // A forgotten key (shard deleted) keeps no memo; a superseded fingerprint's result is still the latest fact.
+    if (stillWanted || this.#pending.has(key)) this.#memos.set(key, { fingerprint, at: Date.now(), result });
+    this.#onDone(key);
+  }
+}
