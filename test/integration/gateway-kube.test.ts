@@ -18,6 +18,49 @@ import { connectStreamable, startShard, type TestShard } from "../unit/gateway-f
 
 const ns = useNamespace("gateway");
 
+async function createMcpShard(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  await kube.create(RESOURCES.mcpShard, {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name, namespace },
+    spec,
+  });
+}
+
+/** What the operator does once it verified the shard. */
+async function markMcpShardReady(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  url: string,
+): Promise<void> {
+  await kube.mergePatch(
+    RESOURCES.mcpShard,
+    namespace,
+    name,
+    {
+      status: {
+        url,
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "Verified",
+            message: "test",
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      },
+    },
+    "status",
+  );
+}
+
 describe("gateway registry from McpShards", () => {
   let kube: KubeClient;
   let alpha: TestShard;
@@ -48,38 +91,8 @@ describe("gateway registry from McpShards", () => {
     await kube?.close();
   });
 
-  async function createShard(name: string, url: string): Promise<void> {
-    await kube.create(RESOURCES.mcpShard, {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      metadata: { name, namespace: ns.name },
-      spec: { url },
-    });
-  }
-
-  /** What the operator does once it verified the shard. */
-  async function markReady(name: string, url: string): Promise<void> {
-    await kube.mergePatch(
-      RESOURCES.mcpShard,
-      ns.name,
-      name,
-      {
-        status: {
-          url,
-          conditions: [
-            {
-              type: "Ready",
-              status: "True",
-              reason: "Verified",
-              message: "test",
-              lastTransitionTime: new Date().toISOString(),
-            },
-          ],
-        },
-      },
-      "status",
-    );
-  }
+  const createShard = (name: string, url: string) => createMcpShard(kube, ns.name, name, { url });
+  const markReady = (name: string, url: string) => markMcpShardReady(kube, ns.name, name, url);
 
   const toolNames = async () => (await client.listTools()).tools.map((t) => t.name).sort();
 
@@ -154,5 +167,74 @@ describe("gateway registry from McpShards", () => {
     await waitFor(() => changes > before, { message: "no list_changed on delete" });
     const missing = await fetch(`${base}/api/shards/${ns.name}/beta`);
     expect(missing.status).toBe(404);
+  });
+});
+
+describe("gateway upstream auth from a Secret", () => {
+  const authNs = useNamespace("gateway-auth");
+  const TOKEN = "cluster-shard-token-0123456789";
+  let kube: KubeClient;
+  let home: TestShard;
+  let gateway: Gateway;
+  let base: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    kube = new KubeClient(loadKubeConfig({ kubeconfig: kubeconfigPath() }));
+    home = await startShard({
+      name: "home",
+      requireHeader: { name: "X-Shard-Token", value: `Bearer ${TOKEN}` },
+    });
+    const registry = new KubeRegistry({ client: kube, logger: silentLogger(), namespaces: [authNs.name] });
+    gateway = await buildGatewayApp({ registry, downGraceMs: 0, backoffInitialMs: 50, backoffMaxMs: 500 });
+    await gateway.start();
+    base = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+    client = await connectStreamable(base);
+  });
+
+  afterAll(async () => {
+    await client?.close().catch(() => undefined);
+    await gateway?.close();
+    await home?.close();
+    await kube?.close();
+  });
+
+  it("sends the header from spec.auth.secretKeyRef, and the shard accepts it", async () => {
+    await kube.create(RESOURCES.secret, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "home-shard", namespace: authNs.name },
+      type: "Opaque",
+      data: {
+        token: Buffer.from(`${TOKEN}\n`).toString("base64"),
+        other: Buffer.from("wrong").toString("base64"),
+      },
+    });
+    const auth = (key: string) => ({
+      header: "X-Shard-Token",
+      valuePrefix: "Bearer ",
+      secretKeyRef: { name: "home-shard", key },
+    });
+    await createMcpShard(kube, authNs.name, "home", { url: home.url, auth: auth("token") });
+    await createMcpShard(kube, authNs.name, "wrong", { url: home.url, auth: auth("other") });
+    await markMcpShardReady(kube, authNs.name, "home", home.url);
+    await markMcpShardReady(kube, authNs.name, "wrong", home.url);
+
+    await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === "home_echo"), {
+      message: "home's tools never appeared",
+    });
+    const r = await client.callTool({ name: "home_echo", arguments: { text: "from the cluster" } });
+    expect(r.content).toEqual([{ type: "text", text: "home:from the cluster" }]);
+
+    // The other key of the Secret holds a value the shard refuses.
+    const down = await waitFor(async () => {
+      const body = (await (await fetch(`${base}/health`)).json()) as {
+        shards: { shard: string; state: string; lastError?: string }[];
+      };
+      return body.shards.find((s) => s.shard === `${authNs.name}/wrong` && s.state === "down");
+    });
+    expect(down.lastError).toContain("401");
+    expect(home.refused).toBeGreaterThan(0);
+    expect((await client.listTools()).tools.some((t) => t.name.startsWith("wrong_"))).toBe(false);
   });
 });
