@@ -64,6 +64,8 @@ export async function startTraefik(opts: TraefikOptions = {}): Promise<Traefik> 
     "--api.insecure=true",
     "--ping=true",
     "--log.level=DEBUG",
+    // Plain text, so tests can search the log.
+    "--log.nocolor=true",
     "--global.checknewversion=false",
     "--global.sendanonymoususage=false",
   ];
