@@ -7,7 +7,7 @@ import { ApiException, CustomObjectsApi } from "@kubernetes/client-node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { request } from "undici";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard } from "../../src/shards/traefik/index.ts";
 import {
@@ -118,8 +118,8 @@ afterAll(async () => {
 });
 
 describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
-  beforeAll(() => {
-    onTestFailed(() => console.log(traefik.logs().split("\n").slice(-80).join("\n")));
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") console.log(traefik.logs().split("\n").slice(-80).join("\n"));
   });
 
   it("creates a labelled IngressRoute that Traefik serves", async () => {
