@@ -271,7 +271,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         "--unsafe-no-fsync=true",
         "--log-level=warn",
       ],
-      { logPath: join(dir, "etcd.log") },
+      // etcd lives longest, so its watchdog also removes the directory after a crash.
+      { logPath: join(dir, "etcd.log"), cleanupDir: ownDir ? dir : undefined },
     );
     processes.push(etcd);
 

@@ -30,6 +30,8 @@ export interface SpawnOptions {
   readonly logPath: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** Removed by the watchdog if this Node process dies without stopping the child. */
+  readonly cleanupDir?: string;
 }
 
 const live = new Set<ManagedProcess>();
@@ -51,13 +53,17 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Kills process group `pgid` once process `parent` no longer exists. */
-function spawnWatchdog(pgid: number): ChildProcess {
-  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL -- "-$2" 2>/dev/null';
-  const watchdog = spawn("sh", ["-c", script, "shardgate-watchdog", String(process.pid), String(pgid)], {
-    detached: true,
-    stdio: "ignore",
-  });
+/**
+ * Kills process group `pgid` once this Node process no longer exists, then
+ * removes `cleanupDir` (when given) so a crash leaves no scratch files either.
+ */
+function spawnWatchdog(pgid: number, cleanupDir: string | undefined): ChildProcess {
+  // POSIX sh (dash) kill: no "--", and a negative number names a process group.
+  const script =
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -9 "-$2" 2>/dev/null; ' +
+    'if [ -n "$3" ]; then sleep 1; rm -rf "$3"; fi';
+  const args = ["-c", script, "shardgate-watchdog", String(process.pid), String(pgid), cleanupDir ?? ""];
+  const watchdog = spawn("sh", args, { detached: true, stdio: "ignore" });
   watchdog.unref();
   return watchdog;
 }
@@ -100,7 +106,7 @@ export function spawnManaged(
   const pid = child.pid;
   // Never keep the event loop (and so a vitest worker) alive for a server.
   child.unref();
-  const watchdog = spawnWatchdog(pid);
+  const watchdog = spawnWatchdog(pid, opts.cleanupDir);
 
   let exitInfo: ManagedProcess["exit"];
   const exited = new Promise<void>((resolve) => {

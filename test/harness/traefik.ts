@@ -89,7 +89,7 @@ export async function startTraefik(opts: TraefikOptions = {}): Promise<Traefik> 
   args.push(...(opts.extraArgs ?? []));
 
   const logPath = join(dir, "traefik.log");
-  const proc = spawnManaged("traefik", traefikBin, args, { logPath, env, cwd: dir });
+  const proc = spawnManaged("traefik", traefikBin, args, { logPath, env, cwd: dir, cleanupDir: dir });
   const apiUrl = `http://127.0.0.1:${api}`;
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
