@@ -92,6 +92,17 @@ export class HttpTransport implements Transport {
 
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (this.#isClosed) throw new UpstreamConnectionError("transport closed");
+    if (!("method" in message) || message.method !== "notifications/cancelled") return this.#send(message);
+    try {
+      await this.#send(message);
+    } finally {
+      // Whether or not the shard heard it, the answer is no longer wanted.
+      const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (cancelled !== undefined) this.#abandon(cancelled);
+    }
+  }
+
+  async #send(message: JSONRPCMessage): Promise<void> {
     const requestId = isRequestMessage(message) ? message.id : undefined;
     const limit =
       isRequestMessage(message) && RESULT_METHODS.has(message.method)
@@ -122,10 +133,6 @@ export class HttpTransport implements Transport {
     if (requestId === undefined || statusCode === 202) {
       body.resume(); // nothing to read; frees the connection
       if ("method" in message && message.method === "notifications/initialized") this.#openStream();
-      if ("method" in message && message.method === "notifications/cancelled") {
-        const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-        if (cancelled !== undefined) this.#abandon(cancelled);
-      }
       return;
     }
     const type = header(headers, "content-type") ?? "";
