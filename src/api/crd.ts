@@ -46,7 +46,7 @@ function isObject(value: unknown): value is JsonSchema {
 
 /** Rewrites one zod-made schema node (and its children) into structural form. */
 function structural(node: JsonSchema): JsonSchema {
-  if (node["x-kubernetes-int-or-string"] === true) {
+  if (node["x-kubernetes-int-or-string"] === true || node["x-kubernetes-preserve-unknown-fields"] === true) {
     const { anyOf: _anyOf, type: _type, ...rest } = node;
     return rest;
   }

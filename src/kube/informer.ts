@@ -246,13 +246,14 @@ export class Informer<T extends KubeObject> {
         if (event.type === "BOOKMARK") continue;
         const key = objectKey(object);
         const old = this.#cache.get(key);
-        if (event.type === "DELETED") {
-          this.#cache.delete(key);
-          this.#emit({ type: "delete", object: old ?? object });
-          continue;
-        }
         object.apiVersion ??= old?.apiVersion;
         object.kind ??= old?.kind;
+        if (event.type === "DELETED") {
+          // The event carries the object's final state, as client-go hands it to OnDelete.
+          this.#cache.delete(key);
+          this.#emit({ type: "delete", object });
+          continue;
+        }
         this.#cache.set(key, object);
         this.#emit(old ? { type: "update", object, old } : { type: "add", object });
       }

@@ -15,6 +15,21 @@ export interface WorkQueueOptions {
   readonly onDepth?: (depth: number) => void;
 }
 
+/**
+ * Delay before retry number `failures` (0 for the first): base doubling per
+ * failure up to max, then ±20% jitter so keys that failed together (an
+ * apiserver outage) do not come back together.
+ */
+export function backoffDelay(
+  failures: number,
+  options: Pick<WorkQueueOptions, "baseDelayMs" | "maxDelayMs"> = {},
+  random: () => number = Math.random,
+): number {
+  const base = options.baseDelayMs ?? 500;
+  const delay = Math.min(base * 2 ** failures, options.maxDelayMs ?? 300_000);
+  return Math.round(delay * (0.8 + random() * 0.4));
+}
+
 export class WorkQueue {
   readonly #options: WorkQueueOptions;
   /** FIFO of keys ready to process; each at most once (see #queued). */
@@ -75,9 +90,12 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
-    const base = this.#options.baseDelayMs ?? 500;
-    const delay = Math.min(base * 2 ** failures, this.#options.maxDelayMs ?? 300_000);
-    this.addAfter(key, Math.round(delay * (0.8 + Math.random() * 0.4)));
+    this.addAfter(key, backoffDelay(failures, this.#options));
+  }
+
+  /** Consecutive failures of `key` so far. */
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
   }
 
   /** The key succeeded: its backoff starts over. */

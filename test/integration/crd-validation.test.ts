@@ -27,6 +27,26 @@ describe("McpShard CRD validation", () => {
     expect(obj.spec.transport).toBe("streamable-http");
   });
 
+  it("takes quantities as a Pod does (0.5, 1, 512Mi)", async () => {
+    const ok = await apply(
+      shard("sized", {
+        container: {
+          image: "x:1",
+          resources: { requests: { cpu: 0.5, memory: "512Mi" }, limits: { cpu: 1 } },
+          volumes: [{ name: "scratch", emptyDir: { sizeLimit: 0.5 } }],
+        },
+      }),
+    );
+    expect(ok.stderr).toBe("");
+    const got = await kubectl(["get", "mcpshard", "sized", "-n", ns.name, "-o", "json"]);
+    const obj = JSON.parse(got.stdout) as { spec: { container: { resources: unknown } } };
+    // Stored as given: the operator states it canonically in the Deployment.
+    expect(obj.spec.container.resources).toEqual({
+      requests: { cpu: 0.5, memory: "512Mi" },
+      limits: { cpu: 1 },
+    });
+  });
+
   it("refuses both image and url", async () => {
     const result = await apply(
       shard("both", { url: "http://mcp.example.com/mcp", container: { image: "x:1" } }),

@@ -180,6 +180,44 @@ describe("operator", () => {
     expect(restored.metadata?.annotations?.["example.com/owner"]).toBe("alice");
   });
 
+  it("states quantities as the apiserver stores them: a shard with 0.5 CPU and 1Gi converges, then writes nothing", async () => {
+    await create("sized", {
+      container: {
+        image: "ghcr.io/example/mcp:1",
+        port: 3000,
+        resources: { requests: { cpu: 0.5, memory: "1024Mi" }, limits: { cpu: "1000m", memory: "1.5Gi" } },
+        volumes: [{ name: "cache", emptyDir: { sizeLimit: "0.5Gi" } }],
+        volumeMounts: [
+          { name: "cache", mountPath: "/cache" },
+          { name: "cache", mountPath: "/var/cache", subPath: "var" },
+        ],
+      },
+    });
+    // Converged: the status is about this generation (written once the Deployment controller has looked).
+    const converged = await waitFor(async () => {
+      const s = await shard("sized");
+      return s.status?.observedGeneration === s.metadata.generation && condition(s, "Available")
+        ? s
+        : undefined;
+    });
+    const deployment = await admin.get(RESOURCES.deployment, ns.name, "sized");
+    const pod = (deployment.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
+      containers: Array<{ resources: unknown }>;
+      volumes: Array<{ name: string; emptyDir?: unknown }>;
+    };
+    expect(pod.containers[0]!.resources).toEqual({
+      requests: { cpu: "500m", memory: "1Gi" },
+      limits: { cpu: "1", memory: "1536Mi" },
+    });
+    expect(pod.volumes.find((v) => v.name === "cache")?.emptyDir).toEqual({ sizeLimit: "512Mi" });
+
+    const since = Date.now();
+    // Two resyncs (3 s each): each one reconciles the shard against what the apiserver stored.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    expect((await writesByOperator(since)).filter((w) => w.includes("/sized"))).toEqual([]);
+    expect((await shard("sized")).metadata.resourceVersion).toBe(converged.metadata.resourceVersion);
+  });
+
   it("writes nothing at steady state, across resyncs, re-verifications and unrelated events", async () => {
     // Converged: every shard's status is about its current generation.
     await waitFor(async () => {

@@ -34,11 +34,11 @@ describe("McpShard CRD", () => {
     expect(parse(file)).toEqual(mcpShardCrd());
   });
 
-  it("is structural: typed nodes, no unions except int-or-string, no additionalProperties false", () => {
+  it("is structural: typed nodes, no unions except int-or-string and quantities, no additionalProperties false", () => {
     const problems: string[] = [];
     walk(specSchema(), "", (node, path) => {
-      if (node["x-kubernetes-int-or-string"]) {
-        if (node.type || node.anyOf) problems.push(`${path}: int-or-string with type/anyOf`);
+      if (node["x-kubernetes-int-or-string"] || node["x-kubernetes-preserve-unknown-fields"]) {
+        if (node.type || node.anyOf) problems.push(`${path}: untyped node with type/anyOf`);
         return;
       }
       if (!node.type && path !== ".metadata") problems.push(`${path}: no type`);

@@ -79,14 +79,19 @@ export const envFromSource = z
   })
   .describe("A Secret or ConfigMap whose keys all become environment variables.");
 
-/** Resource quantities are int-or-string in Kubernetes ("500m", "128Mi", 1). */
+/**
+ * Resource quantities: a string ("500m", "128Mi") or a number (1, 0.5), as in
+ * a Pod. Not x-kubernetes-int-or-string, which refuses 0.5, so the schema
+ * keeps any value (CEL cannot be declared on an untyped node); the operator
+ * validates with this schema and reports anything else as InvalidSpec.
+ */
 /** The apiserver's quantity syntax; checked here so a typo becomes InvalidSpec, not a failing apply. */
 const QUANTITY_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/;
 
 export const quantity = z
   .union([z.string().regex(QUANTITY_PATTERN, "must be a quantity such as 100m, 128Mi or 1"), z.number()])
-  .meta({ "x-kubernetes-int-or-string": true })
-  .describe("A resource quantity such as 100m, 128Mi or 1.");
+  .meta({ "x-kubernetes-preserve-unknown-fields": true })
+  .describe("A resource quantity such as 100m, 128Mi, 1 or 0.5.");
 
 export const resources = z
   .object({

@@ -6,11 +6,15 @@
  * operator would re-apply on every reconcile. Desired state therefore says
  * the canonical form, computed exactly (BigInt, no floating point).
  *
- * The rules reproduced: the suffix family of the input decides the format
- * (binary Ki..Ei, decimal n..E or none, exponent e<n>); a value is rounded up
- * to a whole nano; decimal forms use the largest power of 1000 that keeps the
- * mantissa whole; binary forms use the largest power of 1024, and fall back to
- * decimal below 1024 or for fractions.
+ * The rules reproduced (apimachinery quantity.go, checked value for value
+ * against kube-apiserver in test/integration/operator-quantity.test.ts):
+ * the suffix family of the input decides the format (binary Ki..Ei, decimal
+ * n..E or none, exponent e<n>); a value is rounded up to a whole nano, and a
+ * ResourceList value (requests, limits) further up to a whole milli; decimal
+ * forms use the largest power of 1000 that keeps the mantissa whole; binary
+ * forms use the largest power of 1024, and fall back to decimal below 1024
+ * or for fractions. One quirk kept: an input the parser already considers
+ * canonical is stored exactly as written ("+1" stays "+1").
  */
 
 const BINARY_SUFFIXES = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"] as const;
@@ -40,6 +44,11 @@ interface Parsed {
   readonly exp10: number;
   readonly exp1024: number;
   readonly format: Format;
+  /** Whole part without leading zeros, and fraction digits, as the Go parser splits them. */
+  readonly num: string;
+  readonly denom: string;
+  /** Power of ten (decimal, exponent) or of two (binary) the suffix stands for. */
+  readonly suffixExponent: number;
 }
 
 function parse(input: string): Parsed | undefined {
@@ -50,19 +59,56 @@ function parse(input: string): Parsed | undefined {
   let exp10 = -fraction.length;
   let exp1024 = 0;
   let format: Format = "DecimalSI";
+  let suffixExponent = 0;
   if (exponent) {
-    exp10 += Number(exponent.slice(1));
+    suffixExponent = Number(exponent.slice(1));
     format = "DecimalExponent";
   } else if (suffix) {
     const binary = BINARY_SUFFIXES.indexOf(suffix as (typeof BINARY_SUFFIXES)[number]);
     if (binary > 0) {
       exp1024 = binary;
+      suffixExponent = 10 * binary;
       format = "BinarySI";
     } else {
-      exp10 += DECIMAL_EXPONENT.get(suffix) ?? 0;
+      suffixExponent = DECIMAL_EXPONENT.get(suffix) ?? 0;
     }
   }
-  return { negative: sign === "-", digits: BigInt(whole + fraction || "0"), exp10, exp1024, format };
+  if (format !== "BinarySI") exp10 += suffixExponent;
+  return {
+    negative: sign === "-",
+    digits: BigInt(whole + fraction || "0"),
+    exp10,
+    exp1024,
+    format,
+    num: whole.replace(/^0+/, ""),
+    denom: fraction,
+    suffixExponent,
+  };
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Would apimachinery's ParseQuantity keep the input string as its canonical
+ * form? Its fast path (small exact values) does when the digits already look
+ * canonical; `minScale` is the scale a later RoundUp keeps the string at.
+ */
+function keepsInputString(q: Parsed, minScale: number): boolean {
+  const shifted = q.num + q.denom;
+  if (shifted === "" || shifted.startsWith("0")) return false;
+  if (q.format === "BinarySI") {
+    if (q.denom.length > 0) return false;
+    const precision = 15 - q.num.length - Math.trunc((q.suffixExponent * 3) / 10) - 1;
+    if (precision < 0) return false;
+    const value = BigInt(shifted);
+    if (value * 2n ** BigInt(q.suffixExponent) > INT64_MAX) return false;
+    return (value & 7n) !== 0n;
+  }
+  if (18 - shifted.length < 0) return false;
+  const scale = q.suffixExponent - q.denom.length;
+  if (scale < -9 || scale < minScale) return false;
+  if (BigInt(shifted) > INT64_MAX) return false;
+  return scale % 3 === 0 && !shifted.endsWith("000");
 }
 
 /** The value as an integer count of nanos, rounded away from zero (as the apiserver does). */
@@ -103,12 +149,21 @@ function decimalParts(nanos: bigint): { mantissa: bigint; exponent: number } {
  * this handles (beyond exa), comes back as given so the apiserver can reject
  * it with its own message.
  */
-export function canonicalQuantity(input: string | number): string {
+export function canonicalQuantity(
+  input: string | number,
+  options: {
+    /** Round up to a whole milli, as the apiserver does for every ResourceList (requests, limits). */
+    readonly milli?: boolean;
+  } = {},
+): string {
   const text = typeof input === "number" ? String(input) : input.trim();
   const q = parse(text);
   if (!q) return String(input);
-  const nanos = toNanos(q);
+  let nanos = toNanos(q);
   if (nanos === 0n) return "0";
+  if (keepsInputString(q, options.milli ? -3 : -9)) return text;
+  const MILLI = 1_000_000n;
+  if (options.milli && nanos % MILLI !== 0n) nanos = (nanos / MILLI + 1n) * MILLI;
   const sign = q.negative ? "-" : "";
   const ONE = 1_000_000_000n;
   if (q.format === "BinarySI" && nanos % ONE === 0n && nanos / ONE >= 1024n) {
@@ -128,10 +183,10 @@ export function isQuantity(input: string | number): boolean {
   return parse(typeof input === "number" ? String(input) : input.trim()) !== undefined;
 }
 
-/** Every value of a requests/limits map in canonical form. */
+/** Every value of a ResourceList (requests, limits) in canonical form. */
 export function canonicalQuantities(
   map: Readonly<Record<string, string | number>> | undefined,
 ): Record<string, string> | undefined {
   if (!map) return undefined;
-  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, canonicalQuantity(v)]));
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, canonicalQuantity(v, { milli: true })]));
 }

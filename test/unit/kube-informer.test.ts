@@ -1,0 +1,203 @@
+/**
+ * The informer against a real HTTP server on loopback that speaks the
+ * apiserver's list and watch protocol. A scripted server, because the cases
+ * here (a 410 ERROR event at a chosen moment, a connection cut mid-stream)
+ * cannot be produced on demand by a real kube-apiserver; the list-then-watch
+ * and 410 behaviour of the real one is covered by
+ * test/integration/operator-informer.test.ts.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Informer,
+  KubeClient,
+  RESOURCES,
+  withoutManagedFields,
+  type InformerEvent,
+  type KubeObject,
+} from "../../src/kube/index.ts";
+
+interface Request {
+  readonly watch: boolean;
+  readonly resourceVersion: string | null;
+}
+
+/** What the server does with the n-th list or watch request. */
+type Script = (req: { watch: boolean; n: number; url: URL }, res: ServerResponse) => void;
+
+let server: Server | undefined;
+let informer: Informer<KubeObject> | undefined;
+let client: KubeClient | undefined;
+
+afterEach(async () => {
+  await informer?.stop();
+  await client?.close();
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = informer = client = undefined;
+});
+
+function cm(name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject {
+  return { metadata: { name, namespace: "ns", resourceVersion: rv, ...extra }, data: { v: rv } };
+}
+
+function list(res: ServerResponse, rv: string, items: KubeObject[]): void {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ kind: "ConfigMapList", metadata: { resourceVersion: rv }, items }));
+}
+
+function watchStream(res: ServerResponse): (event: unknown) => void {
+  res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+  return (event) => res.write(`${JSON.stringify(event)}\n`);
+}
+
+async function start(script: Script): Promise<{ requests: Request[]; events: InformerEvent<KubeObject>[] }> {
+  const requests: Request[] = [];
+  const counts = { list: 0, watch: 0 };
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const watch = url.searchParams.get("watch") === "true";
+    requests.push({ watch, resourceVersion: url.searchParams.get("resourceVersion") });
+    const n = watch ? counts.watch++ : counts.list++;
+    script({ watch, n, url }, res);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  client = new KubeClient({
+    server: `http://127.0.0.1:${port}`,
+    tls: { rejectUnauthorized: true },
+    headers: () => Promise.resolve({}),
+  });
+  const events: InformerEvent<KubeObject>[] = [];
+  informer = new Informer({
+    client,
+    type: RESOURCES.configMap,
+    namespace: "ns",
+    resyncMs: 0,
+    minBackoffMs: 10,
+    maxBackoffMs: 40,
+    transform: withoutManagedFields,
+  });
+  informer.on((event) => events.push(event));
+  informer.start();
+  return { requests, events };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+const summary = (events: InformerEvent<KubeObject>[]) =>
+  events.map((e) =>
+    "object" in e ? `${e.type} ${e.object.metadata?.name}@${e.object.metadata?.resourceVersion}` : e.type,
+  );
+
+describe("informer", () => {
+  it("lists, then watches from the list's resourceVersion, and resumes from the last event after a clean close", async () => {
+    const { requests, events } = await start(({ watch, n }, res) => {
+      if (!watch) return list(res, "10", [cm("a", "5", { managedFields: [{ manager: "x" }] })]);
+      const send = watchStream(res);
+      if (n === 0) {
+        send({ type: "ADDED", object: cm("b", "11") });
+        send({ type: "MODIFIED", object: cm("a", "12") });
+        send({ type: "BOOKMARK", object: { metadata: { resourceVersion: "15" } } });
+        res.end(); // the server's timeoutSeconds ran out
+        return;
+      }
+      send({ type: "DELETED", object: cm("b", "16") });
+    });
+    await until(() => events.some((e) => e.type === "delete"), "the second watch's DELETED");
+    expect(requests.slice(0, 3)).toEqual([
+      { watch: false, resourceVersion: null },
+      { watch: true, resourceVersion: "10" },
+      // From the bookmark: the latest version seen, not the list's.
+      { watch: true, resourceVersion: "15" },
+    ]);
+    expect(summary(events)).toEqual([
+      "add a@5",
+      "synced",
+      "add b@11",
+      "update a@12",
+      "restart",
+      "delete b@16",
+    ]);
+    expect(informer!.get("ns/a")?.metadata?.managedFields).toBeUndefined();
+    expect(informer!.list().map((o) => o.metadata?.name)).toEqual(["a"]);
+  });
+
+  it("relists at once on 410 Gone and reports what changed meanwhile", async () => {
+    const { requests, events } = await start(({ watch, n }, res) => {
+      if (!watch)
+        return n === 0
+          ? list(res, "10", [cm("a", "5"), cm("b", "6")])
+          : list(res, "30", [cm("a", "25"), cm("c", "26")]);
+      const send = watchStream(res);
+      if (n === 0)
+        send({
+          type: "ERROR",
+          object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" },
+        });
+    });
+    await until(() => requests.filter((r) => r.watch).length >= 2, "the watch after the relist");
+    expect(requests.slice(0, 4)).toEqual([
+      { watch: false, resourceVersion: null },
+      { watch: true, resourceVersion: "10" },
+      { watch: false, resourceVersion: null },
+      { watch: true, resourceVersion: "30" },
+    ]);
+    const restarts = events.filter((e) => e.type === "restart");
+    expect(restarts).toEqual([{ type: "restart", reason: "gone" }]);
+    // A 410 is routine: no error event.
+    expect(events.some((e) => e.type === "error")).toBe(false);
+    expect(summary(events)).toEqual([
+      "add a@5",
+      "add b@6",
+      "synced",
+      "restart",
+      "update a@25",
+      "add c@26",
+      "delete b@6",
+      "synced",
+    ]);
+  });
+
+  it("survives a dropped connection and a failing list: reports them, backs off, relists and watches again", async () => {
+    const { requests, events } = await start(({ watch, n }, res) => {
+      if (!watch) {
+        if (n === 1) {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ kind: "Status", code: 500, reason: "InternalError", message: "etcd" }));
+          return;
+        }
+        return list(res, n === 0 ? "10" : "40", [cm("a", n === 0 ? "5" : "35")]);
+      }
+      const send = watchStream(res);
+      if (n === 0) {
+        send({ type: "ADDED", object: cm("b", "11") });
+        // Cut mid-stream, as a crashing apiserver or a broken proxy does.
+        setTimeout(() => res.socket?.destroy(), 20);
+      }
+    });
+    await until(() => requests.filter((r) => r.watch).length >= 2, "a watch after recovering");
+    expect(
+      requests.map((r) => `${r.watch ? "watch" : "list"}:${r.resourceVersion ?? ""}`).slice(0, 5),
+    ).toEqual(["list:", "watch:10", "list:", "list:", "watch:40"]);
+    const failures = events.filter((e) => e.type === "error");
+    expect(failures.map((e) => e.type === "error" && e.phase)).toEqual(["watch", "list"]);
+    expect(events.filter((e) => e.type === "restart")).toEqual([
+      { type: "restart", reason: "disconnected" },
+      { type: "restart", reason: "disconnected" },
+    ]);
+    // b was only ever seen in the broken watch; the relist shows it is gone.
+    expect(summary(events).filter((s) => s.startsWith("delete") || s.startsWith("update"))).toEqual([
+      "update a@35",
+      "delete b@11",
+    ]);
+    expect(informer!.hasSynced).toBe(true);
+  });
+});
