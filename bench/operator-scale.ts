@@ -6,7 +6,9 @@
  * steady window spanning several resyncs (must be 0), and the operator's RSS;
  * compares with bench/baseline/operator-scale.json. Aim: 200 shards < 10 s.
  *
- *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--record]
+ *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--record] [--profile DIR]
+ *
+ * --profile writes a CPU profile and a heap snapshot of the operator into DIR.
  */
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
