@@ -56,7 +56,7 @@ export class GatewayCalls {
     const argObject = args as Record<string, unknown> | undefined;
     const check = tool.validator()(argObject ?? {});
     if (!check.ok)
-      throw new GatewayError("invalidParams", `invalid arguments for tool ${name}: ${check.message}`);
+      throw new GatewayError("invalidArguments", `invalid arguments for tool ${name}: ${check.message}`);
     const upstream = this.#catalogue.upstream(tool.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);

@@ -11,6 +11,12 @@ export const CODES = {
   invalidRequest: { code: -32600, http: 400 },
   methodNotFound: { code: -32601, http: 404 },
   invalidParams: { code: -32602, http: 400 },
+  /**
+   * Arguments that fail the tool's input schema. A protocol error (-32602) for
+   * clients before 2025-11-25; from then on a tool result with isError, so the
+   * model reads the message and corrects itself (see mcp/dispatch.ts).
+   */
+  invalidArguments: { code: -32602, http: 422 },
   internal: { code: -32603, http: 500 },
   connectionClosed: { code: -32000, http: 502 },
   timeout: { code: -32001, http: 504 },

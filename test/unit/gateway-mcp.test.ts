@@ -93,15 +93,46 @@ describe("gateway over MCP", () => {
     expect(seen).toEqual([1, 2, 3, 4]);
   });
 
-  it("refuses unknown tools and invalid arguments with -32602 before reaching the shard", async () => {
-    const c = await client();
+  it("refuses unknown tools with -32602 and invalid arguments as a tool error, before reaching the shard", async () => {
+    const c = await client(); // negotiates 2025-11-25
     const before = alpha.calls.length;
     await expect(c.callTool({ name: "nope_tool", arguments: {} })).rejects.toMatchObject({ code: -32602 });
-    await expect(c.callTool({ name: "alpha_echo", arguments: { text: 42 } })).rejects.toMatchObject({
-      code: -32602,
-      message: expect.stringContaining("arguments.text"),
-    });
+    // SEP-1303: the model gets to read what was wrong with its arguments.
+    const invalid = await c.callTool({ name: "alpha_echo", arguments: { text: 42 } });
+    expect(invalid.isError).toBe(true);
+    expect(invalid.content).toEqual([{ type: "text", text: expect.stringContaining("arguments.text") }]);
     expect(alpha.calls.length).toBe(before);
+  });
+
+  it("keeps -32602 for invalid arguments in sessions of protocol 2025-06-18", async () => {
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const init = await fetch(`${gw.base}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "old", version: "1" },
+        },
+      }),
+    });
+    const session = init.headers.get("mcp-session-id")!;
+    const call = await fetch(`${gw.base}/mcp`, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "alpha_echo", arguments: { text: 42 } },
+      }),
+    });
+    const body = (await call.json()) as { error?: unknown };
+    expect(body.error).toMatchObject({ code: -32602, message: expect.stringContaining("arguments.text") });
   });
 
   it("turns a result over spec.policy.maxResultBytes into a clear error and keeps serving", async () => {

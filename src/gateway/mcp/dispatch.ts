@@ -27,6 +27,17 @@ export interface RequestContext {
   readonly notify?: (message: JSONRPCMessage) => void;
   /** Versions this transport may negotiate. */
   readonly versions: readonly string[];
+  /** The protocol version the session negotiated, once initialized. */
+  readonly protocolVersion?: string;
+}
+
+/**
+ * Since 2025-11-25 (SEP-1303) input validation errors are tool execution
+ * errors: the model sees the message and can correct its call. Earlier
+ * versions get the JSON-RPC -32602 that clients of their time expect.
+ */
+function reportsArgumentErrorsAsResults(protocolVersion: string | undefined): boolean {
+  return protocolVersion !== undefined && protocolVersion >= "2025-11-25";
 }
 
 export interface ServerInfo {
@@ -124,7 +135,18 @@ export class Dispatcher {
       case "tools/call": {
         if (typeof params.name !== "string")
           throw new GatewayError("invalidParams", "tools/call needs params.name");
-        return await this.#calls.callTool(ctx.principal, params.name, params.arguments, invoke);
+        try {
+          return await this.#calls.callTool(ctx.principal, params.name, params.arguments, invoke);
+        } catch (error) {
+          if (
+            error instanceof GatewayError &&
+            error.kind === "invalidArguments" &&
+            reportsArgumentErrorsAsResults(ctx.protocolVersion)
+          ) {
+            return { content: [{ type: "text", text: toJsonRpcError(error).message }], isError: true };
+          }
+          throw error;
+        }
       }
       case "resources/list":
         return { resources: catalogue.resources.map((r) => r.definition) };

@@ -190,6 +190,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
           principal: admitted.principal,
           signal: controller.signal,
           versions: STREAMABLE_VERSIONS,
+          protocolVersion: claims.v,
         };
         const responses = await Promise.all(requests.map((r) => dispatcher.handle(r, ctx)));
         return reply.type("application/json").send(parsed.batch ? responses : responses[0]);
@@ -208,6 +209,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         principal: admitted.principal,
         signal: controller.signal,
         versions: STREAMABLE_VERSIONS,
+        protocolVersion: claims.v,
         notify,
       };
       await Promise.all(requests.map(async (r) => notify(await dispatcher.handle(r, ctx))));
