@@ -7,7 +7,14 @@
  * token), which routes the child's responses and progress notifications back
  * to the session and request they belong to. Server-to-client requests
  * (sampling, elicitation, roots) go to the session with the most recent request
- * in flight, the only one that can plausibly have caused them.
+ * in flight that declared the matching capability, the only one that can
+ * plausibly have caused them; without one the child gets an error at once.
+ *
+ * Resource subscriptions are kept per session: the child is subscribed once
+ * per URI and `notifications/resources/updated` goes only to the sessions
+ * subscribed to that URI. The child's lists (tools, resources, templates,
+ * prompts) are fetched after every (re)start and on `list_changed`, for
+ * /manifest.
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
@@ -16,12 +23,21 @@ import {
   type InitializeResult,
   type JSONRPCMessage,
   type RequestId,
-  type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
 import type { McpMetrics, ToolOutcome } from "../shard-kit/metrics.ts";
 import { DEFAULT_BACKOFF, restartDelay, type BackoffOptions } from "./backoff.ts";
 import { describeExit, startChild, type ChildExit, type StdioChild } from "./child.ts";
+import {
+  EMPTY_CATALOGUE,
+  LIST_KINDS,
+  advertises,
+  fetchList,
+  listsChangedBy,
+  type Catalogue,
+  type ListKind,
+} from "./lists.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 /** JSON-RPC error codes the bridge itself produces. */
 export const BridgeErrorCode = {
@@ -29,7 +45,10 @@ export const BridgeErrorCode = {
   UpstreamGone: -32001,
   /** The child did not become ready within `readyTimeoutMs`. */
   UpstreamNotReady: -32002,
-  /** A server-to-client request arrived while no client was connected. */
+  /**
+   * A server-to-client request found no client to answer it (none with a
+   * request in flight and the capability), or that client went away.
+   */
   NoClient: -32003,
 } as const;
 
@@ -73,8 +92,18 @@ interface Internal {
 
 interface ChildRequest {
   readonly childId: RequestId;
+  readonly method: string;
   readonly session: BridgeSession;
 }
+
+/** The client capability a server-to-client request needs (MCP "Client features"). */
+const CAPABILITY_FOR: Readonly<Record<string, string>> = {
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots",
+};
+
+const OK: Outcome = { result: {} };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -95,14 +124,25 @@ export class StdioBridge {
   #lastExit: string | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #nextId = 1;
-  #tools: Tool[] = [];
+  #catalogue: Catalogue = EMPTY_CATALOGUE;
+  // Bumped per refresh, so a slow, older refresh never overwrites a newer one.
+  readonly #listRefreshes: Record<ListKind, number> = {
+    tools: 0,
+    resources: 0,
+    resourceTemplates: 0,
+    prompts: 0,
+  };
   readonly #pending = new Map<number, Forwarded | Internal>();
   readonly #progress = new Map<
     string,
     { session: BridgeSession; token: string | number; requestId: RequestId }
   >();
+  /** Server-to-client requests waiting for a session's answer, by the id the session saw. */
   readonly #childRequests = new Map<string, ChildRequest>();
   readonly #sessions = new Set<BridgeSession>();
+  readonly #subscriptions = new Subscriptions<BridgeSession>();
+  /** The child's answer to subscribing each URI (this process lifetime). */
+  readonly #childSubscribed = new Map<string, Promise<Outcome>>();
   #readyWaiters: (() => void)[] = [];
 
   constructor(options: StdioBridgeOptions) {
@@ -135,9 +175,17 @@ export class StdioBridge {
     };
   }
 
-  /** The child's tools as of its last `tools/list` (refreshed on list_changed). */
-  tools(): readonly Tool[] {
-    return this.#tools;
+  /**
+   * The child's tools, resources, resource templates and prompts as of the
+   * last fetch (after each start and on `list_changed`).
+   */
+  catalogue(): Catalogue {
+    return this.#catalogue;
+  }
+
+  /** Resource URIs some session is subscribed to. */
+  subscribedUris(): string[] {
+    return this.#subscriptions.uris();
   }
 
   initializeResult(): InitializeResult | undefined {
@@ -153,9 +201,14 @@ export class StdioBridge {
 
   /** Attaches one downstream session (a Streamable HTTP or SSE transport) and starts it. */
   async connect(transport: Transport): Promise<void> {
-    const session = new BridgeSession(this, transport);
+    const session = new BridgeSession(transport);
     this.#sessions.add(session);
-    transport.onclose = () => this.#dropSession(session);
+    // The HTTP layer's own onclose (session bookkeeping) must keep running.
+    const previousOnclose = transport.onclose;
+    transport.onclose = () => {
+      previousOnclose?.();
+      this.#dropSession(session);
+    };
     transport.onerror = (error) => this.#logger.debug({ err: error }, "downstream transport error");
     transport.onmessage = (message) => void this.#fromSession(session, message);
     await transport.start();
@@ -220,26 +273,51 @@ export class StdioBridge {
     this.#ready = true;
     this.#readySince = Date.now();
     this.#logger.info({ serverInfo: this.#init.serverInfo, pid: this.#child?.pid }, "stdio server ready");
-    await this.#refreshTools(generation);
+    // A new process knows nothing of the sessions' subscriptions.
+    this.#childSubscribed.clear();
+    for (const uri of this.#subscriptions.uris()) void this.#subscribeChild(uri);
+    await this.#refreshLists(generation, LIST_KINDS);
     this.#wakeReadyWaiters();
   }
 
-  async #refreshTools(generation: number): Promise<void> {
-    if (!this.#init?.capabilities.tools) return;
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const outcome = await this.#request("tools/list", cursor ? { cursor } : {});
-      if (generation !== this.#generation) return;
-      if ("error" in outcome) {
-        this.#logger.warn({ error: outcome.error }, "tools/list failed");
-        return;
-      }
-      const page = outcome.result as { tools: Tool[]; nextCursor?: string };
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    this.#tools = tools;
+  async #refreshLists(generation: number, kinds: readonly ListKind[]): Promise<void> {
+    await Promise.all(kinds.map((kind) => this.#refreshList(generation, kind)));
+  }
+
+  async #refreshList(generation: number, kind: ListKind): Promise<void> {
+    const refresh = ++this.#listRefreshes[kind];
+    const current = () => generation === this.#generation && refresh === this.#listRefreshes[kind];
+    if (!this.#init || !advertises(this.#init.capabilities, kind)) {
+      this.#catalogue = { ...this.#catalogue, [kind]: [] };
+      return;
+    }
+    const outcome = await fetchList((method, params) => this.#request(method, params), kind);
+    if (!current()) return;
+    if ("error" in outcome) {
+      this.#logger.warn({ error: outcome.error, list: kind }, "could not list the stdio server's entries");
+      return;
+    }
+    if (outcome.invalid > 0) {
+      this.#logger.warn({ list: kind, invalid: outcome.invalid }, "ignoring entries that are not valid MCP");
+    }
+    this.#catalogue = { ...this.#catalogue, [kind]: outcome.items };
+  }
+
+  #subscribeChild(uri: string): Promise<Outcome> {
+    const outcome = this.#request("resources/subscribe", { uri });
+    this.#childSubscribed.set(uri, outcome);
+    void outcome.then((o) => {
+      if ("error" in o)
+        this.#logger.warn({ uri, error: o.error }, "stdio server refused resources/subscribe");
+    });
+    return outcome;
+  }
+
+  #unsubscribeChild(uri: string): void {
+    this.#childSubscribed.delete(uri);
+    void this.#request("resources/unsubscribe", { uri }).then((o) => {
+      if ("error" in o) this.#logger.debug({ uri, error: o.error }, "resources/unsubscribe failed");
+    });
   }
 
   /** A request of the bridge's own; resolves with the child's outcome or an UpstreamGone error. */
@@ -272,6 +350,14 @@ export class StdioBridge {
           entry.originalId,
         );
       }
+    }
+    // Whoever is answering the dead child's requests can stop.
+    for (const [downstreamId, route] of this.#childRequests) {
+      void route.session.send({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: downstreamId, reason: `stdio server ${this.#lastExit}` },
+      });
     }
     this.#childRequests.clear();
     if (this.#stopped) {
@@ -325,17 +411,23 @@ export class StdioBridge {
       return;
     }
     if (method === "notifications/cancelled") {
-      const route = this.#childRequests.get(String(params.requestId));
-      if (!route) return;
-      this.#childRequests.delete(String(params.requestId));
-      void route.session.send({
-        ...message,
-        params: { ...params, requestId: route.childId },
-      });
+      // The child gave up on one of its own requests: tell the session answering it.
+      for (const [downstreamId, route] of this.#childRequests) {
+        if (route.childId !== params.requestId) continue;
+        this.#childRequests.delete(downstreamId);
+        void route.session.send({ ...message, params: { ...params, requestId: downstreamId } });
+      }
       return;
     }
-    if (method === "notifications/tools/list_changed") void this.#refreshTools(this.#generation);
-    // Logging, list_changed and resource updates concern every client.
+    if (method === "notifications/resources/updated") {
+      const uri = params.uri;
+      if (typeof uri !== "string") return;
+      for (const session of this.#subscriptions.subscribers(uri)) void session.send(message);
+      return;
+    }
+    const changed = listsChangedBy(method);
+    if (changed.length > 0) void this.#refreshLists(this.#generation, changed);
+    // Logging and list_changed concern every client.
     for (const session of this.#sessions) void session.send(message);
   }
 
@@ -344,20 +436,36 @@ export class StdioBridge {
       this.#child?.send({ jsonrpc: "2.0", id: childId, result: {} });
       return;
     }
+    const capability = CAPABILITY_FOR[method];
     let latest: Forwarded | undefined;
-    for (const entry of this.#pending.values()) if (entry.kind === "forwarded") latest = entry;
+    for (const entry of this.#pending.values()) {
+      if (entry.kind !== "forwarded") continue;
+      if (capability && entry.session.clientCapabilities?.[capability] === undefined) continue;
+      latest = entry;
+    }
     if (!latest) {
-      this.#child?.send({
-        jsonrpc: "2.0",
-        id: childId,
-        error: { code: BridgeErrorCode.NoClient, message: `no client connected to answer ${method}` },
-      });
+      this.#answerChild(
+        childId,
+        capability
+          ? `no connected client with a request in flight declared the ${capability} capability to answer ${method}`
+          : `no connected client with a request in flight to answer ${method}`,
+      );
       return;
     }
     // Bridge-chosen ids, prefixed so they never clash with the session's own.
     const downstreamId = `bridge-${this.#nextId++}`;
-    this.#childRequests.set(downstreamId, { childId, session: latest.session });
-    void latest.session.send({ ...message, id: downstreamId }, latest.originalId);
+    const route = { childId, method, session: latest.session };
+    this.#childRequests.set(downstreamId, route);
+    void latest.session.send({ ...message, id: downstreamId }, latest.originalId).then((sent) => {
+      if (sent || this.#childRequests.get(downstreamId) !== route) return;
+      this.#childRequests.delete(downstreamId);
+      this.#answerChild(childId, `could not deliver ${method} to the client`);
+    });
+  }
+
+  /** Fails a server-to-client request at once, so the child never waits for nobody. */
+  #answerChild(childId: RequestId, message: string): void {
+    this.#child?.send({ jsonrpc: "2.0", id: childId, error: { code: BridgeErrorCode.NoClient, message } });
   }
 
   async #fromSession(session: BridgeSession, message: JSONRPCMessage): Promise<void> {
@@ -394,7 +502,24 @@ export class StdioBridge {
       return;
     }
     if (message.method === "initialize") {
+      session.clientCapabilities = isObject(params.capabilities) ? params.capabilities : {};
       await session.send({ jsonrpc: "2.0", id, result: this.#initializeResultFor(params) }, id);
+      return;
+    }
+    if (
+      (message.method === "resources/subscribe" || message.method === "resources/unsubscribe") &&
+      typeof params.uri === "string"
+    ) {
+      const outcome =
+        message.method === "resources/subscribe"
+          ? await this.#subscribe(session, params.uri)
+          : this.#unsubscribe(session, params.uri);
+      await session.send(
+        "error" in outcome
+          ? { jsonrpc: "2.0", id, error: outcome.error }
+          : { jsonrpc: "2.0", id, result: {} },
+        id,
+      );
       return;
     }
     const bridgeId = this.#nextId++;
@@ -459,6 +584,22 @@ export class StdioBridge {
     this.#child?.send(message);
   }
 
+  async #subscribe(session: BridgeSession, uri: string): Promise<Outcome> {
+    const first = this.#subscriptions.add(uri, session);
+    const outcome = await (first ? this.#subscribeChild(uri) : (this.#childSubscribed.get(uri) ?? OK));
+    if ("error" in outcome) {
+      // Refused (or the child died meanwhile): this session is not subscribed.
+      if (this.#subscriptions.remove(uri, session)) this.#childSubscribed.delete(uri);
+      return outcome;
+    }
+    return OK;
+  }
+
+  #unsubscribe(session: BridgeSession, uri: string): Outcome {
+    if (this.#subscriptions.remove(uri, session)) this.#unsubscribeChild(uri);
+    return OK;
+  }
+
   #initializeResultFor(params: Record<string, unknown>): InitializeResult {
     const init = this.#init!;
     const requested = params.protocolVersion;
@@ -482,26 +623,32 @@ export class StdioBridge {
         params: { requestId: bridgeId, reason: "client disconnected" },
       });
     }
-    for (const [id, route] of this.#childRequests)
-      if (route.session === session) this.#childRequests.delete(id);
+    for (const [downstreamId, route] of this.#childRequests) {
+      if (route.session !== session) continue;
+      this.#childRequests.delete(downstreamId);
+      this.#answerChild(route.childId, `the client disconnected before answering ${route.method}`);
+    }
+    for (const uri of this.#subscriptions.removeSession(session)) this.#unsubscribeChild(uri);
   }
 }
 
 /** One downstream session; sends never throw (a closed client just misses the message). */
 class BridgeSession {
-  readonly bridge: StdioBridge;
   readonly #transport: Transport;
+  /** What the client declared in its `initialize`; unknown for stateless requests. */
+  clientCapabilities: Record<string, unknown> | undefined;
 
-  constructor(bridge: StdioBridge, transport: Transport) {
-    this.bridge = bridge;
+  constructor(transport: Transport) {
     this.#transport = transport;
   }
 
-  async send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+  /** False when the transport refused the message (the client went away). */
+  async send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<boolean> {
     try {
       await this.#transport.send(message, relatedRequestId !== undefined ? { relatedRequestId } : undefined);
+      return true;
     } catch {
-      // The client went away; its session is being dropped.
+      return false;
     }
   }
 }

@@ -13,3 +13,4 @@ export {
   type ServedBridge,
 } from "./serve.ts";
 export { restartDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+export type { Catalogue } from "./lists.ts";

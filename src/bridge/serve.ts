@@ -7,6 +7,7 @@ import { createMcpMetrics } from "../shard-kit/metrics.ts";
 import { listen, type ServedShard } from "../shard-kit/serve.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { StdioBridge } from "./bridge.ts";
+import { manifestLists } from "./lists.ts";
 
 export interface BridgeOptions {
   /** The stdio MCP server to run. */
@@ -31,6 +32,8 @@ export interface BridgeOptions {
   readonly readyTimeoutMs?: number;
   /** @default 1_800_000 (30 min) */
   readonly sessionIdleTimeoutMs?: number;
+  /** Sessions kept at most; one more closes the least recently used. @default 1000 */
+  readonly maxSessions?: number;
 }
 
 export interface ServeBridgeOptions extends BridgeOptions {
@@ -72,15 +75,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
       version: info?.version ?? "unknown",
       description: info?.title ?? `stdio MCP server: ${options.command}`,
       endpoints: ENDPOINTS,
-      tools: bridge.tools().map((t) => ({
-        name: t.name,
-        ...(t.title ? { title: t.title } : {}),
-        ...(t.description ? { description: t.description } : {}),
-        inputSchema: t.inputSchema,
-        ...(t.annotations ? { annotations: t.annotations } : {}),
-      })),
-      resources: [],
-      prompts: [],
+      ...manifestLists(bridge.catalogue()),
     };
   };
   const built = buildMcpHttpApp({
@@ -101,6 +96,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     ...(options.sessionIdleTimeoutMs !== undefined
       ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
       : {}),
+    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
   });
   built.app.addHook("onClose", () => bridge.stop());
   bridge.start();

@@ -46,6 +46,7 @@ export function register(program: Command): void {
         port: config.port,
         gracePeriodMs: config.gracePeriodMs,
         sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
+        maxSessions: config.maxSessions,
         readyTimeoutMs: config.readyTimeoutMs,
         backoff: {
           initialDelayMs: config.restartInitialDelayMs,

@@ -26,11 +26,20 @@ export const shardConfigSchema = z.object({
     .min(1000)
     .default(1_800_000)
     .describe("close MCP sessions idle this long"),
+  maxSessions: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe("most MCP sessions kept; one more closes the least recently used"),
 });
 export type ShardConfig = z.infer<typeof shardConfigSchema>;
 export const SHARD_ENV_PREFIX = "SHARD_";
 
-/** Reads and validates SHARD_HOST, SHARD_PORT, SHARD_GRACE_PERIOD_MS, SHARD_SESSION_IDLE_TIMEOUT_MS. */
+/**
+ * Reads and validates SHARD_HOST, SHARD_PORT, SHARD_GRACE_PERIOD_MS,
+ * SHARD_SESSION_IDLE_TIMEOUT_MS and SHARD_MAX_SESSIONS.
+ */
 export function loadShardConfig(env: NodeJS.ProcessEnv = process.env): ShardConfig {
   return resolveConfig(shardConfigSchema, {}, env, SHARD_ENV_PREFIX);
 }

@@ -10,7 +10,9 @@
  * POST without a session id is served statelessly (fresh session for that one
  * request), for clients that never initialize. Idle sessions are closed after
  * `sessionIdleTimeoutMs`; their clients get 404 and re-initialize, as the spec
- * requires.
+ * requires. A client that reconnects without DELETE (the gateway after its own
+ * restart) leaves its old session behind, so at most `maxSessions` are kept:
+ * opening one more closes the least recently used.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, {
@@ -49,6 +51,8 @@ export interface McpHttpAppOptions {
   readonly logger: Logger;
   /** @default 1_800_000 (30 min) */
   readonly sessionIdleTimeoutMs?: number;
+  /** Sessions kept at most; one more closes the least recently used. @default 1000 */
+  readonly maxSessions?: number;
 }
 
 export interface McpHttpApp {
@@ -77,6 +81,8 @@ function containsInitialize(body: unknown): boolean {
 export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   const { endpoint, logger, metrics } = options;
   const idleTimeoutMs = options.sessionIdleTimeoutMs ?? 1_800_000;
+  const maxSessions = Math.max(1, options.maxSessions ?? 1000);
+  // Kept in least-recently-used order (touch re-inserts), so the first entry is the one to evict.
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -89,8 +95,23 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   });
 
   function track(id: string, session: Session): void {
+    while (sessions.size >= maxSessions) {
+      const [oldestId, oldest] = sessions.entries().next().value!;
+      logger.debug({ sessionId: oldestId, maxSessions }, "closing least recently used session");
+      untrack(oldestId);
+      void oldest.transport.close();
+    }
     sessions.set(id, session);
     metrics.sessionOpened(session.kind);
+  }
+  /** The session for `id`, marked as just used. */
+  function touch(id: string): Session | undefined {
+    const session = sessions.get(id);
+    if (!session) return undefined;
+    sessions.delete(id);
+    sessions.set(id, session);
+    session.lastSeen = Date.now();
+    return session;
   }
   function untrack(id: string): void {
     const session = sessions.get(id);
@@ -105,6 +126,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
       for (const [id, session] of sessions) {
         if (session.kind === "streamable-http" && session.lastSeen < cutoff) {
           logger.debug({ sessionId: id }, "closing idle session");
+          untrack(id);
           void session.transport.close();
         }
       }
@@ -120,11 +142,10 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
     const sessionId = request.headers["mcp-session-id"];
     if (typeof sessionId === "string") {
-      const session = sessions.get(sessionId);
+      const session = touch(sessionId);
       if (!session || session.kind !== "streamable-http") {
         return jsonRpcError(reply, 404, -32001, "session not found");
       }
-      session.lastSeen = Date.now();
       reply.hijack();
       await (session.transport as StreamableHTTPServerTransport).handleRequest(
         request.raw,
@@ -159,10 +180,9 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     const sessionId = request.headers["mcp-session-id"];
     if (typeof sessionId !== "string")
       return jsonRpcError(reply, 400, -32000, "Mcp-Session-Id header required");
-    const session = sessions.get(sessionId);
+    const session = touch(sessionId);
     if (!session || session.kind !== "streamable-http")
       return jsonRpcError(reply, 404, -32001, "session not found");
-    session.lastSeen = Date.now();
     reply.hijack();
     await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
     return reply;
@@ -183,9 +203,8 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
 
   app.post(ENDPOINTS.messages, { onRequest: refuseWhileDraining }, async (request, reply) => {
     const { sessionId } = request.query as { sessionId?: string };
-    const session = sessionId ? sessions.get(sessionId) : undefined;
+    const session = sessionId ? touch(sessionId) : undefined;
     if (!session || session.kind !== "sse") return jsonRpcError(reply, 404, -32001, "session not found");
-    session.lastSeen = Date.now();
     reply.hijack();
     await (session.transport as SSEServerTransport).handlePostMessage(request.raw, reply.raw, request.body);
     return reply;

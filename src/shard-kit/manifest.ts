@@ -21,6 +21,13 @@ export interface ShardManifest {
     readonly annotations?: ToolAnnotations;
   }[];
   readonly resources: readonly { name: string; uri: string; description?: string; mimeType?: string }[];
+  /** RFC 6570 URI templates (`resources/templates/list`); kit shards have none. */
+  readonly resourceTemplates: readonly {
+    name: string;
+    uriTemplate: string;
+    description?: string;
+    mimeType?: string;
+  }[];
   readonly prompts: readonly {
     name: string;
     description?: string;
@@ -53,6 +60,7 @@ export function shardManifest(shard: Shard): ShardManifest {
       ...(r.description ? { description: r.description } : {}),
       ...(r.mimeType ? { mimeType: r.mimeType } : {}),
     })),
+    resourceTemplates: [],
     prompts: shard.prompts.map((p: PromptDefinition) => ({
       name: p.name,
       ...(p.description ? { description: p.description } : {}),

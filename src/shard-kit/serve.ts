@@ -19,6 +19,8 @@ export interface ShardAppOptions {
   readonly defaultMetrics?: boolean;
   /** @default 1_800_000 (30 min) */
   readonly sessionIdleTimeoutMs?: number;
+  /** Sessions kept at most; one more closes the least recently used. @default 1000 */
+  readonly maxSessions?: number;
 }
 
 export interface ServeShardOptions extends ShardAppOptions {
@@ -60,6 +62,7 @@ function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp {
     ...(options.sessionIdleTimeoutMs !== undefined
       ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
       : {}),
+    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
   });
 }
 

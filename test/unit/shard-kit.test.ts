@@ -199,6 +199,89 @@ describe("shard kit over Streamable HTTP", () => {
   });
 });
 
+describe("session lifetime", () => {
+  const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+  /** Opens a session the way a gateway does (initialize + initialized, no GET stream); returns its id. */
+  async function openSession(url: string): Promise<string> {
+    const response = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: HEADERS,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "gw", version: "0" } },
+      }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    const id = response.headers.get("mcp-session-id");
+    expect(id).toBeTruthy();
+    await post(url, id!, { jsonrpc: "2.0", method: "notifications/initialized" });
+    return id!;
+  }
+
+  /** POSTs one message on a session; returns the HTTP status. */
+  async function post(url: string, sessionId: string, message: unknown): Promise<number> {
+    const response = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { ...HEADERS, "mcp-session-id": sessionId },
+      body: JSON.stringify(message),
+    });
+    await response.text();
+    return response.status;
+  }
+  const listTools = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+
+  async function activeSessions(url: string): Promise<number> {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    return Number(/shard_sessions_active\{transport="streamable-http"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  }
+
+  it("closes a session nobody used for the idle timeout; its client gets 404", async () => {
+    const served = await serveShard(testShard(), {
+      host: "127.0.0.1",
+      port: 0,
+      sessionIdleTimeoutMs: 100,
+    });
+    cleanups.push(() => served.close());
+    const abandoned = await openSession(served.url);
+    expect(await activeSessions(served.url)).toBe(1);
+    // Polling /metrics does not touch the session, so it stays idle.
+    for (let i = 0; (await activeSessions(served.url)) > 0; i++) {
+      if (i > 400) throw new Error("the idle session was never closed");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await post(served.url, abandoned, listTools)).toBe(404);
+    // A fresh session works as before.
+    expect(await post(served.url, await openSession(served.url), listTools)).toBe(200);
+  });
+
+  it("keeps at most maxSessions, closing the least recently used one first", async () => {
+    const served = await serveShard(testShard(), { host: "127.0.0.1", port: 0, maxSessions: 2 });
+    cleanups.push(() => served.close());
+    const first = await openSession(served.url);
+    const second = await openSession(served.url);
+    // Using the first makes the second the least recently used.
+    expect(await post(served.url, first, listTools)).toBe(200);
+    const third = await openSession(served.url);
+    expect(await post(served.url, second, listTools)).toBe(404);
+    expect(await post(served.url, first, listTools)).toBe(200);
+    expect(await post(served.url, third, listTools)).toBe(200);
+    expect(await activeSessions(served.url)).toBe(2);
+
+    // A reconnect storm (gateway restarts that never DELETE) stays bounded.
+    const storm: string[] = [];
+    for (let i = 0; i < 10; i++) storm.push(await openSession(served.url));
+    expect(await activeSessions(served.url)).toBe(2);
+    expect(await post(served.url, first, listTools)).toBe(404);
+    expect(await post(served.url, storm[9]!, listTools)).toBe(200);
+    expect(await post(served.url, storm[8]!, listTools)).toBe(200);
+    expect(await post(served.url, storm[7]!, listTools)).toBe(404);
+  });
+});
+
 describe("shard kit over legacy SSE", () => {
   it("lists and calls tools", async () => {
     const served = await serve();
@@ -244,6 +327,7 @@ describe("operational endpoints", () => {
       description: "a shard for tests",
       endpoints: { mcp: "/mcp", sse: "/sse", messages: "/messages" },
       resources: [{ name: "motd", uri: "test://motd" }],
+      resourceTemplates: [],
       prompts: [{ name: "greet", arguments: [{ name: "who", description: "who to greet", required: true }] }],
     });
     expect(manifest.tools[1]).toMatchObject({
@@ -307,11 +391,12 @@ describe("config", () => {
       port: 8080,
       gracePeriodMs: 10_000,
       sessionIdleTimeoutMs: 1_800_000,
+      maxSessions: 1000,
     });
-    expect(loadShardConfig({ SHARD_PORT: "9000", SHARD_HOST: "127.0.0.1" })).toMatchObject({
-      host: "127.0.0.1",
-      port: 9000,
-    });
+    expect(
+      loadShardConfig({ SHARD_PORT: "9000", SHARD_HOST: "127.0.0.1", SHARD_MAX_SESSIONS: "50" }),
+    ).toMatchObject({ host: "127.0.0.1", port: 9000, maxSessions: 50 });
     expect(() => loadShardConfig({ SHARD_PORT: "http" })).toThrow(/SHARD_PORT/);
+    expect(() => loadShardConfig({ SHARD_MAX_SESSIONS: "0" })).toThrow(/SHARD_MAX_SESSIONS/);
   });
 });
