@@ -7,6 +7,7 @@
  * an LLM can fix the rule, plus the hosts the rule mentions.
  */
 import { isIP } from "node:net";
+import { checkRe2 } from "./re2.ts";
 
 export type RuleKind = "http" | "tcp";
 
@@ -257,12 +258,12 @@ function checkCall(call: MatcherCall, kind: RuleKind): string[] {
       break;
   }
   if (name.endsWith("Regexp")) {
+    // Traefik compiles these with Go's regexp (RE2), whose syntax differs from JavaScript's both ways.
     const pattern = call.args[call.args.length - 1] ?? "";
-    try {
-      new RegExp(pattern);
-    } catch (error) {
+    const problem = checkRe2(pattern);
+    if (problem) {
       problems.push(
-        `${name} regular expression ${JSON.stringify(pattern)} does not compile: ${(error as Error).message}`,
+        `${name} regular expression ${JSON.stringify(pattern)} does not compile in Go (RE2 syntax: no lookaround or backreferences): ${problem.message}`,
       );
     }
   }

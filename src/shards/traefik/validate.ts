@@ -4,17 +4,9 @@
  * rule syntax and references to entry points, services and middlewares. Pure:
  * what Traefik currently knows is passed in as `KnownObjects`.
  */
-import {
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  type Document,
-  type Node,
-} from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
 import { dynamicConfigSchema, type DynamicConfig } from "./dynamic-schema.ts";
+import { canonicalizeKeys } from "./key-spelling.ts";
 import { checkRule, type RuleKind } from "./rules.ts";
 
 export interface ValidationIssue {
@@ -59,37 +51,58 @@ function dotted(path: readonly PathKey[]): string {
   return path.map(String).join(".");
 }
 
-/** Position of the node at `path`; with `key`, of that key inside the map at `path`. */
-function positionOf(
+/**
+ * Where `path` (with `key`: that key inside the map at `path`) is in the
+ * document: the dotted path spelled as the document spells it, and the
+ * 1-based line and column. Paths of shape errors use canonical field names;
+ * the document may spell them in another case.
+ */
+function locate(
   doc: Document,
   counter: LineCounter,
   path: readonly PathKey[],
   key?: string,
-): { line?: number; column?: number } {
+): { path: string; line?: number; column?: number } {
   let node: unknown = doc.contents;
   let last: Node | undefined = doc.contents ?? undefined;
   const steps = key === undefined ? path : [...path, key];
-  for (const step of steps) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
-      if (!pair) break;
-      if (step === key && isPair(pair) && isScalar(pair.key)) {
+  const spelled: PathKey[] = [];
+  let lost = false;
+  for (const [index, step] of steps.entries()) {
+    if (lost) {
+      spelled.push(step);
+    } else if (isMap(node)) {
+      const keyIs = (p: { key: unknown }, exact: boolean) =>
+        isScalar(p.key) &&
+        (exact
+          ? String(p.key.value) === String(step)
+          : String(p.key.value).toLowerCase() === String(step).toLowerCase());
+      const pair = node.items.find((p) => keyIs(p, true)) ?? node.items.find((p) => keyIs(p, false));
+      if (!pair || !isScalar(pair.key)) {
+        lost = true;
+        spelled.push(step);
+        continue;
+      }
+      spelled.push(String(pair.key.value));
+      if (key !== undefined && index === steps.length - 1) {
         last = pair.key;
-        break;
+        continue;
       }
       node = pair.value;
       if (node && typeof node === "object" && "range" in node) last = node as Node;
     } else if (isSeq(node) && typeof step === "number") {
+      spelled.push(step);
       node = node.items[step];
       if (node && typeof node === "object" && "range" in node) last = node as Node;
     } else {
-      break;
+      lost = true;
+      spelled.push(step);
     }
   }
   const offset = last?.range?.[0];
-  if (offset === undefined) return {};
+  if (offset === undefined) return { path: dotted(spelled) };
   const { line, col } = counter.linePos(offset);
-  return { line, column: col };
+  return { path: dotted(spelled), line, column: col };
 }
 
 function qualify(name: string, provider: string): string {
@@ -128,27 +141,31 @@ export function validateDocument(text: string, options: ValidateOptions = {}): V
     });
   }
 
-  const raw: unknown = doc.toJS() ?? {};
+  const { value: raw, respellings } = canonicalizeKeys(doc.toJS() ?? {}, dynamicConfigSchema);
+  for (const r of respellings) {
+    warnings.push({
+      message: r.duplicate
+        ? `field "${r.key}" repeats "${r.canonical}" in another spelling: Traefik keeps only one of them; remove the other`
+        : `field "${r.key}" works (Traefik ignores the case of field names) but the canonical spelling is "${r.canonical}"`,
+      ...locate(doc, counter, r.path, r.key),
+    });
+  }
   const parsed = dynamicConfigSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.filter((p): p is PathKey => typeof p !== "symbol");
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
-          errors.push({
-            path: dotted([...path, key]),
-            message: `unknown field "${key}"`,
-            ...positionOf(doc, counter, path, key),
-          });
+          errors.push({ message: `unknown field "${key}"`, ...locate(doc, counter, path, key) });
         }
       } else {
-        errors.push({ path: dotted(path), message: issue.message, ...positionOf(doc, counter, path) });
+        errors.push({ message: issue.message, ...locate(doc, counter, path) });
       }
     }
     return { valid: false, errors, warnings };
   }
   const config = parsed.data;
-  const at = (path: PathKey[]) => ({ path: dotted(path), ...positionOf(doc, counter, path) });
+  const at = (path: PathKey[]) => locate(doc, counter, path);
   const known = options.known ?? {};
 
   const checkRules = (section: "http" | "tcp", kind: RuleKind) => {
