@@ -12,7 +12,7 @@ import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
-import { startTraefik, waitFor, type Traefik } from "../harness/index.ts";
+import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 
 interface ToolResult {
   isError?: boolean;
@@ -37,6 +37,29 @@ http:
       loadBalancer:
         servers:
           - url: http://127.0.0.1:9
+`;
+const TCP_UDP_FILE = `# managed-by: shardgate route=tcpudp
+tcp:
+  routers:
+    shardgate-tcpudp:
+      rule: HostSNI(\`*\`)
+      entryPoints: [tcp]
+      service: shardgate-tcpudp
+  services:
+    shardgate-tcpudp:
+      loadBalancer:
+        servers:
+          - address: 127.0.0.1:9
+udp:
+  routers:
+    shardgate-tcpudp:
+      entryPoints: [udp]
+      service: shardgate-tcpudp
+  services:
+    shardgate-tcpudp:
+      loadBalancer:
+        servers:
+          - address: 127.0.0.1:9
 `;
 // Named like a managed file but without the header: must never be touched either.
 const LOOKALIKE = "http:\n  middlewares:\n    lookalike:\n      addPrefix:\n        prefix: /x\n";
@@ -82,7 +105,14 @@ beforeAll(async () => {
   backend = createServer((req, res) => res.end(`hello from backend ${req.url}`));
   await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
   backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
-  traefik = await startTraefik({ fileDir: dir });
+  const [tcpPort, udpPort] = await Promise.all([freePort(), freePort()]);
+  traefik = await startTraefik({
+    fileDir: dir,
+    extraArgs: [
+      `--entrypoints.tcp.address=127.0.0.1:${tcpPort}`,
+      `--entrypoints.udp.address=127.0.0.1:${udpPort}/udp`,
+    ],
+  });
   const shard = createTraefikShard({ traefikApiUrl: traefik.apiUrl, dynamicDir: dir, routeWaitSeconds: 30 });
   served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
   client = new Client({ name: "traefik-file-test", version: "0.0.0" });
@@ -247,8 +277,21 @@ describe("traefik shard, file mode, real Traefik", () => {
     const reload = await call("reload_config");
     expect(reload.body).toMatchObject({ ok: true, touched: ["shardgate-gitea.yaml"], missing: [] });
     expect(reload.body.loaded).toEqual([
-      expect.objectContaining({ name: "shardgate-gitea@file", status: "enabled" }),
+      expect.objectContaining({ protocol: "http", name: "shardgate-gitea@file", status: "enabled" }),
     ]);
+  });
+
+  it("reload_config confirms TCP and UDP routers of managed files too", async () => {
+    // A managed file as an earlier shardgate or a hand edit may leave it: TCP and UDP routers.
+    await writeFile(join(dir, "shardgate-tcpudp.yaml"), TCP_UDP_FILE);
+    const reload = await call("reload_config");
+    expect(reload.body).toMatchObject({ ok: true, missing: [] });
+    expect(reload.body.loaded).toEqual([
+      expect.objectContaining({ protocol: "http", name: "shardgate-gitea@file", status: "enabled" }),
+      expect.objectContaining({ protocol: "tcp", name: "shardgate-tcpudp@file", status: "enabled" }),
+      expect.objectContaining({ protocol: "udp", name: "shardgate-tcpudp@file", status: "enabled" }),
+    ]);
+    expect((await call("delete_route", { name: "tcpudp" })).body).toMatchObject({ deleted: true });
   });
 
   it("dry_run shows the document and writes nothing", async () => {

@@ -466,8 +466,15 @@ export async function checkSslStatus(deps: TraefikDeps, input: SslStatusInput, s
 
 // -------------------------------------------------------------- reload_config
 
+/** A router reload_config expects to see; UDP routers have no rule. */
+interface ExpectedRouter {
+  readonly protocol: Protocol;
+  readonly name: string;
+  readonly rule?: string;
+}
+
 export async function reloadConfig(deps: TraefikDeps, signal?: AbortSignal) {
-  const expected = new Map<string, string>();
+  const expected: ExpectedRouter[] = [];
   let touched: string[] = [];
   let directory: FileValidation[] | undefined;
   if (deps.mode === "file") {
@@ -475,9 +482,13 @@ export async function reloadConfig(deps: TraefikDeps, signal?: AbortSignal) {
     const { known } = await knownObjects(deps.api, signal);
     directory = await validateDirectory(deps, known);
     for (const f of await store.list()) {
-      const check = validateDocument(f.content);
-      for (const [name, r] of Object.entries(check.config?.http?.routers ?? {}))
-        expected.set(`${name}@file`, r.rule);
+      const { config } = validateDocument(f.content);
+      for (const [name, r] of Object.entries(config?.http?.routers ?? {}))
+        expected.push({ protocol: "http", name: `${name}@file`, rule: r.rule });
+      for (const [name, r] of Object.entries(config?.tcp?.routers ?? {}))
+        expected.push({ protocol: "tcp", name: `${name}@file`, rule: r.rule });
+      for (const name of Object.keys(config?.udp?.routers ?? {}))
+        expected.push({ protocol: "udp", name: `${name}@file` });
     }
     // The file watcher reacts to any event in the directory; an mtime bump is enough to make Traefik re-read it.
     touched = await store.touch();
@@ -485,26 +496,37 @@ export async function reloadConfig(deps: TraefikDeps, signal?: AbortSignal) {
     const irs = ingressRoutes(deps);
     for (const ir of await irs.list()) {
       for (const r of ir.spec.routes ?? []) {
-        if (r.match) expected.set(crdRouterName(irs.namespace, ir.metadata.name, r.match), r.match);
+        if (r.match)
+          expected.push({
+            protocol: "http",
+            name: crdRouterName(irs.namespace, ir.metadata.name, r.match),
+            rule: r.match,
+          });
       }
     }
   }
+  const key = (e: ExpectedRouter) => `${e.protocol}/${e.name}`;
   const routers = new Map<string, RouterInfo>();
   await pollUntil(
     async () => {
-      for (const [name, rule] of expected) {
-        if (routers.get(name)?.rule === rule) continue;
-        const r = await deps.api.router("http", name, signal);
-        if (!r || r.rule !== rule) return undefined;
-        routers.set(name, r);
+      for (const e of expected) {
+        const seen = routers.get(key(e));
+        if (seen && seen.rule === e.rule) continue;
+        const r = await deps.api.router(e.protocol, e.name, signal);
+        if (!r || r.rule !== e.rule) return undefined;
+        routers.set(key(e), r);
       }
       return true;
     },
     deps.waitMs,
     signal,
   );
-  const loaded = [...expected.keys()].filter((n) => routers.has(n)).map((n) => routerReport(routers.get(n)));
-  const missing = [...expected.keys()].filter((n) => !routers.has(n));
+  const loaded = expected
+    .filter((e) => routers.has(key(e)))
+    .map((e) => ({ protocol: e.protocol, ...routerReport(routers.get(key(e))) }));
+  const missing = expected
+    .filter((e) => !routers.has(key(e)))
+    .map((e) => ({ protocol: e.protocol, name: e.name }));
   const rejected = (directory ?? []).filter((f) => !f.valid);
   return {
     mode: deps.mode,
@@ -512,7 +534,7 @@ export async function reloadConfig(deps: TraefikDeps, signal?: AbortSignal) {
     loaded,
     missing,
     ...(directory ? { rejectedFiles: rejected } : {}),
-    ok: missing.length === 0 && rejected.length === 0 && loaded.every((r) => r?.status === "enabled"),
+    ok: missing.length === 0 && rejected.length === 0 && loaded.every((r) => r.status === "enabled"),
   };
 }
 
