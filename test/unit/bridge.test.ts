@@ -3,13 +3,23 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
 import { BridgeErrorCode, restartDelay, serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 
 const EVERYTHING = fileURLToPath(
   new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
 );
 const CRASHY = fileURLToPath(new URL("./bridge-fixtures/crashy-server.mjs", import.meta.url));
+const ROOTS = fileURLToPath(new URL("./bridge-fixtures/roots-server.mjs", import.meta.url));
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -31,15 +41,45 @@ async function bridge(args: string[], env: NodeJS.ProcessEnv = process.env): Pro
   return served;
 }
 
-async function connect(url: string, kind: "streamable" | "sse" = "streamable"): Promise<Client> {
-  const client = new Client({ name: "bridge-test", version: "0.0.0" });
-  const transport =
-    kind === "sse"
-      ? new SSEClientTransport(new URL(`${url}/sse`))
-      : new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
+/**
+ * A connected client. `setup` registers handlers before connecting. Resolves
+ * once notifications that belong to no request can reach the client: on
+ * Streamable HTTP they travel on the GET stream the SDK opens after
+ * connecting, and the server drops them while that stream is not open.
+ */
+async function connect(
+  url: string,
+  kind: "streamable" | "sse" = "streamable",
+  options: { capabilities?: ClientCapabilities; setup?: (client: Client) => void } = {},
+): Promise<Client> {
+  const client = new Client(
+    { name: "bridge-test", version: "0.0.0" },
+    { capabilities: options.capabilities ?? {} },
+  );
+  options.setup?.(client);
+  let streamOpen = Promise.resolve();
+  let transport: SSEClientTransport | StreamableHTTPClientTransport;
+  if (kind === "sse") {
+    transport = new SSEClientTransport(new URL(`${url}/sse`));
+  } else {
+    let opened!: () => void;
+    streamOpen = new Promise<void>((resolve) => (opened = resolve));
+    transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === "GET" && response.ok) opened();
+        return response;
+      },
+    });
+  }
   await client.connect(transport);
   cleanups.push(() => client.close());
+  await streamOpen;
   return client;
+}
+
+function text(result: unknown): string {
+  return ((result as CallToolResult).content[0] as { text: string }).text;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserting on JSON bodies
@@ -96,10 +136,17 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
       ...Array.from({ length: 5 }, (_, i) => a.callTool({ name: "echo", arguments: { message: `a${i}` } })),
       ...Array.from({ length: 5 }, (_, i) => b.callTool({ name: "get-sum", arguments: { a: i, b: 10 } })),
     ]);
-    // The SDK client handles notifications a tick after responses, so the
-    // last progress may lose the race with the result; the earlier ones may not.
-    expect(progressA.slice(0, 2)).toEqual(["1/3", "2/3"]);
-    expect(progressA.every((p) => p.endsWith("/3"))).toBe(true);
+    // The bridge writes every progress before the result (checked on the wire
+    // below), and the Streamable HTTP client reads one SSE event per
+    // `await reader.read()`, so it sees them all.
+    expect(progressA).toEqual(["1/3", "2/3", "3/3"]);
+    // The legacy SSE client can miss the last one, and that is the SDK client's
+    // doing: `eventsource` dispatches every event of a received chunk in one go,
+    // `Protocol._onnotification` (sdk/src/shared/protocol.ts) runs the progress
+    // handler a microtask later (`Promise.resolve().then(...)`), while
+    // `Protocol._onresponse` runs at once and deletes the progress handler.
+    // When the child writes the last progress and the result together, the
+    // result wins.
     expect(progressB[0]).toBe("1/2");
     expect(progressB.every((p) => p.endsWith("/2"))).toBe(true);
     const texts = calls.map((c) => (c.content as { text: string }[])[0]!.text);
@@ -118,6 +165,212 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
     expect((await fetch(`${served.url}/ready`)).status).toBe(200);
     const metrics = await (await fetch(`${served.url}/metrics`)).text();
     expect(metrics).toContain('shard_tool_calls_total{tool="echo",outcome="success"} 5');
+  });
+
+  it("writes every progress notification before the result, on an SSE response", async () => {
+    const served = await bridge([EVERYTHING, "stdio"]);
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const post = (message: unknown, sessionId?: string) =>
+      fetch(`${served.url}/mcp`, {
+        method: "POST",
+        headers: sessionId ? { ...headers, "mcp-session-id": sessionId } : headers,
+        body: JSON.stringify(message),
+      });
+    const init = await post({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    await init.text();
+    const sessionId = init.headers.get("mcp-session-id")!;
+    await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId)).text();
+
+    const call = await post(
+      {
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tools/call",
+        params: {
+          name: "trigger-long-running-operation",
+          arguments: { duration: 0.03, steps: 3 },
+          _meta: { progressToken: "tok" },
+        },
+      },
+      sessionId,
+    );
+    // JSON response mode could not carry progress at all.
+    expect(call.headers.get("content-type")).toContain("text/event-stream");
+    const messages = (await call.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>);
+    expect(messages.map((m) => m.method ?? `response ${String(m.id)}`)).toEqual([
+      "notifications/progress",
+      "notifications/progress",
+      "notifications/progress",
+      "response 9",
+    ]);
+    expect(messages.slice(0, 3).map((m) => m.params)).toEqual(
+      [1, 2, 3].map((progress) => ({ progress, total: 3, progressToken: "tok" })),
+    );
+  });
+
+  it("lists resources, templates and prompts in /manifest, refreshed on list_changed and after a restart", async () => {
+    const served = await bridge([EVERYTHING, "stdio"]);
+    const client = await connect(served.url);
+    const manifest = await getJson(`${served.url}/manifest`);
+    const [{ resources }, { resourceTemplates }, { prompts }] = await Promise.all([
+      client.listResources(),
+      client.listResourceTemplates(),
+      client.listPrompts(),
+    ]);
+    expect(resources.length).toBeGreaterThan(0);
+    expect(manifest.resources.map((r: { uri: string }) => r.uri)).toEqual(resources.map((r) => r.uri));
+    expect(manifest.resources).toContainEqual({
+      name: "architecture.md",
+      uri: "demo://resource/static/document/architecture.md",
+      description: "Static document file exposed from /docs: architecture.md",
+      mimeType: "text/markdown",
+    });
+    expect(manifest.resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate)).toEqual(
+      resourceTemplates.map((t) => t.uriTemplate),
+    );
+    expect(manifest.resourceTemplates).toContainEqual(
+      expect.objectContaining({ uriTemplate: "demo://resource/dynamic/text/{resourceId}" }),
+    );
+    expect(manifest.prompts.map((p: { name: string }) => p.name)).toEqual(prompts.map((p) => p.name));
+    expect(manifest.prompts).toContainEqual(
+      expect.objectContaining({
+        name: "args-prompt",
+        arguments: [
+          { name: "city", description: "Name of the city", required: true },
+          // The child's McpServer gives no description for an optional argument.
+          { name: "state", required: false },
+        ],
+      }),
+    );
+
+    // This tool registers a resource, and the child announces resources/list_changed.
+    const added = "demo://resource/session/hello.txt.gz";
+    await client.callTool({
+      name: "gzip-file-as-resource",
+      arguments: { name: "hello.txt.gz", data: "data:text/plain;base64,aGVsbG8=" },
+    });
+    await until(async () => {
+      const current = await getJson(`${served.url}/manifest`);
+      return current.resources.some((r: { uri: string }) => r.uri === added) ? true : undefined;
+    }, "the new resource in /manifest");
+
+    // The restarted child has forgotten it; the lists are fetched again.
+    process.kill(served.bridge.status().pid!, "SIGKILL");
+    const after = await until(async () => {
+      if (served.bridge.status().restarts !== 1) return undefined;
+      const current = await getJson(`${served.url}/manifest`);
+      return current.resources.some((r: { uri: string }) => r.uri === added) ? undefined : current;
+    }, "the restarted child's lists");
+    expect(after.resources).toEqual(manifest.resources);
+    expect(after.prompts).toEqual(manifest.prompts);
+  });
+
+  it("sends resources/updated only to the subscribed sessions and subscribes the child once per URI", async () => {
+    const served = await bridge([EVERYTHING, "stdio"]);
+    const X = "demo://resource/static/document/architecture.md";
+    const Y = "demo://resource/static/document/features.md";
+    const watch = async (kind: "streamable" | "sse") => {
+      const seen = { updates: [] as string[], listChanged: 0, logs: [] as string[] };
+      const client = await connect(served.url, kind, {
+        setup: (c) => {
+          c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+            seen.updates.push(n.params.uri);
+          });
+          c.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+            seen.listChanged++;
+          });
+          c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+            seen.logs.push(String(n.params.data));
+          });
+        },
+      });
+      return { client, ...seen, seen };
+    };
+    const d = await watch("streamable"); // subscribes to nothing; watches the child's log
+    const a = await watch("streamable");
+    const b = await watch("sse");
+    const c = await watch("streamable");
+    await a.client.subscribeResource({ uri: X });
+    await b.client.subscribeResource({ uri: X });
+    await c.client.subscribeResource({ uri: Y });
+    expect(served.bridge.subscribedUris()).toEqual([X, Y]);
+
+    // The child sends one update per subscribed URI right away.
+    await d.client.callTool({ name: "toggle-subscriber-updates", arguments: {} });
+    await until(
+      () =>
+        a.seen.updates.includes(X) && b.seen.updates.includes(X) && c.seen.updates.includes(Y)
+          ? true
+          : undefined,
+      "the updates",
+    );
+    // A broadcast the child sends later: once every session has it, a
+    // misrouted update (sent before it, on the same stream) would have arrived.
+    await d.client.callTool({
+      name: "gzip-file-as-resource",
+      arguments: { name: "fence.gz", data: "data:text/plain;base64,aGVsbG8=" },
+    });
+    await until(
+      () => ([a, b, c, d].every((w) => w.seen.listChanged > 0) ? true : undefined),
+      "the list_changed broadcast",
+    );
+    expect(new Set(a.seen.updates)).toEqual(new Set([X]));
+    expect(new Set(b.seen.updates)).toEqual(new Set([X]));
+    expect(new Set(c.seen.updates)).toEqual(new Set([Y]));
+    expect(d.seen.updates).toEqual([]);
+
+    // The child hears of X again only when its last subscriber goes: b's session ends.
+    await a.client.unsubscribeResource({ uri: X });
+    await b.client.close();
+    await until(
+      () => (d.seen.logs.some((l) => l.includes(`Unsubscribe Resource request: ${X}`)) ? true : undefined),
+      "the child to be unsubscribed from X",
+    );
+    const about = (uri: string, what: string) => d.seen.logs.filter((l) => l.includes(`${what} ${uri}`));
+    expect(about(X, "Subscribe Resource request for URI:")).toHaveLength(1);
+    expect(about(X, "Unsubscribe Resource request:")).toHaveLength(1);
+    expect(served.bridge.subscribedUris()).toEqual([Y]);
+
+    // A Streamable HTTP session ends with DELETE.
+    await (c.client.transport as StreamableHTTPClientTransport).terminateSession();
+    await until(
+      () => (d.seen.logs.some((l) => l.includes(`Unsubscribe Resource request: ${Y}`)) ? true : undefined),
+      "the child to be unsubscribed from Y",
+    );
+    expect(served.bridge.subscribedUris()).toEqual([]);
+  });
+
+  it("routes sampling/createMessage to the calling client that declared sampling", async () => {
+    const served = await bridge([EVERYTHING, "stdio"]);
+    const sampler = await connect(served.url, "sse", {
+      capabilities: { sampling: {} },
+      setup: (c) =>
+        c.setRequestHandler(CreateMessageRequestSchema, (request) => ({
+          model: "test-model",
+          role: "assistant",
+          content: {
+            type: "text",
+            text: `sampled (${(request.params.messages[0]!.content as { text: string }).text})`,
+          },
+        })),
+    });
+    const other = await connect(served.url);
+    const sampled = await sampler.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi" } });
+    expect(text(sampled)).toContain("sampled (Resource trigger-sampling-request context: hi)");
+    const refused = await other
+      .callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi" } })
+      .catch((e: unknown) => e);
+    expect(JSON.stringify(refused instanceof Error ? refused.message : refused)).toMatch(
+      /declared the sampling capability/,
+    );
   });
 
   it("passes cancellation through to the child", async () => {
@@ -142,6 +395,63 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
     expect(
       (await client.callTool({ name: "echo", arguments: { message: "still here" } })).content,
     ).toMatchObject([{ text: expect.stringContaining("still here") }]);
+  });
+});
+
+describe("requests from the child to a client", () => {
+  const rootsOf = (uri: string) => ({
+    capabilities: { roots: {} },
+    setup: (c: Client) => c.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri }] })),
+  });
+  const listRoots = async (client: Client) =>
+    JSON.parse(text(await client.callTool({ name: "list-roots", arguments: {} })));
+
+  it("go to the calling client, answered under the child's own id; without one the child gets an error at once", async () => {
+    const served = await bridge([ROOTS]);
+    const plain = await connect(served.url);
+    // The child asked right after initialize, when no client was connected.
+    expect(JSON.parse(text(await plain.callTool({ name: "last-roots", arguments: {} })))).toMatchObject({
+      id: "server-1",
+      error: { code: BridgeErrorCode.NoClient },
+    });
+    // A client that did not declare roots is never asked.
+    expect(await listRoots(plain)).toMatchObject({
+      id: "server-2",
+      error: { code: BridgeErrorCode.NoClient, message: expect.stringMatching(/roots capability/) },
+    });
+
+    const a = await connect(served.url, "streamable", rootsOf("file:///a"));
+    const b = await connect(served.url, "sse", rootsOf("file:///b"));
+    expect(await listRoots(a)).toEqual({ id: "server-3", result: { roots: [{ uri: "file:///a" }] } });
+    expect(await listRoots(b)).toEqual({ id: "server-4", result: { roots: [{ uri: "file:///b" }] } });
+  });
+
+  it("are answered with an error when the asked client goes away first", async () => {
+    const served = await bridge([ROOTS]);
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    const quitter = await connect(served.url, "sse", {
+      capabilities: { roots: {} },
+      setup: (c) =>
+        c.setRequestHandler(ListRootsRequestSchema, () => {
+          asked();
+          return new Promise<never>(() => {}); // never answers
+        }),
+    });
+    const call = quitter.callTool({ name: "list-roots", arguments: {} }).catch((e: unknown) => e);
+    await wasAsked;
+    await quitter.close();
+    await call;
+
+    const observer = await connect(served.url);
+    const outcome = await until(async () => {
+      const last = JSON.parse(text(await observer.callTool({ name: "last-roots", arguments: {} })));
+      return last.pending ? undefined : last;
+    }, "the child's roots/list to be answered");
+    expect(outcome).toMatchObject({
+      id: "server-2",
+      error: { code: BridgeErrorCode.NoClient, message: expect.stringMatching(/disconnected/) },
+    });
   });
 });
 
