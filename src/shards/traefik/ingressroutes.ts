@@ -21,6 +21,7 @@ export interface StoredIngressRoute {
     namespace: string;
     labels?: Record<string, string>;
     resourceVersion?: string;
+    uid?: string;
   };
   readonly spec: { routes?: { match?: string }[] } & Record<string, unknown>;
 }
@@ -73,7 +74,7 @@ export class IngressRouteStore {
     route: string,
     object: IngressRouteObject,
     options: { replace: boolean },
-  ): Promise<{ replaced: boolean }> {
+  ): Promise<{ replaced: boolean; uid: string }> {
     const existing = await this.read(route);
     const common = { group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL };
     if (existing) {
@@ -87,11 +88,18 @@ export class IngressRouteStore {
         ...object,
         metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
       };
-      await this.#api.replaceNamespacedCustomObject({ ...common, name: object.metadata.name, body });
-      return { replaced: true };
+      const stored = (await this.#api.replaceNamespacedCustomObject({
+        ...common,
+        name: object.metadata.name,
+        body,
+      })) as StoredIngressRoute;
+      return { replaced: true, uid: stored.metadata.uid ?? "" };
     }
-    await this.#api.createNamespacedCustomObject({ ...common, body: object });
-    return { replaced: false };
+    const stored = (await this.#api.createNamespacedCustomObject({
+      ...common,
+      body: object,
+    })) as StoredIngressRoute;
+    return { replaced: false, uid: stored.metadata.uid ?? "" };
   }
 
   async remove(route: string): Promise<boolean> {

@@ -9,6 +9,7 @@ import { stringify } from "yaml";
 import type { Protocol, RouterInfo, ServiceInfo, TraefikApi } from "./api.ts";
 import type { DocsClient } from "./docs.ts";
 import type { ManagedFileStore } from "./file-store.ts";
+import type { BackendServiceStore } from "./backend-store.ts";
 import type { IngressRouteStore } from "./ingressroutes.ts";
 import { checkRouteName, objectName } from "./naming.ts";
 import { buildFileDocument, buildIngressRoute, crdRouterName, ruleOf, type RouteSpec } from "./route-spec.ts";
@@ -22,6 +23,8 @@ export interface TraefikDeps {
   readonly mode: "file" | "ingressroute";
   readonly files?: ManagedFileStore;
   readonly ingressRoutes?: IngressRouteStore;
+  /** ingressroute mode: the Services made for backend URLs. */
+  readonly backendServices?: BackendServiceStore;
   readonly docs: DocsClient;
   /** How long writes wait for the API to reflect them. */
   readonly waitMs: number;
@@ -272,28 +275,53 @@ export async function createRoute(deps: TraefikDeps, input: CreateRouteInput, si
   }
 
   const irs = ingressRoutes(deps);
-  const { object, apiRouterName } = buildIngressRoute(spec, irs.namespace);
+  const { object, apiRouterName, backend } = buildIngressRoute(spec, irs.namespace);
   const refErrors = (spec.entry_points ?? [])
     .filter((ep) => known.entryPoints && !known.entryPoints.has(ep))
     .map((ep) => ({ path: "spec.entryPoints", message: `unknown entry point "${ep}"` }));
   if (refErrors.length > 0)
     throw new ToolFailure("the IngressRoute is invalid; nothing was created", { errors: refErrors });
+  const backendObjects = backend
+    ? [backend.service, ...(backend.endpointSlice ? [backend.endpointSlice] : [])]
+    : [];
+  const serviceName = `${irs.namespace}/${objectName(spec.name)}`;
+  const backendSummary = backend
+    ? {
+        backendService: serviceName,
+        backendObjects: backendObjects.map((o) => o.kind),
+        backendType: backend.service.spec.type,
+      }
+    : {};
   if (dryRun) {
     return {
       dry_run: true,
       mode: "ingressroute",
       router: apiRouterName,
-      document: stringify(object),
+      ...backendSummary,
+      document: [object, ...backendObjects].map((o) => stringify(o)).join("---\n"),
       ...(warning ? { warning } : {}),
     };
   }
-  const { replaced } = await irs.write(spec.name, object, { replace });
+  const services = deps.backendServices;
+  if (backend) {
+    if (!services) throw new ToolFailure("backend Services need Kubernetes access (ingressroute mode)");
+    // Refuse before the IngressRoute is written, so a foreign Service never ends up behind our route.
+    await services.checkOwnership(spec.name);
+  }
+  const { replaced, uid } = await irs.write(spec.name, object, { replace });
+  if (backend) {
+    await services!.apply(spec.name, backend, { name: object.metadata.name, uid });
+  } else if (replaced && services && spec.kubernetes_service?.name !== objectName(spec.name)) {
+    // The route used backend URLs before: its Service would linger until the IngressRoute is deleted.
+    await services.remove(spec.name);
+  }
   const router = await waitForRouter(deps, apiRouterName, rule, signal);
   return {
     created: !replaced,
     replaced,
     mode: "ingressroute",
     ingressRoute: `${irs.namespace}/${object.metadata.name}`,
+    ...backendSummary,
     router: apiRouterName,
     visibleInTraefik: router !== undefined,
     ...(router

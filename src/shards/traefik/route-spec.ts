@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { managedHeader, MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName, checkRouteName } from "./naming.ts";
 import { ruleLiteral } from "./rules.ts";
+import { buildBackendObjects, type BackendObjects } from "./backend-service.ts";
+import { RouteSpecError } from "./route-spec-error.ts";
 
 export const routeSpecSchema = z.object({
   name: z
@@ -25,7 +27,9 @@ export const routeSpecSchema = z.object({
   backends: z
     .array(z.string())
     .optional()
-    .describe("File mode: backend URLs, e.g. ['http://10.0.0.5:3000']; several are load balanced."),
+    .describe(
+      "Backend URLs, e.g. ['http://10.0.0.5:3000']; several are load balanced. In ingressroute mode they become a Service shardgate-<name> (one host name: ExternalName; IP addresses: an EndpointSlice), all with one scheme and port.",
+    ),
   kubernetes_service: z
     .object({
       name: z.string(),
@@ -33,7 +37,9 @@ export const routeSpecSchema = z.object({
       namespace: z.string().optional(),
     })
     .optional()
-    .describe("IngressRoute mode: the Kubernetes Service (name, port) to route to."),
+    .describe(
+      "IngressRoute mode: an existing Kubernetes Service (name, port) to route to, instead of backends.",
+    ),
   entry_points: z
     .array(z.string())
     .optional()
@@ -50,9 +56,7 @@ export const routeSpecSchema = z.object({
 });
 export type RouteSpec = z.infer<typeof routeSpecSchema>;
 
-export class RouteSpecError extends Error {
-  override name = "RouteSpecError";
-}
+export { RouteSpecError };
 
 /** The rule the spec stands for; throws a RouteSpecError when it names neither host nor rule. */
 export function ruleOf(spec: RouteSpec): string {
@@ -133,22 +137,21 @@ export function crdRouterName(namespace: string, ingressRouteName: string, rule:
 export function buildIngressRoute(
   spec: RouteSpec,
   namespace: string,
-): { object: IngressRouteObject; apiRouterName: string } {
+): { object: IngressRouteObject; apiRouterName: string; backend?: BackendObjects } {
   checkRouteName(spec.name);
-  if (spec.backends?.length) {
-    throw new RouteSpecError(
-      "ingressroute mode routes to a Kubernetes Service: give kubernetes_service, not backends",
-    );
-  }
   const svc = spec.kubernetes_service;
-  if (!svc) throw new RouteSpecError("ingressroute mode needs kubernetes_service {name, port}");
+  if (svc && spec.backends?.length) throw new RouteSpecError("give kubernetes_service or backends, not both");
+  if (!svc && !spec.backends?.length)
+    throw new RouteSpecError("ingressroute mode needs backends (URLs) or kubernetes_service {name, port}");
+  const backend = spec.backends?.length
+    ? buildBackendObjects(spec.name, namespace, spec.backends)
+    : undefined;
   const name = objectName(spec.name);
   const rule = ruleOf(spec);
-  const route: Record<string, unknown> = {
-    kind: "Rule",
-    match: rule,
-    services: [{ name: svc.name, port: svc.port, ...(svc.namespace ? { namespace: svc.namespace } : {}) }],
-  };
+  const target = backend
+    ? backend.reference
+    : { name: svc!.name, port: svc!.port, ...(svc!.namespace ? { namespace: svc!.namespace } : {}) };
+  const route: Record<string, unknown> = { kind: "Rule", match: rule, services: [target] };
   if (spec.priority !== undefined) route.priority = spec.priority;
   if (spec.middlewares?.length) route.middlewares = spec.middlewares.map((m) => ({ name: m }));
   const body: Record<string, unknown> = {};
@@ -168,5 +171,6 @@ export function buildIngressRoute(
       spec: body,
     },
     apiRouterName: crdRouterName(namespace, name, rule),
+    ...(backend ? { backend } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { TraefikApi } from "./api.ts";
 import { traefikShardConfigSchema, type TraefikShardConfig } from "./config.ts";
 import { DocsClient } from "./docs.ts";
 import { ManagedFileStore } from "./file-store.ts";
+import { BackendServiceStore } from "./backend-store.ts";
 import { IngressRouteStore } from "./ingressroutes.ts";
 import type { TraefikDeps } from "./operations.ts";
 import { traefikTools } from "./tools.ts";
@@ -45,6 +46,7 @@ export function createTraefikShard(
       api,
       mode: "ingressroute",
       ingressRoutes: new IngressRouteStore(kc, cfg.namespace),
+      backendServices: new BackendServiceStore(kc, cfg.namespace),
       docs: new DocsClient({ baseUrl: cfg.docsBaseUrl, cacheTtlSeconds: cfg.docsCacheTtlSeconds }),
       waitMs: cfg.routeWaitSeconds * 1000,
     };
