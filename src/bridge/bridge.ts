@@ -97,11 +97,11 @@ interface ChildRequest {
 }
 
 /** The client capability a server-to-client request needs (MCP "Client features"). */
-const CAPABILITY_FOR: Readonly<Record<string, string>> = {
-  "sampling/createMessage": "sampling",
-  "elicitation/create": "elicitation",
-  "roots/list": "roots",
-};
+const CAPABILITY_FOR: ReadonlyMap<string, string> = new Map([
+  ["sampling/createMessage", "sampling"],
+  ["elicitation/create", "elicitation"],
+  ["roots/list", "roots"],
+]);
 
 const OK: Outcome = { result: {} };
 
@@ -436,7 +436,7 @@ export class StdioBridge {
       this.#child?.send({ jsonrpc: "2.0", id: childId, result: {} });
       return;
     }
-    const capability = CAPABILITY_FOR[method];
+    const capability = CAPABILITY_FOR.get(method);
     let latest: Forwarded | undefined;
     for (const entry of this.#pending.values()) {
       if (entry.kind !== "forwarded") continue;
@@ -447,8 +447,8 @@ export class StdioBridge {
       this.#answerChild(
         childId,
         capability
-          ? `no connected client with a request in flight declared the ${capability} capability to answer ${method}`
-          : `no connected client with a request in flight to answer ${method}`,
+          ? `no client with a request in flight declared the ${capability} capability, so none can answer ${method}`
+          : `no client has a request in flight, so none can answer ${method}`,
       );
       return;
     }
