@@ -3,13 +3,13 @@
 // pointing at a backend on loopback. Tools are called through a real MCP client.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApiException, CustomObjectsApi } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from "@kubernetes/client-node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
-import { createTraefikShard } from "../../src/shards/traefik/index.ts";
+import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
 import {
   applyYaml,
   kubeConfig,
@@ -66,6 +66,27 @@ async function getIngressRoute(name: string): Promise<Record<string, unknown> | 
   }
 }
 
+async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+function readService(name: string) {
+  return orUndefined(
+    kubeConfig().makeApiClient(CoreV1Api).readNamespacedService({ name, namespace: ns.name }),
+  );
+}
+
+function readSlice(name: string) {
+  return orUndefined(
+    kubeConfig().makeApiClient(DiscoveryV1Api).readNamespacedEndpointSlice({ name, namespace: ns.name }),
+  );
+}
+
 beforeAll(async () => {
   backend = createServer((req, res) => res.end(`hello from ${req.headers.host}`));
   await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
@@ -76,6 +97,17 @@ beforeAll(async () => {
 kind: Service
 metadata:
   name: backend
+spec:
+  type: ExternalName
+  externalName: 127.0.0.1
+  ports:
+    - port: ${backendPort}
+---
+# The user's own Service that happens to have the name a route "taken" would use.
+apiVersion: v1
+kind: Service
+metadata:
+  name: shardgate-taken
 spec:
   type: ExternalName
   externalName: 127.0.0.1
@@ -179,5 +211,119 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
     const del = await call("delete_route", { name: "app" });
     expect(del.body).toMatchObject({ deleted: true, goneFromTraefik: true });
     expect(await getIngressRoute("shardgate-app")).toBeUndefined();
+  });
+
+  it("dry_run with backend URLs shows the IngressRoute and its Service, and writes nothing", async () => {
+    const dry = await call("create_route", {
+      name: "preview",
+      host: "preview.home.arpa",
+      backends: ["http://192.0.2.10:8080", "http://192.0.2.11:8080"],
+      dry_run: true,
+    });
+    expect(dry.body).toMatchObject({
+      dry_run: true,
+      backendService: `${ns.name}/shardgate-preview`,
+      backendObjects: ["Service", "EndpointSlice"],
+    });
+    const kinds = String(dry.body.document)
+      .split("---\n")
+      .map((d) => /^kind: (\w+)$/m.exec(d)?.[1]);
+    expect(kinds).toEqual(["IngressRoute", "Service", "EndpointSlice"]);
+    expect(await getIngressRoute("shardgate-preview")).toBeUndefined();
+    expect(await readService("shardgate-preview")).toBeUndefined();
+  });
+
+  it("serves a backend URL through a managed Service owned by the IngressRoute", async () => {
+    const created = await call("create_route", {
+      name: "url",
+      host: "url.home.arpa",
+      backends: [`http://127.0.0.1:${backendPort}`],
+      entry_points: ["web"],
+    });
+    expect(created.isError).toBe(false);
+    expect(created.body).toMatchObject({
+      created: true,
+      backendService: `${ns.name}/shardgate-url`,
+      backendType: "ExternalName",
+      visibleInTraefik: true,
+      traefik: { status: "enabled" },
+    });
+    const ir = await getIngressRoute("shardgate-url");
+    const service = await readService("shardgate-url");
+    expect(service?.metadata?.labels).toEqual({ "app.kubernetes.io/managed-by": "shardgate" });
+    expect(service?.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: "IngressRoute",
+        name: "shardgate-url",
+        uid: (ir?.metadata as { uid: string }).uid,
+      }),
+    ]);
+    const body = await waitFor(
+      async () => {
+        const r = await request(`${traefik.webUrl}/`, { headers: { host: "url.home.arpa" } });
+        const text = await r.body.text();
+        return r.statusCode === 200 ? text : undefined;
+      },
+      { message: "Traefik never proxied url.home.arpa" },
+    );
+    expect(body).toBe("hello from url.home.arpa");
+  });
+
+  it("routes IP backends through an EndpointSlice that Traefik reads", async () => {
+    // TEST-NET addresses: Traefik lists them as servers; nothing sends them traffic.
+    const created = await call("create_route", {
+      name: "ips",
+      host: "ips.home.arpa",
+      backends: ["http://192.0.2.10:8080", "http://192.0.2.11:8080"],
+    });
+    expect(created.body).toMatchObject({
+      backendType: "ClusterIP",
+      backendObjects: ["Service", "EndpointSlice"],
+      visibleInTraefik: true,
+      traefik: { status: "enabled" },
+    });
+    const slice = await readSlice("shardgate-ips");
+    expect(slice?.metadata?.ownerReferences?.[0]?.kind).toBe("IngressRoute");
+    const api = new TraefikApi({ baseUrl: traefik.apiUrl });
+    const service = await waitFor(async () =>
+      (await api.services("http")).find((s) => s.name.includes("shardgate-ips")),
+    );
+    expect(service.loadBalancer?.servers?.map((s) => s.url).sort()).toEqual([
+      "http://192.0.2.10:8080",
+      "http://192.0.2.11:8080",
+    ]);
+  });
+
+  it("refuses a Service of the route's name that is not its own, and creates nothing", async () => {
+    const taken = await call("create_route", {
+      name: "taken",
+      host: "taken.home.arpa",
+      backends: [`http://127.0.0.1:${backendPort}`],
+    });
+    expect(taken.isError).toBe(true);
+    expect(JSON.stringify(taken.body)).toContain("not managed by shardgate");
+    expect(await getIngressRoute("shardgate-taken")).toBeUndefined();
+    expect((await readService("shardgate-taken"))?.metadata?.labels).toBeUndefined();
+  });
+
+  it("replacing backends with a kubernetes_service drops the managed Service", async () => {
+    const replaced = await call("create_route", {
+      name: "ips",
+      host: "ips.home.arpa",
+      kubernetes_service: { name: "backend", port: backendPort },
+      replace: true,
+    });
+    expect(replaced.body).toMatchObject({ replaced: true, visibleInTraefik: true });
+    expect(await readService("shardgate-ips")).toBeUndefined();
+    expect(await readSlice("shardgate-ips")).toBeUndefined();
+  });
+
+  it("deleting the route lets the garbage collector remove its Service", async () => {
+    const del = await call("delete_route", { name: "url" });
+    expect(del.body).toMatchObject({ deleted: true, goneFromTraefik: true });
+    await waitFor(async () => (await readService("shardgate-url")) === undefined, {
+      message: "the managed Service outlived its IngressRoute (owner reference not honoured?)",
+    });
+    await call("delete_route", { name: "ips" });
   });
 });
