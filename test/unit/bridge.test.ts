@@ -14,6 +14,7 @@ import {
   type ClientCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
 import { BridgeErrorCode, restartDelay, serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
+import { fetchList, listsChangedBy } from "../../src/bridge/lists.ts";
 
 const EVERYTHING = fileURLToPath(
   new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
@@ -102,6 +103,42 @@ describe("restartDelay", () => {
     expect([0, 1, 2, 3, 4, 10].map((a) => restartDelay(a, options))).toEqual([
       100, 200, 400, 800, 1000, 1000,
     ]);
+  });
+});
+
+describe("fetchList", () => {
+  it("follows cursors and drops entries that are not valid MCP", async () => {
+    const pages: Record<string, unknown> = {
+      "": { resources: [{ name: "a", uri: "test://a" }, { name: "no uri" }], nextCursor: "p2" },
+      p2: { resources: [{ name: "b", uri: "test://b", mimeType: "text/plain" }] },
+    };
+    const asked: unknown[] = [];
+    const listed = await fetchList(async (method, params) => {
+      asked.push([method, params]);
+      return { result: pages[typeof params.cursor === "string" ? params.cursor : ""] };
+    }, "resources");
+    expect(asked).toEqual([
+      ["resources/list", {}],
+      ["resources/list", { cursor: "p2" }],
+    ]);
+    expect(listed).toEqual({
+      items: [
+        { name: "a", uri: "test://a" },
+        { name: "b", uri: "test://b", mimeType: "text/plain" },
+      ],
+      invalid: 1,
+    });
+    const failed = await fetchList(async () => ({ error: { code: -32601, message: "no" } }), "prompts");
+    expect(failed).toEqual({ error: { code: -32601, message: "no" } });
+  });
+
+  it("maps list_changed notifications to the lists they invalidate", () => {
+    expect(listsChangedBy("notifications/resources/list_changed")).toEqual([
+      "resources",
+      "resourceTemplates",
+    ]);
+    expect(listsChangedBy("notifications/prompts/list_changed")).toEqual(["prompts"]);
+    expect(listsChangedBy("notifications/message")).toEqual([]);
   });
 });
 
