@@ -4,7 +4,8 @@
  * TLS on routers) are strict, because Traefik rejects a whole file (and with it
  * every later change in the directory) on one unknown key; option blocks of
  * individual middlewares and transports are checked only for being objects.
- * Field names follow pkg/config/dynamic in Traefik's source.
+ * Field names follow pkg/config/dynamic in Traefik's source; Traefik also
+ * accepts them in any case, which key-spelling.ts maps onto these names.
  */
 import { z } from "zod";
 
