@@ -63,4 +63,12 @@ export const TRAEFIK_SHARD_RULES: readonly PolicyRule[] = [
     resources: ["ingressroutes"],
     verbs: ["get", "list", "create", "update", "delete"],
   },
+  // A route to backend URLs gets its own Service (ExternalName, or selector-less
+  // with an EndpointSlice for IP addresses), owned by the IngressRoute.
+  { apiGroups: [""], resources: ["services"], verbs: ["get", "create", "update", "delete"] },
+  {
+    apiGroups: ["discovery.k8s.io"],
+    resources: ["endpointslices"],
+    verbs: ["get", "create", "update", "delete"],
+  },
 ];

@@ -10,12 +10,14 @@ import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
+import { TRAEFIK_SHARD_RULES } from "../../cdk8s/lib/rbac.ts";
 import {
   applyYaml,
   kubeConfig,
   kubeconfigPath,
   startTraefik,
   useNamespace,
+  userKubeconfig,
   waitFor,
   type Traefik,
 } from "../harness/index.ts";
@@ -133,9 +135,29 @@ spec:
     namespaces: [ns.name],
     allowExternalNameServices: true,
   });
+  // The shard runs with exactly the Role the Helm chart and cdk8s give it.
+  const user = `traefik-shard-${ns.name}`;
+  await applyYaml(
+    kubeConfig(),
+    JSON.stringify({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "traefik-shard" },
+      rules: TRAEFIK_SHARD_RULES,
+    }) +
+      "\n---\n" +
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "traefik-shard" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "traefik-shard" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+      }),
+    { namespace: ns.name },
+  );
   const shard = createTraefikShard(
     { traefikApiUrl: traefik.apiUrl, mode: "ingressroute", namespace: ns.name, routeWaitSeconds: 45 },
-    { kubeConfig: kubeConfig() },
+    { kubeConfig: kubeConfig(await userKubeconfig(user)) },
   );
   served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
   client = new Client({ name: "traefik-ingressroute-test", version: "0.0.0" });
