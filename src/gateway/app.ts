@@ -16,8 +16,10 @@ import { ActivityLog } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
+import { Drain, type DrainPhase } from "./drain.ts";
 import { CODES } from "./errors.ts";
 import { adminRoutes } from "./http/admin.ts";
+import { drainHooks } from "./http/drain.ts";
 import { openApiRoutes } from "./http/openapi.ts";
 import { opsRoutes } from "./http/ops.ts";
 import { Dispatcher } from "./mcp/dispatch.ts";
@@ -68,6 +70,28 @@ export interface GatewayOptions {
   readonly keepAliveMs?: number;
 }
 
+export interface ShutdownOptions {
+  /**
+   * How long the replica keeps serving after /ready turned 503, while
+   * Kubernetes removes it from the Service's endpoints (that takes seconds).
+   * @default 5000
+   */
+  readonly delayMs?: number;
+  /**
+   * How long work in flight may run on once new requests are refused; calls
+   * still running then are cancelled upstream and answered with -32014.
+   * @default 25000
+   */
+  readonly graceMs?: number;
+}
+
+/** After the grace period: time for cancelled calls to send their error answers. */
+const CANCEL_SETTLE_MS = 3000;
+/** Time for ended notification streams to close their connections. */
+const STREAM_END_MS = 1000;
+/** The SSE retry hint sent on streams ended by a drain. */
+const STREAM_RECONNECT_MS = 1000;
+
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly catalogue: CatalogueService;
@@ -75,8 +99,17 @@ export interface Gateway {
   readonly activity: ActivityLog;
   /** Starts the registry and the upstreams; resolves once the registry is loaded. */
   start(): Promise<void>;
-  /** Stops everything, the fastify app included. */
+  /** Stops everything at once, the fastify app included (connections are destroyed). */
   close(): Promise<void>;
+  /**
+   * Stops without losing work: /ready turns 503, serving goes on for
+   * `delayMs`, then new requests are refused (503) while work in flight
+   * finishes within `graceMs`; what still runs is cancelled with an error
+   * answer; notification streams end; then close(). Idempotent.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /** Where a shutdown is, and how much work is in flight. */
+  readonly drain: { readonly phase: DrainPhase; readonly inFlight: number };
 }
 
 const MCP_PATHS = ["/mcp", "/sse", "/messages"];
@@ -122,7 +155,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
   });
-  const calls = new GatewayCalls({ catalogue, metrics, activity, logger });
+  const drain = new Drain();
+  const calls = new GatewayCalls({ catalogue, metrics, activity, logger, shutdown: drain.signal });
   const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
 
@@ -171,6 +205,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     }
   });
 
+  drainHooks(app as unknown as FastifyInstance, drain);
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) logger.error({ err: error, url: request.url }, "request failed");
@@ -190,7 +226,15 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     streamableRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
   });
   await app.register(async (scope) => {
-    legacySseRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+    legacySseRoutes(scope, {
+      dispatcher,
+      signer,
+      keys,
+      hub,
+      metrics,
+      keepAliveMs: options.keepAliveMs,
+      track: () => drain.track(),
+    });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
   await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
@@ -200,11 +244,13 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       catalogue,
       metrics,
       started: () => started,
+      drain,
       registryError: () => (registry as { lastError?: string }).lastError,
     }),
   );
 
   let closing: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
   app.addHook("onClose", async () => {
     hub.closeAll();
     await catalogue.stop();
@@ -224,6 +270,32 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     close() {
       closing ??= app.close();
       return closing;
+    },
+    drain,
+    shutdown(shutdownOptions = {}) {
+      shuttingDown ??= (async () => {
+        const delayMs = shutdownOptions.delayMs ?? 5000;
+        const graceMs = shutdownOptions.graceMs ?? 25_000;
+        drain.markUnready();
+        logger.info({ delayMs, graceMs, inFlight: drain.inFlight }, "shutdown: not ready, serving on");
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        drain.stopAccepting();
+        logger.info(
+          { inFlight: drain.inFlight },
+          "shutdown: refusing new requests, waiting for work in flight",
+        );
+        if (!(await drain.whenIdle(graceMs))) {
+          logger.warn({ inFlight: drain.inFlight }, "shutdown: grace period over, cancelling work in flight");
+          drain.abortInFlight();
+          if (!(await drain.whenIdle(CANCEL_SETTLE_MS)))
+            logger.warn({ inFlight: drain.inFlight }, "shutdown: closing with requests unanswered");
+        }
+        await hub.endAll(STREAM_RECONNECT_MS, STREAM_END_MS);
+        drain.markStopped();
+        await (closing ??= app.close());
+        logger.info("shutdown complete");
+      })();
+      return shuttingDown;
     },
   };
 }

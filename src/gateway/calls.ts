@@ -14,6 +14,7 @@ import type { ActivityLog } from "./activity.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
+import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
@@ -27,17 +28,32 @@ export class GatewayCalls {
   #metrics: GatewayMetrics;
   #activity: ActivityLog;
   #logger: Logger;
+  #shutdown: AbortSignal | undefined;
 
   constructor(deps: {
     catalogue: CatalogueService;
     metrics: GatewayMetrics;
     activity: ActivityLog;
     logger: Logger;
+    /** Aborted when a drain's grace period ends: every call still running is cancelled upstream. */
+    shutdown?: AbortSignal;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#shutdown = deps.shutdown;
+  }
+
+  /** Runs `fn` with a signal that also follows the shutdown signal. */
+  async #cancellable<T>(options: InvokeOptions, fn: (options: InvokeOptions) => Promise<T>): Promise<T> {
+    if (!this.#shutdown) return fn(options);
+    const { signal, unlink } = linkSignals(options.signal, this.#shutdown);
+    try {
+      return await fn({ ...options, signal });
+    } finally {
+      unlink();
+    }
   }
 
   async callTool(
@@ -65,7 +81,7 @@ export class GatewayCalls {
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
     try {
-      const result = await upstream.callTool(tool.tool, argObject, options);
+      const result = await this.#cancellable(options, (o) => upstream.callTool(tool.tool, argObject, o));
       outcome = result.isError ? "tool_error" : "ok";
       return result;
     } catch (error) {
@@ -102,7 +118,7 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
-    return upstream.readResource(uri, options);
+    return this.#cancellable(options, (o) => upstream.readResource(uri, o));
   }
 
   async getPrompt(
@@ -116,6 +132,8 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(prompt.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
-    return upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, options);
+    return this.#cancellable(options, (o) =>
+      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, o),
+    );
   }
 }

@@ -45,6 +45,20 @@ export const gatewayConfigSchema = z.object({
     .default(false)
     .describe("expose tools without the shard prefix where unambiguous"),
   refreshIntervalSeconds: z.coerce.number().positive().default(300).describe("slow re-list of every shard"),
+  shutdownDelaySeconds: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(5)
+    .describe("on SIGTERM: seconds /ready answers 503 while still serving, so endpoints update first"),
+  shutdownGraceSeconds: z.coerce
+    .number()
+    .min(0)
+    .max(3600)
+    .default(25)
+    .describe(
+      "then: seconds calls in flight may finish before they are cancelled (delay + grace + ~10 s must fit in terminationGracePeriodSeconds)",
+    ),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -28,6 +28,12 @@ export const CODES = {
   forbidden: { code: -32012, http: 403 },
   /** The shard answered with an error of its own. */
   upstream: { code: -32013, http: 502 },
+  /**
+   * The replica is shutting down: a new request refused while it drains, or a
+   * call still running when the grace period ended (cancelled upstream).
+   * Sessions are replica-independent, so the client retries elsewhere.
+   */
+  shuttingDown: { code: -32014, http: 503 },
 } as const;
 
 export type ErrorName = keyof typeof CODES;

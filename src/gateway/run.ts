@@ -1,4 +1,7 @@
-/** The process around the app: registry from config, listen, stop on SIGTERM. */
+/**
+ * The process around the app: registry from config, listen, drain on SIGTERM
+ * or SIGINT and exit 0 when done (a second signal exits at once).
+ */
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../config/index.ts";
 import { createLogger } from "../log.ts";
@@ -53,13 +56,28 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
   const address = await gateway.app.listen({ host: config.host, port: config.port });
   logger.info({ address, mode: registry.mode, keys: keys.size }, "gateway listening");
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, "stopping");
-      resolve();
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
-  await gateway.close();
+  // First signal: drain (shutdown()). Second: exit at once, work in flight or not.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    gateway
+      .shutdown({
+        delayMs: config.shutdownDelaySeconds * 1000,
+        graceMs: config.shutdownGraceSeconds * 1000,
+      })
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
 }

@@ -35,6 +35,9 @@ async function startReplica(shardsFile: string): Promise<Replica> {
       shardsFile,
       "--session-secret",
       SECRET,
+      // Nothing routes by readiness here: stop without the endpoint-propagation delay.
+      "--shutdown-delay-seconds",
+      "0",
     ],
     {
       cwd: join(import.meta.dirname, "../.."),

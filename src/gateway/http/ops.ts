@@ -1,6 +1,7 @@
 /** /health (state of the gateway and each shard), /ready, /metrics. */
 import type { FastifyInstance } from "fastify";
 import type { CatalogueService } from "../catalogue/service.ts";
+import type { Drain } from "../drain.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { Registry } from "../registry/types.ts";
 
@@ -9,6 +10,8 @@ export interface OpsOptions {
   readonly catalogue: CatalogueService;
   readonly metrics: GatewayMetrics;
   readonly started: () => boolean;
+  /** Not ready from the first shutdown signal on, so Kubernetes stops sending traffic. */
+  readonly drain: Pick<Drain, "ready" | "phase" | "inFlight">;
   /** Error of the registry itself (a broken shards file, a failing watch). */
   readonly registryError: () => string | undefined;
 }
@@ -40,11 +43,12 @@ export function opsRoutes(app: FastifyInstance, opts: OpsOptions): void {
       registry: { mode: opts.registry.mode, error: opts.registryError() },
       catalogue: { version: opts.catalogue.catalogue.version, tools: opts.catalogue.catalogue.tools.length },
       shards: list,
+      ...(opts.drain.ready ? {} : { shutdown: { phase: opts.drain.phase, inFlight: opts.drain.inFlight } }),
     };
   });
 
   app.get("/ready", async (_request, reply) => {
-    const ready = opts.started() && opts.catalogue.settled;
+    const ready = opts.drain.ready && opts.started() && opts.catalogue.settled;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
 

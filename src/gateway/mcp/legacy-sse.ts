@@ -12,7 +12,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { ALL_VERSIONS, type Dispatcher } from "./dispatch.ts";
 import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
 import type { SessionSigner } from "./session.ts";
-import { writeSseEvent, type StreamHub } from "./streams.ts";
+import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
 
 export interface LegacySseOptions {
   readonly dispatcher: Dispatcher;
@@ -22,6 +22,12 @@ export interface LegacySseOptions {
   readonly metrics: GatewayMetrics;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /**
+   * Counts a call whose answer travels on the stream after the POST got its
+   * 202, so that a drain waits for it. Returns the function that says it is done.
+   * @default not counted
+   */
+  readonly track?: () => () => void;
 }
 
 interface LegacySession {
@@ -62,9 +68,18 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
     };
     sessions.set(id, { principal, nonce: claims.n, send });
     opts.metrics.sessionsInitialized.inc();
-    const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
+    const keepAlive = setInterval(() => {
+      if (!raw.writableEnded) raw.write(": keep-alive\n\n");
+    }, opts.keepAliveMs ?? 15_000);
     keepAlive.unref();
-    const remove = opts.hub.add({ kind: "sse", session: claims.n, send, close: () => raw.end() });
+    // 2024-11-05 defines no event that says "going away", so a drain just ends the
+    // stream, after an SSE retry hint; EventSource-based clients reconnect to /sse.
+    const remove = opts.hub.add({
+      kind: "sse",
+      session: claims.n,
+      send,
+      close: (reconnectMs) => endSseStream(raw, reconnectMs),
+    });
     raw.on("close", () => {
       clearInterval(keepAlive);
       sessions.delete(id);
@@ -101,10 +116,12 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
     async function run(r: JSONRPCRequest): Promise<void> {
       const controller = new AbortController();
       const untrack = opts.hub.track(session!.nonce, r.id, controller);
+      const done = opts.track?.();
       try {
         session!.send(await opts.dispatcher.handle(r, { ...ctx, signal: controller.signal }));
       } finally {
         untrack();
+        done?.();
       }
     }
     return reply.code(202).type("text/plain").send("Accepted");

@@ -15,7 +15,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
 import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
 import type { SessionClaims, SessionSigner } from "./session.ts";
-import { writeSseEvent, type StreamHub } from "./streams.ts";
+import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
 
 export interface StreamableOptions {
   readonly dispatcher: Dispatcher;
@@ -240,13 +240,17 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
       connection: "keep-alive",
     });
     raw.write(": shardgate\n\n");
-    const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
+    const keepAlive = setInterval(() => {
+      if (!raw.writableEnded) raw.write(": keep-alive\n\n");
+    }, opts.keepAliveMs ?? 15_000);
     keepAlive.unref();
     const remove = hub.add({
       kind: "get",
       session: admitted.claims!.n,
-      send: (message) => writeSseEvent(raw, message),
-      close: () => raw.end(),
+      send: (message) => {
+        if (!raw.writableEnded) writeSseEvent(raw, message);
+      },
+      close: (reconnectMs) => endSseStream(raw, reconnectMs),
     });
     raw.on("close", () => {
       clearInterval(keepAlive);

@@ -11,15 +11,24 @@ export interface ClientStream {
   /** Session nonce (claims.n) the stream belongs to. */
   readonly session: string;
   send(message: JSONRPCMessage): void;
-  close(): void;
+  /** Ends the stream; with `reconnectMs`, first tells the client when to reconnect (SSE `retry:`). */
+  close(reconnectMs?: number): void;
 }
 
 export function writeSseEvent(raw: ServerResponse, message: unknown, event = "message"): void {
   raw.write(`event: ${event}\ndata: ${typeof message === "string" ? message : JSON.stringify(message)}\n\n`);
 }
 
+/** Ends an SSE response, after a `retry:` hint when the client should come back (elsewhere). */
+export function endSseStream(raw: ServerResponse, reconnectMs?: number): void {
+  if (raw.writableEnded) return;
+  if (reconnectMs !== undefined) raw.write(`retry: ${Math.round(reconnectMs)}\n\n`);
+  raw.end();
+}
+
 export class StreamHub {
   #streams = new Set<ClientStream>();
+  #emptied = new Set<() => void>();
   #inflight = new Map<string, AbortController>();
   #onCount: (kind: "get" | "sse", delta: number) => void;
 
@@ -31,8 +40,32 @@ export class StreamHub {
     this.#streams.add(stream);
     this.#onCount(stream.kind, 1);
     return () => {
-      if (this.#streams.delete(stream)) this.#onCount(stream.kind, -1);
+      if (!this.#streams.delete(stream)) return;
+      this.#onCount(stream.kind, -1);
+      if (this.#streams.size === 0) for (const wake of [...this.#emptied]) wake();
     };
+  }
+
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Ends every stream (they are idle: their calls ran on POSTs) and resolves
+   * once their connections closed, or after `timeoutMs`.
+   */
+  async endAll(reconnectMs: number, timeoutMs: number): Promise<void> {
+    for (const s of [...this.#streams]) s.close(reconnectMs);
+    if (this.#streams.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#emptied.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#emptied.add(wake);
+    });
   }
 
   broadcast(message: JSONRPCMessage): void {

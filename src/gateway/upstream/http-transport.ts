@@ -47,6 +47,8 @@ export interface HttpTransportOptions {
 type BodyReadable = Dispatcher.ResponseData["body"];
 
 const CONNECTION_CLOSED = -32000;
+/** How long close() waits for cancellations still being sent. */
+const CANCEL_FLUSH_MS = 2000;
 const RESULT_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
 
 function isRequestMessage(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId; method: string } {
@@ -73,6 +75,8 @@ export class HttpTransport implements Transport {
   #maxOther: number;
   #stream: { retryTimer?: NodeJS.Timeout; attempt: number } = { attempt: 0 };
   #isClosed = false;
+  /** notifications/cancelled still being sent: close() lets them reach the shard first. */
+  #cancelling = new Set<Promise<void>>();
 
   constructor(options: HttpTransportOptions) {
     this.#opts = options;
@@ -93,9 +97,13 @@ export class HttpTransport implements Transport {
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (this.#isClosed) throw new UpstreamConnectionError("transport closed");
     if (!("method" in message) || message.method !== "notifications/cancelled") return this.#send(message);
+    const sending = this.#send(message);
+    const tracked = sending.catch(() => undefined);
+    this.#cancelling.add(tracked);
     try {
-      await this.#send(message);
+      await sending;
     } finally {
+      this.#cancelling.delete(tracked);
       // Whether or not the shard heard it, the answer is no longer wanted.
       const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       if (cancelled !== undefined) this.#abandon(cancelled);
@@ -151,6 +159,16 @@ export class HttpTransport implements Transport {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    // A gateway that stops right after cancelling its calls (end of a drain)
+    // must still tell the shard, or the shard works on for nobody.
+    if (this.#cancelling.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(this.#cancelling),
+        new Promise((resolve) => (timer = setTimeout(resolve, CANCEL_FLUSH_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     clearTimeout(this.#stream.retryTimer);
     this.#closed.abort();
     for (const body of this.#inflight.values()) body.destroy();

@@ -354,8 +354,19 @@ export class Upstream {
     timedOut: boolean,
   ): Error {
     if (error instanceof GatewayError) return error;
-    if (callerSignal?.aborted)
+    if (callerSignal?.aborted) {
+      // A gateway-side reason (the drain's grace period ended) is what the caller must read.
+      const reason: unknown = callerSignal.reason;
+      if (reason instanceof GatewayError)
+        return new GatewayError(
+          reason.kind,
+          `${label}: ${reason.message.replace(/^MCP error -?\d+: /, "")}`,
+          {
+            cause: error,
+          },
+        );
       return new GatewayError("connectionClosed", `${label}: cancelled by the client`, { cause: error });
+    }
     if (error instanceof McpError && error.code === CODES.resultTooLarge.code) {
       return new GatewayError(
         "resultTooLarge",
