@@ -65,6 +65,10 @@ export const chartValuesSchema = z.strictObject({
     allowedOrigins: z.array(z.string().min(1)),
     corsOrigins: z.array(z.string().min(1)),
     bareNames: z.boolean(),
+    shutdown: z.strictObject({
+      delaySeconds: z.number().int().min(0).max(300),
+      graceSeconds: z.number().int().min(0).max(3600),
+    }),
     resources: k8sObject,
     extraEnv: k8sList,
     ...scheduling,

@@ -28,6 +28,13 @@ export interface InstallationProps extends ChartProps {
   readonly gatewayReplicas?: number;
   /** Secrets the gateway may read for spec.auth. @default none */
   readonly authSecretNames?: readonly string[];
+  /**
+   * The gateway's drain on SIGTERM: seconds it serves on with /ready at 503
+   * (endpoint removal), then seconds calls in flight may finish. The pod's
+   * terminationGracePeriodSeconds is their sum plus 10.
+   * @default { delaySeconds: 5, graceSeconds: 25 }
+   */
+  readonly gatewayShutdown?: { readonly delaySeconds?: number; readonly graceSeconds?: number };
   /** Declare the Traefik shard (file mode, hostPath dynamic directory). @default true */
   readonly traefikShard?: boolean;
   /** @default http://traefik.traefik.svc.cluster.local:8080 */
@@ -37,6 +44,17 @@ export interface InstallationProps extends ChartProps {
 }
 
 const GATEWAY_PORT = 8080;
+/**
+ * Beyond delay + grace, the gateway needs a few seconds to answer cancelled
+ * calls, tell their shards, end streams and exit (src/gateway/app.ts).
+ */
+export const GATEWAY_SHUTDOWN_MARGIN_SECONDS = 10;
+
+function shutdownSeconds(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new Error(`gatewayShutdown.${name} must be an integer from 0 to ${max} (got ${value})`);
+  return value;
+}
 const METRICS_PORT = 8081;
 
 /** The securityContext blocks of every pod and container (the chart's defaults). */
@@ -140,6 +158,8 @@ export class ShardgateInstallation extends Chart {
     // --- gateway
     const gatewayName = `${name}-gateway`;
     const secretRule = gatewaySecretRule(props.authSecretNames ?? []);
+    const delaySeconds = shutdownSeconds("delaySeconds", props.gatewayShutdown?.delaySeconds ?? 5, 300);
+    const graceSeconds = shutdownSeconds("graceSeconds", props.gatewayShutdown?.graceSeconds ?? 25, 3600);
     this.#identity(gatewayName, ns, labels("gateway"), [
       ...GATEWAY_CLUSTER_RULES,
       ...(secretRule ? [secretRule] : []),
@@ -156,7 +176,8 @@ export class ShardgateInstallation extends Chart {
           spec: {
             serviceAccountName: gatewayName,
             securityContext: POD_SECURITY_CONTEXT,
-            terminationGracePeriodSeconds: 30,
+            // Kubernetes must not SIGKILL a gateway still draining (see GATEWAY_SHUTDOWN_MARGIN_SECONDS).
+            terminationGracePeriodSeconds: delaySeconds + graceSeconds + GATEWAY_SHUTDOWN_MARGIN_SECONDS,
             containers: [
               {
                 name: "gateway",
@@ -165,6 +186,8 @@ export class ShardgateInstallation extends Chart {
                 env: [
                   { name: "LOG_FORMAT", value: "json" },
                   { name: "SHARDGATE_PORT", value: String(GATEWAY_PORT) },
+                  { name: "SHARDGATE_SHUTDOWN_DELAY_SECONDS", value: String(delaySeconds) },
+                  { name: "SHARDGATE_SHUTDOWN_GRACE_SECONDS", value: String(graceSeconds) },
                   {
                     // Optional: without it sessions hold on one replica only (README "Install").
                     name: "SHARDGATE_SESSION_SECRET",
