@@ -1,4 +1,5 @@
-export { buildGatewayApp, type Gateway, type GatewayOptions } from "./app.ts";
+export { buildGatewayApp, type Gateway, type GatewayOptions, type ShutdownOptions } from "./app.ts";
+export type { DrainPhase } from "./drain.ts";
 export { KeyStore, type Principal } from "./auth.ts";
 export {
   FileRegistry,

@@ -7,8 +7,7 @@
  * last. /health, /ready and /metrics answer in every phase.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Drain } from "../drain.ts";
-import { SHUTTING_DOWN_MESSAGE } from "../drain.ts";
+import { SHUTTING_DOWN_MESSAGE, type Drain } from "../drain.ts";
 import { CODES } from "../errors.ts";
 import { isRequest, jsonRpcError, parseBody } from "../mcp/messages.ts";
 

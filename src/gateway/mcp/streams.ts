@@ -5,6 +5,8 @@
  */
 import type { ServerResponse } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { SHUTTING_DOWN_MESSAGE } from "../drain.ts";
+import { GatewayError } from "../errors.ts";
 
 export interface ClientStream {
   readonly kind: "get" | "sse";
@@ -78,7 +80,8 @@ export class StreamHub {
 
   closeAll(): void {
     for (const s of [...this.#streams]) s.close();
-    for (const c of this.#inflight.values()) c.abort(new Error("gateway shutting down"));
+    const reason = new GatewayError("shuttingDown", SHUTTING_DOWN_MESSAGE);
+    for (const c of this.#inflight.values()) c.abort(reason);
   }
 
   /** Registers a running request; the returned function unregisters it. */
