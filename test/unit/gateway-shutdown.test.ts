@@ -229,7 +229,14 @@ describe("gateway shutdown drain (real processes)", () => {
 
     const call = client.callTool({ name: "gate_hold", arguments: { key: "a" } });
     call.catch(() => undefined); // awaited below; no unhandled rejection if the test fails first
-    await eventually(() => shard.started.has("a"), "the shard runs the call");
+    // The OpenAPI front door (Open WebUI) has a call in flight too.
+    const viaOpenApi = fetch(`${gw.base}/tools/gate_hold`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ key: "o" }),
+    });
+    viaOpenApi.catch(() => undefined);
+    await eventually(() => shard.started.has("a") && shard.started.has("o"), "the shard runs both calls");
     gw.child.kill("SIGTERM");
 
     // Kubernetes stops routing here; the liveness probe must not kill the drain.
@@ -279,6 +286,11 @@ describe("gateway shutdown drain (real processes)", () => {
     shard.release("a");
     const result = await call;
     expect(result.content).toEqual([{ type: "text", text: "released a" }]);
+    expect(gw.child.exitCode).toBeNull();
+    shard.release("o");
+    const openApiAnswer = await viaOpenApi;
+    expect(openApiAnswer.status).toBe(200);
+    expect(await openApiAnswer.json()).toEqual({ result: "released o" });
     expect(await gw.exited).toBe(0);
     // The idle stream ended cleanly (after a reconnect hint) instead of holding the exit open.
     expect(await streamText).toMatch(/retry: \d+/);
