@@ -157,6 +157,9 @@ async function start(stack: Stack): Promise<void> {
     String(gatewayPort),
     "--session-secret",
     randomBytes(24).toString("base64url"),
+    // No load balancer to drain from on one machine: Ctrl-C stops at once.
+    "--shutdown-delay-seconds",
+    "0",
   ]);
   const shardUrl = `http://127.0.0.1:${shardPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;

@@ -213,7 +213,18 @@ beforeAll(async () => {
   gateway = spawnManaged(
     "gateway",
     process.execPath,
-    [CLI, "gateway", "--shards-file", shardsFile, "--host", "127.0.0.1", "--port", String(port)],
+    [
+      CLI,
+      "gateway",
+      "--shards-file",
+      shardsFile,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--shutdown-delay-seconds",
+      "0",
+    ],
     {
       logPath: join(scratch, "gateway.log"),
       cwd: KIT_ROOT,

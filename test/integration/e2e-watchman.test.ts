@@ -239,6 +239,8 @@ describe("a scaffolded watchman shard, through operator and gateway", () => {
         "127.0.0.1",
         "--port",
         String(port),
+        "--shutdown-delay-seconds",
+        "0",
       ],
       KIT_ROOT,
     );
