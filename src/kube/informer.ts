@@ -62,6 +62,18 @@ export function withoutManagedFields<T extends KubeObject>(object: T): T {
   return object;
 }
 
+/**
+ * Is `candidate` older than `cached`? resourceVersions are etcd revisions,
+ * compared as integers; anything else is treated as not older, so the
+ * candidate wins as it would without this check.
+ */
+function older(candidate: KubeObject, cached: KubeObject | undefined): boolean {
+  const a = candidate.metadata?.resourceVersion;
+  const b = cached?.metadata?.resourceVersion;
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
+}
+
 function jitter(ms: number, fraction = 0.2): number {
   return Math.round(ms * (1 - fraction + Math.random() * 2 * fraction));
 }
@@ -116,6 +128,23 @@ export class Informer<T extends KubeObject> {
   waitForSync(): Promise<void> {
     if (this.#synced || this.#stop.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  /**
+   * Puts an object this process just wrote (the apiserver's answer) into the
+   * cache ahead of its watch event, unless the cache already holds a newer
+   * version. Without it, a reconcile woken in the moment between the write
+   * and the event reads the old object and writes the same thing again. No
+   * event is emitted; the watch delivers the write as usual.
+   */
+  observe(object: T): void {
+    const item = this.#transform(object);
+    const key = objectKey(item);
+    const cached = this.#cache.get(key);
+    if (older(item, cached)) return;
+    item.apiVersion ??= cached?.apiVersion;
+    item.kind ??= cached?.kind;
+    this.#cache.set(key, item);
   }
 
   start(): void {
@@ -254,6 +283,8 @@ export class Informer<T extends KubeObject> {
           this.#emit({ type: "delete", object });
           continue;
         }
+        // An observed write may be ahead of the stream: keep it, the stream catches up.
+        if (old && older(object, old)) continue;
         this.#cache.set(key, object);
         this.#emit(old ? { type: "update", object, old } : { type: "add", object });
       }

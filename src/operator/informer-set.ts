@@ -41,6 +41,12 @@ export class InformerSet<T extends KubeObject> {
     return this.#byNamespace.get(splitKey(key).namespace ?? "")?.get(key);
   }
 
+  /** See Informer.observe: a write's answer, cached ahead of its watch event. */
+  observe(object: T): void {
+    const informer = this.#all ?? this.#byNamespace.get(object.metadata?.namespace ?? "");
+    informer?.observe(object);
+  }
+
   list(): T[] {
     return this.#informers.flatMap((i) => i.list());
   }

@@ -122,6 +122,9 @@ export async function startOperator(
       }
     };
   shards.on(watchEvents("mcpshards", (o) => objectKey(o)));
+  shards.on((event) => {
+    if (event.type === "add") logger.debug({ shard: objectKey(event.object) }, "shard seen");
+  });
   for (const [kind, set] of children) set.on(watchEvents(kind.toLowerCase(), ownerKey));
 
   const workers: Promise<void>[] = [];
@@ -131,10 +134,13 @@ export async function startOperator(
       const key = await queue.get();
       if (key === undefined) return;
       const end = metrics.reconcileDuration.startTimer();
+      const started = Date.now();
       try {
         const result = await reconciler.reconcile(key);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        // Timestamps for per-shard timelines (bench/operator-scale.ts --timeline).
+        logger.debug({ shard: key, started, ms: Date.now() - started, ...result }, "reconciled");
         metrics.reconciles.inc({ result: "success" });
       } catch (error) {
         metrics.reconciles.inc({ result: "error" });

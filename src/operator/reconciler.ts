@@ -115,7 +115,10 @@ export class Reconciler {
     this.#deps = deps;
     this.#verifications = new VerifyPool({
       concurrency: deps.options.verifyConcurrency,
-      onDone: (key) => deps.enqueue(key),
+      onDone: (key) => {
+        deps.logger.debug({ shard: key }, "verified");
+        deps.enqueue(key);
+      },
     });
   }
 
@@ -186,15 +189,25 @@ export class Reconciler {
       }
       return { type, want, observed };
     });
-    // Independent children in parallel; the Deployment last, so its pods
-    // never start before their ServiceAccount and NetworkPolicy exist.
-    const [first, last] = [
-      plan.filter((p) => p.type !== RESOURCES.deployment),
-      plan.filter((p) => p.type === RESOURCES.deployment),
-    ];
-    await Promise.all([...first.map((p) => this.#applyIfChanged(p)), this.#deleteUnwanted(shard, desired)]);
-    let deployment: KubeObject | undefined;
-    for (const p of last) deployment = await this.#applyIfChanged(p);
+    // Everything in parallel except what the pods need first: the Deployment
+    // waits for its ServiceAccount (admission refuses pods without it) and
+    // its NetworkPolicy (pods never run unfenced). The Service is not among
+    // them; its ClusterIP allocation is the slowest write of all.
+    const needed = (p: (typeof plan)[number]) =>
+      p.type === RESOURCES.serviceAccount || p.type === RESOURCES.networkPolicy;
+    const deployments = plan.filter((p) => p.type === RESOURCES.deployment);
+    const others = plan.filter((p) => !needed(p) && p.type !== RESOURCES.deployment);
+    const podChain = async () => {
+      await Promise.all(plan.filter(needed).map((p) => this.#applyIfChanged(p)));
+      let current: KubeObject | undefined;
+      for (const p of deployments) current = await this.#applyIfChanged(p);
+      return current;
+    };
+    const [deployment] = await Promise.all([
+      podChain(),
+      ...others.map((p) => this.#applyIfChanged(p)),
+      this.#deleteUnwanted(shard, desired),
+    ]);
     return deployment;
   }
 
@@ -212,6 +225,7 @@ export class Reconciler {
       throw new Error(`apply ${type.kind} ${objectKey(want)}: ${describeError(cause)}`, { cause });
     }
     this.#deps.onWrite?.(type.kind, "apply");
+    this.#deps.children.get(type.kind)?.observe(current);
     return current;
   }
 
@@ -409,27 +423,43 @@ export class Reconciler {
     if (parts.result) next.lastVerifiedTime = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
     const { namespace, name } = splitKey(objectKey(shard));
-    await this.#deps.client.apply(
+    const written = await this.#deps.client.apply<KubeObject>(
       RESOURCES.mcpShard,
       { apiVersion: shard.apiVersion, kind: shard.kind, metadata: { name, namespace }, status: prune(next) },
       { fieldManager: FIELD_MANAGER, force: true, subresource: "status" },
     );
     this.#deps.onWrite?.("McpShard", "status");
+    this.#deps.logger.debug(
+      {
+        shard: objectKey(shard),
+        conditions: conditions.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`),
+      },
+      "status written",
+    );
+    this.#deps.shards.observe(written as McpShard);
     this.#recordTransitions(shard, previous?.conditions, conditions);
   }
 
+  /**
+   * One event per change of Ready (Verified changes always show in Ready, so
+   * a second event would repeat it; events are writes like any other). A new
+   * shard whose pods are starting is progress, not a warning: no event.
+   */
   #recordTransitions(
     shard: McpShard,
     before: readonly Condition[] | undefined,
     after: readonly Condition[],
   ): void {
-    for (const type of ["Ready", "Verified"]) {
-      const old = findCondition(before, type);
-      const now = findCondition(after, type);
-      if (!now || (old && old.status === now.status && old.reason === now.reason)) continue;
-      if (now.status === "Unknown") continue;
-      this.#deps.events.record(shard, now.status === "True" ? "Normal" : "Warning", now.reason, now.message);
-    }
+    const old = findCondition(before, "Ready");
+    const now = findCondition(after, "Ready");
+    if (!now || (old && old.status === now.status && old.reason === now.reason)) return;
+    if (now.status === "Unknown" || (!old && now.reason === "PodsNotReady")) return;
+    const verified = findCondition(after, "Verified");
+    const note =
+      now.status === "True" && verified?.status === "True"
+        ? `${now.message}: ${verified.message}`
+        : now.message;
+    this.#deps.events.record(shard, now.status === "True" ? "Normal" : "Warning", now.reason, note);
   }
 }
 

@@ -200,4 +200,22 @@ describe("informer", () => {
     ]);
     expect(informer!.hasSynced).toBe(true);
   });
+
+  it("keeps a write's answer it was told about until the watch brings something newer", async () => {
+    let send: ((event: unknown) => void) | undefined;
+    const { events } = await start(({ watch }, res) => {
+      if (!watch) return list(res, "10", [cm("a", "5")]);
+      send = watchStream(res);
+    });
+    await until(() => send !== undefined, "the watch");
+    informer!.observe(cm("a", "20"));
+    informer!.observe(cm("a", "15")); // an older answer arriving late changes nothing
+    expect(informer!.get("ns/a")?.metadata?.resourceVersion).toBe("20");
+    send!({ type: "MODIFIED", object: cm("a", "12") }); // behind the observed write: skipped
+    send!({ type: "MODIFIED", object: cm("a", "20") });
+    send!({ type: "MODIFIED", object: cm("a", "21") });
+    await until(() => summary(events).includes("update a@21"), "the newer version");
+    expect(summary(events)).toEqual(["add a@5", "synced", "update a@20", "update a@21"]);
+    expect(informer!.get("ns/a")?.data).toEqual({ v: "21" });
+  });
 });
