@@ -9,7 +9,8 @@ export function register(program: Command): void {
   addConfigOptions(command, operatorConfigSchema).action(async (flags: Record<string, unknown>) => {
     const config = resolveConfig(operatorConfigSchema, flags);
     const { createLogger } = await import("../log.ts");
-    const { startOperator } = await import("../operator/index.ts");
+    const { keepYoungGenerationSmall, startOperator } = await import("../operator/index.ts");
+    keepYoungGenerationSmall();
     const logger = createLogger({ name: "operator" });
     const operator = await startOperator(config, logger, {
       // A replica that lost the lease may hold stale intentions: exit and let Kubernetes restart it.

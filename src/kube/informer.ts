@@ -224,14 +224,20 @@ export class Informer<T extends KubeObject> {
       const key = objectKey(item);
       seen.add(key);
       const old = this.#cache.get(key);
+      // A write observed while the list was on its way is newer than the list.
+      if (old && older(item, old)) {
+        this.#emit({ type: "resync", object: old });
+        continue;
+      }
       this.#cache.set(key, item);
       if (!old) this.#emit({ type: "add", object: item });
       else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
         this.#emit({ type: "update", object: item, old });
       else this.#emit({ type: "resync", object: item });
     }
+    const listed = { metadata: { resourceVersion: list.metadata.resourceVersion } };
     for (const [key, old] of this.#cache) {
-      if (seen.has(key)) continue;
+      if (seen.has(key) || older(listed, old)) continue;
       this.#cache.delete(key);
       this.#emit({ type: "delete", object: old });
     }

@@ -218,4 +218,26 @@ describe("informer", () => {
     expect(summary(events)).toEqual(["add a@5", "synced", "update a@20", "update a@21"]);
     expect(informer!.get("ns/a")?.data).toEqual({ v: "21" });
   });
+
+  it("does not let a relist that started before an observed write undo it", async () => {
+    let send: ((event: unknown) => void) | undefined;
+    const { events } = await start(({ watch, n }, res) => {
+      if (!watch) return n === 0 ? list(res, "10", [cm("a", "5")]) : list(res, "22", [cm("a", "8")]);
+      if (n === 0) send = watchStream(res);
+      else watchStream(res);
+    });
+    await until(() => send !== undefined, "the watch");
+    informer!.observe(cm("a", "20"));
+    informer!.observe(cm("b", "25")); // created by this process after the list's version
+    send!({
+      type: "ERROR",
+      object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" },
+    });
+    await until(() => events.filter((e) => e.type === "synced").length === 2, "the relist");
+    expect(summary(events)).toEqual(["add a@5", "synced", "restart", "resync a@20", "synced"]);
+    expect(informer!.list().map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)).toEqual([
+      "a@20",
+      "b@25",
+    ]);
+  });
 });
