@@ -9,24 +9,16 @@ export function register(program: Command): void {
   addConfigOptions(command, operatorConfigSchema).action(async (flags: Record<string, unknown>) => {
     const config = resolveConfig(operatorConfigSchema, flags);
     const { createLogger } = await import("../log.ts");
-    const { keepYoungGenerationSmall, startOperator } = await import("../operator/index.ts");
-    keepYoungGenerationSmall();
+    const { startOperatorThread } = await import("../operator/thread.ts");
     const logger = createLogger({ name: "operator" });
-    const operator = await startOperator(config, logger, {
-      // A replica that lost the lease may hold stale intentions: exit and let Kubernetes restart it.
-      onLeadershipLost: () => process.exit(1),
-    });
+    // In a worker thread with a bounded young generation: see src/operator/thread.ts.
+    const operator = startOperatorThread(config, (error) => logger.error({ err: error }, "operator failed"));
     const shutdown = (signal: string) => {
       logger.info({ signal }, "shutting down");
-      operator.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
+      operator.stop();
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
+    process.exit(await operator.exited);
   });
 }

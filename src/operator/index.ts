@@ -1,5 +1,5 @@
 export { startOperator, type RunningOperator, type StartOperatorOptions } from "./operator.ts";
-export { keepYoungGenerationSmall } from "./memory.ts";
+export { startOperatorThread, type OperatorThread } from "./thread.ts";
 export { operatorConfigSchema, type OperatorConfig } from "./config.ts";
 export { Reconciler, FIELD_MANAGER, CHILD_TYPES, type ReconcilerOptions } from "./reconciler.ts";
 export { WorkQueue } from "./queue.ts";

@@ -1,0 +1,78 @@
+/**
+ * The CLI runs the operator in a worker thread whose young generation is
+ * bounded. At 200 shards the operator's resident memory was mostly V8's new
+ * space, not live data: while shards converge the allocation rate is high,
+ * V8 doubles the new space after busy scavenges up to its default maximum
+ * (128 MiB on Node 24) and those pages stay resident, next to a live heap of
+ * about 50 MiB. `--max-semi-space-size` bounds it only when given to node at
+ * startup, which the operator does not control (the image's entrypoint, a
+ * chart's env); a worker's `resourceLimits` bound it for the isolate that does
+ * the work, from inside the process. Turning the growth factor down at run
+ * time was tried first: V8 still grows the new space after full collections.
+ *
+ * Process-level concerns stay on the main thread (signals, exit codes); the
+ * worker runs `startOperator` unchanged, so tests keep running it in-process.
+ */
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type { OperatorConfig } from "./config.ts";
+
+/** Young generation of the operator's isolate (MiB): ample for objects that die within a reconcile. */
+const YOUNG_GENERATION_MIB = 16;
+
+interface ThreadData {
+  readonly shardgateOperator: true;
+  readonly config: OperatorConfig;
+}
+
+/** Did the user size the young generation themselves (node flags or NODE_OPTIONS)? Then theirs holds. */
+function sizedByUser(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  return flags.some((flag) => /semi[-_]space|young[-_]generation/.test(flag));
+}
+
+export interface OperatorThread {
+  /** Asks the operator to stop (workers drain, watches close); `exited` then resolves with 0. */
+  stop(): void;
+  /** The exit code: 0 after stop(), 1 when leadership was lost or the operator failed. */
+  readonly exited: Promise<number>;
+}
+
+/** Starts the operator in a worker thread with a bounded young generation. */
+export function startOperatorThread(config: OperatorConfig, onError: (error: Error) => void): OperatorThread {
+  const data: ThreadData = { shardgateOperator: true, config };
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: data,
+    resourceLimits: sizedByUser() ? undefined : { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB },
+  });
+  let failed = false;
+  worker.on("error", (error: Error) => {
+    failed = true;
+    onError(error);
+  });
+  const exited = new Promise<number>((resolve) =>
+    worker.once("exit", (code) => resolve(failed && code === 0 ? 1 : code)),
+  );
+  return { stop: () => worker.postMessage("stop"), exited };
+}
+
+async function runInThread(config: OperatorConfig): Promise<void> {
+  const { createLogger } = await import("../log.ts");
+  const { startOperator } = await import("./operator.ts");
+  const logger = createLogger({ name: "operator" });
+  const operator = await startOperator(config, logger, {
+    // A replica that lost the lease may hold stale intentions: exit and let Kubernetes restart it.
+    onLeadershipLost: () => process.exit(1),
+  });
+  parentPort?.once("message", () => {
+    operator.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}
+
+const data = workerData as ThreadData | undefined;
+if (!isMainThread && data?.shardgateOperator) await runInThread(data.config);
