@@ -9,7 +9,8 @@
  *   2. tuned: the configuration the aim is about (`--workers 8`).
  *
  * The reference runs first, so the tuned run meets the fuller etcd and the
- * busier controller-manager: any order effect counts against it.
+ * busier controller-manager: any order effect counts against it
+ * (--reference-last swaps them).
  *
  * "Converged" is checked from watch events, shard by shard, against what the
  * final status must be: external shards Ready/Verified/Available True with
@@ -27,8 +28,12 @@
  * shown beside them.
  *
  *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--workers 8]
- *     [--reference-workers 1] [--no-reference] [--record] [--profile DIR] [--logs DIR]
+ *     [--reference-workers 1] [--reference-root DIR] [--reference-last] [--no-reference] [--record]
+ *     [--profile DIR] [--logs DIR]
  *
+ * --reference-root runs the reference with the operator of another checkout
+ * (e.g. `git archive <commit> src | tar -x -C DIR`, with node_modules and
+ * package.json linked in), to compare two versions in the same run.
  * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR;
  * --logs writes each operator's debug log there.
  */
@@ -62,10 +67,15 @@ const TUNED_WORKERS = arg("workers", 8);
 const REFERENCE_WORKERS = arg("reference-workers", 1);
 const PROFILE_DIR = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
 const LOG_DIR = args.includes("--logs") ? args[args.indexOf("--logs") + 1] : undefined;
+const REFERENCE_LAST = args.includes("--reference-last");
 const RESYNC_S = 4;
 const STEADY_WINDOW_MS = 3 * RESYNC_S * 1000;
 const CREATE_PARALLELISM = 16;
 const ROOT = join(import.meta.dirname, "..");
+/** A checkout of an earlier version whose operator runs the reference workload (with --reference-workers). */
+const REFERENCE_ROOT = args.includes("--reference-root")
+  ? args[args.indexOf("--reference-root") + 1]
+  : undefined;
 const BASELINE = join(ROOT, "bench/baseline/operator-scale.json");
 const USER = "shardgate-operator";
 const DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller";
@@ -93,6 +103,8 @@ interface RunResult extends Figures {
   label: string;
   workers: number;
   createSeconds: number;
+  /** Events are writes too, counted apart (the recorded baseline did not count them). */
+  eventsPerShard: number;
   operatorHeapMiB: number;
   /** RSS, its anonymous part, V8 heap total and used, external (MiB). */
   memory: Record<string, number>;
@@ -271,6 +283,7 @@ interface OperatorLogLine {
 }
 
 function startOperator(
+  root: string,
   kubeconfig: string,
   namespace: string,
   metricsPort: number,
@@ -283,7 +296,7 @@ function startOperator(
       ...(profile && PROFILE_DIR
         ? [`--diagnostic-dir=${PROFILE_DIR}`, "--cpu-prof", "--heapsnapshot-signal=SIGUSR2"]
         : []),
-      join(ROOT, "src/cli.ts"),
+      join(root, "src/cli.ts"),
       "operator",
       ...["--kubeconfig", kubeconfig, "--namespaces", namespace, "--leader-elect", "false"],
       ...["--metrics-host", "127.0.0.1", "--metrics-port", String(metricsPort)],
@@ -420,10 +433,11 @@ async function run(
   cp: ControlPlane,
   admin: KubeClient,
   operatorKubeconfig: string,
-  mcpUrl: string,
+  mcp: { url: string; pid: number },
   label: string,
   workers: number,
   profile: boolean,
+  root = ROOT,
 ): Promise<RunResult> {
   const namespace = `bench-${label}`;
   await admin.create(RESOURCES.namespace, {
@@ -436,12 +450,17 @@ async function run(
 
   const port = await freePort();
   const metricsUrl = `http://127.0.0.1:${port}`;
-  const { child: operator, log } = startOperator(operatorKubeconfig, namespace, port, workers, profile);
+  const { child: operator, log } = startOperator(root, operatorKubeconfig, namespace, port, workers, profile);
   const exited = new Promise((resolve) => operator.once("exit", resolve));
   const watch = new ConvergenceWatch(admin, namespace);
   try {
     await Promise.all([waitReady(metricsUrl, operator), watch.start()]);
-    const pids = { ...(await controlPlanePids(cp)), operator: operator.pid!, bench: process.pid };
+    const pids = {
+      ...(await controlPlanePids(cp)),
+      operator: operator.pid!,
+      bench: process.pid,
+      "mcp server": mcp.pid,
+    };
     const cpuBefore = await cpuSeconds(pids);
     const done = watch.all(SHARDS, 300_000);
 
@@ -453,7 +472,7 @@ async function run(
         names.slice(i, i + CREATE_PARALLELISM).map((name) => {
           const spec = managedNames.has(name)
             ? { container: { image: "ghcr.io/example/mcp:1" } }
-            : { url: mcpUrl };
+            : { url: mcp.url };
           return admin.apply(RESOURCES.mcpShard, shardManifest(namespace, name, spec), {
             fieldManager: "bench",
           });
@@ -481,7 +500,16 @@ async function run(
           Date.parse(e.requestReceivedTimestamp) >= since,
       ).length;
     await sleep(1000);
-    const writesPerShard = round(writes(await cp.auditEvents()) / SHARDS);
+    const settled = await cp.auditEvents();
+    const writesPerShard = round(writes(settled) / SHARDS);
+    const eventsPerShard = round(
+      settled.filter(
+        (e) =>
+          e.user.username === USER &&
+          e.objectRef?.namespace === namespace &&
+          e.objectRef.resource === "events",
+      ).length / SHARDS,
+    );
     const steadySince = Date.now();
     await sleep(STEADY_WINDOW_MS);
     const steadyStateWrites = writes(await cp.auditEvents(), steadySince);
@@ -503,6 +531,7 @@ async function run(
       convergeSeconds,
       createSeconds,
       writesPerShard,
+      eventsPerShard,
       steadyStateWrites,
       operatorRssMiB: memory.rss ?? NaN,
       operatorHeapMiB: memory.heapUsed ?? NaN,
@@ -551,6 +580,7 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
   row("converged in (s, aim <10)", "convergeSeconds");
   row("  creating shards (s)", "createSeconds");
   row("writes per shard", "writesPerShard");
+  row("  + events per shard", "eventsPerShard");
   row("status flips", "flips");
   row(`steady writes (${STEADY_WINDOW_MS / 1000 / RESYNC_S} resyncs)`, "steadyStateWrites");
   row("operator RSS (MiB)", "operatorRssMiB");
@@ -576,7 +606,7 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
  * one would: serving 450 handshake requests on the bench's event loop would
  * delay the watch events the convergence times are taken from.
  */
-async function startMcpProcess(): Promise<{ url: string; close(): Promise<void> }> {
+async function startMcpProcess(): Promise<{ url: string; pid: number; close(): Promise<void> }> {
   const child = spawn(process.execPath, [import.meta.filename, "--serve-mcp"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -587,6 +617,7 @@ async function startMcpProcess(): Promise<{ url: string; close(): Promise<void> 
   });
   return {
     url,
+    pid: child.pid!,
     close: async () => {
       child.kill("SIGTERM");
       await exited;
@@ -608,15 +639,21 @@ async function main(): Promise<void> {
     await installCrds(cp.kubeconfigPath);
     const kubeconfig = await cp.userKubeconfig(USER, ["system:masters"]);
     const results: RunResult[] = [];
-    if (!args.includes("--no-reference"))
-      results.push(await run(cp, admin, kubeconfig, mcp.url, "reference", REFERENCE_WORKERS, false));
-    results.push(await run(cp, admin, kubeconfig, mcp.url, "tuned", TUNED_WORKERS, true));
+    const reference = () =>
+      REFERENCE_ROOT
+        ? run(cp, admin, kubeconfig, mcp, "before", REFERENCE_WORKERS, false, REFERENCE_ROOT)
+        : run(cp, admin, kubeconfig, mcp, "reference", REFERENCE_WORKERS, false);
+    const withReference = !args.includes("--no-reference");
+    // Whichever runs second meets a fuller etcd; --reference-last swaps the order to see how much that weighs.
+    if (withReference && !REFERENCE_LAST) results.push(await reference());
+    results.push(await run(cp, admin, kubeconfig, mcp, "tuned", TUNED_WORKERS, true));
+    if (withReference && REFERENCE_LAST) results.push(await reference());
     const baseline = await readFile(BASELINE, "utf8").then(
       (t) => JSON.parse(t) as Figures,
       () => undefined,
     );
     report(results, baseline);
-    const tuned = results[results.length - 1]!;
+    const tuned = results.find((r) => r.label === "tuned")!;
     if (args.includes("--record")) {
       const figures: Figures = {
         shards: tuned.shards,

@@ -96,6 +96,8 @@ export async function startOperator(
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.
       verifyConcurrency: config.workers * 4,
+      // Child writes wait on the apiserver: as many shards at once as there are workers.
+      applyConcurrency: config.workers,
     },
   });
 
@@ -124,6 +126,9 @@ export async function startOperator(
   shards.on(watchEvents("mcpshards", (o) => objectKey(o)));
   shards.on((event) => {
     if (event.type === "add") logger.debug({ shard: objectKey(event.object) }, "shard seen");
+    // Only the leader verifies; a follower's pool stays idle.
+    if ((event.type === "add" || event.type === "update") && leading)
+      reconciler.prefetchVerification(event.object);
   });
   for (const [kind, set] of children) set.on(watchEvents(kind.toLowerCase(), ownerKey));
 

@@ -28,6 +28,7 @@ import { desiredChildren, serviceUrl, type DesiredOptions } from "./desired/inde
 import type { EventRecorder } from "./events.ts";
 import type { InformerSet } from "./informer-set.ts";
 import { MAX_TOOLS_IN_STATUS, verifyShard, type VerifyRequest, type VerifyResult } from "./verify.ts";
+import { ApplyPool } from "./apply-pool.ts";
 import { VerifyPool } from "./verify-pool.ts";
 
 export const FIELD_MANAGER = "shardgate-operator";
@@ -47,6 +48,8 @@ export interface ReconcilerOptions extends DesiredOptions {
   readonly verifyTimeoutMs: number;
   /** Verifications running at once (they do not occupy reconcile workers). @default 16 */
   readonly verifyConcurrency?: number;
+  /** Shards whose children are being written at once (off the workers too). @default 8 */
+  readonly applyConcurrency?: number;
 }
 
 /**
@@ -75,6 +78,21 @@ export interface ReconcilerDeps {
   readonly verify?: (request: VerifyRequest) => Promise<VerifyResult>;
   /** Queues a key again (a verification of it finished). */
   readonly enqueue: (key: string) => void;
+}
+
+interface ChildStep {
+  readonly type: ResourceType;
+  readonly want: KubeObject;
+  readonly observed: KubeObject | undefined;
+}
+
+interface ChildPlan {
+  readonly steps: readonly ChildStep[];
+  readonly unwanted: ReadonlyArray<{ type: ResourceType; child: KubeObject }>;
+  /** Is anything to be applied or deleted? */
+  readonly writes: boolean;
+  /** The Deployment as cached now. */
+  readonly deployment: KubeObject | undefined;
 }
 
 export interface ReconcileResult {
@@ -111,6 +129,7 @@ function describeError(error: unknown): string {
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #verifications: VerifyPool;
+  readonly #applies: ApplyPool;
   /** When each shard's Deployment was first seen waiting for its controller. */
   readonly #settlingSince = new Map<string, number>();
 
@@ -123,6 +142,10 @@ export class Reconciler {
         deps.enqueue(key);
       },
     });
+    this.#applies = new ApplyPool({
+      concurrency: deps.options.applyConcurrency,
+      onDone: (key) => deps.enqueue(key),
+    });
   }
 
   /** Verifications queued or running (for metrics). */
@@ -130,9 +153,29 @@ export class Reconciler {
     return this.#verifications.running + this.#verifications.queued;
   }
 
-  /** Stops starting verifications; waits for running ones. */
+  /** Child writes queued or running (for metrics). */
+  get appliesInFlight(): number {
+    return this.#applies.running + this.#applies.queued;
+  }
+
+  /** Stops starting verifications and child writes; waits for running ones. */
   async close(): Promise<void> {
-    await this.#verifications.close();
+    await Promise.all([this.#verifications.close(), this.#applies.close()]);
+  }
+
+  /**
+   * An external shard was seen (added or changed): ask for its verification
+   * now rather than when a worker gets to it. At 200 shards the workers are
+   * busy with managed shards' writes for a second or two, and the handshake
+   * does not depend on anything they do. Status is still decided and written
+   * only by reconcile; this warms the pool, which asks for a reconcile when
+   * the result is in. Managed shards wait for their pods, so not them.
+   */
+  prefetchVerification(shard: McpShard): void {
+    if (shard.metadata.deletionTimestamp) return;
+    const parsed = mcpShardSpec.safeParse(shard.spec);
+    if (!parsed.success || !parsed.data.enabled || shardKind(parsed.data) !== "external") return;
+    this.#verification({ ...shard, spec: parsed.data }, parsed.data.url ?? "");
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -140,6 +183,7 @@ export class Reconciler {
     if (!shard || shard.metadata.deletionTimestamp) {
       // Children go with the owner (garbage collector); only the memos are ours to drop.
       this.#verifications.forget(key);
+      this.#applies.forget(key);
       this.#settlingSince.delete(key);
       return {};
     }
@@ -153,35 +197,44 @@ export class Reconciler {
     }
     const typed: McpShard = { ...shard, spec: parsed.data };
 
-    let applyError: unknown;
-    let deployment: KubeObject | undefined;
-    try {
-      deployment = await this.#reconcileChildren(typed);
-    } catch (error) {
-      applyError = error;
+    // Child writes of an earlier reconcile that failed are reported here, as if they had failed now.
+    const outcome = this.#applies.take(key);
+    let failure: unknown = outcome && !outcome.ok ? outcome.error : undefined;
+    let plan: ChildPlan | undefined;
+    if (failure === undefined) {
+      // Their completion queues the shard again.
+      if (this.#applies.busy(key)) return {};
+      try {
+        plan = this.#planChildren(typed);
+      } catch (error) {
+        failure = error;
+      }
     }
-    if (applyError !== undefined) {
-      const conflict = applyError instanceof ChildConflictError;
+    if (failure !== undefined || !plan) {
+      const conflict = failure instanceof ChildConflictError;
       await this.#writeStatus(typed, {
         ready: {
           type: "Ready",
           status: "False",
           reason: conflict ? "ChildConflict" : "ReconcileFailed",
-          message: describeError(applyError),
+          message: describeError(failure),
         },
       });
       if (conflict) return { requeueAfterMs: 60_000 };
-      throw applyError instanceof Error ? applyError : new Error(describeError(applyError));
+      throw failure instanceof Error ? failure : new Error(describeError(failure));
     }
-
-    return this.#reconcileStatus(typed, deployment);
+    if (plan.writes) {
+      this.#applies.run(key, () => this.#writeChildren(typed, plan));
+      return {};
+    }
+    return this.#reconcileStatus(typed, plan.deployment);
   }
 
-  /** Applies what differs, deletes what is no longer wanted; returns the current Deployment. */
-  async #reconcileChildren(shard: McpShard): Promise<KubeObject | undefined> {
+  /** What differs from desired state; throws ChildConflictError for a child someone else controls. */
+  #planChildren(shard: McpShard): ChildPlan {
     const { children, options } = this.#deps;
     const desired = desiredChildren(shard, options).map(withDesiredHash);
-    const plan = desired.map((want) => {
+    const steps = desired.map((want) => {
       const type = CHILD_TYPES.find((t) => t.kind === want.kind);
       if (!type) throw new Error(`no resource type for ${want.kind}`);
       const observed = children.get(type.kind)?.get(objectKey(want));
@@ -192,33 +245,40 @@ export class Reconciler {
       }
       return { type, want, observed };
     });
+    const unwanted = this.#unwanted(shard, desired);
+    return {
+      steps,
+      unwanted,
+      writes: unwanted.length > 0 || steps.some((s) => needsApply(s.want, s.observed)),
+      deployment: steps.find((s) => s.type === RESOURCES.deployment)?.observed,
+    };
+  }
+
+  /** Applies what differs and deletes what is no longer wanted (in the apply pool, off the workers). */
+  async #writeChildren(shard: McpShard, plan: ChildPlan): Promise<void> {
     // Everything in parallel except what the pods need first: the Deployment
     // waits for its ServiceAccount (admission refuses pods without it) and
     // its NetworkPolicy (pods never run unfenced). The Service is not among
     // them; its ClusterIP allocation is the slowest write of all.
-    const needed = (p: (typeof plan)[number]) =>
-      p.type === RESOURCES.serviceAccount || p.type === RESOURCES.networkPolicy;
-    const deployments = plan.filter((p) => p.type === RESOURCES.deployment);
-    const others = plan.filter((p) => !needed(p) && p.type !== RESOURCES.deployment);
+    const needed = (s: ChildStep) =>
+      s.type === RESOURCES.serviceAccount || s.type === RESOURCES.networkPolicy;
+    const deployments = plan.steps.filter((s) => s.type === RESOURCES.deployment);
+    const others = plan.steps.filter((s) => !needed(s) && s.type !== RESOURCES.deployment);
     const podChain = async () => {
-      await Promise.all(plan.filter(needed).map((p) => this.#applyIfChanged(p)));
-      let current: KubeObject | undefined;
-      for (const p of deployments) current = await this.#applyIfChanged(p);
-      return current;
+      await Promise.all(plan.steps.filter(needed).map((s) => this.#applyIfChanged(s)));
+      for (const s of deployments) await this.#applyIfChanged(s);
     };
-    const [deployment] = await Promise.all([
+    // All settle before the outcome is reported, so no write of this shard is still on its way then.
+    const settled = await Promise.allSettled([
       podChain(),
-      ...others.map((p) => this.#applyIfChanged(p)),
-      this.#deleteUnwanted(shard, desired),
+      ...others.map((s) => this.#applyIfChanged(s)),
+      ...plan.unwanted.map(({ type, child }) => this.#delete(type, child)),
     ]);
-    return deployment;
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
-  async #applyIfChanged(p: {
-    type: ResourceType;
-    want: KubeObject;
-    observed: KubeObject | undefined;
-  }): Promise<KubeObject | undefined> {
+  async #applyIfChanged(p: ChildStep): Promise<KubeObject | undefined> {
     const { type, want, observed } = p;
     if (!needsApply(want, observed)) return observed;
     let current: KubeObject;
@@ -232,18 +292,22 @@ export class Reconciler {
     return current;
   }
 
-  async #deleteUnwanted(shard: McpShard, desired: readonly KubeObject[]): Promise<void> {
+  /** Children this shard controls that desired state no longer has. */
+  #unwanted(
+    shard: McpShard,
+    desired: readonly KubeObject[],
+  ): Array<{ type: ResourceType; child: KubeObject }> {
     const wanted = new Set(desired.map((d) => `${d.kind}:${objectKey(d)}`));
-    const unwanted: Promise<void>[] = [];
+    const unwanted: Array<{ type: ResourceType; child: KubeObject }> = [];
     for (const type of CHILD_TYPES) {
       for (const child of this.#deps.children.get(type.kind)?.list() ?? []) {
         if (child.metadata?.namespace !== shard.metadata.namespace) continue;
         if (!controlledBy(child, shard.metadata.uid)) continue;
         if (wanted.has(`${type.kind}:${objectKey(child)}`)) continue;
-        unwanted.push(this.#delete(type, child));
+        unwanted.push({ type, child });
       }
     }
-    await Promise.all(unwanted);
+    return unwanted;
   }
 
   async #delete(type: ResourceType, child: KubeObject): Promise<void> {

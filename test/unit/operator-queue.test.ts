@@ -1,5 +1,6 @@
-/** The work queue and the verification pool: pure, no apiserver involved. */
+/** The work queue, the verification pool and the apply pool: pure, no apiserver involved. */
 import { describe, expect, it } from "vitest";
+import { ApplyPool } from "../../src/operator/apply-pool.ts";
 import { backoffDelay, WorkQueue } from "../../src/operator/queue.ts";
 import { VerifyPool } from "../../src/operator/verify-pool.ts";
 import type { VerifyResult } from "../../src/operator/verify.ts";
@@ -163,5 +164,56 @@ describe("verification pool", () => {
     expect(done.sort()).toEqual(["a", "b"]);
     expect(pool.memo("a")?.result).toEqual({ ok: false, reason: "VerificationFailed", message: "boom" });
     expect(pool.memo("b")).toBeUndefined();
+  });
+});
+
+describe("apply pool", () => {
+  it("writes at most `concurrency` shards at once, one batch per shard, and hands each outcome over once", async () => {
+    const done: string[] = [];
+    const pool = new ApplyPool({ concurrency: 1, onDone: (key) => done.push(key) });
+    const gate = deferred<void>();
+    let started = 0;
+    expect(
+      pool.run("a", () => {
+        started++;
+        return gate.promise;
+      }),
+    ).toBe(true);
+    expect(pool.run("a", () => Promise.resolve())).toBe(false); // busy: its completion queues it again
+    expect(pool.run("b", () => Promise.reject(new Error("apply Service b: refused")))).toBe(true);
+    expect([started, pool.running, pool.queued, pool.busy("b")]).toEqual([1, 1, 1, true]);
+
+    gate.resolve();
+    await settle();
+    expect(done).toEqual(["a", "b"]);
+    expect(pool.busy("a")).toBe(false);
+    expect(pool.take("a")).toEqual({ ok: true });
+    expect(pool.take("a")).toBeUndefined();
+    const failed = pool.take("b");
+    expect(failed?.ok).toBe(false);
+    expect(String((failed as { error: unknown }).error)).toContain("refused");
+    await pool.close();
+    expect(pool.run("c", () => Promise.resolve())).toBe(false);
+  });
+
+  it("drops a forgotten shard's queued writes and ignores the outcome of running ones", async () => {
+    const done: string[] = [];
+    const pool = new ApplyPool({ concurrency: 1, onDone: (key) => done.push(key) });
+    const gate = deferred<void>();
+    let ranB = false;
+    pool.run("a", () => gate.promise);
+    pool.run("b", () => {
+      ranB = true;
+      return Promise.resolve();
+    });
+    pool.forget("b");
+    pool.forget("a");
+    expect([pool.busy("a"), pool.busy("b")]).toEqual([false, false]);
+    gate.resolve();
+    await settle();
+    await pool.close();
+    expect(ranB).toBe(false);
+    expect(done).toEqual([]);
+    expect(pool.take("a")).toBeUndefined();
   });
 });

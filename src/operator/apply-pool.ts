@@ -1,0 +1,108 @@
+/**
+ * Child writes run here, not on reconcile workers. A Service's ClusterIP
+ * allocation can take a second on a busy apiserver; a worker waiting on it
+ * held up every other shard, even those with nothing to write (at 200 shards,
+ * external shards waited two seconds for managed shards' Services). A
+ * reconcile that finds children to write hands the writes over and returns;
+ * when they finish, the pool calls `onDone` with the key (the operator
+ * enqueues it) and the next reconcile reads the outcome, then the caches,
+ * which already hold what was written. At most `concurrency` run at once,
+ * one per key, first come first served.
+ */
+
+export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+export interface ApplyPoolOptions {
+  /** Keys writing at once. @default 8 */
+  readonly concurrency?: number;
+  /** The writes of `key` finished (either way) and their outcome is stored. */
+  readonly onDone: (key: string) => void;
+}
+
+export class ApplyPool {
+  readonly #concurrency: number;
+  readonly #onDone: (key: string) => void;
+  readonly #waiting: Array<{ key: string; run: () => Promise<void> }> = [];
+  /** Keys queued or running. */
+  readonly #busy = new Set<string>();
+  readonly #outcomes = new Map<string, ApplyOutcome>();
+  readonly #running = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: ApplyPoolOptions) {
+    this.#concurrency = options.concurrency ?? 8;
+    this.#onDone = options.onDone;
+  }
+
+  /** Are writes of `key` queued or running? Then its next reconcile comes from onDone. */
+  busy(key: string): boolean {
+    return this.#busy.has(key);
+  }
+
+  /** Queues the writes of `key`; refused (false) while it has some queued or running, or when closed. */
+  run(key: string, writes: () => Promise<void>): boolean {
+    if (this.#closed || this.#busy.has(key)) return false;
+    this.#busy.add(key);
+    this.#outcomes.delete(key);
+    this.#waiting.push({ key, run: writes });
+    this.#drain();
+    return true;
+  }
+
+  /** The outcome of the last finished writes of `key`, once: it is removed. */
+  take(key: string): ApplyOutcome | undefined {
+    const outcome = this.#outcomes.get(key);
+    this.#outcomes.delete(key);
+    return outcome;
+  }
+
+  /** The shard is gone: drop what is queued and any outcome (running writes finish and are ignored). */
+  forget(key: string): void {
+    this.#outcomes.delete(key);
+    this.#busy.delete(key);
+    const i = this.#waiting.findIndex((w) => w.key === key);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** Stops starting writes and waits for the running ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const w of this.#waiting.splice(0)) this.#busy.delete(w.key);
+    await Promise.all(this.#running);
+  }
+
+  #drain(): void {
+    while (!this.#closed && this.#running.size < this.#concurrency) {
+      const next = this.#waiting.shift();
+      if (!next) return;
+      const task = this.#run(next.key, next.run);
+      this.#running.add(task);
+      void task.finally(() => {
+        this.#running.delete(task);
+        this.#drain();
+      });
+    }
+  }
+
+  async #run(key: string, writes: () => Promise<void>): Promise<void> {
+    let outcome: ApplyOutcome;
+    try {
+      await writes();
+      outcome = { ok: true };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    const wanted = this.#busy.delete(key);
+    if (this.#closed || !wanted) return;
+    this.#outcomes.set(key, outcome);
+    this.#onDone(key);
+  }
+}
