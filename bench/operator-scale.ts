@@ -103,6 +103,8 @@ interface RunResult extends Figures {
   label: string;
   workers: number;
   createSeconds: number;
+  /** From the last create to the last shard converged: how far the operator trails the workload. */
+  lagSeconds: number;
   /** Events are writes too, counted apart (the recorded baseline did not count them). */
   eventsPerShard: number;
   operatorHeapMiB: number;
@@ -489,7 +491,15 @@ async function run(
         .filter((e) => e.objectRef?.resource === "mcpshards")
         .map((e) => Date.parse(e.requestReceivedTimestamp)),
     );
-    const convergeSeconds = round((Math.max(...watch.convergedAt.values()) - firstCreate) / 1000);
+    const lastConverged = Math.max(...watch.convergedAt.values());
+    const convergeSeconds = round((lastConverged - firstCreate) / 1000);
+    const lastCreate = Math.max(
+      ...audit
+        .filter((e) => e.user.username === "admin" && e.objectRef?.namespace === namespace)
+        .filter((e) => e.objectRef?.resource === "mcpshards")
+        .map((e) => Date.parse(e.stageTimestamp)),
+    );
+    const lagSeconds = round((lastConverged - lastCreate) / 1000);
 
     const writes = (events: readonly AuditEvent[], since = 0) =>
       events.filter(
@@ -530,6 +540,7 @@ async function run(
       managed: MANAGED,
       convergeSeconds,
       createSeconds,
+      lagSeconds,
       writesPerShard,
       eventsPerShard,
       steadyStateWrites,
@@ -579,6 +590,7 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
   console.log(`  ${"".padEnd(26)}${columns.map((c) => c.head.padStart(18)).join("")}`);
   row("converged in (s, aim <10)", "convergeSeconds");
   row("  creating shards (s)", "createSeconds");
+  row("  after the last create (s)", "lagSeconds");
   row("writes per shard", "writesPerShard");
   row("  + events per shard", "eventsPerShard");
   row("status flips", "flips");

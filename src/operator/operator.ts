@@ -127,8 +127,11 @@ export async function startOperator(
   shards.on((event) => {
     if (event.type === "add") logger.debug({ shard: objectKey(event.object) }, "shard seen");
     // Only the leader verifies; a follower's pool stays idle.
-    if ((event.type === "add" || event.type === "update") && leading)
-      reconciler.prefetchVerification(event.object);
+    // Status writes are updates too: only a new or changed spec can call for a verification.
+    const changed =
+      event.type === "add" ||
+      (event.type === "update" && event.old.metadata.generation !== event.object.metadata.generation);
+    if (changed && leading) reconciler.prefetchVerification(event.object);
   });
   for (const [kind, set] of children) set.on(watchEvents(kind.toLowerCase(), ownerKey));
 
