@@ -13,6 +13,9 @@
  * Process-level concerns stay on the main thread (signals, exit codes); the
  * worker runs `startOperator` unchanged, so tests keep running it in-process.
  */
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { OperatorConfig } from "./config.ts";
 
@@ -49,10 +52,35 @@ export function startOperatorThread(config: OperatorConfig, onError: (error: Err
     failed = true;
     onError(error);
   });
+  snapshotOnSignal(worker, onError);
   const exited = new Promise<number>((resolve) =>
     worker.once("exit", (code) => resolve(failed && code === 0 ? 1 : code)),
   );
   return { stop: () => worker.postMessage("stop"), exited };
+}
+
+/**
+ * `node --heapsnapshot-signal=SIG` snapshots the main thread only, and the
+ * operator's heap is the worker's: on that signal, write the worker's too
+ * (into --diagnostic-dir, else the working directory).
+ */
+function snapshotOnSignal(worker: Worker, onError: (error: Error) => void): void {
+  const flag = (name: string) =>
+    process.execArgv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const signal = flag("heapsnapshot-signal");
+  if (!signal) return;
+  const listener = () => {
+    const file = join(
+      flag("diagnostic-dir") ?? process.cwd(),
+      `Heap.operator-worker.${Date.now()}.heapsnapshot`,
+    );
+    worker
+      .getHeapSnapshot()
+      .then((snapshot) => pipeline(snapshot, createWriteStream(file)))
+      .catch((cause: unknown) => onError(new Error(`heap snapshot ${file} failed`, { cause })));
+  };
+  process.on(signal, listener);
+  worker.once("exit", () => process.off(signal, listener));
 }
 
 async function runInThread(config: OperatorConfig): Promise<void> {
