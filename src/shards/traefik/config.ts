@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { DEFAULT_DOCS_BASE_URL } from "./docs.ts";
+
+/**
+ * Kept here, not in docs.ts: the CLI builds its flags from this module at
+ * start, and docs.ts pulls in cheerio (~27 MiB) that only the shard needs.
+ */
+export const DEFAULT_DOCS_BASE_URL = "https://doc.traefik.io/traefik/";
 
 /**
  * Settings of the Traefik shard (flags of `shardgate shard traefik`, or

@@ -7,7 +7,9 @@
 import { load } from "cheerio";
 import { request } from "undici";
 
-export const DEFAULT_DOCS_BASE_URL = "https://doc.traefik.io/traefik/";
+import { DEFAULT_DOCS_BASE_URL } from "./config.ts";
+
+export { DEFAULT_DOCS_BASE_URL };
 
 const R = "reference/routing-configuration";
 const I = "reference/install-configuration";
