@@ -5,10 +5,18 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 
+// Checks that ran before the tests (type check, lint) and failed: each counts
+// as one failure in the closing line, and makes the run fail.
+const checksFlag = "--failed-checks=";
+const failedChecks = (process.argv.find((a) => a.startsWith(checksFlag))?.slice(checksFlag.length) ?? "")
+  .split(" ")
+  .filter((c) => c.length > 0);
+const vitestArgs = process.argv.slice(2).filter((a) => !a.startsWith(checksFlag));
+
 const results = ".test-results.json";
 rmSync(results, { force: true });
 const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`];
-const run = spawnSync("npx", [...args, ...process.argv.slice(2)], { stdio: "inherit" });
+const run = spawnSync("npx", [...args, ...vitestArgs], { stdio: "inherit" });
 
 interface JsonReport {
   numPassedTests: number;
@@ -24,12 +32,16 @@ try {
 } catch {
   // vitest died before writing its report
 }
+if (failedChecks.length > 0) console.log(`failed checks: ${failedChecks.join(", ")}`);
 if (!report) {
-  console.log("0 passed, 1 failed");
+  console.log(`0 passed, ${1 + failedChecks.length} failed`);
   process.exit(run.status || 1);
 }
 // A test file that fails to load counts as a failure even though it ran no test.
-const failed = report.numFailedTests + (report.numFailedTests === 0 ? report.numFailedTestSuites : 0);
+const failed =
+  report.numFailedTests +
+  (report.numFailedTests === 0 ? report.numFailedTestSuites : 0) +
+  failedChecks.length;
 const skipped = report.numPendingTests + report.numTodoTests;
 console.log(`${report.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status ?? 1);
+process.exit(failedChecks.length > 0 ? 1 : (run.status ?? 1));
