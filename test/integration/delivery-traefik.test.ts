@@ -183,5 +183,7 @@ ${rendered.stdout}`,
     // The other route (no streaming) reaches the gateway too.
     const health = await fetch(`${traefik.webUrl}/health`);
     expect(health.status).toBe(200);
+    // ...but never Prometheus /metrics, which the gateway itself serves.
+    expect((await fetch(`${traefik.webUrl}/metrics`)).status).toBe(404);
   });
 });

@@ -250,6 +250,7 @@ describe("charts/shardgate", () => {
     expect(streams?.services).toEqual([
       { name: "sg-shardgate-gateway", port: 80, responseForwarding: { flushInterval: "1ms" } },
     ]);
+    expect(rest?.match).toBe("Host(`mcp.home.arpa`) && !PathPrefix(`/metrics`)");
     expect(rest?.middlewares).toEqual([{ name: "compress", namespace: "traefik" }]);
     expect(spec.tls).toEqual({ certResolver: "letsencrypt" });
 
