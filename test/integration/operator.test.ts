@@ -68,6 +68,19 @@ async function create(name: string, spec: Record<string, unknown>): Promise<void
   });
 }
 
+interface ShardEvent extends KubeObject {
+  type: string;
+  reason: string;
+  note?: string;
+  reportingController?: string;
+  regarding?: { apiVersion?: string; kind?: string; name?: string; namespace?: string; uid?: string };
+}
+
+async function shardEvents(): Promise<ShardEvent[]> {
+  const list = await admin.list<ShardEvent>(RESOURCES.event, { namespace: ns.name });
+  return list.items.filter((e) => e.regarding?.kind === "McpShard");
+}
+
 async function writesByOperator(since: number): Promise<string[]> {
   return (await auditEvents())
     .filter((e) => e.user.username === user && Date.parse(e.requestReceivedTimestamp) >= since)
@@ -151,6 +164,41 @@ describe("operator", () => {
     expect(s.status?.server?.protocolVersion).toBeTruthy();
   });
 
+  it("records a Kubernetes Event for a shard's Ready transition, about the shard", async () => {
+    const owner = await shard("ext");
+    const events = await waitFor(async () => {
+      const found = (await shardEvents()).filter((e) => e.regarding?.name === "ext");
+      return found.length > 0 ? found : undefined;
+    });
+    // One transition (to Ready=True), one Event.
+    expect(events).toHaveLength(1);
+    const event = events[0]!;
+    expect(event.regarding).toMatchObject({
+      kind: "McpShard",
+      name: "ext",
+      namespace: ns.name,
+      uid: owner.metadata.uid,
+    });
+    expect(event.type).toBe("Normal");
+    expect(event.reason).toMatch(/^[A-Z][a-zA-Z]+$/);
+    expect(event.reason).toBe("Ready");
+    expect(event.reportingController).toBe("shardgate.dev/operator");
+    expect(event.note).toBe(`serving MCP at ${mcp.url}: MCP server loopback-test 1.2.3 offers 2 tools`);
+  });
+
+  it("serves /healthz and /readyz: ready once leading with synced caches", async () => {
+    await waitFor(() => operator.isLeader());
+    const healthz = await fetch(`${operator.metricsUrl}/healthz`);
+    expect(healthz.status).toBe(200);
+    expect(await healthz.json()).toEqual({ status: "ok" });
+    // The leader has reconciled shards above, so its caches have synced.
+    const readyz = await fetch(`${operator.metricsUrl}/readyz`);
+    expect(readyz.status).toBe(200);
+    expect(await readyz.json()).toEqual({ status: "ok" });
+    const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^shardgate_operator_leader 1$/m);
+  });
+
   it("reports an unreachable shard as Verified=False with the reason", async () => {
     await create("gone", { url: "http://127.0.0.1:9/mcp" });
     const s = await waitFor(async () => {
@@ -160,6 +208,17 @@ describe("operator", () => {
     expect(condition(s, "Verified")).toMatchObject({ status: "False", reason: "Unreachable" });
     expect(condition(s, "Verified")?.message).toContain("127.0.0.1:9");
     expect(condition(s, "Ready")).toMatchObject({ status: "False", reason: "Unreachable" });
+    const events = await waitFor(async () => {
+      const found = (await shardEvents()).filter((e) => e.regarding?.name === "gone");
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "Warning",
+        reason: "Unreachable",
+        note: expect.stringContaining("127.0.0.1:9"),
+      }),
+    ]);
   });
 
   it("corrects drift: a deleted Service returns, a hand-edited field is restored, a user's annotation stays", async () => {
@@ -225,6 +284,7 @@ describe("operator", () => {
       return list.items.every((s) => s.status?.observedGeneration === s.metadata.generation);
     });
     await new Promise((resolve) => setTimeout(resolve, 2000));
+    const eventsBefore = (await shardEvents()).map((e) => e.metadata?.name).sort();
     const since = Date.now();
     await admin.mergePatch(RESOURCES.mcpShard, ns.name, "ext", { metadata: { annotations: { note: "hi" } } });
     await admin.create(RESOURCES.configMap, {
@@ -236,6 +296,7 @@ describe("operator", () => {
     // Longer than two resync periods (3 s) and several verify intervals (2 s).
     await new Promise((resolve) => setTimeout(resolve, 8000));
     expect(await writesByOperator(since)).toEqual([]);
+    expect((await shardEvents()).map((e) => e.metadata?.name).sort()).toEqual(eventsBefore);
     const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(
       /shardgate_operator_watch_restarts_total\{resource="mcpshards",reason="resync"\} [1-9]/,
