@@ -1,8 +1,16 @@
 // The Traefik shard in ingressroute mode: the real apiserver with Traefik's
 // CRDs, the real Traefik's kubernetescrd provider, an ExternalName Service
 // pointing at a backend on loopback. Tools are called through a real MCP client.
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { promisify } from "node:util";
 import { ApiException, CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from "@kubernetes/client-node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -87,6 +95,62 @@ function readSlice(name: string) {
   return orUndefined(
     kubeConfig().makeApiClient(DiscoveryV1Api).readNamespacedEndpointSlice({ name, namespace: ns.name }),
   );
+}
+
+/** A self-signed certificate for one host, made by openssl as an admin would. */
+async function selfSignedCert(host: string): Promise<{ cert: string; key: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "shardgate-tls-"));
+  try {
+    await promisify(execFile)("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${host}`,
+      "-addext",
+      `subjectAltName=DNS:${host}`,
+      "-keyout",
+      join(dir, "tls.key"),
+      "-out",
+      join(dir, "tls.crt"),
+    ]);
+    const [cert, key] = await Promise.all([
+      readFile(join(dir, "tls.crt"), "utf8"),
+      readFile(join(dir, "tls.key"), "utf8"),
+    ]);
+    return { cert, key };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** GET / over TLS with SNI `servername`, trusting only `ca`; the body and the certificate served. */
+function tlsGet(
+  port: number,
+  servername: string,
+  ca: string,
+): Promise<{ status: number; body: string; fingerprint256: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port, path: "/", servername, ca, agent: false, headers: { host: servername } },
+      (res) => {
+        const fingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, fingerprint256 }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 beforeAll(async () => {
@@ -338,6 +402,54 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
     expect(replaced.body).toMatchObject({ replaced: true, visibleInTraefik: true });
     expect(await readService("shardgate-ips")).toBeUndefined();
     expect(await readSlice("shardgate-ips")).toBeUndefined();
+  });
+
+  it("serves a route over TLS with the certificate from a Secret", async () => {
+    const { cert, key } = await selfSignedCert("secure.home.arpa");
+    await kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedSecret({
+        namespace: ns.name,
+        body: {
+          metadata: { name: "secure-tls" },
+          type: "kubernetes.io/tls",
+          stringData: { "tls.crt": cert, "tls.key": key },
+        },
+      });
+    const created = await call("create_route", {
+      name: "secure",
+      host: "secure.home.arpa",
+      kubernetes_service: { name: "backend", port: backendPort },
+      entry_points: ["websecure"],
+      tls: { secret_name: "secure-tls" },
+    });
+    expect(created.isError).toBe(false);
+    expect(created.body).toMatchObject({
+      created: true,
+      visibleInTraefik: true,
+      traefik: { status: "enabled" },
+    });
+    const stored = await getIngressRoute("shardgate-secure");
+    expect((stored?.spec as { tls: unknown }).tls).toEqual({
+      secretName: "secure-tls",
+    });
+    expect((stored?.spec as { entryPoints: string[] }).entryPoints).toEqual(["websecure"]);
+    // Until Traefik has loaded the Secret it serves its default certificate, which `ca` does not trust.
+    const res = await waitFor(
+      async () => {
+        try {
+          const r = await tlsGet(traefik.ports.websecure, "secure.home.arpa", cert);
+          return r.status === 200 ? r : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      { message: "Traefik never served secure.home.arpa with the Secret's certificate" },
+    );
+    expect(res.body).toBe("hello from secure.home.arpa");
+    expect(res.fingerprint256).toBe(new X509Certificate(cert).fingerprint256);
+    const del = await call("delete_route", { name: "secure" });
+    expect(del.body).toMatchObject({ deleted: true, goneFromTraefik: true });
   });
 
   it("deleting the route lets the garbage collector remove its Service", async () => {
