@@ -45,8 +45,9 @@ export interface GatewayOptions {
   /** @default no keys: auth off */
   readonly keys?: KeyStore;
   /**
-   * Origins allowed to talk MCP ("*" for any). Requests without Origin, and
-   * same-origin requests, are always allowed.
+   * Browser origins allowed on every route but /health, /ready, /metrics
+   * ("*" for any). Requests without Origin are allowed (non-browser clients);
+   * same-origin ones only when the Host is loopback or a listed origin's host.
    * @default none
    */
   readonly allowedOrigins?: readonly string[];
@@ -113,19 +114,49 @@ export interface Gateway {
 }
 
 const MCP_PATHS = ["/mcp", "/sse", "/messages"];
+/** Probed by kubelet and Prometheus, never by browsers: no Origin check. */
+const OPS_PATHS = ["/health", "/ready", "/metrics"];
 
-function isMcpPath(url: string): boolean {
-  const path = url.split("?")[0] ?? "";
-  return MCP_PATHS.includes(path);
+/** The matched route, not the raw URL: routing decodes `/%6Dcp` to `/mcp`. */
+function routeOf(request: FastifyRequest): string | undefined {
+  return request.routeOptions.url;
 }
 
-function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
-  if (allowed.includes("*") || allowed.includes(origin)) return true;
+function isMcpRoute(request: FastifyRequest): boolean {
+  const route = routeOf(request);
+  return route !== undefined && MCP_PATHS.includes(route);
+}
+
+function hostName(host: string): string {
+  // "[::1]:8080" → "::1", "127.0.0.1:8080" → "127.0.0.1"
+  if (host.startsWith("[")) return host.slice(1, host.indexOf("]") > 0 ? host.indexOf("]") : undefined);
+  return host.split(":")[0] ?? "";
+}
+
+function isLoopbackHost(host: string): boolean {
+  const name = hostName(host).toLowerCase();
+  return name === "localhost" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+function urlHost(value: string): string | undefined {
   try {
-    return host !== undefined && new URL(origin).host === host;
+    return new URL(value).host;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * DNS rebinding: a page on an attacker's name resolving to the gateway sends
+ * `Origin` and `Host` that agree, so "same host" proves nothing on its own. It
+ * counts only where the Host cannot be rebound to us by a stranger: a loopback
+ * name or address, or a host the operator listed.
+ */
+export function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.includes("*") || allowed.includes(origin)) return true;
+  if (host === undefined) return false;
+  const trustedHost = isLoopbackHost(host) || allowed.some((a) => urlHost(a) === host);
+  return trustedHost && urlHost(origin) === host;
 }
 
 export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {
@@ -142,6 +173,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const signer = new SessionSigner({
     secret: options.sessionSecret ?? randomBytes(32),
     maxAgeSeconds: options.sessionMaxAgeSeconds,
+    logger,
   });
   const metrics = createMetrics();
   const activity = new ActivityLog(options.activityCapacity ?? 1000);
@@ -193,10 +225,12 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
           .send();
       }
     }
-    // DNS-rebinding protection for the MCP endpoints (spec: MUST validate Origin).
+    // DNS-rebinding protection (MCP spec: MUST validate Origin) on every route
+    // a browser could be tricked into calling; the ops probes are exempt.
+    const route = routeOf(request);
     if (
       origin &&
-      isMcpPath(request.url) &&
+      !(route !== undefined && OPS_PATHS.includes(route)) &&
       !originAllowed(origin, request.headers.host, [...allowedOrigins, ...corsOrigins])
     ) {
       return reply
@@ -214,7 +248,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       status === 413
         ? `Payload Too Large: the body exceeds ${options.maxBodyBytes ?? 1048576} bytes`
         : error.message;
-    if (isMcpPath(request.url)) {
+    if (isMcpRoute(request)) {
       const code = status === 413 || status === 400 ? CODES.invalidRequest.code : CODES.internal.code;
       return reply.code(status).send(jsonRpcError(code, message));
     }
@@ -245,6 +279,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       started: () => started,
       drain,
+      keys,
       registryError: () => (registry as { lastError?: string }).lastError,
     }),
   );

@@ -3,7 +3,11 @@
  * time, every stored key checked (no early exit), and never logged.
  *
  * File (YAML or JSON): a list, or `keys:` list, of
- *   { id, sha256 (hex) | key (plain), tools: [glob...] (default all), admin: bool }
+ *   { id, sha256 (hex) | key (plain), tools: [glob...] (default all), admin: bool,
+ *     resources: [URI glob...], prompts: [name glob...] }
+ * resources and prompts default to all when tools are unrestricted ("*" or
+ * absent) and to none otherwise: a narrow key must not read what it cannot call.
+ * Ids are unique: sessions and caches are keyed by them.
  * Directory (a mounted Secret): every *.yaml|*.yml|*.json file is such a file;
  * any other file is one key: file name = id, content = plain key, all tools.
  */
@@ -19,6 +23,8 @@ export interface Principal {
   readonly id: string;
   readonly admin: boolean;
   mayCall(tool: string): boolean;
+  mayReadResource(uri: string): boolean;
+  mayGetPrompt(name: string): boolean;
 }
 
 interface StoredKey {
@@ -26,6 +32,8 @@ interface StoredKey {
   readonly digest: Buffer;
   readonly admin: boolean;
   readonly patterns: readonly RegExp[];
+  readonly resources: readonly RegExp[];
+  readonly prompts: readonly RegExp[];
 }
 
 const keyEntry = z
@@ -37,17 +45,58 @@ const keyEntry = z
       .optional(),
     key: z.string().min(8, "must hold at least 8 characters").optional(),
     tools: z.array(z.string().min(1)).default(["*"]),
+    resources: z.array(z.string().min(1)).optional(),
+    prompts: z.array(z.string().min(1)).optional(),
     admin: z.boolean().default(false),
   })
   .refine((k) => (k.sha256 === undefined) !== (k.key === undefined), "exactly one of sha256 and key");
 
-const keyFile = z.union([z.array(keyEntry), z.object({ keys: z.array(keyEntry) }).transform((f) => f.keys)]);
+type KeyEntry = z.infer<typeof keyEntry>;
+
+/** Where an issue sits, with the entry's id when it has one: "keys.2 (chat).key". */
+function issuePath(raw: unknown, path: readonly PropertyKey[]): string {
+  const parts = path.map(String);
+  const at = parts[0] === "keys" ? 1 : 0;
+  const list = parts[0] === "keys" ? (raw as { keys?: unknown }).keys : raw;
+  const entry = Array.isArray(list) ? (list[Number(parts[at])] as { id?: unknown } | undefined) : undefined;
+  if (parts[at] !== undefined && typeof entry?.id === "string") parts[at] = `${parts[at]} (${entry.id})`;
+  return parts.join(".");
+}
+
+/** The list form and the `keys:` form parsed apart, so the entry's own error survives. */
+function parseKeyFile(raw: unknown, source: string): KeyEntry[] {
+  const isKeysForm = typeof raw === "object" && raw !== null && !Array.isArray(raw);
+  const schema = isKeysForm ? z.object({ keys: z.array(keyEntry) }).strict() : z.array(keyEntry);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issuePath(raw, issue.path)}: ` : "";
+    const message =
+      isKeysForm || Array.isArray(raw) ? issue?.message : "expected a list of keys or keys: [...]";
+    throw new Error(`${source}: ${where}${message ?? "invalid"}`);
+  }
+  const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.keys;
+  const seen = new Set<string>();
+  for (const k of entries) {
+    if (seen.has(k.id)) throw new Error(`${source}: duplicate key id "${k.id}" (ids must be unique)`);
+    seen.add(k.id);
+  }
+  return entries;
+}
+
+const unrestricted = (tools: readonly string[]) => tools.includes("*");
 
 function digest(key: string): Buffer {
   return createHash("sha256").update(key, "utf8").digest();
 }
 
-export const ANONYMOUS: Principal = { id: "anonymous", admin: true, mayCall: () => true };
+export const ANONYMOUS: Principal = {
+  id: "anonymous",
+  admin: true,
+  mayCall: () => true,
+  mayReadResource: () => true,
+  mayGetPrompt: () => true,
+};
 
 export class KeyStore {
   readonly #keys: readonly StoredKey[];
@@ -70,18 +119,18 @@ export class KeyStore {
 
   /** Pure: key entries (already parsed YAML/JSON) → store; errors name the entry. */
   static fromEntries(raw: unknown, source = "keys"): KeyStore {
-    const parsed = keyFile.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`${source}: ${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}`);
-    }
     return new KeyStore(
-      parsed.data.map((k) => ({
-        id: k.id,
-        digest: k.sha256 ? Buffer.from(k.sha256, "hex") : digest(k.key!),
-        admin: k.admin,
-        patterns: k.tools.map(globToRegExp),
-      })),
+      parseKeyFile(raw, source).map((k) => {
+        const all = unrestricted(k.tools) ? ["*"] : [];
+        return {
+          id: k.id,
+          digest: k.sha256 ? Buffer.from(k.sha256, "hex") : digest(k.key!),
+          admin: k.admin,
+          patterns: k.tools.map(globToRegExp),
+          resources: (k.resources ?? all).map(globToRegExp),
+          prompts: (k.prompts ?? all).map(globToRegExp),
+        };
+      }),
     );
   }
 
@@ -94,8 +143,14 @@ export class KeyStore {
       const file = join(path, name);
       if (!(await stat(file)).isFile()) continue;
       const text = await readFile(file, "utf8");
-      if (/\.(ya?ml|json)$/.test(name)) stores.push(...KeyStore.fromEntries(parse(text), file).#keys);
-      else stores.push(...KeyStore.fromEntries([{ id: name, key: text.trim() }], file).#keys);
+      const found = /\.(ya?ml|json)$/.test(name)
+        ? KeyStore.fromEntries(parse(text), file).#keys
+        : KeyStore.fromEntries([{ id: name, key: text.trim() }], file).#keys;
+      for (const k of found) {
+        if (stores.some((s) => s.id === k.id))
+          throw new Error(`${file}: duplicate key id "${k.id}" (ids must be unique across ${path})`);
+        stores.push(k);
+      }
     }
     return new KeyStore(stores);
   }
@@ -113,6 +168,12 @@ export class KeyStore {
     for (const k of this.#keys) if (timingSafeEqual(k.digest, presented) && !found) found = k;
     if (!found) return undefined;
     const key = found;
-    return { id: key.id, admin: key.admin, mayCall: (tool) => key.patterns.some((p) => p.test(tool)) };
+    return {
+      id: key.id,
+      admin: key.admin,
+      mayCall: (tool) => key.patterns.some((p) => p.test(tool)),
+      mayReadResource: (uri) => key.resources.some((p) => p.test(uri)),
+      mayGetPrompt: (name) => key.prompts.some((p) => p.test(name)),
+    };
   }
 }

@@ -109,10 +109,12 @@ export class GatewayCalls {
   }
 
   async readResource(
-    _principal: Principal,
+    principal: Principal,
     uri: string,
     options: InvokeOptions = {},
   ): Promise<ReadResourceResult> {
+    if (!principal.mayReadResource(uri))
+      throw new GatewayError("forbidden", `key ${principal.id} may not read resource ${uri}`);
     const shard = resourceShard(this.#catalogue.catalogue, uri);
     if (!shard) throw new GatewayError("invalidParams", `unknown resource: ${uri}`);
     const upstream = this.#catalogue.upstream(shard);
@@ -122,11 +124,13 @@ export class GatewayCalls {
   }
 
   async getPrompt(
-    _principal: Principal,
+    principal: Principal,
     name: string,
     args: unknown,
     options: InvokeOptions = {},
   ): Promise<GetPromptResult> {
+    if (!principal.mayGetPrompt(name))
+      throw new GatewayError("forbidden", `key ${principal.id} may not get prompt ${name}`);
     const prompt = this.#catalogue.catalogue.promptsByName.get(name);
     if (!prompt) throw new GatewayError("invalidParams", `unknown prompt: ${name}`);
     const upstream = this.#catalogue.upstream(prompt.shard);

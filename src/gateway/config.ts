@@ -32,7 +32,9 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe("API keys: a YAML/JSON file or a directory (mounted Secret); auth off when unset"),
-  allowedOrigins: csv().default([]).describe("browser origins allowed to use /mcp and /sse ('*' for any)"),
+  allowedOrigins: csv()
+    .default([])
+    .describe("browser origins allowed on every route but /health, /ready, /metrics ('*' for any)"),
   corsOrigins: csv().default([]).describe("origins granted CORS (default: CORS off)"),
   maxBodyBytes: z.coerce
     .number()

@@ -11,6 +11,13 @@ import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
 
+function errorText(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOENT") return `${(error as { path?: string }).path ?? "path"} does not exist`;
+  if (code === "EACCES") return `${(error as { path?: string }).path ?? "path"} is not readable`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 export async function runGateway(config: GatewayConfig): Promise<void> {
   const logger = createLogger({ name: "gateway" });
   let registry: Registry;
@@ -32,14 +39,26 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     });
   }
   let sessionSecret = config.sessionSecret;
-  if (!sessionSecret && config.sessionSecretFile)
-    sessionSecret = (await readFile(config.sessionSecretFile, "utf8")).trim();
+  if (!sessionSecret && config.sessionSecretFile) {
+    try {
+      sessionSecret = (await readFile(config.sessionSecretFile, "utf8")).trim();
+    } catch (cause) {
+      throw new ConfigError(`invalid setting --session-secret-file: ${errorText(cause)}`, { cause });
+    }
+  }
   if (sessionSecret !== undefined && sessionSecret.length < 16) {
     throw new ConfigError(
       "invalid setting --session-secret-file: the secret must hold at least 16 characters",
     );
   }
-  const keys = config.apiKeys ? await KeyStore.load(config.apiKeys) : KeyStore.empty();
+  let keys = KeyStore.empty();
+  if (config.apiKeys) {
+    try {
+      keys = await KeyStore.load(config.apiKeys);
+    } catch (cause) {
+      throw new ConfigError(`invalid setting --api-keys: ${errorText(cause)}`, { cause });
+    }
+  }
 
   const gateway = await buildGatewayApp({
     registry,

@@ -182,7 +182,7 @@ describe("gateway HTTP surface", () => {
       params: { name: "home_big", arguments: { bytes: 5000 } },
     });
     expect((await json(big)).error.code).toBe(-32011);
-    const health = await fetch(`${gw.base}/health`);
+    const health = await fetch(`${gw.base}/health`, { headers: auth(ADMIN) });
     expect((await json(health)).shards[0].state).toBe("ready");
   });
 

@@ -1,5 +1,12 @@
-/** /health (state of the gateway and each shard), /ready, /metrics. */
+/**
+ * /health (state of the gateway and each shard), /ready, /metrics. With API
+ * keys configured, /health tells callers without an admin key only the status:
+ * shard names and upstream errors map the homelab for a stranger. /metrics
+ * stays open (the ops-port convention; Prometheus scrapes without a key), so
+ * it must not be routed from outside (see ARCHITECTURE, Gateway).
+ */
 import type { FastifyInstance } from "fastify";
+import type { KeyStore } from "../auth.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
 import type { Drain } from "../drain.ts";
 import type { GatewayMetrics } from "../metrics.ts";
@@ -12,6 +19,7 @@ export interface OpsOptions {
   readonly started: () => boolean;
   /** Not ready from the first shutdown signal on, so Kubernetes stops sending traffic. */
   readonly drain: Pick<Drain, "ready" | "phase" | "inFlight">;
+  readonly keys: KeyStore;
   /** Error of the registry itself (a broken shards file, a failing watch). */
   readonly registryError: () => string | undefined;
 }
@@ -35,11 +43,15 @@ export function opsRoutes(app: FastifyInstance, opts: OpsOptions): void {
       });
   };
 
-  app.get("/health", async () => {
+  app.get("/health", async (request) => {
     const list = shards();
     const degraded = list.some((s) => s.state === "down") || opts.registryError() !== undefined;
+    const status = opts.started() ? (degraded ? "degraded" : "ok") : "starting";
+    const shutdown = opts.drain.ready ? {} : { shutdown: { phase: opts.drain.phase } };
+    if (opts.keys.enabled && !opts.keys.authenticate(request.headers.authorization)?.admin)
+      return { status, ...shutdown };
     return {
-      status: opts.started() ? (degraded ? "degraded" : "ok") : "starting",
+      status,
       registry: { mode: opts.registry.mode, error: opts.registryError() },
       catalogue: { version: opts.catalogue.catalogue.version, tools: opts.catalogue.catalogue.tools.length },
       shards: list,

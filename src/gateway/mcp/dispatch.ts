@@ -149,16 +149,28 @@ export class Dispatcher {
         }
       }
       case "resources/list":
-        return { resources: catalogue.resources.map((r) => r.definition) };
+        return {
+          resources: catalogue.resources
+            .filter((r) => ctx.principal.mayReadResource(r.definition.uri))
+            .map((r) => r.definition),
+        };
       case "resources/templates/list":
-        return { resourceTemplates: catalogue.resourceTemplates.map((r) => r.definition) };
+        return {
+          resourceTemplates: catalogue.resourceTemplates
+            .filter((r) => ctx.principal.mayReadResource(r.definition.uriTemplate))
+            .map((r) => r.definition),
+        };
       case "resources/read": {
         if (typeof params.uri !== "string")
           throw new GatewayError("invalidParams", "resources/read needs params.uri");
         return await this.#calls.readResource(ctx.principal, params.uri, invoke);
       }
       case "prompts/list":
-        return { prompts: catalogue.prompts.map((p) => p.definition) };
+        return {
+          prompts: catalogue.prompts
+            .filter((p) => ctx.principal.mayGetPrompt(p.name))
+            .map((p) => p.definition),
+        };
       case "prompts/get": {
         if (typeof params.name !== "string")
           throw new GatewayError("invalidParams", "prompts/get needs params.name");

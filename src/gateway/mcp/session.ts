@@ -4,9 +4,10 @@
  * negotiated protocol version, the key that opened it, a digest of the
  * client's capabilities and info) and an HMAC-SHA256 over it with a secret
  * every replica shares. Ending a session (DELETE) is remembered only by the
- * replica that received it.
+ * replica that received it, until the session would have expired.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { silentLogger, type Logger } from "../../log.ts";
 
 export interface SessionClaims {
   /** Negotiated protocol version. */
@@ -27,14 +28,30 @@ export interface SessionSignerOptions {
   readonly maxAgeSeconds?: number;
   /** Verified ids remembered. @default 10000 */
   readonly cacheSize?: number;
+  /**
+   * Safety cap on remembered revocations. Memory is bounded by expiry (a
+   * revocation is forgotten when its session would have expired anyway); the
+   * cap only guards against a flood of DELETEs within one session lifetime.
+   * @default 100000
+   */
+  readonly maxRevoked?: number;
+  /** @default silent */
+  readonly logger?: Logger;
 }
+
+/** Expired revocations are swept at most this often (a sweep walks them all). */
+const SWEEP_INTERVAL_MS = 60_000;
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
 export class SessionSigner {
   #secret: Buffer;
   #maxAge: number;
+  /** Revoked nonce → when its session expires anyway (seconds since the epoch). */
   #revoked = new Map<string, number>();
+  #revokedMax: number;
+  #lastSweep = 0;
+  #logger: Logger;
   /**
    * Ids already verified, newest last: a session sends many requests, and
    * HMAC + JSON.parse on each costs more than the rest of admission. Expiry
@@ -48,6 +65,14 @@ export class SessionSigner {
     if (this.#secret.length < 16) throw new Error("session secret must hold at least 16 bytes");
     this.#maxAge = options.maxAgeSeconds ?? 7 * 24 * 3600;
     this.#verifiedMax = options.cacheSize ?? 10_000;
+    this.#revokedMax = options.maxRevoked ?? 100_000;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  /** Revocations remembered (those of sessions not yet expired). */
+  get revokedCount(): number {
+    this.#sweep(true);
+    return this.#revoked.size;
   }
 
   issue(input: { protocolVersion: string; keyId: string; client: unknown }): {
@@ -119,11 +144,38 @@ export class SessionSigner {
   }
 
   revoke(claims: SessionClaims): void {
-    this.#revoked.set(claims.n, claims.t);
-    // Bounded: the oldest revocations go first (they expire anyway).
-    if (this.#revoked.size > 10_000) {
-      const oldest = this.#revoked.keys().next().value;
-      if (oldest !== undefined) this.#revoked.delete(oldest);
+    const expires = claims.t + this.#maxAge;
+    if (expires <= Date.now() / 1000) return; // expired already: nothing to remember
+    this.#revoked.set(claims.n, expires);
+    this.#sweep(false);
+    if (this.#revoked.size > this.#revokedMax) {
+      this.#sweep(true);
+      if (this.#revoked.size > this.#revokedMax) this.#evictSoonestExpiring();
     }
+  }
+
+  #sweep(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = now;
+    for (const [nonce, expires] of this.#revoked) if (expires <= now / 1000) this.#revoked.delete(nonce);
+  }
+
+  /** Over the cap with nothing expired: give up the revocation that matters the shortest. */
+  #evictSoonestExpiring(): void {
+    let soonest: string | undefined;
+    let soonestAt = Infinity;
+    for (const [nonce, expires] of this.#revoked) {
+      if (expires < soonestAt) {
+        soonest = nonce;
+        soonestAt = expires;
+      }
+    }
+    if (soonest === undefined) return;
+    this.#revoked.delete(soonest);
+    this.#logger.warn(
+      { maxRevoked: this.#revokedMax, droppedExpiresAt: new Date(soonestAt * 1000).toISOString() },
+      "session revocation cap reached: the revocation closest to expiry was dropped, that session is valid again on this replica",
+    );
   }
 }

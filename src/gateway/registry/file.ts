@@ -19,6 +19,21 @@ export class ShardsFileError extends Error {
   override name = "ShardsFileError";
 }
 
+/** Secret names are DNS subdomains; keys are [-._a-zA-Z0-9]. Neither may climb out of --secrets-dir. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+function checkSecretRef(name: string, key: string, shard: string): void {
+  if (!SECRET_NAME.test(name) || name.includes(".."))
+    throw new ShardsFileError(
+      `shard ${shard}: secret name ${JSON.stringify(name)} is not a DNS subdomain name (lower-case letters, digits, "-", ".")`,
+    );
+  if (!SECRET_KEY.test(key) || key.includes(".."))
+    throw new ShardsFileError(
+      `shard ${shard}: secret key ${JSON.stringify(key)} may hold only letters, digits, "-", "_", "." (and no "..")`,
+    );
+}
+
 interface Declared {
   namespace: string;
   name: string;
@@ -199,6 +214,7 @@ export class FileRegistry implements Registry {
     const auth = target.auth;
     if (!auth) return {};
     const { name, key } = auth.secretKeyRef;
+    checkSecretRef(name, key, target.key);
     const env = this.#opts.env ?? process.env;
     let value = env[secretEnvName(name, key)];
     if (value === undefined && this.#opts.secretsDir) {
