@@ -185,5 +185,8 @@ ${rendered.stdout}`,
     expect(health.status).toBe(200);
     // ...but never Prometheus /metrics, which the gateway itself serves.
     expect((await fetch(`${traefik.webUrl}/metrics`)).status).toBe(404);
+    // Not even percent-encoded: Traefik matches the decoded path.
+    expect((await fetch(`${traefik.webUrl}/%6Detrics`)).status).not.toBe(200);
+    expect((await fetch(`${traefik.webUrl}/%2Fmetrics`)).status).not.toBe(200);
   });
 });
