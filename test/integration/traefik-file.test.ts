@@ -314,9 +314,12 @@ describe("traefik shard, file mode, real Traefik", () => {
   });
 
   it("Traefik's watcher sees the top level only (why managed files live there)", async () => {
+    // Creating the subdirectory is itself a top-level event that makes Traefik
+    // re-read the directory: let that reload pass before writing into it.
     await mkdir(join(dir, "sub"));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await writeFile(join(dir, "sub", "nested.yaml"), USER_FILE.replaceAll("user-app", "nested-app"));
-    // Nothing at the top level changed, so Traefik has not re-read the directory.
+    // Nothing at the top level changed since, so Traefik has not re-read the directory.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const before = await call("list_routes", { search: "nested-app" });
     expect(before.body.count).toBe(0);
