@@ -96,20 +96,24 @@ async function exampleManifests(): Promise<string[]> {
 }
 
 async function start(stack: Stack): Promise<void> {
-  say("starting the control plane (etcd, kube-apiserver, kube-controller-manager)...");
-  stack.controlPlane = await startControlPlane({ controllerManager: true });
-  const kubeconfig = stack.controlPlane.kubeconfigPath;
-
-  say("installing the McpShard and Traefik CRDs...");
+  say("starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs...");
   const crdDir = join(ROOT, "crds");
   const crds = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).map((f) => join(crdDir, f));
-  await kubectl(kubeconfig, [
-    "apply",
-    "--server-side",
-    "--field-manager=shardgate-run",
-    ...[...crds, traefikCrdsPath()].flatMap((f) => ["-f", f]),
-  ]);
-  await kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+  // CRDs go in before the controller-manager starts, so its garbage collector
+  // knows McpShards from the beginning and deleting one removes its children.
+  stack.controlPlane = await startControlPlane({
+    controllerManager: true,
+    beforeControllers: async (kubeconfig) => {
+      await kubectl(kubeconfig, [
+        "apply",
+        "--server-side",
+        "--field-manager=shardgate-run",
+        ...[...crds, traefikCrdsPath()].flatMap((f) => ["-f", f]),
+      ]);
+      await kubectl(kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+    },
+  });
+  const kubeconfig = stack.controlPlane.kubeconfigPath;
   for (const ns of [SHARD_NAMESPACE, EXAMPLES_NAMESPACE])
     await kubectl(kubeconfig, ["create", "namespace", ns]);
 

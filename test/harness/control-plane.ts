@@ -28,6 +28,13 @@ export interface ControlPlaneOptions {
   readonly scheduler?: boolean;
   /** Working directory for certificates, logs and etcd data. @default a new temporary directory, removed by stop() */
   readonly dir?: string;
+  /**
+   * Runs once the apiserver is ready, before the controllers start (e.g. to
+   * install CRDs). The garbage collector discovers resource types at start and
+   * only every 30 s after, so an owner of a CRD kind installed later may be
+   * deleted without its dependents being collected for up to half a minute.
+   */
+  readonly beforeControllers?: (adminKubeconfigPath: string) => Promise<void>;
 }
 
 /** The parts of an audit.k8s.io/v1 Event the tests look at. */
@@ -359,6 +366,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       );
     };
     await startApiserver();
+    await opts.beforeControllers?.(adminKubeconfig);
 
     const healthz = (port: number) => async () =>
       // Self-signed serving certificates from --cert-dir; loopback only.

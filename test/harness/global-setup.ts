@@ -71,13 +71,12 @@ async function installCrds(kubeconfig: string, files: string[]): Promise<void> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const cp = await startControlPlane({ controllerManager: true });
-  try {
-    await installCrds(cp.kubeconfigPath, crdFiles());
-  } catch (err) {
-    await cp.stop();
-    throw err;
-  }
+  // CRDs go in before the controller-manager starts, so its garbage collector
+  // knows their kinds from the beginning (owners of those kinds are collected).
+  const cp = await startControlPlane({
+    controllerManager: true,
+    beforeControllers: (kubeconfig) => installCrds(kubeconfig, crdFiles()),
+  });
   if (process.env.SHARDGATE_TEST_VERBOSE) {
     console.log(`[harness] control plane ${cp.server} ready in ${Date.now() - started} ms (${cp.dir})`);
   }
