@@ -9,6 +9,7 @@
  * which already hold what was written. At most `concurrency` run at once,
  * one per key, first come first served.
  */
+import { BoundedRunner } from "./bounded-runner.ts";
 
 export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
@@ -20,18 +21,19 @@ export interface ApplyPoolOptions {
 }
 
 export class ApplyPool {
-  readonly #concurrency: number;
   readonly #onDone: (key: string) => void;
   readonly #waiting: Array<{ key: string; run: () => Promise<void> }> = [];
   /** Keys queued or running. */
   readonly #busy = new Set<string>();
   readonly #outcomes = new Map<string, ApplyOutcome>();
-  readonly #running = new Set<Promise<void>>();
-  #closed = false;
+  readonly #runner: BoundedRunner;
 
   constructor(options: ApplyPoolOptions) {
-    this.#concurrency = options.concurrency ?? 8;
     this.#onDone = options.onDone;
+    this.#runner = new BoundedRunner(options.concurrency ?? 8, () => {
+      const next = this.#waiting.shift();
+      return next && (() => this.#run(next.key, next.run));
+    });
   }
 
   /** Are writes of `key` queued or running? Then its next reconcile comes from onDone. */
@@ -41,11 +43,11 @@ export class ApplyPool {
 
   /** Queues the writes of `key`; refused (false) while it has some queued or running, or when closed. */
   run(key: string, writes: () => Promise<void>): boolean {
-    if (this.#closed || this.#busy.has(key)) return false;
+    if (this.#runner.closed || this.#busy.has(key)) return false;
     this.#busy.add(key);
     this.#outcomes.delete(key);
     this.#waiting.push({ key, run: writes });
-    this.#drain();
+    this.#runner.drain();
     return true;
   }
 
@@ -65,7 +67,7 @@ export class ApplyPool {
   }
 
   get running(): number {
-    return this.#running.size;
+    return this.#runner.running;
   }
 
   get queued(): number {
@@ -74,22 +76,9 @@ export class ApplyPool {
 
   /** Stops starting writes and waits for the running ones. */
   async close(): Promise<void> {
-    this.#closed = true;
+    const closing = this.#runner.close();
     for (const w of this.#waiting.splice(0)) this.#busy.delete(w.key);
-    await Promise.all(this.#running);
-  }
-
-  #drain(): void {
-    while (!this.#closed && this.#running.size < this.#concurrency) {
-      const next = this.#waiting.shift();
-      if (!next) return;
-      const task = this.#run(next.key, next.run);
-      this.#running.add(task);
-      void task.finally(() => {
-        this.#running.delete(task);
-        this.#drain();
-      });
-    }
+    await closing;
   }
 
   async #run(key: string, writes: () => Promise<void>): Promise<void> {
@@ -101,7 +90,7 @@ export class ApplyPool {
       outcome = { ok: false, error };
     }
     const wanted = this.#busy.delete(key);
-    if (this.#closed || !wanted) return;
+    if (this.#runner.closed || !wanted) return;
     this.#outcomes.set(key, outcome);
     this.#onDone(key);
   }

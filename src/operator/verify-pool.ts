@@ -7,6 +7,7 @@
  * result. At most `concurrency` run at once; a key is verified at most once
  * at a time, and asking again while it runs changes nothing.
  */
+import { BoundedRunner } from "./bounded-runner.ts";
 import type { VerifyResult } from "./verify.ts";
 
 export interface VerificationMemo {
@@ -25,18 +26,19 @@ export interface VerifyPoolOptions {
 }
 
 export class VerifyPool {
-  readonly #concurrency: number;
   readonly #onDone: (key: string) => void;
   readonly #memos = new Map<string, VerificationMemo>();
   /** Keys running or waiting, with what they verify. */
   readonly #pending = new Map<string, string>();
   readonly #waiting: Array<{ key: string; fingerprint: string; run: () => Promise<VerifyResult> }> = [];
-  readonly #running = new Set<Promise<void>>();
-  #closed = false;
+  readonly #runner: BoundedRunner;
 
   constructor(options: VerifyPoolOptions) {
-    this.#concurrency = options.concurrency ?? 16;
     this.#onDone = options.onDone;
+    this.#runner = new BoundedRunner(options.concurrency ?? 16, () => {
+      const next = this.#waiting.shift();
+      return next && (() => this.#run(next.key, next.fingerprint, next.run));
+    });
   }
 
   /** The last finished verification of `key`, whatever its fingerprint. */
@@ -51,7 +53,7 @@ export class VerifyPool {
 
   /** Queues a verification unless the same one is already queued or running. */
   request(key: string, fingerprint: string, run: () => Promise<VerifyResult>): void {
-    if (this.#closed || this.#pending.get(key) === fingerprint) return;
+    if (this.#runner.closed || this.#pending.get(key) === fingerprint) return;
     const queued = this.#pending.has(key);
     this.#pending.set(key, fingerprint);
     if (queued) {
@@ -65,7 +67,7 @@ export class VerifyPool {
       // Running with an old fingerprint: it finishes, then this one waits its turn.
     }
     this.#waiting.push({ key, fingerprint, run });
-    this.#drain();
+    this.#runner.drain();
   }
 
   /** The shard is gone: drop its memo (a running verification may still finish and is ignored). */
@@ -77,7 +79,7 @@ export class VerifyPool {
   }
 
   get running(): number {
-    return this.#running.size;
+    return this.#runner.running;
   }
 
   get queued(): number {
@@ -86,22 +88,9 @@ export class VerifyPool {
 
   /** Stops starting verifications and waits for the running ones. */
   async close(): Promise<void> {
-    this.#closed = true;
+    const closing = this.#runner.close();
     this.#waiting.length = 0;
-    await Promise.all(this.#running);
-  }
-
-  #drain(): void {
-    while (!this.#closed && this.#running.size < this.#concurrency) {
-      const next = this.#waiting.shift();
-      if (!next) return;
-      const task = this.#run(next.key, next.fingerprint, next.run);
-      this.#running.add(task);
-      void task.finally(() => {
-        this.#running.delete(task);
-        this.#drain();
-      });
-    }
+    await closing;
   }
 
   async #run(key: string, fingerprint: string, run: () => Promise<VerifyResult>): Promise<void> {
@@ -118,7 +107,7 @@ export class VerifyPool {
     }
     const stillWanted = this.#pending.get(key) === fingerprint;
     if (stillWanted) this.#pending.delete(key);
-    if (this.#closed) return;
+    if (this.#runner.closed) return;
     // A forgotten key (shard deleted) keeps no memo; a superseded fingerprint's result is still the latest fact.
     if (stillWanted || this.#pending.has(key)) this.#memos.set(key, { fingerprint, at: Date.now(), result });
     this.#onDone(key);
