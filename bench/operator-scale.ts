@@ -52,7 +52,9 @@ import {
   type KubeObject,
   type ResourceType,
 } from "../src/kube/index.ts";
-import { CHILD_SELECTOR, desiredChildren } from "../src/operator/desired/index.ts";
+import { CHILD_SELECTOR, desiredChildren, serviceUrl } from "../src/operator/desired/index.ts";
+import { CHILD_TYPES, shardStatusParts } from "../src/operator/reconcile/index.ts";
+import type { VerifyResult } from "../src/operator/verify.ts";
 import { freePort, startControlPlane, type AuditEvent, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest, startLoopbackMcp } from "../test/integration/operator-support.ts";
 import { benchArgs, cpuSecondsOf, findProcesses, memoryKiB, round, summary } from "./lib/index.ts";
@@ -74,14 +76,16 @@ const REFERENCE_ROOT = args.string("reference-root");
 const BASELINE = join(ROOT, "bench/baseline/operator-scale.json");
 const USER = "shardgate-operator";
 const DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller";
-const CHILD_TYPES = [
-  RESOURCES.serviceAccount,
-  RESOURCES.service,
-  RESOURCES.networkPolicy,
-  RESOURCES.deployment,
-] as const;
 const CONTROL_PLANE = new Set(["etcd", "kube-apiserver", "kube-controller-manager"]);
 const CHILD_PLURALS = new Set<string>(CHILD_TYPES.map((t) => t.plural));
+/** What verifying an external shard finds: the bench's loopback server offers two tools. */
+const EXTERNAL_HANDSHAKE = {
+  ok: true,
+  serverName: "bench",
+  serverVersion: "1",
+  protocolVersion: undefined,
+  tools: ["a", "b"],
+} satisfies VerifyResult;
 /** desiredChildren() only needs these to name the children; their values do not matter here. */
 const DESIRED = { shardImage: "bench", gatewaySelector: { a: "b" }, clusterDomain: "cluster.local" };
 
@@ -112,47 +116,54 @@ interface RunResult extends Figures {
 }
 
 type Shard = McpShard & KubeObject;
-type Condition = NonNullable<NonNullable<McpShard["status"]>["conditions"]>[number];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Is this shard's status the final one, and do its children exist? */
+/**
+ * Is this shard's status the final one, and do its children exist? The final
+ * status is what the operator's own status rules (src/operator/reconcile/
+ * status.ts) make of the shard, its Deployment as the bench sees it, and, for
+ * external shards, a successful handshake with the bench's two-tool server.
+ * There is no kubelet, so managed shards' pods never run: their final status
+ * repeats the Deployment controller's report (Available False, Verified Unknown).
+ */
 function converged(shard: Shard, children: ReadonlyMap<string, Informer<KubeObject>>): boolean {
   const status = shard.status;
   const generation = shard.metadata.generation;
   if (!status || status.observedGeneration !== generation) return false;
-  const cond = (type: string): Condition | undefined => status.conditions?.find((c) => c.type === type);
-  const [ready, available, verified] = [cond("Ready"), cond("Available"), cond("Verified")];
-  if (!ready || !available || !verified) return false;
-  if ([ready, available, verified].some((c) => c.observedGeneration !== generation)) return false;
-  if (shard.spec.url) {
-    return (
-      ready.status === "True" &&
-      available.status === "True" &&
-      verified.status === "True" &&
-      status.toolCount === 2
-    );
-  }
-  const key = objectKey(shard);
   const spec = mcpShardSpec.safeParse(shard.spec);
   if (!spec.success) return false;
-  for (const want of desiredChildren({ ...shard, spec: spec.data }, DESIRED)) {
-    const child = children.get(want.kind ?? "")?.get(key);
-    const owned = child?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === shard.metadata.uid);
-    if (!owned) return false;
+  const typed = { ...shard, spec: spec.data };
+  const key = objectKey(shard);
+  const external = !!spec.data.url;
+  if (!external) {
+    for (const want of desiredChildren(typed, DESIRED)) {
+      const child = children.get(want.kind ?? "")?.get(key);
+      if (!child?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === shard.metadata.uid))
+        return false;
+    }
   }
   const deployment = children.get("Deployment")?.get(key);
-  const reported = (
-    deployment?.status as { conditions?: Array<{ type: string; message?: string }> } | undefined
-  )?.conditions?.find((c) => c.type === "Available");
-  // No kubelet runs pods here: the final status repeats the Deployment controller's report.
+  // Managed shards wait for the Deployment controller's report before their status is final.
+  if (!external && !deployment?.status) return false;
+  const url = external ? spec.data.url! : serviceUrl(typed, DESIRED.clusterDomain);
+  const expected = shardStatusParts(typed, { url, deployment, result: EXTERNAL_HANDSHAKE });
+  const same = (want: { type: string; status: string; reason: string; message: string } | undefined) => {
+    const got = status.conditions?.find((c) => c.type === want?.type);
+    // Handshake messages name the server's version: external shards are compared by status and reason.
+    const message = external || got?.message === want?.message;
+    return (
+      !!got &&
+      got.observedGeneration === generation &&
+      got.status === want?.status &&
+      got.reason === want.reason &&
+      message
+    );
+  };
   return (
-    reported?.message !== undefined &&
-    available.status === "False" &&
-    available.message.endsWith(reported.message) &&
-    verified.status === "Unknown" &&
-    ready.status === "False" &&
-    status.replicas === 0
+    [expected.ready, expected.available, expected.verified].every(same) &&
+    status.replicas === expected.replicas &&
+    (!external || status.toolCount === EXTERNAL_HANDSHAKE.tools.length)
   );
 }
 
