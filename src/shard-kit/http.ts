@@ -29,6 +29,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { ERRORS, rpcError, type ErrorName } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
+import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
 import type { HealthReport } from "./health.ts";
 import type { McpMetrics } from "./metrics.ts";
 import { ENDPOINTS } from "./manifest.ts";
@@ -54,6 +55,8 @@ export interface McpHttpAppOptions {
   readonly sessionIdleTimeoutMs?: number;
   /** Sessions kept at most; one more closes the least recently used. @default 1000 */
   readonly maxSessions?: number;
+  /** Origin check and optional bearer token (guard.ts). @default from SHARDGATE_SHARD_* env */
+  readonly guard?: ShardGuardOptions;
 }
 
 export interface McpHttpApp {
@@ -95,6 +98,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
+  installGuard(app, options.guard ?? guardFromEnv());
 
   function track(id: string, session: Session): void {
     while (sessions.size >= maxSessions) {
