@@ -374,7 +374,8 @@ export class Upstream {
         { cause: error },
       );
     }
-    if (timedOut || (error instanceof McpError && error.code === -32001)) {
+    // -32001 is the SDK's own request timeout; no shard of ours sends it for anything else (src/errors).
+    if (timedOut || (error instanceof McpError && error.code === CODES.timeout.code)) {
       return new GatewayError(
         "timeout",
         `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
@@ -382,12 +383,6 @@ export class Upstream {
       );
     }
     if (error instanceof McpError) {
-      if (error.code === -32001)
-        return new GatewayError(
-          "timeout",
-          `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
-          { cause: error },
-        );
       if (error.code === -32000 || isConnectionFailure(error)) {
         return new GatewayError(
           "shardUnavailable",
