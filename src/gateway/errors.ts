@@ -34,6 +34,8 @@ export const CODES = {
    * Sessions are replica-independent, so the client retries elsewhere.
    */
   shuttingDown: { code: -32014, http: 503 },
+  /** The session or key already has as many calls running as it may (limits/inflight.ts). */
+  tooManyCalls: { code: -32015, http: 429 },
 } as const;
 
 export type ErrorName = keyof typeof CODES;
