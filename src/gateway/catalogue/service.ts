@@ -26,6 +26,8 @@ export interface CatalogueServiceOptions {
   readonly backoffMaxMs?: number;
   /** A shard says a resource the gateway subscribed to changed. */
   readonly onResourceUpdated?: (shard: string, uri: string) => void;
+  /** Deepest nesting accepted in a shard's answer. @default 128 */
+  readonly maxDepth?: number;
 }
 
 export interface CatalogueChange {
@@ -142,6 +144,7 @@ export class CatalogueService {
       resolveAuth: (t) => this.#opts.registry.resolveAuth(t),
       backoffInitialMs: this.#opts.backoffInitialMs,
       backoffMaxMs: this.#opts.backoffMaxMs,
+      maxDepth: this.#opts.maxDepth,
       onListChanged: (kind: ListKind | "all") => {
         if (this.#shards.get(record.key) === state) this.#scheduleList(state, kind === "all" ? 0 : 50);
       },

@@ -35,7 +35,7 @@ export interface RequestContext {
   readonly versions: readonly string[];
   /** The protocol version the session negotiated, once initialized. */
   readonly protocolVersion?: string;
-  /** The session nonce: per-session state of this replica (log level, subscriptions). */
+  /** The session nonce: per-session state of this replica (log level, subscriptions, in-flight cap). */
   readonly session?: string;
   /** What the client may be asked (client-requests.ts letters). */
   readonly abilities?: string;
@@ -205,7 +205,7 @@ export class Dispatcher {
               params: { ...p, progressToken },
             })
         : undefined;
-    const invoke = this.#invokeOptions(ctx, onprogress);
+    const invoke = { ...this.#invokeOptions(ctx, onprogress), session: ctx.session };
 
     switch (request.method) {
       case "initialize":

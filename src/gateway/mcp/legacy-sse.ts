@@ -32,6 +32,8 @@ export interface LegacySseOptions {
    * @default not counted
    */
   readonly track?: () => () => void;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
 }
 
 interface LegacySession {
@@ -110,7 +112,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
           ),
         );
     }
-    const parsed = parseBody(request.body);
+    const parsed = parseBody(request.body, opts.maxBatchSize);
     if (!parsed.ok)
       return reply.code(parsed.status).send(jsonRpcError(parsed.error.code, parsed.error.message));
     for (const m of parsed.messages) {

@@ -29,6 +29,8 @@ export interface StreamableOptions {
   readonly endSession: (session: string) => void;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
 }
 
 function accepts(request: FastifyRequest, type: string): boolean {
@@ -156,7 +158,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const parsed = parseBody(request.body);
+    const parsed = parseBody(request.body, opts.maxBatchSize);
     if (!parsed.ok) return sendError(reply, parsed.status, parsed.error.code, parsed.error.message);
     const { messages } = parsed;
     const init = messages.find((m) => isRequest(m) && m.method === "initialize") as
