@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { silentLogger, type Logger } from "../log.ts";
+import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
 import { ActivityLog } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
@@ -125,38 +126,6 @@ function routeOf(request: FastifyRequest): string | undefined {
 function isMcpRoute(request: FastifyRequest): boolean {
   const route = routeOf(request);
   return route !== undefined && MCP_PATHS.includes(route);
-}
-
-function hostName(host: string): string {
-  // "[::1]:8080" → "::1", "127.0.0.1:8080" → "127.0.0.1"
-  if (host.startsWith("[")) return host.slice(1, host.indexOf("]") > 0 ? host.indexOf("]") : undefined);
-  return host.split(":")[0] ?? "";
-}
-
-function isLoopbackHost(host: string): boolean {
-  const name = hostName(host).toLowerCase();
-  return name === "localhost" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
-
-function urlHost(value: string): string | undefined {
-  try {
-    return new URL(value).host;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * DNS rebinding: a page on an attacker's name resolving to the gateway sends
- * `Origin` and `Host` that agree, so "same host" proves nothing on its own. It
- * counts only where the Host cannot be rebound to us by a stranger: a loopback
- * name or address, or a host the operator listed.
- */
-export function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
-  if (allowed.includes("*") || allowed.includes(origin)) return true;
-  if (host === undefined) return false;
-  const trustedHost = isLoopbackHost(host) || allowed.some((a) => urlHost(a) === host);
-  return trustedHost && urlHost(origin) === host;
 }
 
 export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {

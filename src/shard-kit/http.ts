@@ -40,6 +40,7 @@ import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { NodeStreamableHTTPServerTransport, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import { classifyInboundRequest, isInitializeRequest, type Transport } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
+import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
 import type { HealthReport } from "./health.ts";
 import type { McpMetrics } from "./metrics.ts";
 import { ENDPOINTS } from "./manifest.ts";
@@ -71,6 +72,8 @@ export interface McpHttpAppOptions {
   readonly sessionIdleTimeoutMs?: number;
   /** Sessions kept at most; one more closes the least recently used. @default 1000 */
   readonly maxSessions?: number;
+  /** Origin check and optional bearer token (guard.ts). @default from SHARDGATE_SHARD_* env */
+  readonly guard?: ShardGuardOptions;
 }
 
 export interface McpHttpApp {
@@ -127,6 +130,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
+  installGuard(app, options.guard ?? guardFromEnv());
 
   function track(id: string, session: Session): void {
     while (sessions.size >= maxSessions) {
