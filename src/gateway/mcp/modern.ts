@@ -15,7 +15,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   classifyInboundRequest,
+  LOG_LEVEL_META_KEY,
   createMcpHandler,
   ProtocolError,
   Server,
@@ -90,8 +92,9 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
   const inputs = new PendingInputs(options.inputWaitMs ?? 300_000);
 
   function context(principal: Principal, ctx: ServerContext): RequestContext {
-    const envelope = ctx.mcpReq.envelope ?? {};
-    const level = (envelope as { logLevel?: unknown }).logLevel;
+    // The SDK's published envelope type is empty: read the reserved keys.
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    const level = envelope[LOG_LEVEL_META_KEY];
     const notify = (message: JSONRPCMessage) => {
       if ("method" in message && message.method === "notifications/message") {
         // 2026-07-28: no logLevel in the envelope means no log messages.
@@ -106,7 +109,7 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
       signal: ctx.mcpReq.signal,
       versions: [MODERN_VERSION],
       protocolVersion: MODERN_VERSION,
-      abilities: abilitiesOf((envelope as { clientCapabilities?: unknown }).clientCapabilities),
+      abilities: abilitiesOf(envelope[CLIENT_CAPABILITIES_META_KEY]),
       notify,
     };
   }
