@@ -29,6 +29,8 @@ interface Suspended {
   result: Promise<Result>;
   readonly waiting: Map<string, Waiting>;
   wake?: () => void;
+  /** Ends the current round with an error, and the call with it. */
+  fail?: (error: Error) => void;
   timer?: NodeJS.Timeout;
 }
 
@@ -49,6 +51,12 @@ export interface RunInput {
   readonly signal: AbortSignal;
   /** Starts the call; `request` asks the client through input_required. */
   readonly start: (request: RequestFn, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /**
+   * The error for a request the client cannot take (a capability it did not
+   * declare): it ends the whole call, since on 2026-07-28 the client must hear
+   * it (-32021), not the shard.
+   */
+  readonly refuse?: (method: string, params: Record<string, unknown> | undefined) => Error | undefined;
 }
 
 export class PendingInputs {
@@ -88,6 +96,13 @@ export class PendingInputs {
       const suspended = call;
       const request: RequestFn = (method, params, signal) =>
         new Promise<Result>((resolve, reject) => {
+          const refused = input.refuse?.(method, params);
+          if (refused) {
+            suspended.controller.abort(refused);
+            suspended.fail?.(refused);
+            reject(refused);
+            return;
+          }
           const base = KEYS[method] ?? method.replace(/\W+/g, "_");
           let key = base;
           for (let i = 2; waiting.has(key); i++) key = `${base}_${i}`;
@@ -122,6 +137,7 @@ export class PendingInputs {
         settled = true;
         clearTimeout(batch);
         call.wake = undefined;
+        call.fail = undefined;
         signal.removeEventListener("abort", onAbort);
         fn();
       };
@@ -135,6 +151,7 @@ export class PendingInputs {
         (result) => finish(() => resolve(result)),
         (error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))),
       );
+      call.fail = (error) => finish(() => reject(error));
       call.wake = () => {
         if (batch !== undefined || call.waiting.size === 0) return;
         batch = setTimeout(() => finish(() => resolve(this.#suspend(call))), BATCH_MS);

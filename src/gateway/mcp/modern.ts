@@ -18,6 +18,7 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   classifyInboundRequest,
   LOG_LEVEL_META_KEY,
+  MissingRequiredClientCapabilityError,
   createMcpHandler,
   ProtocolError,
   Server,
@@ -27,7 +28,7 @@ import {
 import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
 import type { Principal } from "../auth.ts";
-import { abilitiesOf } from "./client-requests.ts";
+import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
 import type { Dispatcher, RequestContext, ServerInfo } from "./dispatch.ts";
 import { PendingInputs } from "./inputs.ts";
 import { isLogLevel, LOG_LEVELS } from "./logging.ts";
@@ -147,8 +148,23 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
             state: ctx.mcpReq.requestState<string>(),
             responses: ctx.mcpReq.inputResponses,
             signal: ctx.mcpReq.signal,
+            refuse: (asked, askedParams) => {
+              const needed = abilityFor(asked, askedParams);
+              if (needed === undefined || (base.abilities ?? "").includes(needed)) return undefined;
+              const capability = needed === "s" ? "sampling" : needed === "r" ? "roots" : "elicitation";
+              return new MissingRequiredClientCapabilityError(
+                { requiredCapabilities: { [capability]: {} } },
+                `the shard asked for ${asked}, which needs the ${capability} capability the client did not declare`,
+              );
+            },
+            // Capabilities are checked by `refuse` above, so the dispatch passes every request on.
             start: (request, signal) =>
-              options.dispatcher.result(method, params, { ...base, signal, request }),
+              options.dispatcher.result(method, params, {
+                ...base,
+                abilities: Object.values(ABILITY).join(""),
+                signal,
+                request,
+              }),
           })) as never;
         } catch (error) {
           throw protocolError(error);
