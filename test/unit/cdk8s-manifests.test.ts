@@ -52,8 +52,11 @@ describe("cdk8s app", () => {
 
   it("is the same installation as the Helm chart's defaults (kinds, names, pod specs' args)", async () => {
     const chart = (await renderChart({ "gateway.replicas": 1 }, { release: "shardgate" })).filter(
-      // Chart-only: the session Secret (random), the operator metrics Service, the helm test Pod.
-      (o) => !["Secret", "Pod"].includes(o.kind) && o.metadata.name !== "shardgate-operator-metrics",
+      // Chart-only: the session Secret (random), the operator metrics Service, the helm test Pod, the
+      // CRD (a plain install applies crds/ itself).
+      (o) =>
+        !["Secret", "Pod", "CustomResourceDefinition"].includes(o.kind) &&
+        o.metadata.name !== "shardgate-operator-metrics",
     );
     const synth = objects(synthManifests()["shardgate.yaml"] ?? "").filter((o) => o.kind !== "Namespace");
     const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
