@@ -27,7 +27,9 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { ERRORS, rpcError, type ErrorName } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
+import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
 import type { HealthReport } from "./health.ts";
 import type { McpMetrics } from "./metrics.ts";
 import { ENDPOINTS } from "./manifest.ts";
@@ -53,6 +55,8 @@ export interface McpHttpAppOptions {
   readonly sessionIdleTimeoutMs?: number;
   /** Sessions kept at most; one more closes the least recently used. @default 1000 */
   readonly maxSessions?: number;
+  /** Origin check and optional bearer token (guard.ts). @default from SHARDGATE_SHARD_* env */
+  readonly guard?: ShardGuardOptions;
 }
 
 export interface McpHttpApp {
@@ -70,8 +74,9 @@ interface Session {
   lastSeen: number;
 }
 
-function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return reply.code(status).send({ jsonrpc: "2.0", error: { code, message }, id: null });
+/** An error of the shared table (src/errors) as the whole answer, with its HTTP status. */
+function jsonRpcError(reply: FastifyReply, name: ErrorName): FastifyReply {
+  return reply.code(ERRORS[name].http).send({ jsonrpc: "2.0", error: rpcError(name), id: null });
 }
 
 function containsInitialize(body: unknown): boolean {
@@ -93,6 +98,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
+  installGuard(app, options.guard ?? guardFromEnv());
 
   function track(id: string, session: Session): void {
     while (sessions.size >= maxSessions) {
@@ -136,7 +142,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   sweep.unref();
 
   const refuseWhileDraining = async (_request: FastifyRequest, reply: FastifyReply) => {
-    if (draining) return jsonRpcError(reply, 503, -32000, "shard is shutting down");
+    if (draining) return jsonRpcError(reply, "shardShuttingDown");
   };
 
   app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
@@ -144,7 +150,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     if (typeof sessionId === "string") {
       const session = touch(sessionId);
       if (!session || session.kind !== "streamable-http") {
-        return jsonRpcError(reply, 404, -32001, "session not found");
+        return jsonRpcError(reply, "sessionNotFound");
       }
       reply.hijack();
       await (session.transport as StreamableHTTPServerTransport).handleRequest(
@@ -178,11 +184,9 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
 
   const forwardToSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const sessionId = request.headers["mcp-session-id"];
-    if (typeof sessionId !== "string")
-      return jsonRpcError(reply, 400, -32000, "Mcp-Session-Id header required");
+    if (typeof sessionId !== "string") return jsonRpcError(reply, "sessionRequired");
     const session = touch(sessionId);
-    if (!session || session.kind !== "streamable-http")
-      return jsonRpcError(reply, 404, -32001, "session not found");
+    if (!session || session.kind !== "streamable-http") return jsonRpcError(reply, "sessionNotFound");
     reply.hijack();
     await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
     return reply;
@@ -204,7 +208,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   app.post(ENDPOINTS.messages, { onRequest: refuseWhileDraining }, async (request, reply) => {
     const { sessionId } = request.query as { sessionId?: string };
     const session = sessionId ? touch(sessionId) : undefined;
-    if (!session || session.kind !== "sse") return jsonRpcError(reply, 404, -32001, "session not found");
+    if (!session || session.kind !== "sse") return jsonRpcError(reply, "sessionNotFound");
     reply.hijack();
     await (session.transport as SSEServerTransport).handlePostMessage(request.raw, reply.raw, request.body);
     return reply;

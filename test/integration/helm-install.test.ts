@@ -15,7 +15,7 @@ import {
   userKubeconfig,
   waitFor,
 } from "../harness/index.ts";
-import { CHART_DIR, helm } from "../unit/chart-helpers.ts";
+import { CHART_DIR, helm } from "../support/chart-helpers.ts";
 
 const ns = useNamespace("helm-install");
 // Cluster-scoped names carry the release name: unique per run.

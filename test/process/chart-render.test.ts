@@ -14,7 +14,7 @@ import {
 } from "../../cdk8s/main.ts";
 import { mcpShard } from "../../src/api/index.ts";
 import { mcpShardCrd } from "../../src/api/crd.ts";
-import { CHART_DIR, find, helm, renderChart, type K8sObject } from "./chart-helpers.ts";
+import { CHART_DIR, find, helm, renderChart, type K8sObject } from "../support/chart-helpers.ts";
 
 type PodSpec = {
   serviceAccountName?: string;
