@@ -39,6 +39,7 @@ import type { Registry } from "prom-client";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { NodeStreamableHTTPServerTransport, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import { classifyInboundRequest, isInitializeRequest, type Transport } from "@modelcontextprotocol/server";
+import { ERRORS, rpcError, type ErrorName } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
 import type { HealthReport } from "./health.ts";
@@ -91,8 +92,9 @@ interface Session {
   lastSeen: number;
 }
 
-function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return reply.code(status).send({ jsonrpc: "2.0", error: { code, message }, id: null });
+/** An error of the shared table (src/errors) as the whole answer, with its HTTP status. */
+function jsonRpcError(reply: FastifyReply, name: ErrorName): FastifyReply {
+  return reply.code(ERRORS[name].http).send({ jsonrpc: "2.0", error: rpcError(name), id: null });
 }
 
 const LEGACY_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -174,7 +176,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   sweep.unref();
 
   const refuseWhileDraining = async (_request: FastifyRequest, reply: FastifyReply) => {
-    if (draining) return jsonRpcError(reply, 503, -32000, "shard is shutting down");
+    if (draining) return jsonRpcError(reply, "shardShuttingDown");
   };
 
   app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
@@ -199,7 +201,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     if (typeof sessionId === "string") {
       const session = touch(sessionId);
       if (!session || session.kind !== "streamable-http") {
-        return jsonRpcError(reply, 404, -32001, "session not found");
+        return jsonRpcError(reply, "sessionNotFound");
       }
       reply.hijack();
       await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(
@@ -233,11 +235,9 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
 
   const forwardToSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const sessionId = request.headers["mcp-session-id"];
-    if (typeof sessionId !== "string")
-      return jsonRpcError(reply, 400, -32000, "Mcp-Session-Id header required");
+    if (typeof sessionId !== "string") return jsonRpcError(reply, "sessionRequired");
     const session = touch(sessionId);
-    if (!session || session.kind !== "streamable-http")
-      return jsonRpcError(reply, 404, -32001, "session not found");
+    if (!session || session.kind !== "streamable-http") return jsonRpcError(reply, "sessionNotFound");
     reply.hijack();
     await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
     return reply;
@@ -260,7 +260,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   app.post(ENDPOINTS.messages, { onRequest: refuseWhileDraining }, async (request, reply) => {
     const { sessionId } = request.query as { sessionId?: string };
     const session = sessionId ? touch(sessionId) : undefined;
-    if (!session || session.kind !== "sse") return jsonRpcError(reply, 404, -32001, "session not found");
+    if (!session || session.kind !== "sse") return jsonRpcError(reply, "sessionNotFound");
     reply.hijack();
     await (session.transport as SSEServerTransport).handlePostMessage(request.raw, reply.raw, request.body);
     return reply;
