@@ -9,12 +9,14 @@ import { stringify } from "yaml";
 import type { Protocol, RouterInfo, ServiceInfo, TraefikApi } from "./api.ts";
 import type { DocsClient } from "./docs.ts";
 import type { ManagedFileStore } from "./file-store.ts";
+import { Refusal } from "./refusal.ts";
 import type { BackendServiceStore } from "./backend-store.ts";
 import type { IngressRouteStore } from "./ingressroutes.ts";
 import { checkRouteName, objectName } from "./naming.ts";
 import { buildFileDocument, buildIngressRoute, crdRouterName, ruleOf, type RouteSpec } from "./route-spec.ts";
 import { checkRule } from "./rules.ts";
 import { checkSsl } from "./ssl.ts";
+import { probeTarget } from "./urls.ts";
 import { validateDocument, type KnownObjects, type ValidationIssue } from "./validate.ts";
 import { pollUntil } from "./wait.ts";
 
@@ -30,14 +32,9 @@ export interface TraefikDeps {
   readonly waitMs: number;
 }
 
-/** A refusal or failure the model should read: becomes an MCP error result with these details. */
-export class ToolFailure extends Error {
+/** A refusal of the operations themselves (wrong mode, invalid document, nothing to delete). */
+export class ToolFailure extends Refusal {
   override name = "ToolFailure";
-  readonly details: Record<string, unknown>;
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.details = details;
-  }
 }
 
 function files(deps: TraefikDeps): ManagedFileStore {
@@ -393,7 +390,7 @@ export interface BackendStatusInput {
 }
 
 async function probeUrl(url: string, path: string | undefined, timeoutMs: number) {
-  const target = path ? new URL(path, url).toString() : url;
+  const target = probeTarget(url, path);
   const started = performance.now();
   try {
     const res = await request(target, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
@@ -409,6 +406,8 @@ async function probeUrl(url: string, path: string | undefined, timeoutMs: number
 }
 
 export async function getBackendStatus(deps: TraefikDeps, input: BackendStatusInput, signal?: AbortSignal) {
+  // Refused up front, whether or not any backend would be probed.
+  probeTarget("http://backend.invalid", input.probe_path);
   const filter = input.service?.toLowerCase();
   const services: (ServiceInfo & { protocol: Protocol })[] = [];
   for (const protocol of ["http", "tcp", "udp"] as const) {
