@@ -121,6 +121,8 @@ export function startChild(options: StdioChildOptions): StdioChild {
 }
 
 function parseMessage(line: string): JSONRPCMessage | undefined {
+  // Most junk (a server printing its banner to stdout) is not an object: skip the throwing parse.
+  if (!line.trimStart().startsWith("{")) return undefined;
   try {
     const parsed = JSONRPCMessageSchema.safeParse(JSON.parse(line));
     return parsed.success ? parsed.data : undefined;
