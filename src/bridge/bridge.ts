@@ -29,9 +29,11 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import { ERRORS, rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import type { McpMetrics } from "../shard-kit/metrics.ts";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
 import { idOfOversized, type OversizedLine } from "./lines.ts";
 import {
   EMPTY_CATALOGUE,
@@ -47,25 +49,23 @@ import { BridgeSession } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { ChildSupervisor } from "./supervisor.ts";
 
-/** JSON-RPC error codes the bridge itself produces. */
+/** JSON-RPC error codes the bridge itself produces, from the shared table (src/errors). */
 export const BridgeErrorCode = {
   /** The child exited (or was not running) before it answered. */
-  UpstreamGone: -32001,
+  UpstreamGone: ERRORS.serverExited.code,
   /** The child did not become ready within `readyTimeoutMs`. */
-  UpstreamNotReady: -32002,
+  UpstreamNotReady: ERRORS.serverNotReady.code,
   /**
    * A server-to-client request found no client to answer it (none with a
    * request in flight and the capability), or that client went away.
    */
-  NoClient: -32003,
+  NoClient: ERRORS.noClient.code,
   /** The child's answer was longer than `maxLineBytes`. */
-  AnswerTooLarge: -32004,
+  AnswerTooLarge: ERRORS.answerTooLarge.code,
   /** The child did not answer within `requestTimeoutMs` (the SDK's request-timeout code). */
-  RequestTimeout: -32001,
+  RequestTimeout: ERRORS.timeout.code,
 } as const;
 
-/** @default 16 MiB: a 12 MB result passes; memory per line stays bounded. */
-export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** @default 5 min: above the gateway's default call timeout (60 s), which then decides first. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 
@@ -235,14 +235,11 @@ export class StdioBridge {
   }
 
   #onExit(description: string): void {
-    const message = `stdio server ${description} before answering`;
+    const error = rpcError("serverExited", `stdio server ${description} before answering`);
     for (const id of this.#routes.allIds()) {
       const entry = this.#routes.take(id, "error");
-      if (entry?.kind === "internal") {
-        entry.resolve({ error: { code: BridgeErrorCode.UpstreamGone, message } });
-      } else if (entry) {
-        void entry.session.fail(entry.originalId, BridgeErrorCode.UpstreamGone, message);
-      }
+      if (entry?.kind === "internal") entry.resolve({ error });
+      else if (entry) void entry.session.fail(entry.originalId, error);
     }
     // Whoever is answering the dead child's requests can stop.
     for (const [downstreamId, route] of this.#routes.takeChildRequests(() => true)) {
@@ -285,16 +282,16 @@ export class StdioBridge {
       );
       if (!this.#supervisor.send({ jsonrpc: "2.0", id, method, params })) {
         this.#routes.take(id, "error");
-        resolve({ error: { code: BridgeErrorCode.UpstreamGone, message: "stdio server is not running" } });
+        resolve({ error: rpcError("serverExited", "stdio server is not running") });
       }
     });
   }
 
   #timeoutError(method: string): { code: number; message: string } {
-    return {
-      code: BridgeErrorCode.RequestTimeout,
-      message: `stdio server did not answer ${method} within ${this.#requestTimeoutMs} ms (the bridge's request timeout)`,
-    };
+    return rpcError(
+      "timeout",
+      `stdio server did not answer ${method} within ${this.#requestTimeoutMs} ms (the bridge's request timeout)`,
+    );
   }
 
   // ---------------------------------------------------------------- from the child
@@ -331,12 +328,12 @@ export class StdioBridge {
       "dropped a stdout line longer than the limit",
     );
     if (!entry) return;
-    const error = {
-      code: BridgeErrorCode.AnswerTooLarge,
-      message: `the stdio server's answer (${line.bytes} bytes so far) is larger than the bridge's limit of ${this.#maxLineBytes} bytes (--max-line-bytes)`,
-    };
+    const error = rpcError(
+      "answerTooLarge",
+      `${line.bytes} bytes, larger than the bridge's limit of ${this.#maxLineBytes} bytes (--max-line-bytes)`,
+    );
     if (entry.kind === "internal") entry.resolve({ error });
-    else void entry.session.fail(entry.originalId, error.code, error.message);
+    else void entry.session.fail(entry.originalId, error);
   }
 
   #notificationFromChild(method: string, message: JSONRPCMessage): void {
@@ -407,7 +404,7 @@ export class StdioBridge {
     this.#supervisor.send({
       jsonrpc: "2.0",
       id: childId,
-      error: { code: BridgeErrorCode.NoClient, message },
+      error: { code: ERRORS.noClient.code, message },
     });
   }
 
@@ -436,8 +433,7 @@ export class StdioBridge {
       const lastExit = this.#supervisor.lastExit;
       await session.fail(
         id,
-        BridgeErrorCode.UpstreamNotReady,
-        `stdio server not ready${lastExit ? ` (last ${lastExit})` : ""}`,
+        rpcError("serverNotReady", lastExit ? `stdio server last ${lastExit}` : undefined),
       );
       return;
     }
@@ -489,14 +485,14 @@ export class StdioBridge {
       timeoutMs: this.#requestTimeoutMs,
       onTimeout: (timedOutId, entry) => {
         const error = this.#timeoutError(entry.method);
-        void entry.session.fail(entry.originalId, error.code, error.message);
+        void entry.session.fail(entry.originalId, error);
         this.#cancelInChild(timedOutId, "the bridge's request timeout passed");
       },
     });
     const forwardedParams = progressToken ? { ...params, _meta: { ...meta, progressToken } } : params;
     if (this.#supervisor.send({ jsonrpc: "2.0", id: bridgeId, method, params: forwardedParams })) return;
     this.#routes.take(bridgeId, "error");
-    await session.fail(id, BridgeErrorCode.UpstreamGone, "stdio server is not running");
+    await session.fail(id, rpcError("serverExited", "stdio server is not running"));
   }
 
   #cancelInChild(bridgeId: number, reason: string): void {

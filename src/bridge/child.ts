@@ -13,6 +13,9 @@ import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol
 import type { Logger } from "../log.ts";
 import { LineSplitter, type OversizedLine } from "./lines.ts";
 
+/** @default 16 MiB: a 12 MB result passes; memory per line stays bounded. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 /** Longest stderr line logged whole; a longer one is logged by its start and length. */
 export const STDERR_LINE_BYTES = 16 * 1024;
 
@@ -31,11 +34,11 @@ export interface StdioChildOptions {
   /** @default process.cwd() */
   readonly cwd?: string;
   readonly logger: Logger;
-  /** Longest stdout line (one JSON-RPC message) taken. */
-  readonly maxLineBytes: number;
+  /** Longest stdout line (one JSON-RPC message) taken. @default DEFAULT_MAX_LINE_BYTES */
+  readonly maxLineBytes?: number;
   readonly onMessage: (message: JSONRPCMessage) => void;
-  /** A stdout line longer than `maxLineBytes`, dropped. */
-  readonly onOversized: (line: OversizedLine) => void;
+  /** A stdout line longer than `maxLineBytes`, dropped. @default logged only */
+  readonly onOversized?: (line: OversizedLine) => void;
   /** Called exactly once per process. */
   readonly onExit: (exit: ChildExit) => void;
 }
@@ -79,13 +82,15 @@ export function startChild(options: StdioChildOptions): StdioChild {
   });
 
   const stdout = new LineSplitter({
-    maxLineBytes: options.maxLineBytes,
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     onLine: (line) => {
       const message = parseMessage(line);
       if (message) options.onMessage(message);
       else if (line.trim() !== "") junk.count(line);
     },
-    onOversized: options.onOversized,
+    onOversized:
+      options.onOversized ??
+      ((line) => logger.warn({ bytes: line.bytes }, "dropped a stdout line longer than the limit")),
   });
   const junk = new RateLimitedWarning(logger, "ignoring stdout lines that are not JSON-RPC");
   proc.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));

@@ -6,11 +6,11 @@
 export {
   StdioBridge,
   BridgeErrorCode,
-  DEFAULT_MAX_LINE_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type BridgeStatus,
   type StdioBridgeOptions,
 } from "./bridge.ts";
+export { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
 export {
   buildBridgeApp,
   serveBridge,

@@ -22,7 +22,7 @@ export class BridgeSession {
   }
 
   /** Answers request `id` with an error. */
-  async fail(id: RequestId, code: number, message: string): Promise<boolean> {
-    return this.send({ jsonrpc: "2.0", id, error: { code, message } }, id);
+  async fail(id: RequestId, error: { code: number; message: string }): Promise<boolean> {
+    return this.send({ jsonrpc: "2.0", id, error }, id);
   }
 }

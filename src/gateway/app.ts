@@ -29,8 +29,13 @@ import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
 import { StreamHub } from "./mcp/streams.ts";
+import { ClientRequests } from "./mcp/client-requests.ts";
+import { LogLevels } from "./mcp/logging.ts";
+import { Subscriptions } from "./mcp/subscriptions.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
+import { InFlightLimits } from "./limits/index.ts";
+import { capturingSecrets, SecretRedactor } from "./secrets/index.ts";
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -70,6 +75,20 @@ export interface GatewayOptions {
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /**
+   * Secret values never to let out (results, errors, activity log); spec.auth
+   * values and plain API keys are added to it. Pass the one the logger masks with.
+   * @default a new one
+   */
+  readonly secrets?: SecretRedactor;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
+  /** Calls one session may have in flight. @default 64 */
+  readonly maxInFlightPerSession?: number;
+  /** Calls one API key may have in flight. @default 256 */
+  readonly maxInFlightPerKey?: number;
+  /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
+  readonly maxNestingDepth?: number;
 }
 
 export interface ShutdownOptions {
@@ -145,21 +164,52 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logger,
   });
   const metrics = createMetrics();
+  const secrets = options.secrets ?? new SecretRedactor();
+  secrets.set("api keys", keys.plainKeys());
+  if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
   const activity = new ActivityLog(options.activityCapacity ?? 1000);
   const catalogue = new CatalogueService({
-    registry,
+    registry: capturingSecrets(registry, secrets),
     logger,
     clientInfo: { name: "shardgate-gateway", version },
+    maxDepth: options.maxNestingDepth,
     bareNames: options.bareNames,
     refreshIntervalMs: options.refreshIntervalMs,
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
   });
   const drain = new Drain();
-  const calls = new GatewayCalls({ catalogue, metrics, activity, logger, shutdown: drain.signal });
-  const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
+  const calls = new GatewayCalls({
+    catalogue,
+    metrics,
+    activity,
+    logger,
+    shutdown: drain.signal,
+    secrets,
+    limits: new InFlightLimits({
+      perSession: options.maxInFlightPerSession,
+      perKey: options.maxInFlightPerKey,
+    }),
+    maxDepth: options.maxNestingDepth,
+  });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
+  const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
+  const logLevels = new LogLevels();
+  const clientRequests = new ClientRequests();
+  const dispatcher = new Dispatcher({
+    catalogue,
+    calls,
+    serverInfo: { name: "shardgate-gateway", version },
+    logLevels,
+    subscriptions,
+  });
+  /** A session ended (DELETE): what this replica holds for it goes too. */
+  const endSession = (session: string) => {
+    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    logLevels.forget(session);
+  };
 
   catalogue.onChange((change) => {
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
@@ -226,7 +276,17 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   let started = false;
   await app.register(async (scope) => {
-    streamableRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+    streamableRoutes(scope, {
+      dispatcher,
+      signer,
+      keys,
+      hub,
+      metrics,
+      clientRequests,
+      endSession,
+      keepAliveMs: options.keepAliveMs,
+      maxBatchSize: options.maxBatchSize,
+    });
   });
   await app.register(async (scope) => {
     legacySseRoutes(scope, {
@@ -235,8 +295,11 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
       keepAliveMs: options.keepAliveMs,
       track: () => drain.track(),
+      maxBatchSize: options.maxBatchSize,
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));

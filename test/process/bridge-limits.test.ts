@@ -11,9 +11,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { BridgeErrorCode } from "../../src/bridge/index.ts";
-import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "./cli-process.ts";
+import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
 
-const HOSTILE = join(ROOT, "test/unit/bridge-fixtures/hostile-server.mjs");
+const HOSTILE = join(ROOT, "test/process/bridge-fixtures/hostile-server.mjs");
 
 async function bridge(flags: string[]): Promise<CliProcess> {
   return startCli([

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
-import { ROOT, startCli, stopCli, type CliProcess } from "./cli-process.ts";
+import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
 
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const TOKEN = "guard-test-token-0123456789";
