@@ -12,3 +12,8 @@ export class Refusal extends Error {
     this.details = details;
   }
 }
+
+/** A refusal of the operations themselves (wrong mode, invalid document, nothing to delete). */
+export class ToolFailure extends Refusal {
+  override name = "ToolFailure";
+}

@@ -63,7 +63,7 @@ export function traefikTools(deps: TraefikDeps) {
     }),
     tool({
       name: "create_route",
-      description: `Add a route to Traefik: match a host (or a full rule) and send it to backend URL(s) (${deps.mode === "file" ? "this shard runs in file mode: give backends" : "this shard runs in ingressroute mode: give backends, which become a Service shardgate-<name> owned by the IngressRoute, or an existing kubernetes_service"}). The document is validated first and never written when invalid; after writing, waits until Traefik's API shows the router and reports its status and errors. Use dry_run to see exactly what would be written. Existing routes are only replaced with replace: true, and only if shardgate manages them.`,
+      description: `Add a route to Traefik: match a host (or a full rule) and send it to backend URL(s) (${deps.routes.mode === "file" ? "this shard runs in file mode: give backends" : "this shard runs in ingressroute mode: give backends, which become a Service shardgate-<name> owned by the IngressRoute, or an existing kubernetes_service"}). The document is validated first and never written when invalid; after writing, waits until Traefik's API shows the router and reports its status and errors. Use dry_run to see exactly what would be written. Existing routes are only replaced with replace: true, and only if shardgate manages them.`,
       input: routeSpecSchema.extend({
         dry_run: z.boolean().optional().describe("Return the document that would be written, write nothing."),
         replace: z
