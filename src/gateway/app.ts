@@ -12,7 +12,7 @@ import Fastify, {
 } from "fastify";
 import { silentLogger, type Logger } from "../log.ts";
 import { readPackage } from "../package-info.ts";
-import { ActivityLog } from "./activity.ts";
+import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -65,7 +65,9 @@ export interface GatewayOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
-  /** @default 1000 */
+  /** Where the activity log is stored and for how long. @default in-memory SQLite, 30 days, 100000 entries */
+  readonly activity?: Omit<ActivityLogOptions, "logger">;
+  /** Shorthand for activity.retention.maxEntries. */
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
@@ -176,7 +178,14 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logger,
   });
   const metrics = createMetrics();
-  const activity = new ActivityLog(options.activityCapacity ?? 1000);
+  const activity = new ActivityLog({
+    ...options.activity,
+    retention: {
+      ...(options.activityCapacity ? { maxEntries: options.activityCapacity } : {}),
+      ...options.activity?.retention,
+    },
+    logger,
+  });
   const catalogue = new CatalogueService({
     registry,
     logger,
@@ -290,6 +299,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     hub.closeAll();
     await catalogue.stop();
     await registry.stop();
+    await activity.close();
   });
 
   return {
@@ -298,6 +308,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     metrics,
     activity,
     async start() {
+      await activity.start();
       await registry.start();
       catalogue.start();
       started = true;

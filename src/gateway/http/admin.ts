@@ -26,7 +26,9 @@ const activityQuery = z.object({
   tool: z.string().optional(),
   shard: z.string().optional(),
   outcome: z.enum(["ok", "tool_error", "error"]).optional(),
+  key: z.string().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
@@ -139,10 +141,26 @@ export function adminRoutes(app: FastifyInstance, opts: AdminOptions): void {
     }
   });
 
+  /** A non-admin key sees calls of the tools its patterns allow, nothing else. */
+  function visibleTools(principal: Principal): string[] | undefined {
+    if (principal.admin) return undefined;
+    return catalogue.catalogue.tools.map((t) => t.name).filter((n) => principal.mayCall(n));
+  }
+
   app.get("/api/activity", async (request, reply) => {
-    if (!who(request, reply, true)) return reply;
+    const principal = who(request, reply, false);
+    if (!principal) return reply;
     const q = activityQuery.safeParse(request.query);
     if (!q.success) return reply.code(400).send({ error: q.error.issues[0]?.message ?? "invalid query" });
-    return { entries: opts.activity.query(q.data) };
+    return { entries: await opts.activity.query({ ...q.data, tools: visibleTools(principal) }) };
+  });
+
+  app.get<{ Params: { id: string } }>("/api/activity/:id", async (request, reply) => {
+    const principal = who(request, reply, false);
+    if (!principal) return reply;
+    const entry = await opts.activity.get(request.params.id);
+    if (!entry || !(principal.admin || principal.mayCall(entry.tool)))
+      return reply.code(404).send({ error: "no such activity entry" });
+    return entry;
   });
 }

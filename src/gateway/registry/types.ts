@@ -1,4 +1,10 @@
-import type { CallPolicy, McpShardSpec, McpShardStatus, UpstreamAuth } from "../../api/index.ts";
+import type {
+  ActivityRecording,
+  CallPolicy,
+  McpShardSpec,
+  McpShardStatus,
+  UpstreamAuth,
+} from "../../api/index.ts";
 
 /** Where and how the gateway reaches one shard, once the registry says it may. */
 export interface ShardTarget {
@@ -13,6 +19,8 @@ export interface ShardTarget {
   readonly deny?: readonly string[];
   readonly policy: CallPolicy;
   readonly auth?: UpstreamAuth;
+  /** What the activity log keeps about calls (spec.activity). @default names only */
+  readonly activity?: ActivityRecording;
 }
 
 /** One declared shard, routable or not (the admin API lists both). */
