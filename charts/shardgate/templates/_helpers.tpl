@@ -87,3 +87,7 @@ affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{- define "shardgate.gatewayActivitySecretName" -}}
+{{- default (printf "%s-gateway-activity" (include "shardgate.fullname" .)) .Values.gateway.activity.postgres.existingSecret -}}
+{{- end -}}
