@@ -27,6 +27,9 @@ import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
+import { loadConsoleAssets } from "./ui/assets.ts";
+import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
@@ -71,6 +74,8 @@ export interface GatewayOptions {
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
+  readonly uiAssetsDir?: string;
 }
 
 export interface ShutdownOptions {
@@ -172,8 +177,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     );
   }
   if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  const secret = options.sessionSecret ?? randomBytes(32);
+  const consoleAuth = new ConsoleAuth(secret, keys);
   const signer = new SessionSigner({
-    secret: options.sessionSecret ?? randomBytes(32),
+    secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
     logger,
   });
@@ -280,7 +287,13 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
-  await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
+  await app.register(async (scope) =>
+    adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
+  );
+  const assets = await loadConsoleAssets(options.uiAssetsDir);
+  await app.register(async (scope) =>
+    consoleRoutes(scope, { assets, auth: consoleAuth, registry, catalogue, activity, drain }),
+  );
   await app.register(async (scope) =>
     opsRoutes(scope, {
       registry,

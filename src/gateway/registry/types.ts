@@ -59,6 +59,12 @@ export interface Registry {
   resolveAuth(target: ShardTarget): Promise<Record<string, string>>;
   /** Writes spec.enabled (kube mode); file mode throws RegistryReadOnlyError. */
   setEnabled(namespace: string, name: string, enabled: boolean): Promise<void>;
+  /**
+   * Rolls the shard's Deployment (named after the shard) the way `kubectl
+   * rollout restart` does: a new pod-template annotation. Kube mode only;
+   * file mode throws RegistryReadOnlyError.
+   */
+  restart(namespace: string, name: string): Promise<void>;
   /** Reports naming notes to status.gateway, only when they changed (kube mode; no-op in file mode). */
   reportGatewayStatus(key: string, report: GatewayStatusReport): Promise<void>;
 }
