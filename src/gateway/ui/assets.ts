@@ -36,7 +36,24 @@ export function toAssets(files: Iterable<[name: string, body: Buffer]>): Map<str
 /** Where a build puts the assets: dist/ui beside dist/gateway. */
 export const BUILT_ASSETS_DIR = join(import.meta.dirname, "../../ui");
 
-export async function loadConsoleAssets(dir = BUILT_ASSETS_DIR): Promise<Map<string, Asset>> {
+const loaded = new Map<string, Promise<Map<string, Asset>>>();
+
+/**
+ * The assets of `dir`, or bundled from source when it holds none; once per
+ * process and directory, and only when first asked for (a gateway whose
+ * console nobody opens never bundles it).
+ */
+export function loadConsoleAssets(dir = BUILT_ASSETS_DIR): Promise<Map<string, Asset>> {
+  let assets = loaded.get(dir);
+  if (!assets) {
+    assets = readOrBundle(dir);
+    loaded.set(dir, assets);
+    assets.catch(() => loaded.delete(dir));
+  }
+  return assets;
+}
+
+async function readOrBundle(dir: string): Promise<Map<string, Asset>> {
   if (existsSync(join(dir, "console.js"))) {
     return toAssets(
       readdirSync(dir).map((name) => [name, readFileSync(join(dir, name))] as [string, Buffer]),

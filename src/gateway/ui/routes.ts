@@ -16,7 +16,8 @@ import type { Asset } from "./assets.ts";
 import { isSecureRequest, type ConsoleAuth } from "./session.ts";
 
 export interface ConsoleOptions {
-  readonly assets: ReadonlyMap<string, Asset>;
+  /** Loaded on first use. */
+  readonly assets: () => Promise<ReadonlyMap<string, Asset>>;
   readonly auth: ConsoleAuth;
   readonly registry: Registry;
   readonly catalogue: CatalogueService;
@@ -65,15 +66,20 @@ function page(assets: ReadonlyMap<string, Asset>): string {
 
 export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void {
   const { auth } = opts;
-  const html = page(opts.assets);
+  let html: string | undefined;
 
-  const sendPage = async (_request: FastifyRequest, reply: FastifyReply) =>
-    securityHeaders(reply).header("cache-control", "no-cache").type("text/html; charset=utf-8").send(html);
+  const sendPage = async (_request: FastifyRequest, reply: FastifyReply) => {
+    html ??= page(await opts.assets());
+    return securityHeaders(reply)
+      .header("cache-control", "no-cache")
+      .type("text/html; charset=utf-8")
+      .send(html);
+  };
   app.get("/ui", sendPage);
   app.get("/ui/", sendPage);
 
   app.get<{ Params: { file: string } }>("/ui/assets/:file", async (request, reply) => {
-    const asset = opts.assets.get(request.params.file);
+    const asset = (await opts.assets()).get(request.params.file);
     if (!asset) return securityHeaders(reply).code(404).send({ error: "no such asset" });
     securityHeaders(reply).header("etag", asset.etag).header("cache-control", "public, max-age=300");
     if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();

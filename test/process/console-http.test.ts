@@ -18,7 +18,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../unit/gateway-fixtures.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";

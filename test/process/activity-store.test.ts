@@ -22,7 +22,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../unit/gateway-fixtures.ts";
 
 let pg: Postgres;
 let dir: string;

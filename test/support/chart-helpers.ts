@@ -68,7 +68,12 @@ export async function renderChart(
   ];
   const result = await helm(args);
   if (result.exitCode !== 0) throw new Error(`helm template failed: ${result.stderr}`);
-  return parseAllDocuments(result.stdout)
+  return parseObjects(result.stdout);
+}
+
+/** The objects of a multi-document YAML stream (empty documents dropped). */
+export function parseObjects(yaml: string): K8sObject[] {
+  return parseAllDocuments(yaml)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
 }

@@ -7,7 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { GATEWAY_SHUTDOWN_MARGIN_SECONDS } from "../../cdk8s/lib/installation.ts";
 import { synthManifests } from "../../cdk8s/main.ts";
 import { gatewayConfigSchema } from "../../src/gateway/config.ts";
-import { CHART_DIR, find, helm, renderChart, type K8sObject } from "./chart-helpers.ts";
+import { CHART_DIR, find, helm, renderChart, type K8sObject } from "../support/chart-helpers.ts";
 
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
