@@ -2,16 +2,12 @@
  * Issue 10, the gateway's blast radius: one caller's bad input or one bad
  * shard never hurts anyone else. Real MCP shards (the SDK's server, or raw
  * HTTP where a shard must misbehave), real SDK clients, the gateway on
- * loopback (in process, or as its own process where its descriptors and log
- * lines are what is checked).
+ * loopback. What needs the gateway as its own process (its descriptors, its
+ * log lines) is in test/process/gateway-hostile.test.ts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { pino } from "pino";
-import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/gateway/index.ts";
 import {
@@ -22,7 +18,7 @@ import {
   type TestGateway,
   type TestShard,
 } from "./gateway-fixtures.ts";
-import { nestedJson, rawSession, spawnGateway, startRawShard, type RawShard } from "./hostile-fixtures.ts";
+import { nestedJson, rawSession, startRawShard, type RawShard } from "./hostile-fixtures.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -179,40 +175,6 @@ describe("one connection loss is one backoff step", () => {
       10_000,
     );
     expect(back).toBe(true);
-  });
-});
-
-describe("timed-out calls release their upstream request", () => {
-  it("keeps the gateway's open descriptors flat over 1,000 calls to a shard that never answers", async () => {
-    const raw = later(await startRawShard({ wedged: { answer: () => "hang" } }));
-    const dir = await mkdtemp(join(tmpdir(), "shardgate-hostile-"));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const shardsFile = join(dir, "shards.yaml");
-    await writeFile(
-      shardsFile,
-      stringify({
-        shards: { raw: { url: raw.url, policy: { timeoutSeconds: 0.1, maxConcurrentCalls: 64 } } },
-      }),
-    );
-    const gw = await spawnGateway(["--shards-file", shardsFile]);
-    cleanup.push(() => gw.stop());
-    const c = await client(gw.base);
-    await eventually(async () => (await c.listTools()).tools.length === 1, "raw's tools");
-
-    const round = async (n: number) => {
-      const results = await Promise.allSettled(
-        Array.from({ length: n }, () => c.callTool({ name: "raw_wedged", arguments: {} })),
-      );
-      for (const r of results) expect(r).toMatchObject({ status: "rejected", reason: { code: -32001 } }); // the gateway's timeout
-    };
-    await round(50); // warm: pools and buffers at their working size
-    const before = gw.openDescriptors();
-    for (let i = 0; i < 20; i++) await round(50);
-    await eventually(() => raw.openSockets <= 5, "the gateway's sockets to the shard closed", 5000);
-    const after = gw.openDescriptors();
-    // Nearly all reached the shard (a few may time out in the gateway's queue first).
-    expect(raw.calls.get("wedged")).toBeGreaterThanOrEqual(1000);
-    expect(after - before).toBeLessThanOrEqual(10);
   });
 });
 
@@ -376,71 +338,5 @@ describe("what leaves the gateway", () => {
     const missing = await failure("lab_nothing");
     expect(hidden).toEqual(missing);
     expect(hidden).toEqual({ code: -32602, message: "MCP error -32602: unknown tool: <tool>", http: 404 });
-  });
-
-  it("never lets a planted secret out: results, errors, activity log, log lines", async () => {
-    const token = "shard-token-7f3a9c1e5b2d4680";
-    const apiKey = "client-key-a1b2c3d4e5f60718";
-    const raw = later(
-      await startRawShard({
-        // A shard that echoes the credentials it was sent, and the gateway's own key it somehow learnt.
-        whoami: {
-          answer: (_args, req) => ({
-            result: {
-              content: [{ type: "text", text: `you sent ${req.headers.authorization} and ${apiKey}` }],
-              structuredContent: { header: req.headers.authorization, token },
-            },
-          }),
-        },
-        tattle: { answer: () => ({ error: { code: -32603, message: `token ${token} rejected` } }) },
-      }),
-    );
-    const dir = await mkdtemp(join(tmpdir(), "shardgate-secrets-"));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const shardsFile = join(dir, "shards.yaml");
-    const keysFile = join(dir, "keys.yaml");
-    await writeFile(
-      shardsFile,
-      stringify({
-        shards: {
-          raw: {
-            url: raw.url,
-            auth: { valuePrefix: "Bearer ", secretKeyRef: { name: "raw", key: "token" } },
-          },
-        },
-      }),
-    );
-    await writeFile(keysFile, stringify({ keys: [{ id: "admin", key: apiKey, admin: true }] }));
-    const gw = await spawnGateway(
-      ["--shards-file", shardsFile, "--api-keys", keysFile],
-      { SHARDGATE_SECRET_RAW_TOKEN: token },
-      "debug",
-    );
-    cleanup.push(() => gw.stop());
-    const headers = { authorization: `Bearer ${apiKey}` };
-    const c = await client(gw.base, headers);
-    await eventually(async () => (await c.listTools()).tools.length === 2, "raw's tools");
-
-    const outputs: string[] = [];
-    const result = await c.callTool({ name: "raw_whoami", arguments: {} });
-    outputs.push(JSON.stringify(result));
-    expect(text(result)).toBe("you sent [REDACTED] and [REDACTED]"); // the whole header value, scheme included
-    outputs.push(String(await c.callTool({ name: "raw_tattle", arguments: {} }).catch((e: unknown) => e)));
-    const http = await fetch(`${gw.base}/tools/raw_whoami`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json" },
-      body: "{}",
-    });
-    outputs.push(await http.text());
-    outputs.push(await (await fetch(`${gw.base}/api/activity`, { headers })).text());
-    outputs.push(await (await fetch(`${gw.base}/api/shards`, { headers })).text());
-    await gw.stop();
-    outputs.push(gw.output());
-
-    const all = outputs.join("\n");
-    expect(all).toContain("[REDACTED]");
-    expect(all).toContain("rejected");
-    expect(all).not.toContain(token);
-    expect(all).not.toContain(apiKey);
   });
 });
