@@ -5,6 +5,9 @@
  * loopback. What needs the gateway as its own process (its descriptors, its
  * log lines) is in test/process/gateway-hostile.test.ts.
  */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { pino } from "pino";
@@ -132,11 +135,48 @@ describe("local errors are not transport failures", () => {
     ]);
     expect(calls[0]).toMatchObject({
       status: "rejected",
-      reason: { code: -32013, message: expect.stringContaining("refused the request (HTTP 400)") as unknown },
+      reason: {
+        code: -32013,
+        message: expect.stringContaining("the shard refused the request (HTTP 400)") as unknown,
+      },
     });
     expect(calls[1]).toMatchObject({ status: "fulfilled" });
     expect(text(await c.callTool({ name: "raw_ok", arguments: {} }))).toBe("fine");
     expect(gw.gateway.catalogue.upstream("default/raw")?.state).toBe("ready");
+  });
+});
+
+describe("credentials", () => {
+  it("re-initialises with the rotated secret when the shard answers 401 mid-session", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "shardgate-rotate-"));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, "raw"));
+    await writeFile(join(dir, "raw", "token"), "first-token-0123456789");
+    let expected = "Bearer first-token-0123456789";
+    const raw = later(
+      await startRawShard(
+        { ok: { answer: () => ({ result: { content: [{ type: "text", text: "fine" }] } }) } },
+        { authorization: () => expected },
+      ),
+    );
+    const gw = later(
+      await startGateway(
+        {
+          raw: {
+            url: raw.url,
+            auth: { valuePrefix: "Bearer ", secretKeyRef: { name: "raw", key: "token" } },
+          },
+        },
+        {},
+        { secretsDir: dir },
+      ),
+    );
+    await eventually(() => gw.gateway.catalogue.catalogue.tools.length === 1, "raw's tools");
+    const c = await client(gw.base);
+    expect(text(await c.callTool({ name: "raw_ok", arguments: {} }))).toBe("fine");
+    await writeFile(join(dir, "raw", "token"), "second-token-0123456789");
+    expected = "Bearer second-token-0123456789";
+    expect(text(await c.callTool({ name: "raw_ok", arguments: {} }))).toBe("fine");
   });
 });
 
