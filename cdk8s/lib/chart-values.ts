@@ -32,6 +32,7 @@ export const chartValuesSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   podSecurityContext: k8sObject,
   containerSecurityContext: k8sObject,
+  crds: z.strictObject({ enabled: z.boolean(), keep: z.boolean() }),
   operator: z.strictObject({
     enabled: z.boolean(),
     replicas: z.number().int().min(0),
@@ -60,6 +61,10 @@ export const chartValuesSchema = z.strictObject({
       enabled: z.boolean(),
       existingSecret: z.string(),
       keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/), z.string().min(16)),
+    }),
+    podDisruptionBudget: z.strictObject({
+      enabled: z.boolean(),
+      maxUnavailable: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]),
     }),
     authSecretNames: z.array(z.string().min(1)),
     allowedOrigins: z.array(z.string().min(1)),
@@ -98,6 +103,11 @@ export const chartValuesSchema = z.strictObject({
       serviceName: z.string(),
       port: z.union([port, z.literal("")]),
     }),
+  }),
+  serviceMonitor: z.strictObject({
+    enabled: z.boolean(),
+    interval: z.string().regex(/^\d+(ms|s|m|h)$/),
+    labels: stringMap,
   }),
   helmTest: z.strictObject({ enabled: z.boolean() }),
 });

@@ -24,6 +24,7 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import { ERRORS, rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import type { McpMetrics, ToolOutcome } from "../shard-kit/metrics.ts";
 import { DEFAULT_BACKOFF, restartDelay, type BackoffOptions } from "./backoff.ts";
@@ -39,17 +40,17 @@ import {
 } from "./lists.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-/** JSON-RPC error codes the bridge itself produces. */
+/** JSON-RPC error codes the bridge itself produces, from the shared table (src/errors). */
 export const BridgeErrorCode = {
   /** The child exited (or was not running) before it answered. */
-  UpstreamGone: -32001,
+  UpstreamGone: ERRORS.serverExited.code,
   /** The child did not become ready within `readyTimeoutMs`. */
-  UpstreamNotReady: -32002,
+  UpstreamNotReady: ERRORS.serverNotReady.code,
   /**
    * A server-to-client request found no client to answer it (none with a
    * request in flight and the capability), or that client went away.
    */
-  NoClient: -32003,
+  NoClient: ERRORS.noClient.code,
 } as const;
 
 export interface StdioBridgeOptions {
@@ -327,7 +328,7 @@ export class StdioBridge {
       this.#pending.set(id, { kind: "internal", resolve });
       if (!this.#child?.send({ jsonrpc: "2.0", id, method, params })) {
         this.#pending.delete(id);
-        resolve({ error: { code: BridgeErrorCode.UpstreamGone, message: "stdio server is not running" } });
+        resolve({ error: rpcError("serverExited", "stdio server is not running") });
       }
     });
   }
@@ -337,18 +338,15 @@ export class StdioBridge {
     const wasReady = this.#ready;
     this.#ready = false;
     this.#lastExit = describeExit(exit);
-    const message = `stdio server ${this.#lastExit} before answering`;
+    const error = rpcError("serverExited", `stdio server ${this.#lastExit} before answering`);
     for (const [id, entry] of this.#pending) {
       this.#pending.delete(id);
       if (entry.kind === "internal") {
-        entry.resolve({ error: { code: BridgeErrorCode.UpstreamGone, message } });
+        entry.resolve({ error });
       } else {
         entry.finish?.("error");
         if (entry.progressToken) this.#progress.delete(entry.progressToken);
-        void entry.session.send(
-          { jsonrpc: "2.0", id: entry.originalId, error: { code: BridgeErrorCode.UpstreamGone, message } },
-          entry.originalId,
-        );
+        void entry.session.send({ jsonrpc: "2.0", id: entry.originalId, error }, entry.originalId);
       }
     }
     // Whoever is answering the dead child's requests can stop.
@@ -492,10 +490,10 @@ export class StdioBridge {
         {
           jsonrpc: "2.0",
           id,
-          error: {
-            code: BridgeErrorCode.UpstreamNotReady,
-            message: `stdio server not ready${this.#lastExit ? ` (last ${this.#lastExit})` : ""}`,
-          },
+          error: rpcError(
+            "serverNotReady",
+            this.#lastExit ? `stdio server last ${this.#lastExit}` : undefined,
+          ),
         },
         id,
       );
@@ -556,7 +554,7 @@ export class StdioBridge {
         {
           jsonrpc: "2.0",
           id,
-          error: { code: BridgeErrorCode.UpstreamGone, message: "stdio server is not running" },
+          error: rpcError("serverExited", "stdio server is not running"),
         },
         id,
       );

@@ -8,6 +8,7 @@ import { listen, type ServedShard } from "../shard-kit/serve.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { StdioBridge } from "./bridge.ts";
 import { manifestLists } from "./lists.ts";
+import { ModernRelay } from "./modern.ts";
 
 export interface BridgeOptions {
   /** The stdio MCP server to run. */
@@ -78,8 +79,22 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
       ...manifestLists(bridge.catalogue()),
     };
   };
+  // 2026-07-28 requests go to a second copy of the child opened in that era (modern.ts).
+  const relay = new ModernRelay({
+    command: options.command,
+    args: options.args ?? [],
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    logger,
+  });
   const built = buildMcpHttpApp({
-    endpoint: bridge,
+    endpoint: {
+      connect: (transport) => bridge.connect(transport),
+      inFlight: () => bridge.inFlight(),
+      get modern() {
+        return relay.modern;
+      },
+    },
     manifest,
     ready: () => bridge.status().ready,
     health: async () => {
@@ -98,8 +113,9 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
       : {}),
     ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
   });
-  built.app.addHook("onClose", () => bridge.stop());
+  built.app.addHook("onClose", () => Promise.all([bridge.stop(), relay.stop()]));
   bridge.start();
+  void relay.start();
   return { ...built, bridge };
 }
 

@@ -29,6 +29,9 @@ import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
 import { StreamHub } from "./mcp/streams.ts";
+import { ClientRequests } from "./mcp/client-requests.ts";
+import { LogLevels } from "./mcp/logging.ts";
+import { Subscriptions } from "./mcp/subscriptions.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import { InFlightLimits } from "./limits/index.ts";
@@ -175,6 +178,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
   });
   const drain = new Drain();
   const calls = new GatewayCalls({
@@ -190,8 +194,22 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     }),
     maxDepth: options.maxNestingDepth,
   });
-  const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
+  const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
+  const logLevels = new LogLevels();
+  const clientRequests = new ClientRequests();
+  const dispatcher = new Dispatcher({
+    catalogue,
+    calls,
+    serverInfo: { name: "shardgate-gateway", version },
+    logLevels,
+    subscriptions,
+  });
+  /** A session ended (DELETE): what this replica holds for it goes too. */
+  const endSession = (session: string) => {
+    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    logLevels.forget(session);
+  };
 
   catalogue.onChange((change) => {
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
@@ -264,6 +282,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
       keepAliveMs: options.keepAliveMs,
       maxBatchSize: options.maxBatchSize,
     });
@@ -275,6 +295,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
       keepAliveMs: options.keepAliveMs,
       track: () => drain.track(),
       maxBatchSize: options.maxBatchSize,

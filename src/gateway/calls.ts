@@ -5,8 +5,8 @@
  */
 import type {
   CallToolResult,
+  CompleteResult,
   GetPromptResult,
-  Progress,
   ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
@@ -21,12 +21,10 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 
-export interface InvokeOptions {
-  readonly signal?: AbortSignal;
-  readonly onprogress?: (progress: Progress) => void;
+export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
   readonly session?: string;
-}
+};
 
 /** The same error, its message (and data) with known secrets masked. */
 function redactError(error: unknown, secrets: SecretRedactor): unknown {
@@ -40,6 +38,7 @@ function redactError(error: unknown, secrets: SecretRedactor): unknown {
   if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
   return new Error(message);
 }
+import type { CallOptions } from "./upstream/upstream.ts";
 
 export class GatewayCalls {
   #catalogue: CatalogueService;
@@ -128,7 +127,7 @@ export class GatewayCalls {
     let errorText: string | undefined;
     try {
       const result = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, argObject, o),
+        upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
       );
       outcome = result.isError ? "tool_error" : "ok";
       return result;
@@ -186,7 +185,52 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
     return this.#cancellable(principal, options, (o) =>
-      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, o),
+      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, {
+        ...o,
+        displayName: name,
+      }),
     );
+  }
+
+  /**
+   * completion/complete for a prompt argument (by the gateway's prompt name)
+   * or a resource template (by URI), on the shard that owns it.
+   */
+  async complete(
+    principal: Principal,
+    params: Record<string, unknown>,
+    options: InvokeOptions = {},
+  ): Promise<CompleteResult> {
+    const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (ref.type === "ref/prompt" && typeof ref.name === "string") {
+      if (!principal.mayGetPrompt(ref.name))
+        throw new GatewayError("forbidden", `key ${principal.id} may not get prompt ${ref.name}`);
+      const prompt = this.#catalogue.catalogue.promptsByName.get(ref.name);
+      if (!prompt) throw new GatewayError("invalidParams", `unknown prompt: ${ref.name}`);
+      const upstream = this.#routable(prompt.shard, `prompt ${ref.name}`);
+      return this.#cancellable(principal, options, (o) =>
+        upstream.complete({ ...params, ref: { ...ref, name: prompt.prompt } }, o),
+      );
+    }
+    if (ref.type === "ref/resource" && typeof ref.uri === "string") {
+      if (!principal.mayReadResource(ref.uri))
+        throw new GatewayError("forbidden", `key ${principal.id} may not read resource ${ref.uri}`);
+      const shard =
+        this.#catalogue.catalogue.resourceTemplates.find((t) => t.definition.uriTemplate === ref.uri)
+          ?.shard ?? resourceShard(this.#catalogue.catalogue, ref.uri);
+      if (!shard) throw new GatewayError("invalidParams", `unknown resource: ${ref.uri}`);
+      const upstream = this.#routable(shard, `resource ${ref.uri}`);
+      return this.#cancellable(principal, options, (o) => upstream.complete(params, o));
+    }
+    throw new GatewayError(
+      "invalidParams",
+      "completion/complete needs ref/prompt with a name or ref/resource with a uri",
+    );
+  }
+
+  #routable(shard: string, what: string) {
+    const upstream = this.#catalogue.upstream(shard);
+    if (!upstream) throw new GatewayError("shardUnavailable", `shard ${shard} of ${what} is not routable`);
+    return upstream;
   }
 }

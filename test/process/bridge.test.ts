@@ -507,7 +507,9 @@ describe("bridge over a crashing child", () => {
     for (const error of [crashed, await hanging]) {
       expect(error).toBeInstanceOf(McpError);
       expect((error as McpError).code).toBe(BridgeErrorCode.UpstreamGone);
-      expect((error as McpError).message).toMatch(/stdio server exited with code 3 before answering/);
+      expect((error as McpError).message).toMatch(
+        /the shard.s server process exited: stdio server exited with code 3 before answering/,
+      );
     }
 
     await until(() => (served.bridge.status().ready ? true : undefined), "the restarted child");

@@ -2,7 +2,7 @@
  * The shard's MCP tools: schemas and descriptions written for a model that is
  * debugging a homelab ("why is Gitea 404ing?") and adding routes.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { tool, type ToolReturn } from "../../shard-kit/index.ts";
 import { UnknownTopicError, topicList } from "./docs.ts";
