@@ -3,11 +3,12 @@
  * tool, read a resource or get a prompt: look up, check the key, validate the
  * arguments, run it on the shard's upstream, count it, log it.
  */
-import type {
-  CallToolResult,
-  CompleteResult,
-  GetPromptResult,
-  ReadResourceResult,
+import {
+  McpError,
+  type CallToolResult,
+  type CompleteResult,
+  type GetPromptResult,
+  type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
@@ -19,7 +20,7 @@ import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { CallOptions } from "./upstream/upstream.ts";
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
@@ -38,7 +39,6 @@ function redactError(error: unknown, secrets: SecretRedactor): unknown {
   if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
   return new Error(message);
 }
-import type { CallOptions } from "./upstream/upstream.ts";
 
 export class GatewayCalls {
   #catalogue: CatalogueService;
