@@ -8,6 +8,8 @@ export interface ActivityEntry {
   readonly outcome: "ok" | "tool_error" | "error";
   readonly error?: string;
   readonly argumentNames: readonly string[];
+  /** What spec.policy.secretScan found and did, e.g. "result redacted (@secretlint/secretlint-rule-github)". */
+  readonly secretScan?: string;
 }
 
 export interface ActivityQuery {

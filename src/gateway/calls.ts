@@ -19,7 +19,12 @@ import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
+import {
+  redactArgumentValues,
+  scanForSecrets,
+  SecretRedactor,
+  type SecretScanMode,
+} from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
@@ -125,12 +130,20 @@ export class GatewayCalls {
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
+    const scan = {
+      mode: upstream.target.policy.secretScan,
+      shard: tool.shard,
+      tool: name,
+      noted: [] as string[],
+    };
     try {
+      const sent = await this.#scanned(scan, "arguments", argObject);
       const result = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
+        upstream.callTool(tool.tool, sent, { ...o, displayName: name }),
       );
-      outcome = result.isError ? "tool_error" : "ok";
-      return result;
+      const checked = await this.#scanned(scan, "result", result);
+      outcome = checked.isError ? "tool_error" : "ok";
+      return checked;
     } catch (error) {
       // Names only in the log: a shard's error may echo the values it was given.
       errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
@@ -150,10 +163,36 @@ export class GatewayCalls {
         outcome,
         ...(errorText ? { error: errorText } : {}),
         argumentNames: Object.keys(argObject ?? {}).sort(),
+        ...(scan.noted.length > 0 ? { secretScan: scan.noted.join("; ") } : {}),
       };
       this.#activity.add(entry);
       this.#logger.info({ activity: entry }, "tool call");
     }
+  }
+
+  /**
+   * `value` as spec.policy.secretScan wants it: unchanged when off or clean,
+   * masked (redact), or refused (block); what was found is counted and noted
+   * for the activity log.
+   */
+  async #scanned<T>(
+    scan: { mode: SecretScanMode; shard: string; tool: string; noted: string[] },
+    direction: "arguments" | "result",
+    value: T,
+  ): Promise<T> {
+    if (scan.mode === "off" || value === undefined) return value;
+    const finding = await scanForSecrets(value);
+    if (!finding) return value;
+    const action = scan.mode === "block" ? "blocked" : "redacted";
+    this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
+    const rules = finding.rules.join(", ");
+    scan.noted.push(`${direction} ${action} (${rules})`);
+    if (scan.mode === "block")
+      throw new GatewayError(
+        "forbidden",
+        `the ${direction} of tool ${scan.tool} hold what looks like a secret (${rules}); spec.policy.secretScan blocks it`,
+      );
+    return finding.masked as T;
   }
 
   async readResource(

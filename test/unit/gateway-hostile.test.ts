@@ -379,4 +379,59 @@ describe("what leaves the gateway", () => {
     expect(hidden).toEqual(missing);
     expect(hidden).toEqual({ code: -32602, message: "MCP error -32602: unknown tool: <tool>", http: 404 });
   });
+
+  it("scans for well-known secret formats per shard: redact masks, block refuses, both counted and noted", async () => {
+    // A GitHub token's shape (secretlint's rule), built here so no scanner flags this file.
+    const token = ["ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"].join("_");
+    const leaky = {
+      leak: {
+        answer: () => ({ result: { content: [{ type: "text", text: `found ${token} in the config` }] } }),
+      },
+    };
+    const redacting = later(await startRawShard(leaky));
+    const blocking = later(await startRawShard(leaky));
+    const plain = later(await startRawShard(leaky));
+    const gw = later(
+      await startGateway({
+        red: { url: redacting.url, policy: { secretScan: "redact" } },
+        blk: { url: blocking.url, policy: { secretScan: "block" } },
+        off: { url: plain.url },
+      }),
+    );
+    await eventually(() => gw.gateway.catalogue.catalogue.tools.length === 3, "the shards' tools");
+    const c = await client(gw.base);
+    expect(text(await c.callTool({ name: "red_leak", arguments: {} }))).toBe(
+      "found [REDACTED] in the config",
+    );
+    await expect(c.callTool({ name: "blk_leak", arguments: {} })).rejects.toMatchObject({
+      code: -32012,
+      message: expect.stringContaining(
+        "the result of tool blk_leak hold what looks like a secret (@secretlint/secretlint-rule-github)",
+      ) as unknown,
+    });
+    // Arguments too: a blocking shard never sees them.
+    await expect(c.callTool({ name: "blk_leak", arguments: { note: token } })).rejects.toMatchObject({
+      message: expect.stringContaining(
+        "the arguments of tool blk_leak hold what looks like a secret",
+      ) as unknown,
+    });
+    expect(blocking.calls.get("leak")).toBe(1);
+    expect(text(await c.callTool({ name: "off_leak", arguments: {} }))).toContain(token); // off: passed as is
+
+    const activity = gw.gateway.activity.query();
+    expect(activity.find((e) => e.tool === "red_leak")?.secretScan).toBe(
+      "result redacted (@secretlint/secretlint-rule-github)",
+    );
+    expect(activity.filter((e) => e.tool === "blk_leak").map((e) => e.secretScan)).toEqual([
+      "arguments blocked (@secretlint/secretlint-rule-github)",
+      "result blocked (@secretlint/secretlint-rule-github)",
+    ]);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(metrics).toContain(
+      'shardgate_gateway_secret_findings_total{shard="default/red",direction="result",action="redacted"} 1',
+    );
+    expect(metrics).toContain(
+      'shardgate_gateway_secret_findings_total{shard="default/blk",direction="arguments",action="blocked"} 1',
+    );
+  });
 });
