@@ -10,10 +10,12 @@ import {
   type GetPromptResult,
   type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
+import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
@@ -127,56 +129,66 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);
 
+    const recording = upstream.target.activity ?? DEFAULT_ACTIVITY_RECORDING;
+    const audit = matchesAny(tool.tool, recording.audit ?? []);
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
-    const scan = {
-      mode: upstream.target.policy.secretScan,
-      shard: tool.shard,
-      tool: name,
-      noted: [] as string[],
-    };
+    const scan = { mode: upstream.target.policy.secretScan, shard: tool.shard, tool: name };
+    let result: CallToolResult | undefined;
+    let failure: { error: unknown } | undefined;
     try {
       const sent = await this.#scanned(scan, "arguments", argObject);
-      const result = await this.#cancellable(principal, options, (o) =>
+      const answered = await this.#cancellable(principal, options, (o) =>
         upstream.callTool(tool.tool, sent, { ...o, displayName: name }),
       );
-      const checked = await this.#scanned(scan, "result", result);
-      outcome = checked.isError ? "tool_error" : "ok";
-      return checked;
+      result = await this.#scanned(scan, "result", answered);
+      outcome = result.isError ? "tool_error" : "ok";
     } catch (error) {
+      failure = { error };
       // Names only in the log: a shard's error may echo the values it was given.
       errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-      this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
-      const entry = {
-        time: new Date().toISOString(),
-        key: principal.id,
-        tool: name,
-        shard: tool.shard,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        outcome,
-        ...(errorText ? { error: errorText } : {}),
-        argumentNames: Object.keys(argObject ?? {}).sort(),
-        ...(scan.noted.length > 0 ? { secretScan: scan.noted.join("; ") } : {}),
-      };
-      this.#activity.add(entry);
-      this.#logger.info({ activity: entry }, "tool call");
     }
+    const seconds = (performance.now() - started) / 1000;
+    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
+    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    const entry = {
+      time: new Date().toISOString(),
+      key: principal.id,
+      tool: name,
+      shard: tool.shard,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: Object.keys(argObject ?? {}).sort(),
+      ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
+      ...(recording.recordResults && result ? { result } : {}),
+      ...(audit ? { audit: true } : {}),
+    };
+    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    if (audit) {
+      // An audited call's result leaves only with its record stored.
+      await this.#activity.addDurably(entry).catch((error: unknown) => {
+        throw new GatewayError("internal", `the audit record of ${name} could not be stored`, {
+          cause: error,
+        });
+      });
+    } else {
+      this.#activity.add(entry);
+    }
+    if (failure) throw failure.error;
+    return result!;
   }
 
   /**
    * `value` as spec.policy.secretScan wants it: unchanged when off or clean,
-   * masked (redact), or refused (block); what was found is counted and noted
-   * for the activity log.
+   * masked (redact), or refused (block, an error the activity log records);
+   * every finding is counted and logged (rule names, never the value).
    */
   async #scanned<T>(
-    scan: { mode: SecretScanMode; shard: string; tool: string; noted: string[] },
+    scan: { mode: SecretScanMode; shard: string; tool: string },
     direction: "arguments" | "result",
     value: T,
   ): Promise<T> {
@@ -186,7 +198,10 @@ export class GatewayCalls {
     const action = scan.mode === "block" ? "blocked" : "redacted";
     this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
     const rules = finding.rules.join(", ");
-    scan.noted.push(`${direction} ${action} (${rules})`);
+    this.#logger.warn(
+      { shard: scan.shard, tool: scan.tool, direction, action, rules: finding.rules },
+      "secret scan",
+    );
     if (scan.mode === "block")
       throw new GatewayError(
         "forbidden",
