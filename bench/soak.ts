@@ -234,6 +234,8 @@ async function main(): Promise<void> {
       30_000,
     );
 
+    // Warm first (JIT, connection pools), so the baseline is not its own warm-up.
+    await healthyTraffic(clients, Date.now() + 3000, new Causes());
     const baselineCauses = new Causes();
     const baseline = await healthyTraffic(clients, Date.now() + baselineSeconds * 1000, baselineCauses);
     const start = await sample(pid);
