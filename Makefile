@@ -6,7 +6,7 @@ SHELL := bash
 NODE := $(shell hack/node.sh)
 export PATH := $(dir $(NODE)):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup testbin build typecheck lint format test test-unit manifests bench run clean
+.PHONY: help setup testbin build typecheck lint format test test-unit test-e2e manifests bench run clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -17,8 +17,12 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-testbin: ## build kube-apiserver, controller-manager, scheduler, etcd, helm, traefik once per machine
+# The node's Debian packages first (apt, once), then the Go binaries, then the
+# images (the CoreDNS and Traefik images wrap binaries the Go build made).
+testbin: ## build the control plane, the test node (kubelet, CoreDNS, kube-router...) and its images, once per input
+	hack/node/packages.sh
 	hack/testbin/build.sh
+	hack/testbin/images.sh
 
 build: setup ## compile TypeScript to dist/
 	npm run build
@@ -45,6 +49,9 @@ test: setup testbin ## everything CI runs: types, lint, all tests against the re
 
 test-unit: setup ## only tests that need no control plane
 	npx vitest run --project unit
+
+test-e2e: setup testbin ## only the tests on a real node (pods, the chart, NetworkPolicies)
+	npx vitest run --project e2e
 
 bench: setup testbin ## run the benchmarks under bench/
 	for b in bench/*.ts; do node "$$b"; done

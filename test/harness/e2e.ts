@@ -1,0 +1,79 @@
+/**
+ * What e2e test files use on top of index.ts: the shared test node from
+ * node-setup.ts (one per run), forwards from this process into it, container
+ * logs, and the chart installed with the locally built image.
+ */
+import { inject } from "vitest";
+import { CHART_DIR, helm, type HelmResult } from "../unit/chart-helpers.ts";
+import { kubeconfigPath, kubectl } from "./index.ts";
+import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
+
+export type { Forward } from "./node.ts";
+
+function node(): NodeHandle {
+  return { dir: inject("nodeDir"), holderPid: inject("nodeHolderPid") };
+}
+
+/** 127.0.0.1:<port> here, forwarded to host:port as the node sees it (a Service's ClusterIP). */
+export function forward(host: string, port: number): Promise<Forward> {
+  return forwardIntoNode(node(), host, port);
+}
+
+/** Forwards to a Service's ClusterIP and port (the first port unless named). */
+export async function forwardService(namespace: string, service: string, port?: number): Promise<Forward> {
+  const { stdout } = await kubectl(["-n", namespace, "get", "service", service, "-o", "json"]);
+  const svc = JSON.parse(stdout) as { spec: { clusterIP: string; ports: { port: number }[] } };
+  return forward(svc.spec.clusterIP, port ?? svc.spec.ports[0]?.port ?? 80);
+}
+
+/** Logs of every container of the pods matching `selector`, for failure messages. */
+export async function podLogs(namespace: string, selector: string): Promise<string> {
+  const { stdout } = await kubectl(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"]);
+  const pods = JSON.parse(stdout) as {
+    items: { metadata: { name: string }; spec: { containers: { name: string }[] } }[];
+  };
+  return pods.items
+    .flatMap((p) =>
+      p.spec.containers.map(
+        (c) =>
+          `--- ${p.metadata.name}/${c.name}\n${containerLog(inject("nodeDir"), namespace, p.metadata.name, c.name)}`,
+      ),
+    )
+    .join("\n");
+}
+
+/** The image make testbin built from the Dockerfile (hack/testbin/images.sh), as the chart takes it. */
+export const LOCAL_IMAGE = { repository: "docker.io/library/shardgate", tag: "test", pullPolicy: "Never" };
+
+/** `helm <verb> RELEASE charts/shardgate` in `namespace` with the local image and the given --set flags. */
+export async function helmChart(
+  verb: "install" | "upgrade",
+  release: string,
+  namespace: string,
+  sets: readonly string[] = [],
+): Promise<HelmResult> {
+  const result = await helm([
+    verb,
+    release,
+    CHART_DIR,
+    "--kubeconfig",
+    kubeconfigPath(),
+    "--namespace",
+    namespace,
+    "--skip-crds",
+    "--set",
+    `image.repository=${LOCAL_IMAGE.repository}`,
+    "--set",
+    `image.tag=${LOCAL_IMAGE.tag}`,
+    "--set",
+    `image.pullPolicy=${LOCAL_IMAGE.pullPolicy}`,
+    ...sets.flatMap((s) => ["--set", s]),
+  ]);
+  if (result.exitCode !== 0) throw new Error(`helm ${verb} ${release} failed: ${result.stderr}`);
+  return result;
+}
+
+/** Seconds since `start` with one decimal, for the figures e2e tests print. */
+export function secondsSince(start: number): string {
+  return ((Date.now() - start) / 1000).toFixed(1);
+}
