@@ -2,19 +2,47 @@
  * The Helm chart on a real node: `helm install` with the image built from the
  * Dockerfile (make testbin), the operator and gateway pods Running and Ready,
  * `helm test` passing, and the chart's Traefik McpShard reconciled into a real
- * pod whose tools an MCP client reaches through the gateway Service.
+ * pod whose tools an MCP client reaches through the gateway Service. Then
+ * McpShards of the two other kinds (stdio through `shardgate bridge` in the
+ * same image, url pointing at an in-cluster server) and a shard pod killed
+ * in the middle of a call.
  */
-import { mkdtempSync, chmodSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
-import { forwardService, helmChart, podLogs, secondsSince, type Forward } from "../harness/e2e.ts";
+import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import {
+  forwardService,
+  helmChart,
+  podLogs,
+  probeFromPod,
+  secondsSince,
+  type Forward,
+} from "../harness/e2e.ts";
 import { helm } from "../unit/chart-helpers.ts";
 
 const ns = useNamespace("e2e-chart");
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;
 const fullname = `${release}-shardgate`;
+const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
+
+/** An MCP client session through the gateway Service's forward. */
+async function connectGateway(url: string): Promise<Client> {
+  const client = new Client({ name: "e2e-chart", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  return client;
+}
+
+async function toolNames(client: Client): Promise<string[]> {
+  return (await client.listTools()).tools.map((t) => t.name);
+}
+
+function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
+  const content = result.content as { type: string; text?: string }[];
+  return content.map((c) => c.text ?? "").join("");
+}
 
 describe("the chart on a real node", () => {
   let gateway: Forward | undefined;
@@ -78,17 +106,16 @@ describe("the chart on a real node", () => {
   });
 
   it("reconciles the Traefik McpShard into a Ready pod whose tools an MCP client reaches through the gateway Service", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/managed-by=shardgate")));
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
     const start = Date.now();
     await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/traefik", "--timeout=240s"]);
     console.log(`[e2e] McpShard traefik Ready ${secondsSince(start)} s after the gateway`);
     gateway = await forwardService(ns.name, `${fullname}-gateway`);
-    const client = new Client({ name: "e2e-chart", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+    const client = await connectGateway(gateway.url);
     try {
       const tools = await waitFor(
         async () => {
-          const names = (await client.listTools()).tools.map((t) => t.name);
+          const names = await toolNames(client);
           return names.some((n) => n.endsWith("list_routes")) ? names : undefined;
         },
         { timeoutMs: 60_000, message: "the gateway never listed the Traefik shard's tools" },
@@ -97,5 +124,155 @@ describe("the chart on a real node", () => {
     } finally {
       await client.close();
     }
+  });
+
+  it("runs a stdio McpShard through shardgate bridge and a url McpShard, both Ready with tools through the gateway", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
+    const start = Date.now();
+    await applyYaml(
+      kubeConfig(),
+      JSON.stringify({
+        apiVersion: "mcp.shardgate.dev/v1alpha1",
+        kind: "McpShard",
+        metadata: { name: "stdio-echo" },
+        spec: {
+          stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
+          tools: { prefix: "sx" },
+        },
+      }),
+      { namespace: ns.name },
+    );
+    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/stdio-echo", "--timeout=240s"]);
+    console.log(`[e2e] stdio McpShard Ready ${secondsSince(start)} s after apply`);
+    // The url kind deploys nothing: it names a server that already runs (here the stdio shard's Service).
+    await applyYaml(
+      kubeConfig(),
+      JSON.stringify({
+        apiVersion: "mcp.shardgate.dev/v1alpha1",
+        kind: "McpShard",
+        metadata: { name: "url-echo" },
+        spec: { url: `http://stdio-echo.${ns.name}.svc.cluster.local:8080/mcp`, tools: { prefix: "ux" } },
+      }),
+      { namespace: ns.name },
+    );
+    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/url-echo", "--timeout=120s"]);
+    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    const client = await connectGateway(gateway.url);
+    try {
+      await waitFor(async () => (await toolNames(client)).includes("ux_echo"), {
+        timeoutMs: 60_000,
+        message: "the gateway never listed the url shard's tools",
+      });
+      expect(await toolNames(client)).toEqual(
+        expect.arrayContaining(["sx_echo", "sx_wait", "ux_echo", "ux_wait"]),
+      );
+      expect(textOf(await client.callTool({ name: "sx_echo", arguments: { text: "via stdio" } }))).toBe(
+        "via stdio",
+      );
+      expect(textOf(await client.callTool({ name: "ux_echo", arguments: { text: "via url" } }))).toBe(
+        "via url",
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails a call in flight with a clear error when its shard pod is killed, then recovers without a gateway restart", async () => {
+    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    const gatewayPods = async () =>
+      (
+        await kubectl([
+          "-n",
+          ns.name,
+          "get",
+          "pods",
+          "-l",
+          "app.kubernetes.io/component=gateway",
+          "-o",
+          "jsonpath={.items[*].metadata.uid}",
+        ])
+      ).stdout;
+    const gatewaysBefore = await gatewayPods();
+    const client = await connectGateway(gateway.url);
+    try {
+      const inFlight = client.callTool({ name: "sx_wait", arguments: { ms: 60_000 } }, undefined, {
+        timeout: 120_000,
+      });
+      const outcome = inFlight.then(
+        (r) => ({ ok: true as const, text: textOf(r), isError: r.isError === true }),
+        (e: unknown) => ({
+          ok: false as const,
+          text: e instanceof Error ? e.message : String(e),
+          isError: true,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      const killed = Date.now();
+      await kubectl([
+        "-n",
+        ns.name,
+        "delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/instance=stdio-echo,app.kubernetes.io/component=shard",
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
+      ]);
+      const result = await outcome;
+      console.log(
+        `[e2e] call in flight when its pod was killed: ${result.ok ? "result" : "error"} after ${secondsSince(killed)} s: ${result.text}`,
+      );
+      expect(result.isError).toBe(true);
+      expect(result.text).not.toBe("waited");
+      expect(result.text.length).toBeGreaterThan(0);
+      await waitFor(
+        async () => {
+          const r = await client.callTool({ name: "sx_echo", arguments: { text: "back" } });
+          return r.isError !== true && textOf(r) === "back";
+        },
+        {
+          timeoutMs: 180_000,
+          intervalMs: 1_000,
+          message: "the stdio shard never answered again after its pod was killed",
+        },
+      );
+      console.log(`[e2e] shard answering again ${secondsSince(killed)} s after the kill`);
+      await kubectl([
+        "-n",
+        ns.name,
+        "wait",
+        "--for=condition=Ready",
+        "mcpshard/stdio-echo",
+        "--timeout=120s",
+      ]);
+      expect(await gatewayPods()).toBe(gatewaysBefore);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("enforces the operator's NetworkPolicy (kube-router): a pod without the shard-client label cannot reach a shard, one with it can", async () => {
+    const { stdout } = await kubectl(["-n", ns.name, "get", "networkpolicy", "stdio-echo", "-o", "json"]);
+    expect(JSON.parse(stdout)).toMatchObject({ spec: { podSelector: { matchLabels: expect.any(Object) } } });
+    const url = `http://stdio-echo.${ns.name}.svc.cluster.local:8080/health`;
+    // Control: an unlabelled pod reaches the gateway (no policy selects it), so DNS and the Service path work.
+    const control = await probeFromPod(
+      ns.name,
+      "probe-control",
+      {},
+      `http://${fullname}-gateway.${ns.name}.svc.cluster.local/health`,
+    );
+    expect(control, control.output).toMatchObject({ reached: true });
+    const blocked = await probeFromPod(ns.name, "probe-unlabelled", {}, url);
+    console.log(`[e2e] unlabelled pod -> shard: ${blocked.output.trim()}`);
+    expect(blocked.reached).toBe(false);
+    const allowed = await probeFromPod(
+      ns.name,
+      "probe-client",
+      { "shardgate.dev/shard-client": "true" },
+      url,
+    );
+    expect(allowed, allowed.output).toMatchObject({ reached: true });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { inject } from "vitest";
 import { CHART_DIR, helm, type HelmResult } from "../unit/chart-helpers.ts";
-import { kubeconfigPath, kubectl } from "./index.ts";
+import { kubeconfigPath, kubectl, waitFor } from "./index.ts";
 import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
 
 export type { Forward } from "./node.ts";
@@ -76,4 +76,71 @@ export async function helmChart(
 /** Seconds since `start` with one decimal, for the figures e2e tests print. */
 export function secondsSince(start: number): string {
   return ((Date.now() - start) / 1000).toFixed(1);
+}
+
+export interface ProbeResult {
+  /** The pod reached the URL (any HTTP status) and exited 0. */
+  readonly reached: boolean;
+  /** What the probe printed (status and body, or the dial error). */
+  readonly output: string;
+}
+
+/**
+ * Runs `hello get URL` (the testbin's tiny client image) as a one-shot pod with
+ * the given labels and reports whether it reached the URL: the way to test
+ * what a pod can reach, without `kubectl exec` (the apiserver cannot dial the
+ * node's kubelet).
+ */
+export async function probeFromPod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  url: string,
+): Promise<ProbeResult> {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels },
+    spec: {
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "probe",
+          image: "docker.io/library/hello:test",
+          imagePullPolicy: "Never",
+          args: ["get", url],
+          securityContext: {
+            runAsNonRoot: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+          },
+        },
+      ],
+    },
+  };
+  await kubectl(["apply", "-f", "-"], { input: JSON.stringify(pod) });
+  try {
+    const phase = await waitFor(
+      async () => {
+        const { stdout } = await kubectl([
+          "-n",
+          namespace,
+          "get",
+          "pod",
+          name,
+          "-o",
+          "jsonpath={.status.phase}",
+        ]);
+        const p = stdout.trim();
+        return p === "Succeeded" || p === "Failed" ? p : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, message: `probe pod ${name} never finished` },
+    );
+    return {
+      reached: phase === "Succeeded",
+      output: containerLog(inject("nodeDir"), namespace, name, "probe"),
+    };
+  } finally {
+    await kubectl(["-n", namespace, "delete", "pod", name, "--wait=false"], { allowFailure: true });
+  }
 }
