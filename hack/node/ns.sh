@@ -4,18 +4,20 @@
 # iptables, /run, /var/lib or sysctls. Proven recipe: docs in ARCHITECTURE.md
 # ("The test node"); every setting below was found by a failure on our VMs.
 #
-#   ns.sh up DIR NODE_IP   create it; prints the holder PID (nsenter -t PID -n -m enters it)
+#   ns.sh up DIR NODE_IP DNS_IP   create it; prints the holder PID (nsenter -t PID -n -m enters it)
 #   ns.sh down DIR         kill every process in it (by PID), release cgroups and mountpoints
 #
 # DIR is the node's scratch directory; its basename names the kubelet cgroupRoot.
 # `down` works from the files under DIR alone, so a watchdog can run it after a crash.
 set -euo pipefail
-cmd=${1:?usage: ns.sh up DIR NODE_IP | down DIR}; S=${2:?DIR}
+cmd=${1:?usage: ns.sh up DIR NODE_IP DNS_IP | down DIR}; S=${2:?DIR}
 cg=$(basename "$S")
 holder() { cat "$S/ns/holder.pid"; }
 case $cmd in
 up)
-  ip=${3:?NODE_IP}
+  ip=${3:?NODE_IP}; dns=${4:?DNS_IP}
+  # Processes run in the namespace (make run's gateway) resolve Service names through cluster DNS.
+  printf 'nameserver %s\nsearch svc.cluster.local cluster.local\noptions ndots:5\n' "$dns" > "$S/ns/resolv.conf"
   mkdir -p "$S/ns" "$S/state"/{var-lib-kubelet,var-lib-containerd,var-lib-cni,var-log,etc-cni/net.d}
   # Mountpoints for the binds below. Made if missing and left in place (empty):
   # removing one that another node uses as a mountpoint would detach its mount.
@@ -34,6 +36,7 @@ mount --bind $S/state/var-lib-containerd /var/lib/containerd
 mount --bind $S/state/var-lib-cni /var/lib/cni
 mount --bind $S/state/var-log /var/log
 mount --bind $S/state/etc-cni /etc/cni
+mount --bind $S/ns/resolv.conf /etc/resolv.conf
 # kubelet rewrites these four (global, not per-namespace) sysctls unless they
 # already read as it wants: show it files that do, in this mount namespace only.
 mkdir -p $S/ns/sysctl
@@ -80,5 +83,5 @@ down)
     [[ -d $ctl/$cg ]] && find "$ctl/$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
   rm -f "$S/ns/holder.pid" "$S/ns/ready" ;;
-*) echo "usage: ns.sh up DIR NODE_IP | down DIR" >&2; exit 2 ;;
+*) echo "usage: ns.sh up DIR NODE_IP DNS_IP | down DIR" >&2; exit 2 ;;
 esac

@@ -55,6 +55,11 @@ describe("the chart on a real node", () => {
     await helmChart("install", release, ns.name, [
       `traefikShard.dynamicDir.hostPath.path=${dynamicDir}`,
       "traefikShard.traefikApiUrl=http://traefik.invalid:8080",
+      // The chart's IngressRoute, served by Traefik as a pod (last test): plain HTTP, any host.
+      "ingressRoute.enabled=true",
+      "ingressRoute.host=",
+      "ingressRoute.entryPoints={web}",
+      "ingressRoute.tls.enabled=false",
     ]);
     await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-operator`, "--timeout=240s"]);
     await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
@@ -274,5 +279,51 @@ describe("the chart on a real node", () => {
       url,
     );
     expect(allowed, allowed.output).toMatchObject({ reached: true });
+  });
+
+  it("serves the chart's IngressRoute from Traefik running as a pod: client -> Traefik -> gateway pods -> shard pods, SSE unbuffered", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app=traefik")));
+    const manifest = readFileSync(
+      join(import.meta.dirname, "../fixtures/e2e/traefik.yaml"),
+      "utf8",
+    ).replaceAll("NAMESPACE", ns.name);
+    await kubectl(["apply", "-f", "-"], { input: manifest });
+    await kubectl(["-n", ns.name, "rollout", "status", "deploy/traefik", "--timeout=120s"]);
+    const traefik = await forwardService(ns.name, "traefik");
+    try {
+      const client = await waitFor(
+        async () => {
+          const c = await connectGateway(traefik.url);
+          return c;
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000, message: "Traefik never routed /mcp to the gateway" },
+      );
+      try {
+        expect(
+          textOf(await client.callTool({ name: "sx_echo", arguments: { text: "through traefik" } })),
+        ).toBe("through traefik");
+      } finally {
+        await client.close();
+      }
+      // Legacy SSE: the first event arrives while the stream stays open (nothing buffers it).
+      const res = await fetch(`${traefik.url}/sse`, { headers: { accept: "text/event-stream" } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-encoding")).toBeNull();
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("\n\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      expect(seen).toMatch(/event: endpoint/);
+      await reader.cancel();
+      expect((await fetch(`${traefik.url}/metrics`)).status).toBe(404);
+    } finally {
+      await traefik.close();
+      await kubectl(["delete", "clusterrole,clusterrolebinding", `e2e-traefik-${ns.name}`], {
+        allowFailure: true,
+      });
+    }
   });
 });

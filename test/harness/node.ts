@@ -85,6 +85,10 @@ export interface NodeHandle {
 
 export interface TestNode extends NodeHandle {
   readonly name: string;
+  /** An admin kubeconfig for processes run inside the node (server https://127.0.0.1:6443 there). */
+  readonly adminKubeconfig: string;
+  /** Runs a long-lived process inside the node's namespaces (stopped with the node). */
+  spawn(name: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ManagedProcess;
   readonly timings: NodeTimings;
   /** Runs a command inside the node's namespaces (iptables, ctr, curl...). */
   exec(args: readonly string[]): Promise<{ stdout: string; stderr: string }>;
@@ -332,7 +336,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   };
 
   try {
-    const { stdout: holderOut } = await run(nsScript(), ["up", dir, NODE_IP]);
+    const { stdout: holderOut } = await run(nsScript(), ["up", dir, NODE_IP, CLUSTER_DNS_IP]);
     nsUp = true;
     const holder = holderOut.trim();
     const enter = ["-t", holder, "-n", "-m", "--"];
@@ -499,6 +503,8 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       name: NODE_NAME,
       dir,
       holderPid: Number(holder),
+      adminKubeconfig: adminKc,
+      spawn: daemon,
       timings: { readyMs, imagesMs, dnsMs },
       exec,
       forward: (host, port) => forwardIntoNode({ dir, holderPid: Number(holder) }, host, port),
