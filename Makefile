@@ -17,11 +17,13 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-# The node's Debian packages first (apt, once), then the Go binaries, then the
-# images (the CoreDNS and Traefik images wrap binaries the Go build made).
+# The node's Debian packages first (apt, once). The images that need no Go
+# binary (debootstrap, npm: mostly network and disk) build beside the Go builds
+# (CPU); the CoreDNS and Traefik images wrap Go-built binaries, so they come last.
 testbin: ## build the control plane, the test node (kubelet, CoreDNS, kube-router...) and its images, once per input
 	hack/node/packages.sh
-	hack/testbin/build.sh
+	hack/testbin/images.sh build pause hello node-base shardgate >/dev/null & images=$$!; \
+	hack/testbin/build.sh; wait $$images
 	hack/testbin/images.sh
 
 build: setup ## compile TypeScript to dist/

@@ -16,9 +16,9 @@ holder() { cat "$S/ns/holder.pid"; }
 case $cmd in
 up)
   ip=${3:?NODE_IP}; dns=${4:?DNS_IP}
+  mkdir -p "$S/ns" "$S/state"/{var-lib-kubelet,var-lib-containerd,var-lib-cni,var-log,etc-cni/net.d}
   # Processes run in the namespace (make run's gateway) resolve Service names through cluster DNS.
   printf 'nameserver %s\nsearch svc.cluster.local cluster.local\noptions ndots:5\n' "$dns" > "$S/ns/resolv.conf"
-  mkdir -p "$S/ns" "$S/state"/{var-lib-kubelet,var-lib-containerd,var-lib-cni,var-log,etc-cni/net.d}
   # Mountpoints for the binds below. Made if missing and left in place (empty):
   # removing one that another node uses as a mountpoint would detach its mount.
   mkdir -p /var/lib/kubelet /var/lib/containerd /var/lib/cni /etc/cni

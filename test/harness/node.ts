@@ -409,7 +409,9 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     ]);
 
     // Pods reach the apiserver through the `kubernetes` Service: its endpoint is the node's bridge.
+    // The control plane authorizes with RBAC alone (no Node authorizer): bind the kubelet's rights.
     await kubectl(["apply", "-f", "-"], kubernetesEndpointSlice());
+    await kubectl(["apply", "-f", "-"], NODE_RBAC);
 
     const containerd = daemon("containerd", "containerd", ["--config", join(dir, "containerd.toml")]);
     await waitUntil(
@@ -517,6 +519,14 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   }
 }
 
+const NODE_RBAC = JSON.stringify({
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRoleBinding",
+  metadata: { name: "shardgate-test-node" },
+  roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node" },
+  subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }],
+});
+
 function kubernetesEndpointSlice(): string {
   return JSON.stringify({
     apiVersion: "discovery.k8s.io/v1",
@@ -526,7 +536,7 @@ function kubernetesEndpointSlice(): string {
       namespace: "default",
       labels: {
         "kubernetes.io/service-name": "kubernetes",
-        "endpointslice.kubernetes.io/managed-by": "shardgate.dev/test-node",
+        "endpointslice.kubernetes.io/managed-by": "shardgate-test-node",
       },
     },
     addressType: "IPv4",
