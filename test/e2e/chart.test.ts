@@ -19,6 +19,7 @@ import {
   podLogs,
   probeFromPod,
   secondsSince,
+  waitShardReady,
   type Forward,
 } from "../harness/e2e.ts";
 import { helm } from "../unit/chart-helpers.ts";
@@ -112,9 +113,9 @@ describe("the chart on a real node", () => {
 
   it("reconciles the Traefik McpShard into a Ready pod whose tools an MCP client reaches through the gateway Service", async () => {
     onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    const start = Date.now();
-    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/traefik", "--timeout=240s"]);
-    console.log(`[e2e] McpShard traefik Ready ${secondsSince(start)} s after the gateway`);
+    console.log(
+      `[e2e] McpShard traefik Ready ${await waitShardReady(ns.name, "traefik")} s after the gateway`,
+    );
     gateway = await forwardService(ns.name, `${fullname}-gateway`);
     const client = await connectGateway(gateway.url);
     try {
@@ -133,7 +134,6 @@ describe("the chart on a real node", () => {
 
   it("runs a stdio McpShard through shardgate bridge and a url McpShard, both Ready with tools through the gateway", async () => {
     onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    const start = Date.now();
     await applyYaml(
       kubeConfig(),
       JSON.stringify({
@@ -147,8 +147,7 @@ describe("the chart on a real node", () => {
       }),
       { namespace: ns.name },
     );
-    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/stdio-echo", "--timeout=240s"]);
-    console.log(`[e2e] stdio McpShard Ready ${secondsSince(start)} s after apply`);
+    console.log(`[e2e] stdio McpShard Ready ${await waitShardReady(ns.name, "stdio-echo")} s after apply`);
     // The url kind deploys nothing: it names a server that already runs (here the stdio shard's Service).
     await applyYaml(
       kubeConfig(),
@@ -160,7 +159,7 @@ describe("the chart on a real node", () => {
       }),
       { namespace: ns.name },
     );
-    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/url-echo", "--timeout=120s"]);
+    await waitShardReady(ns.name, "url-echo", 120_000);
     gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
     const client = await connectGateway(gateway.url);
     try {
@@ -200,6 +199,10 @@ describe("the chart on a real node", () => {
     const gatewaysBefore = await gatewayPods();
     const client = await connectGateway(gateway.url);
     try {
+      await waitFor(async () => (await toolNames(client)).includes("sx_wait"), {
+        timeoutMs: 120_000,
+        message: "the gateway never listed sx_wait",
+      });
       const inFlight = client.callTool({ name: "sx_wait", arguments: { ms: 60_000 } }, undefined, {
         timeout: 120_000,
       });
@@ -258,9 +261,11 @@ describe("the chart on a real node", () => {
   });
 
   it("enforces the operator's NetworkPolicy (kube-router): a pod without the shard-client label cannot reach a shard, one with it can", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
     const { stdout } = await kubectl(["-n", ns.name, "get", "networkpolicy", "stdio-echo", "-o", "json"]);
     expect(JSON.parse(stdout)).toMatchObject({ spec: { podSelector: { matchLabels: expect.any(Object) } } });
     const url = `http://stdio-echo.${ns.name}.svc.cluster.local:8080/health`;
+    // Each probe tries for 15 s: kube-router admits a new pod's address a moment after it starts.
     // Control: an unlabelled pod reaches the gateway (no policy selects it), so DNS and the Service path work.
     const control = await probeFromPod(
       ns.name,
@@ -282,14 +287,14 @@ describe("the chart on a real node", () => {
   });
 
   it("serves the chart's IngressRoute from Traefik running as a pod: client -> Traefik -> gateway pods -> shard pods, SSE unbuffered", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app=traefik")));
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app=traefik-proxy")));
     const manifest = readFileSync(
       join(import.meta.dirname, "../fixtures/e2e/traefik.yaml"),
       "utf8",
     ).replaceAll("NAMESPACE", ns.name);
     await kubectl(["apply", "-f", "-"], { input: manifest });
-    await kubectl(["-n", ns.name, "rollout", "status", "deploy/traefik", "--timeout=120s"]);
-    const traefik = await forwardService(ns.name, "traefik");
+    await kubectl(["-n", ns.name, "rollout", "status", "deploy/traefik-proxy", "--timeout=120s"]);
+    const traefik = await forwardService(ns.name, "traefik-proxy");
     try {
       const client = await waitFor(
         async () => {

@@ -11,7 +11,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
-import { forwardService, helmChart, podLogs, secondsSince, type Forward } from "../harness/e2e.ts";
+import {
+  forwardService,
+  helmChart,
+  podLogs,
+  secondsSince,
+  waitShardReady,
+  type Forward,
+} from "../harness/e2e.ts";
 import { helm } from "../unit/chart-helpers.ts";
 
 const ns = useNamespace("e2e-upgrade");
@@ -60,6 +67,9 @@ function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
       } catch (err) {
         figures.failed++;
         if (figures.errors.length < 5) figures.errors.push(err instanceof Error ? err.message : String(err));
+        // A call that fails at once (a closed transport) must not turn this into a
+        // microtask-only loop that starves the event loop (and the helm upgrade).
+        await new Promise((r) => setTimeout(r, 100));
       }
     }
   })();
@@ -95,7 +105,7 @@ describe("rolling upgrades of the chart without a dropped call", () => {
       }),
       { namespace: ns.name },
     );
-    await kubectl(["-n", ns.name, "wait", "--for=condition=Ready", "mcpshard/stdio-echo", "--timeout=240s"]);
+    await waitShardReady(ns.name, "stdio-echo");
     gateway = await forwardService(ns.name, `${fullname}-gateway`);
   });
 

@@ -86,8 +86,9 @@ export interface ProbeResult {
 }
 
 /**
- * Runs `hello get URL` (the testbin's tiny client image) as a one-shot pod with
- * the given labels and reports whether it reached the URL: the way to test
+ * Runs `hello get URL TRIES` (the testbin's tiny client image: one try a second
+ * until any HTTP answer) as a one-shot pod with the given labels and reports
+ * whether it reached the URL within TRIES seconds: the way to test
  * what a pod can reach, without `kubectl exec` (the apiserver cannot dial the
  * node's kubelet).
  */
@@ -96,6 +97,7 @@ export async function probeFromPod(
   name: string,
   labels: Record<string, string>,
   url: string,
+  tries = 15,
 ): Promise<ProbeResult> {
   const pod = {
     apiVersion: "v1",
@@ -108,7 +110,7 @@ export async function probeFromPod(
           name: "probe",
           image: "docker.io/library/hello:test",
           imagePullPolicy: "Never",
-          args: ["get", url],
+          args: ["get", url, String(tries)],
           securityContext: {
             runAsNonRoot: true,
             allowPrivilegeEscalation: false,
@@ -134,7 +136,7 @@ export async function probeFromPod(
         const p = stdout.trim();
         return p === "Succeeded" || p === "Failed" ? p : undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 500, message: `probe pod ${name} never finished` },
+      { timeoutMs: 90_000 + tries * 4_000, intervalMs: 500, message: `probe pod ${name} never finished` },
     );
     return {
       reached: phase === "Succeeded",
@@ -143,4 +145,30 @@ export async function probeFromPod(
   } finally {
     await kubectl(["-n", namespace, "delete", "pod", name, "--wait=false"], { allowFailure: true });
   }
+}
+
+/**
+ * Waits for an McpShard's Ready condition (polling: kubectl() calls time out
+ * after 60 s) and returns the seconds it took; on timeout says the condition.
+ */
+export async function waitShardReady(namespace: string, name: string, timeoutMs = 240_000): Promise<string> {
+  const start = Date.now();
+  let last = "";
+  await waitFor(
+    async () => {
+      const { stdout } = await kubectl([
+        "-n",
+        namespace,
+        "get",
+        "mcpshard",
+        name,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")]}',
+      ]);
+      last = stdout;
+      return (JSON.parse(stdout || "{}") as { status?: string }).status === "True";
+    },
+    { timeoutMs, intervalMs: 1_000, message: `McpShard ${namespace}/${name} never Ready (last: ${last})` },
+  );
+  return secondsSince(start);
 }
