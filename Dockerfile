@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every shardgate component: the entrypoint is the `shardgate`
-# CLI (operator, gateway, shard traefik, bridge). test/unit/docker-image.test.ts
+# CLI (operator, gateway, shard traefik, bridge). test/process/docker-image.test.ts
 # runs the same steps without Docker (production install, then the commands).
 ARG NODE_IMAGE=node:24-bookworm-slim
 

@@ -6,7 +6,7 @@ SHELL := bash
 NODE := $(shell hack/node.sh)
 export PATH := $(dir $(NODE)):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup testbin build typecheck lint format test test-unit test-e2e manifests bench run clean
+.PHONY: help setup testbin build typecheck lint format test test-unit test-process test-integration test-e2e watch manifests bench run clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -49,11 +49,22 @@ test: setup testbin ## everything CI runs: types, lint, all tests against the re
 	npm run lint || failed+=(lint); \
 	node hack/run-tests.ts --failed-checks="$${failed[*]}"
 
-test-unit: setup ## only tests that need no control plane
-	npx vitest run --project unit
+# The tiers (CONTRIBUTING.md says which one a new test belongs in). Each
+# prints its elapsed time and the same closing line as `make test`.
+test-unit: setup ## in-process tests only: no binaries, no child processes, under a minute
+	node hack/run-tests.ts --project unit
 
-test-e2e: setup testbin ## only the tests on a real node (pods, the chart, NetworkPolicies)
-	npx vitest run --project e2e
+test-process: setup ## tests that start processes (CLI, node children, helm, openssl, npm)
+	node hack/run-tests.ts --project process
+
+test-integration: setup testbin ## tests against the real control plane
+	node hack/run-tests.ts --project integration
+
+watch: setup ## rerun the unit tier on every change
+	npx vitest --project unit
+
+test-e2e: setup testbin ## tests on a real node (pods, the chart, NetworkPolicies); needs root
+	node hack/run-tests.ts --project e2e
 
 bench: setup testbin ## run the benchmarks under bench/
 	for b in bench/*.ts; do node "$$b"; done

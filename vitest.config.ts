@@ -1,9 +1,15 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: "unit" needs nothing running; "integration" gets the real
-// control plane (etcd, kube-apiserver, kube-controller-manager) from the
-// global setup, started once per run and stopped at the end, also on failure;
-// "e2e" gets its own control plane and a real node that runs pods.
+// The test tiers, fastest first (CONTRIBUTING.md says which one a new test
+// belongs in; `make test` runs them all):
+// - unit: in this process only (loopback listeners allowed, no child process,
+//   no binary from make testbin); `make test-unit`, well under a minute.
+// - process: starts processes (the CLI, node children, helm, openssl, npm).
+// - integration: the real control plane (etcd, kube-apiserver,
+//   kube-controller-manager) from the global setup, started once per run and
+//   stopped at the end, also on failure.
+// - e2e: a control plane of its own and a real node that runs pods (kubelet,
+//   containerd, CoreDNS, kube-router); `make test-e2e`, needs root.
 export default defineConfig({
   test: {
     projects: [
@@ -11,7 +17,17 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "cdk8s/**/*.test.ts"],
+          setupFiles: ["test/support/in-process-only.ts"],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "process",
+          include: ["test/process/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Setups that start several processes (gateway-replicas starts three) outlast the 10 s default on two busy cores.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -27,13 +27,10 @@ import {
   startShard,
   type TestShard,
 } from "../test/unit/gateway-fixtures.ts";
+import { benchArgs, medianBy, percentile } from "./lib/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
+const args = benchArgs();
 
 interface Role {
   readonly child: ChildProcess;
@@ -44,7 +41,9 @@ interface Role {
 
 /**
  * A child process that prints one JSON line when ready, answers "cpu" with
- * its CPU time, and stops when its stdin closes.
+ * its CPU time, and stops when its stdin closes. (process.cpuUsage() in
+ * microseconds, not bench/lib's /proc sampling: a run of 1000 calls costs
+ * ~0.1 s of CPU, and /proc counts in 10 ms ticks.)
  */
 async function role(name: string, args: string[], nodeFlags: string[] = []): Promise<Role> {
   const child = spawn(process.execPath, [...nodeFlags, import.meta.filename, "--role", name, ...args], {
@@ -81,8 +80,8 @@ async function untilStdinCloses(): Promise<void> {
 }
 
 async function shardRole(): Promise<void> {
-  const count = Number(arg("count") ?? 1);
-  const extra = Array.from({ length: Number(arg("extra") ?? 0) }, (_, i) => `extra_${i}`);
+  const count = args.number("count", 1);
+  const extra = Array.from({ length: args.number("extra", 0) }, (_, i) => `extra_${i}`);
   const shards: TestShard[] = [];
   for (let i = 0; i < count; i++)
     shards.push(await startShard({ name: count === 1 ? "bench" : `s${i}`, extraTools: extra }));
@@ -92,13 +91,13 @@ async function shardRole(): Promise<void> {
 }
 
 async function gatewayRole(): Promise<void> {
-  const urls = JSON.parse(arg("shards") ?? "{}") as Record<string, string>;
+  const urls = JSON.parse(args.string("shards") ?? "{}") as Record<string, string>;
   const gw = await startGateway(
     Object.fromEntries(
       Object.entries(urls).map(([name, url]) => [name, { url, policy: { maxConcurrentCalls: 64 } }]),
     ),
   );
-  const tools = Number(arg("tools") ?? 1);
+  const tools = args.number("tools", 1);
   await eventually(() => gw.gateway.catalogue.catalogue.tools.length >= tools, "catalogue", 120_000);
   console.log(JSON.stringify({ base: gw.base }));
   await untilStdinCloses();
@@ -112,10 +111,6 @@ interface Result {
   /** CPU time per call of the shard and of the gateway (0 for direct), in microseconds. */
   readonly shardCpuUs: number;
   readonly gatewayCpuUs: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function measure(
@@ -153,17 +148,14 @@ async function measure(
 }
 
 /** The round with the median throughput. */
-function median(results: Result[]): Result {
-  const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+const median = (results: Result[]): Result => medianBy(results, (r) => r.perSecond);
 
 const fmt = (n: number, width = 9) => n.toFixed(2).padStart(width);
 
 async function main(): Promise<void> {
-  const calls = Number(arg("calls") ?? 1000);
-  const rounds = Number(arg("rounds") ?? 3);
-  const profile = arg("profile");
+  const calls = args.number("calls", 1000);
+  const rounds = args.number("rounds", 3);
+  const profile = args.string("profile");
   const gatewayFlags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
 
   const shard = await role("shard", []);
@@ -268,7 +260,7 @@ async function main(): Promise<void> {
   console.log(`figures written to ${file}`);
 }
 
-const which = arg("role");
+const which = args.string("role");
 if (which === "shard") await shardRole();
 else if (which === "gateway") await gatewayRole();
 else await main();

@@ -38,9 +38,9 @@
  * --logs writes each operator's debug log there.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { mcpShardSpec, type McpShard } from "../src/api/index.ts";
 import {
@@ -52,41 +52,40 @@ import {
   type KubeObject,
   type ResourceType,
 } from "../src/kube/index.ts";
-import { CHILD_SELECTOR, desiredChildren } from "../src/operator/desired/index.ts";
+import { CHILD_SELECTOR, desiredChildren, serviceUrl } from "../src/operator/desired/index.ts";
+import { CHILD_TYPES, shardStatusParts } from "../src/operator/reconcile/index.ts";
+import type { VerifyResult } from "../src/operator/verify.ts";
 import { freePort, startControlPlane, type AuditEvent, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest, startLoopbackMcp } from "../test/integration/operator-support.ts";
+import { benchArgs, cpuSecondsOf, findProcesses, memoryKiB, round, summary } from "./lib/index.ts";
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const SHARDS = arg("shards", 200);
-const MANAGED = Math.min(arg("managed", 50), SHARDS);
-const TUNED_WORKERS = arg("workers", 8);
-const REFERENCE_WORKERS = arg("reference-workers", 1);
-const PROFILE_DIR = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
-const LOG_DIR = args.includes("--logs") ? args[args.indexOf("--logs") + 1] : undefined;
-const REFERENCE_LAST = args.includes("--reference-last");
+const args = benchArgs();
+const SHARDS = args.number("shards", 200);
+const MANAGED = Math.min(args.number("managed", 50), SHARDS);
+const TUNED_WORKERS = args.number("workers", 8);
+const REFERENCE_WORKERS = args.number("reference-workers", 1);
+const PROFILE_DIR = args.string("profile");
+const LOG_DIR = args.string("logs");
+const REFERENCE_LAST = args.flag("reference-last");
 const RESYNC_S = 4;
 const STEADY_WINDOW_MS = 3 * RESYNC_S * 1000;
 const CREATE_PARALLELISM = 16;
 const ROOT = join(import.meta.dirname, "..");
 /** A checkout of an earlier version whose operator runs the reference workload (with --reference-workers). */
-const REFERENCE_ROOT = args.includes("--reference-root")
-  ? args[args.indexOf("--reference-root") + 1]
-  : undefined;
+const REFERENCE_ROOT = args.string("reference-root");
 const BASELINE = join(ROOT, "bench/baseline/operator-scale.json");
 const USER = "shardgate-operator";
 const DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller";
-const CHILD_TYPES = [
-  RESOURCES.serviceAccount,
-  RESOURCES.service,
-  RESOURCES.networkPolicy,
-  RESOURCES.deployment,
-] as const;
 const CONTROL_PLANE = new Set(["etcd", "kube-apiserver", "kube-controller-manager"]);
 const CHILD_PLURALS = new Set<string>(CHILD_TYPES.map((t) => t.plural));
+/** What verifying an external shard finds: the bench's loopback server offers two tools. */
+const EXTERNAL_HANDSHAKE = {
+  ok: true,
+  serverName: "bench",
+  serverVersion: "1",
+  protocolVersion: undefined,
+  tools: ["a", "b"],
+} satisfies VerifyResult;
 /** desiredChildren() only needs these to name the children; their values do not matter here. */
 const DESIRED = { shardImage: "bench", gatewaySelector: { a: "b" }, clusterDomain: "cluster.local" };
 
@@ -117,48 +116,54 @@ interface RunResult extends Figures {
 }
 
 type Shard = McpShard & KubeObject;
-type Condition = NonNullable<NonNullable<McpShard["status"]>["conditions"]>[number];
 
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Is this shard's status the final one, and do its children exist? */
+/**
+ * Is this shard's status the final one, and do its children exist? The final
+ * status is what the operator's own status rules (src/operator/reconcile/
+ * status.ts) make of the shard, its Deployment as the bench sees it, and, for
+ * external shards, a successful handshake with the bench's two-tool server.
+ * There is no kubelet, so managed shards' pods never run: their final status
+ * repeats the Deployment controller's report (Available False, Verified Unknown).
+ */
 function converged(shard: Shard, children: ReadonlyMap<string, Informer<KubeObject>>): boolean {
   const status = shard.status;
   const generation = shard.metadata.generation;
   if (!status || status.observedGeneration !== generation) return false;
-  const cond = (type: string): Condition | undefined => status.conditions?.find((c) => c.type === type);
-  const [ready, available, verified] = [cond("Ready"), cond("Available"), cond("Verified")];
-  if (!ready || !available || !verified) return false;
-  if ([ready, available, verified].some((c) => c.observedGeneration !== generation)) return false;
-  if (shard.spec.url) {
-    return (
-      ready.status === "True" &&
-      available.status === "True" &&
-      verified.status === "True" &&
-      status.toolCount === 2
-    );
-  }
-  const key = objectKey(shard);
   const spec = mcpShardSpec.safeParse(shard.spec);
   if (!spec.success) return false;
-  for (const want of desiredChildren({ ...shard, spec: spec.data }, DESIRED)) {
-    const child = children.get(want.kind ?? "")?.get(key);
-    const owned = child?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === shard.metadata.uid);
-    if (!owned) return false;
+  const typed = { ...shard, spec: spec.data };
+  const key = objectKey(shard);
+  const external = !!spec.data.url;
+  if (!external) {
+    for (const want of desiredChildren(typed, DESIRED)) {
+      const child = children.get(want.kind ?? "")?.get(key);
+      if (!child?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === shard.metadata.uid))
+        return false;
+    }
   }
   const deployment = children.get("Deployment")?.get(key);
-  const reported = (
-    deployment?.status as { conditions?: Array<{ type: string; message?: string }> } | undefined
-  )?.conditions?.find((c) => c.type === "Available");
-  // No kubelet runs pods here: the final status repeats the Deployment controller's report.
+  // Managed shards wait for the Deployment controller's report before their status is final.
+  if (!external && !deployment?.status) return false;
+  const url = external ? spec.data.url! : serviceUrl(typed, DESIRED.clusterDomain);
+  const expected = shardStatusParts(typed, { url, deployment, result: EXTERNAL_HANDSHAKE });
+  const same = (want: { type: string; status: string; reason: string; message: string } | undefined) => {
+    const got = status.conditions?.find((c) => c.type === want?.type);
+    // Handshake messages name the server's version: external shards are compared by status and reason.
+    const message = external || got?.message === want?.message;
+    return (
+      !!got &&
+      got.observedGeneration === generation &&
+      got.status === want?.status &&
+      got.reason === want.reason &&
+      message
+    );
+  };
   return (
-    reported?.message !== undefined &&
-    available.status === "False" &&
-    available.message.endsWith(reported.message) &&
-    verified.status === "Unknown" &&
-    ready.status === "False" &&
-    status.replicas === 0
+    [expected.ready, expected.available, expected.verified].every(same) &&
+    status.replicas === expected.replicas &&
+    (!external || status.toolCount === EXTERNAL_HANDSHAKE.tools.length)
   );
 }
 
@@ -232,40 +237,20 @@ class ConvergenceWatch {
   }
 }
 
-/** CPU seconds (user + system) each process has used so far. */
-async function cpuSeconds(pids: Record<string, number>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
-    out[name] = (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return out;
-}
-
 /** The control plane's processes, found by their working directory in their arguments. */
-async function controlPlanePids(cp: ControlPlane): Promise<Record<string, number>> {
-  const pids: Record<string, number> = {};
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
-    const name = basename(argv[0] ?? "");
-    if (CONTROL_PLANE.has(name) && argv.some((a) => a.includes(cp.dir))) pids[name] = Number(entry);
-  }
-  return pids;
+function controlPlanePids(cp: ControlPlane): Promise<Record<string, number>> {
+  return findProcesses(CONTROL_PLANE, (argv) => argv.some((a) => a.includes(cp.dir)));
 }
 
 /** Resident memory of the operator, and what its V8 heap and buffers account for (from its /metrics). */
 async function memoryMiB(pid: number, metricsUrl: string): Promise<Record<string, number>> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  const kib = await memoryKiB(pid, "VmRSS", "RssAnon");
   const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
   const metric = (name: string) =>
     Number(new RegExp(`^shardgate_operator_${name} (\\S+)`, "m").exec(metrics)?.[1] ?? NaN) / 2 ** 20;
   return {
-    rss: round(kib("VmRSS") / 1024, 1),
-    anonymous: round(kib("RssAnon") / 1024, 1),
+    rss: round(kib.VmRSS! / 1024, 1),
+    anonymous: round(kib.RssAnon! / 1024, 1),
     heapTotal: round(metric("nodejs_heap_size_total_bytes"), 1),
     heapUsed: round(metric("nodejs_heap_size_used_bytes"), 1),
     external: round(metric("nodejs_external_memory_bytes"), 1),
@@ -335,10 +320,9 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
 
 function quantiles(values: number[]): string {
   if (values.length === 0) return "-";
-  const sorted = [...values].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  const { p50, p90, max } = summary(values);
   const s = (ms: number) => (ms / 1000).toFixed(2).padStart(6);
-  return `${s(q(0.5))} ${s(q(0.9))} ${s(sorted[sorted.length - 1]!)}`;
+  return `${s(p50)} ${s(p90)} ${s(max)}`;
 }
 
 /** Per-shard phases from the audit log and the operator's debug log, as lines to print. */
@@ -463,7 +447,7 @@ async function run(
       bench: process.pid,
       "mcp server": mcp.pid,
     };
-    const cpuBefore = await cpuSeconds(pids);
+    const cpuBefore = await cpuSecondsOf(pids);
     const done = watch.all(SHARDS, 300_000);
 
     const names = Array.from({ length: SHARDS }, (_, i) => `shard-${i}`);
@@ -483,7 +467,7 @@ async function run(
     }
     const createSeconds = round((Date.now() - started) / 1000);
     await done;
-    const cpuAfter = await cpuSeconds(pids);
+    const cpuAfter = await cpuSecondsOf(pids);
     const audit = await cp.auditEvents();
     const firstCreate = Math.min(
       ...audit
@@ -655,7 +639,7 @@ async function main(): Promise<void> {
       REFERENCE_ROOT
         ? run(cp, admin, kubeconfig, mcp, "before", REFERENCE_WORKERS, false, REFERENCE_ROOT)
         : run(cp, admin, kubeconfig, mcp, "reference", REFERENCE_WORKERS, false);
-    const withReference = !args.includes("--no-reference");
+    const withReference = !args.flag("no-reference");
     // Whichever runs second meets a fuller etcd; --reference-last swaps the order to see how much that weighs.
     if (withReference && !REFERENCE_LAST) results.push(await reference());
     results.push(await run(cp, admin, kubeconfig, mcp, "tuned", TUNED_WORKERS, true));
@@ -666,7 +650,7 @@ async function main(): Promise<void> {
     );
     report(results, baseline);
     const tuned = results.find((r) => r.label === "tuned")!;
-    if (args.includes("--record")) {
+    if (args.flag("record")) {
       const figures: Figures = {
         shards: tuned.shards,
         managed: tuned.managed,
@@ -686,4 +670,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (args.includes("--serve-mcp") ? serveMcp() : main());
+await (args.flag("serve-mcp") ? serveMcp() : main());

@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { format, resolveConfig } from "prettier";
 import { stringify } from "yaml";
 import { crds } from "../src/api/crd.ts";
+import { isLeaseRule, operatorRules, type ExplainedRule } from "../src/operator/rbac.ts";
 import { withConfigReference } from "./config-reference.ts";
+import { withValuesTable } from "./values-readme.ts";
 import { chartValuesJsonSchema, EXAMPLE_SHARDS, exampleObject, synthManifests } from "../cdk8s/main.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,16 +35,89 @@ export interface Generator {
   readonly files: () => Record<string, string> | Promise<Record<string, string>>;
 }
 
+/** Rules as a YAML block list (flow lists inside), each with its reason as a comment above it. */
+function rulesYaml(rules: readonly ExplainedRule[]): string {
+  const flow = (list: readonly string[]) => stringify(list, { collectionStyle: "flow" }).trim();
+  return rules
+    .map(({ why, rule }) => {
+      const fields = Object.entries(rule).map(([k, v]) => `  ${k}: ${flow(v as string[])}\n`);
+      return `${why ? `# ${why}\n` : ""}-${fields.join("").slice(1)}`;
+    })
+    .join("");
+}
+
+/**
+ * The operator's RBAC: a ClusterRole to apply by hand, and the chart's rule
+ * lists (its templates read files/, so the chart cannot drift from the code).
+ */
+function rbacFiles(): { clusterRole: string; clusterRules: string; leaderRules: string } {
+  const all = operatorRules();
+  const clusterRole = `${HEADER}# The least the shardgate operator needs. Bind it to the operator's
+# ServiceAccount with a ClusterRoleBinding (all namespaces) or RoleBindings
+# (only the namespaces given to --namespaces; the Lease namespace too).
+${stringify({
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRole",
+  metadata: {
+    name: "shardgate-operator",
+    labels: { "app.kubernetes.io/part-of": "shardgate", "app.kubernetes.io/component": "operator" },
+  },
+})}rules:
+${rulesYaml(all)}`;
+  return {
+    clusterRole,
+    clusterRules: HEADER + rulesYaml(all.filter((r) => !isLeaseRule(r.rule))),
+    leaderRules: HEADER + rulesYaml(all.filter((r) => isLeaseRule(r.rule))),
+  };
+}
+
+/** Marks where the chart template's conditional annotation goes. */
+const KEEP_MARK = "shardgate.dev/helm-keep";
+
+/**
+ * The CRD as a chart template: rendered with crds.enabled, so `helm upgrade`
+ * updates it, and kept on uninstall with crds.keep (deleting a CRD deletes
+ * every McpShard). The same object as crds/, plus Helm's annotation.
+ */
+function chartCrdTemplate(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [name, crd] of Object.entries(crds())) {
+    const withMark = { ...crd, metadata: { ...crd.metadata, annotations: { [KEEP_MARK]: "x" } } };
+    const yaml = toYaml(withMark).replace(
+      `    ${KEEP_MARK}: x\n`,
+      "    {{- if .Values.crds.keep }}\n    helm.sh/resource-policy: keep\n    {{- end }}\n",
+    );
+    files[`crd-${name}`] = `{{- if .Values.crds.enabled }}\n${yaml}{{- end }}\n`;
+  }
+  return files;
+}
+
 const crdFiles = () => Object.fromEntries(Object.entries(crds()).map(([name, crd]) => [name, toYaml(crd)]));
 
 export const GENERATORS: Generator[] = [
   { dir: "crds", files: crdFiles },
-  // Helm installs crds/ of the chart on first install (and never upgrades them).
-  { dir: "charts/shardgate/crds", files: crdFiles },
+  // A template, not the chart's crds/ (which Helm installs once and never upgrades).
+  { dir: "charts/shardgate/templates", files: chartCrdTemplate },
+  {
+    dir: "deploy/rbac",
+    files: async () => ({ "operator-clusterrole.yaml": await pretty("x.yaml", rbacFiles().clusterRole) }),
+  },
+  {
+    dir: "charts/shardgate/files",
+    files: async () => ({
+      "operator-cluster-rules.yaml": await pretty("x.yaml", rbacFiles().clusterRules),
+      "operator-leader-rules.yaml": await pretty("x.yaml", rbacFiles().leaderRules),
+    }),
+  },
   {
     dir: "charts/shardgate",
     files: async () => ({
       "values.schema.json": await pretty("x.json", JSON.stringify(chartValuesJsonSchema())),
+      // Only the block between the values markers; the rest of the chart README is hand-written.
+      "README.md": withValuesTable(
+        await readFile(join(ROOT, "charts/shardgate/README.md"), "utf8"),
+        await readFile(join(ROOT, "charts/shardgate/values.yaml"), "utf8"),
+      ),
     }),
   },
   {

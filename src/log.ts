@@ -13,6 +13,8 @@ export interface LoggerOptions {
    * @default true when stdout is a terminal, or when LOG_FORMAT=pretty
    */
   readonly pretty?: boolean;
+  /** Rewrites each finished line before it is written (the gateway masks secrets). @default none */
+  readonly rewrite?: (line: string) => string;
 }
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -40,7 +42,12 @@ function prettyFromEnv(): boolean {
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? levelFromEnv();
   const pretty = options.pretty ?? prettyFromEnv();
-  const base = { level, name: options.name, base: { name: options.name } };
+  const base = {
+    level,
+    name: options.name,
+    base: { name: options.name },
+    ...(options.rewrite ? { hooks: { streamWrite: options.rewrite } } : {}),
+  };
   if (pretty) {
     return pino(base, pinoPretty({ colorize: process.stdout.isTTY, sync: true, ignore: "pid,hostname" }));
   }

@@ -4,37 +4,23 @@
  * against (test/unit/chart-rbac.test.ts), so the two installs cannot drift.
  * Each rule names only the verbs the component's code actually uses.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "yaml";
 import { GROUP, PLURAL } from "../../src/api/index.ts";
+import { isLeaseRule, operatorRules, type PolicyRule } from "../../src/operator/rbac.ts";
 
-export interface PolicyRule {
-  readonly apiGroups: readonly string[];
-  readonly resources: readonly string[];
-  readonly verbs: readonly string[];
-  readonly resourceNames?: readonly string[];
-}
+export type { PolicyRule } from "../../src/operator/rbac.ts";
 
 /**
- * The operator's rules are those of deploy/rbac/operator-clusterrole.yaml
- * (kept by the operator, next to its code). Installs split them: the Lease
- * rule goes into a Role in the operator's own namespace, the rest into a
- * ClusterRole.
+ * The operator's rules, derived from the kinds its reconciler owns
+ * (src/operator/rbac.ts). Installs split them: the Lease rule goes into a
+ * Role in the operator's own namespace, the rest into a ClusterRole.
  */
-export const OPERATOR_RULES: readonly PolicyRule[] = (
-  parse(readFileSync(join(import.meta.dirname, "../../deploy/rbac/operator-clusterrole.yaml"), "utf8")) as {
-    rules: PolicyRule[];
-  }
-).rules;
-
-const isLease = (rule: PolicyRule) => rule.resources.includes("leases");
+export const OPERATOR_RULES: readonly PolicyRule[] = operatorRules().map((r) => r.rule);
 
 /** The operator, cluster-wide: everything but the Lease. */
-export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter((r) => !isLease(r));
+export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter((r) => !isLeaseRule(r));
 
 /** The operator, in its own namespace only: the leader-election Lease. */
-export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter(isLease);
+export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filter(isLeaseRule);
 
 /**
  * The gateway: watch McpShards, switch them on and off (a merge patch of
@@ -45,6 +31,8 @@ export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filte
 export const GATEWAY_CLUSTER_RULES: readonly PolicyRule[] = [
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch"] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["get", "patch"] },
+  // The console's restart: the pod-template annotation `kubectl rollout restart` writes.
+  { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "patch"] },
 ];
 
 /**

@@ -11,8 +11,9 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { silentLogger, type Logger } from "../log.ts";
+import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
-import { ActivityLog } from "./activity.ts";
+import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -27,9 +28,18 @@ import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
+import { loadConsoleAssets } from "./ui/assets.ts";
+import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
+import { ClientRequests } from "./mcp/client-requests.ts";
+import { LogLevels } from "./mcp/logging.ts";
+import { Subscriptions } from "./mcp/subscriptions.ts";
+import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
+import { InFlightLimits } from "./limits/index.ts";
+import { capturingSecrets, SecretRedactor } from "./secrets/index.ts";
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -65,10 +75,28 @@ export interface GatewayOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
-  /** @default 1000 */
+  /** Where the activity log is stored and for how long. @default in-memory SQLite, 30 days, 100000 entries */
+  readonly activity?: Omit<ActivityLogOptions, "logger">;
+  /** Shorthand for activity.retention.maxEntries. */
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
+  readonly uiAssetsDir?: string;
+  /**
+   * Secret values never to let out (results, errors, activity log); spec.auth
+   * values and plain API keys are added to it. Pass the one the logger masks with.
+   * @default a new one
+   */
+  readonly secrets?: SecretRedactor;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
+  /** Calls one session may have in flight. @default 64 */
+  readonly maxInFlightPerSession?: number;
+  /** Calls one API key may have in flight. @default 256 */
+  readonly maxInFlightPerKey?: number;
+  /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
+  readonly maxNestingDepth?: number;
 }
 
 export interface ShutdownOptions {
@@ -127,38 +155,6 @@ function isMcpRoute(request: FastifyRequest): boolean {
   return route !== undefined && MCP_PATHS.includes(route);
 }
 
-function hostName(host: string): string {
-  // "[::1]:8080" → "::1", "127.0.0.1:8080" → "127.0.0.1"
-  if (host.startsWith("[")) return host.slice(1, host.indexOf("]") > 0 ? host.indexOf("]") : undefined);
-  return host.split(":")[0] ?? "";
-}
-
-function isLoopbackHost(host: string): boolean {
-  const name = hostName(host).toLowerCase();
-  return name === "localhost" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
-
-function urlHost(value: string): string | undefined {
-  try {
-    return new URL(value).host;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * DNS rebinding: a page on an attacker's name resolving to the gateway sends
- * `Origin` and `Host` that agree, so "same host" proves nothing on its own. It
- * counts only where the Host cannot be rebound to us by a stranger: a loopback
- * name or address, or a host the operator listed.
- */
-export function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
-  if (allowed.includes("*") || allowed.includes(origin)) return true;
-  if (host === undefined) return false;
-  const trustedHost = isLoopbackHost(host) || allowed.some((a) => urlHost(a) === host);
-  return trustedHost && urlHost(origin) === host;
-}
-
 export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? silentLogger();
   const registry = options.registry;
@@ -170,32 +166,76 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     );
   }
   if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  const secret = options.sessionSecret ?? randomBytes(32);
+  const consoleAuth = new ConsoleAuth(secret, keys);
   const signer = new SessionSigner({
-    secret: options.sessionSecret ?? randomBytes(32),
+    secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
     logger,
   });
   const metrics = createMetrics();
-  const activity = new ActivityLog(options.activityCapacity ?? 1000);
+  const secrets = options.secrets ?? new SecretRedactor();
+  secrets.set("api keys", keys.plainKeys());
+  if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
+  const activity = new ActivityLog({
+    ...options.activity,
+    retention: {
+      ...(options.activityCapacity ? { maxEntries: options.activityCapacity } : {}),
+      ...options.activity?.retention,
+    },
+    logger,
+  });
   const catalogue = new CatalogueService({
-    registry,
+    registry: capturingSecrets(registry, secrets),
     logger,
     clientInfo: { name: "shardgate-gateway", version },
+    maxDepth: options.maxNestingDepth,
     bareNames: options.bareNames,
     refreshIntervalMs: options.refreshIntervalMs,
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
   });
   const drain = new Drain();
-  const calls = new GatewayCalls({ catalogue, metrics, activity, logger, shutdown: drain.signal });
-  const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
+  const calls = new GatewayCalls({
+    catalogue,
+    metrics,
+    activity,
+    logger,
+    shutdown: drain.signal,
+    secrets,
+    limits: new InFlightLimits({
+      perSession: options.maxInFlightPerSession,
+      perKey: options.maxInFlightPerKey,
+    }),
+    maxDepth: options.maxNestingDepth,
+  });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
+  const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
+  const logLevels = new LogLevels();
+  const clientRequests = new ClientRequests();
+  const dispatcher = new Dispatcher({
+    catalogue,
+    calls,
+    serverInfo: { name: "shardgate-gateway", version },
+    logLevels,
+    subscriptions,
+  });
+  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
+  /** A session ended (DELETE): what this replica holds for it goes too. */
+  const endSession = (session: string) => {
+    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    logLevels.forget(session);
+  };
 
   catalogue.onChange((change) => {
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
     if (change.resources) hub.broadcast({ jsonrpc: "2.0", method: "notifications/resources/list_changed" });
     if (change.prompts) hub.broadcast({ jsonrpc: "2.0", method: "notifications/prompts/list_changed" });
+    if (change.tools) modern.notify.toolsChanged();
+    if (change.resources) modern.notify.resourcesChanged();
+    if (change.prompts) modern.notify.promptsChanged();
   });
 
   const app = Fastify({
@@ -257,7 +297,18 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   let started = false;
   await app.register(async (scope) => {
-    streamableRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+    streamableRoutes(scope, {
+      dispatcher,
+      signer,
+      keys,
+      hub,
+      metrics,
+      clientRequests,
+      endSession,
+      modern,
+      keepAliveMs: options.keepAliveMs,
+      maxBatchSize: options.maxBatchSize,
+    });
   });
   await app.register(async (scope) => {
     legacySseRoutes(scope, {
@@ -266,12 +317,21 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
       keepAliveMs: options.keepAliveMs,
       track: () => drain.track(),
+      maxBatchSize: options.maxBatchSize,
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
-  await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
+  await app.register(async (scope) =>
+    adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
+  );
+  const assets = () => loadConsoleAssets(options.uiAssetsDir);
+  await app.register(async (scope) =>
+    consoleRoutes(scope, { assets, auth: consoleAuth, registry, catalogue, activity, drain }),
+  );
   await app.register(async (scope) =>
     opsRoutes(scope, {
       registry,
@@ -288,8 +348,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   let shuttingDown: Promise<void> | undefined;
   app.addHook("onClose", async () => {
     hub.closeAll();
+    await modern.close();
     await catalogue.stop();
     await registry.stop();
+    await activity.close();
   });
 
   return {
@@ -298,6 +360,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     metrics,
     activity,
     async start() {
+      await activity.start();
       await registry.start();
       catalogue.start();
       started = true;

@@ -5,23 +5,42 @@
  */
 import type {
   CallToolResult,
+  CompleteResult,
   GetPromptResult,
-  Progress,
   ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
+import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
+import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
 
-export interface InvokeOptions {
-  readonly signal?: AbortSignal;
-  readonly onprogress?: (progress: Progress) => void;
+export type InvokeOptions = Omit<CallOptions, "displayName"> & {
+  /** The caller's session, when the door has sessions (its in-flight cap). */
+  readonly session?: string;
+};
+
+/** The same error, its message (and data) with known secrets masked. */
+function redactError(error: unknown, secrets: SecretRedactor): unknown {
+  if (!(error instanceof Error)) return error;
+  const data: unknown = error instanceof McpError ? error.data : undefined;
+  if (!secrets.holds(error.message) && !(data !== undefined && secrets.holds(JSON.stringify(data))))
+    return error;
+  const message = secrets.redact(error.message.replace(/^MCP error -?\d+: /, ""));
+  if (error instanceof GatewayError)
+    return new GatewayError(error.kind, message, { data: secrets.redactDeep(error.data) });
+  if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
+  return new Error(message);
 }
+import type { CallOptions } from "./upstream/upstream.ts";
 
 export class GatewayCalls {
   #catalogue: CatalogueService;
@@ -29,6 +48,9 @@ export class GatewayCalls {
   #activity: ActivityLog;
   #logger: Logger;
   #shutdown: AbortSignal | undefined;
+  #secrets: SecretRedactor;
+  #limits: InFlightLimits;
+  #maxDepth: number;
 
   constructor(deps: {
     catalogue: CatalogueService;
@@ -37,22 +59,42 @@ export class GatewayCalls {
     logger: Logger;
     /** Aborted when a drain's grace period ends: every call still running is cancelled upstream. */
     shutdown?: AbortSignal;
+    /** Known secret values, masked in results, errors and the activity log. @default none */
+    secrets?: SecretRedactor;
+    /** Calls in flight per session and per key. @default 64 and 256 */
+    limits?: InFlightLimits;
+    /** Deepest nesting accepted in arguments. @default 128 */
+    maxDepth?: number;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
     this.#shutdown = deps.shutdown;
+    this.#secrets = deps.secrets ?? new SecretRedactor();
+    this.#limits = deps.limits ?? new InFlightLimits();
+    this.#maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
-  /** Runs `fn` with a signal that also follows the shutdown signal. */
-  async #cancellable<T>(options: InvokeOptions, fn: (options: InvokeOptions) => Promise<T>): Promise<T> {
-    if (!this.#shutdown) return fn(options);
-    const { signal, unlink } = linkSignals(options.signal, this.#shutdown);
+  /**
+   * Runs `fn` under the caller's in-flight caps, with a signal that also
+   * follows the shutdown signal; its result and error leave with known
+   * secrets masked.
+   */
+  async #cancellable<T>(
+    principal: Principal,
+    options: InvokeOptions,
+    fn: (options: InvokeOptions) => Promise<T>,
+  ): Promise<T> {
+    const release = this.#limits.acquire(principal.id, options.session);
+    const linked = this.#shutdown ? linkSignals(options.signal, this.#shutdown) : undefined;
     try {
-      return await fn({ ...options, signal });
+      return this.#secrets.redactDeep(await fn(linked ? { ...options, signal: linked.signal } : options));
+    } catch (error) {
+      throw redactError(error, this.#secrets);
     } finally {
-      unlink();
+      linked?.unlink();
+      release();
     }
   }
 
@@ -63,12 +105,17 @@ export class GatewayCalls {
     options: InvokeOptions = {},
   ): Promise<CallToolResult> {
     const tool = this.#catalogue.catalogue.toolsByName.get(name);
-    if (!tool) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
-    if (!principal.mayCall(name))
-      throw new GatewayError("forbidden", `key ${principal.id} may not call tool ${name}`);
+    // A tool the key may not call does not exist for it: the same answer as a
+    // missing one, or a narrow key could enumerate the hidden catalogue.
+    if (!tool || !principal.mayCall(name)) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
       throw new GatewayError("invalidParams", `arguments of ${name} must be an object`);
     }
+    if (exceedsDepth(args, this.#maxDepth))
+      throw new GatewayError(
+        "invalidParams",
+        `arguments of ${name} are nested deeper than ${this.#maxDepth} levels`,
+      );
     const argObject = args as Record<string, unknown> | undefined;
     const check = tool.validator()(argObject ?? {});
     if (!check.ok)
@@ -77,35 +124,54 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);
 
+    const recording = upstream.target.activity ?? DEFAULT_ACTIVITY_RECORDING;
+    const audit = matchesAny(tool.tool, recording.audit ?? []);
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
+    let result: CallToolResult | undefined;
+    let failure: { error: unknown } | undefined;
     try {
-      const result = await this.#cancellable(options, (o) => upstream.callTool(tool.tool, argObject, o));
+      result = await this.#cancellable(principal, options, (o) =>
+        upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
+      );
       outcome = result.isError ? "tool_error" : "ok";
-      return result;
     } catch (error) {
-      errorText = error instanceof Error ? error.message : String(error);
+      failure = { error };
+      // Names only in the log: a shard's error may echo the values it was given.
+      errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-      this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
-      const entry = {
-        time: new Date().toISOString(),
-        key: principal.id,
-        tool: name,
-        shard: tool.shard,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        outcome,
-        ...(errorText ? { error: errorText } : {}),
-        argumentNames: Object.keys(argObject ?? {}).sort(),
-      };
-      this.#activity.add(entry);
-      this.#logger.info({ activity: entry }, "tool call");
     }
+    const seconds = (performance.now() - started) / 1000;
+    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
+    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    const entry = {
+      time: new Date().toISOString(),
+      key: principal.id,
+      tool: name,
+      shard: tool.shard,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: Object.keys(argObject ?? {}).sort(),
+      ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
+      ...(recording.recordResults && result ? { result } : {}),
+      ...(audit ? { audit: true } : {}),
+    };
+    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    if (audit) {
+      // An audited call's result leaves only with its record stored.
+      await this.#activity.addDurably(entry).catch((error: unknown) => {
+        throw new GatewayError("internal", `the audit record of ${name} could not be stored`, {
+          cause: error,
+        });
+      });
+    } else {
+      this.#activity.add(entry);
+    }
+    if (failure) throw failure.error;
+    return result!;
   }
 
   async readResource(
@@ -120,7 +186,7 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
-    return this.#cancellable(options, (o) => upstream.readResource(uri, o));
+    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, o));
   }
 
   async getPrompt(
@@ -136,8 +202,53 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(prompt.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
-    return this.#cancellable(options, (o) =>
-      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, o),
+    return this.#cancellable(principal, options, (o) =>
+      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, {
+        ...o,
+        displayName: name,
+      }),
     );
+  }
+
+  /**
+   * completion/complete for a prompt argument (by the gateway's prompt name)
+   * or a resource template (by URI), on the shard that owns it.
+   */
+  async complete(
+    principal: Principal,
+    params: Record<string, unknown>,
+    options: InvokeOptions = {},
+  ): Promise<CompleteResult> {
+    const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (ref.type === "ref/prompt" && typeof ref.name === "string") {
+      if (!principal.mayGetPrompt(ref.name))
+        throw new GatewayError("forbidden", `key ${principal.id} may not get prompt ${ref.name}`);
+      const prompt = this.#catalogue.catalogue.promptsByName.get(ref.name);
+      if (!prompt) throw new GatewayError("invalidParams", `unknown prompt: ${ref.name}`);
+      const upstream = this.#routable(prompt.shard, `prompt ${ref.name}`);
+      return this.#cancellable(principal, options, (o) =>
+        upstream.complete({ ...params, ref: { ...ref, name: prompt.prompt } }, o),
+      );
+    }
+    if (ref.type === "ref/resource" && typeof ref.uri === "string") {
+      if (!principal.mayReadResource(ref.uri))
+        throw new GatewayError("forbidden", `key ${principal.id} may not read resource ${ref.uri}`);
+      const shard =
+        this.#catalogue.catalogue.resourceTemplates.find((t) => t.definition.uriTemplate === ref.uri)
+          ?.shard ?? resourceShard(this.#catalogue.catalogue, ref.uri);
+      if (!shard) throw new GatewayError("invalidParams", `unknown resource: ${ref.uri}`);
+      const upstream = this.#routable(shard, `resource ${ref.uri}`);
+      return this.#cancellable(principal, options, (o) => upstream.complete(params, o));
+    }
+    throw new GatewayError(
+      "invalidParams",
+      "completion/complete needs ref/prompt with a name or ref/resource with a uri",
+    );
+  }
+
+  #routable(shard: string, what: string) {
+    const upstream = this.#catalogue.upstream(shard);
+    if (!upstream) throw new GatewayError("shardUnavailable", `shard ${shard} of ${what} is not routable`);
+    return upstream;
   }
 }

@@ -10,6 +10,7 @@ import { KeyStore } from "./auth.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
+import { SecretRedactor } from "./secrets/index.ts";
 
 function errorText(error: unknown): string {
   const code = (error as { code?: unknown }).code;
@@ -19,7 +20,9 @@ function errorText(error: unknown): string {
 }
 
 export async function runGateway(config: GatewayConfig): Promise<void> {
-  const logger = createLogger({ name: "gateway" });
+  // Every line passes the secret mask: an upstream error or a stack may quote a key.
+  const secrets = new SecretRedactor();
+  const logger = createLogger({ name: "gateway", rewrite: (line) => secrets.redact(line) });
   let registry: Registry;
   if (config.shardsFile) {
     registry = new FileRegistry({
@@ -60,9 +63,11 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     }
   }
 
+  const { openActivityStore } = await import("./activity-store/index.ts");
   const gateway = await buildGatewayApp({
     registry,
     logger,
+    secrets,
     sessionSecret,
     keys,
     allowedOrigins: config.allowedOrigins,
@@ -70,6 +75,13 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     maxBodyBytes: config.maxBodyBytes,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
+    activity: {
+      store: openActivityStore({ postgresUrl: config.activityPostgresUrl, sqlitePath: config.activityDb }),
+      retention: {
+        maxAgeMs: config.activityMaxAgeHours * 3600 * 1000,
+        maxEntries: config.activityMaxEntries,
+      },
+    },
   });
   await gateway.start();
   const address = await gateway.app.listen({ host: config.host, port: config.port });

@@ -61,15 +61,16 @@ export interface WatchOptions extends ListOptions {
 }
 
 export interface ApplyOptions {
-  /** @default "shardgate-operator" */
-  readonly fieldManager?: string;
+  /**
+   * Who owns the applied fields (the caller's name: the client serves the
+   * operator, the gateway and the tests alike, and each owns different fields).
+   */
+  readonly fieldManager: string;
   /** Take over fields other managers own (controllers must). @default true */
   readonly force?: boolean;
   /** e.g. "status" to apply through the status subresource. */
   readonly subresource?: string;
 }
-
-export const DEFAULT_FIELD_MANAGER = "shardgate-operator";
 
 /** How long auth headers are reused; well below any token's lifetime. */
 const AUTH_REFRESH_MS = 10_000;
@@ -330,12 +331,12 @@ export class KubeClient {
    * Server-side apply: the object states every field this manager owns; fields
    * it stops stating are removed, fields other managers own are left alone.
    */
-  async apply<T extends KubeObject>(type: ResourceType, obj: T, options: ApplyOptions = {}): Promise<T> {
+  async apply<T extends KubeObject>(type: ResourceType, obj: T, options: ApplyOptions): Promise<T> {
     const name = obj.metadata?.name;
     if (!name) throw new Error(`apply ${type.kind}: metadata.name is required`);
     return this.request<T>(resourcePath(type, obj.metadata?.namespace, name, options.subresource), {
       method: "PATCH",
-      query: { fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER, force: options.force ?? true },
+      query: { fieldManager: options.fieldManager, force: options.force ?? true },
       // JSON is valid YAML, which is what the apply content type carries.
       contentType: "application/apply-patch+yaml",
       body: obj,

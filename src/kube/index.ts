@@ -7,7 +7,7 @@
  *   shards.on((event) => { ... });                      // add/update/delete/resync/synced/error/restart
  *   shards.start(); await shards.waitForSync();
  *   shards.list(); shards.get("ns/name");
- *   await client.apply(RESOURCES.service, obj);         // SSA, field manager shardgate-operator, force
+ *   await client.apply(RESOURCES.service, obj, { fieldManager: "me" }); // server-side apply, force
  *   await shards.stop(); await client.close();
  */
 export { loadKubeConfig, type KubeAccess, type LoadKubeConfigOptions } from "./config.ts";
@@ -17,7 +17,6 @@ export {
   isNotFound,
   isConflict,
   isGone,
-  DEFAULT_FIELD_MANAGER,
   type ApplyOptions,
   type ListOptions,
   type WatchOptions,

@@ -1,7 +1,7 @@
-export { startOperator, type RunningOperator, type StartOperatorOptions } from "./operator.ts";
+export { startOperator, FIELD_MANAGER, type RunningOperator, type StartOperatorOptions } from "./operator.ts";
 export { startOperatorThread, type OperatorThread } from "./thread.ts";
 export { operatorConfigSchema, type OperatorConfig } from "./config.ts";
-export { Reconciler, FIELD_MANAGER, CHILD_TYPES, type ReconcilerOptions } from "./reconciler.ts";
+export { Reconciler, CHILD_TYPES, type ReconcilerOptions } from "./reconcile/index.ts";
 export { WorkQueue } from "./queue.ts";
 export { verifyShard, type VerifyRequest, type VerifyResult } from "./verify.ts";
 export * from "./desired/index.ts";

@@ -19,13 +19,13 @@ import {
 } from "../kube/index.ts";
 import type { Logger } from "../log.ts";
 import type { OperatorConfig } from "./config.ts";
-import { CHILD_SELECTOR } from "./desired/index.ts";
+import { CHILD_SELECTOR, defaultEgressPolicy } from "./desired/index.ts";
 import { kubeEventRecorder } from "./events.ts";
 import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import { WorkQueue } from "./queue.ts";
-import { CHILD_TYPES, Reconciler } from "./reconciler.ts";
+import { CHILD_TYPES, Reconciler } from "./reconcile/index.ts";
 import { buildHealthApp } from "./server.ts";
 
 export interface RunningOperator {
@@ -41,6 +41,9 @@ export interface StartOperatorOptions {
   /** Called when leadership is lost (the CLI exits). @default stop the operator */
   readonly onLeadershipLost?: () => void;
 }
+
+/** The operator's server-side apply field manager (also its user name in the benches' audit logs). */
+export const FIELD_MANAGER = "shardgate-operator";
 
 const POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -82,6 +85,7 @@ export async function startOperator(
   const queue = new WorkQueue({ onDepth: (depth) => metrics.queueDepth.set(depth) });
   const reconciler = new Reconciler({
     client,
+    fieldManager: FIELD_MANAGER,
     shards,
     children,
     events: kubeEventRecorder(client, identity, logger),
@@ -92,6 +96,7 @@ export async function startOperator(
       shardImage: config.shardImage,
       gatewaySelector: config.gatewaySelector,
       clusterDomain: config.clusterDomain,
+      defaultEgress: defaultEgressPolicy(config.defaultEgress),
       verifyIntervalMs: config.verifyInterval * 1000,
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.

@@ -22,7 +22,7 @@ import {
   waitShardReady,
   type Forward,
 } from "../harness/e2e.ts";
-import { helm } from "../unit/chart-helpers.ts";
+import { helm } from "../support/chart-helpers.ts";
 
 const ns = useNamespace("e2e-chart");
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;

@@ -4,7 +4,7 @@
  * logs, and the chart installed with the locally built image.
  */
 import { inject } from "vitest";
-import { CHART_DIR, helm, type HelmResult } from "../unit/chart-helpers.ts";
+import { CHART_DIR, helm, type HelmResult } from "../support/chart-helpers.ts";
 import { kubeconfigPath, kubectl, waitFor } from "./index.ts";
 import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
 

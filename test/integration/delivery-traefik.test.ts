@@ -21,7 +21,7 @@ import {
   waitFor,
   type Traefik,
 } from "../harness/index.ts";
-import { CHART_DIR, helm } from "../unit/chart-helpers.ts";
+import { CHART_DIR, helm } from "../support/chart-helpers.ts";
 
 const ns = useNamespace("delivery-traefik");
 

@@ -15,7 +15,7 @@ import {
   userKubeconfig,
   waitFor,
 } from "../harness/index.ts";
-import { CHART_DIR, helm } from "../unit/chart-helpers.ts";
+import { CHART_DIR, helm } from "../support/chart-helpers.ts";
 
 const ns = useNamespace("helm-install");
 // Cluster-scoped names carry the release name: unique per run.
@@ -37,8 +37,9 @@ describe("helm install charts/shardgate", () => {
       kubeconfigPath(),
       "--namespace",
       ns.name,
-      // The global setup installed crds/ already (the same bytes: chart-render.test.ts).
-      "--skip-crds",
+      // The global setup installed crds/ already (the same object: chart-render.test.ts), unowned by Helm.
+      "--set",
+      "crds.enabled=false",
       "--set",
       "traefikShard.traefikApiUrl=http://traefik.example.com:8080",
       "--set",

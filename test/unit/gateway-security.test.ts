@@ -2,10 +2,9 @@
  * Audit findings on the gateway's security boundary, each against a real
  * gateway on loopback: Origin checks (DNS rebinding, encoded paths, every
  * route), key scopes for resources and prompts, duplicate key ids, session
- * revocation, what /health tells strangers, config errors via the CLI, and
- * secret paths from the shards file.
+ * revocation, what /health tells strangers, and secret paths from the shards
+ * file. The CLI's config errors: test/process/gateway-config-errors.test.ts.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -292,51 +291,6 @@ describe("session revocation", () => {
     for (let i = 0; i < 100; i++) signer.revoke({ ...claims, n: `gone-${i}`, t: now - 3600 });
     signer.revoke({ ...claims, t: now });
     expect(signer.revokedCount).toBe(1);
-  });
-});
-
-describe("gateway CLI config errors", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shardgate-cli-"));
-    await writeFile(join(dir, "shards.yaml"), "shards: {}\n");
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
-
-  const gateway = (...args: string[]) =>
-    spawnSync(
-      process.execPath,
-      [
-        "src/cli.ts",
-        "gateway",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--shards-file",
-        join(dir, "shards.yaml"),
-        ...args,
-      ],
-      { encoding: "utf8", timeout: 20_000 },
-    );
-
-  it("names the bad key entry and field of --api-keys (exit 2, no stack)", async () => {
-    const file = join(dir, "keys.yaml");
-    await writeFile(file, "keys:\n  - id: chat\n    key: short\n");
-    const result = gateway("--api-keys", file);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain("--api-keys");
-    expect(result.stderr).toMatch(/keys\.0 \(chat\)\.key: must hold at least 8 characters/);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-  });
-
-  it("names the flag of a missing --api-keys or --session-secret-file path (exit 2)", () => {
-    for (const flag of ["--api-keys", "--session-secret-file"]) {
-      const result = gateway(flag, join(dir, "missing"));
-      expect(result.status).toBe(2);
-      expect(result.stderr).toContain(flag);
-      expect(result.stderr).not.toMatch(/\n\s+at /);
-    }
   });
 });
 

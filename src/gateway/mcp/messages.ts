@@ -6,12 +6,13 @@ import {
   type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CODES } from "../errors.ts";
+import { batchTooLarge } from "../limits/batch.ts";
 
 export type ParsedBody =
   | { ok: true; messages: JSONRPCMessage[]; batch: boolean }
   | { ok: false; status: number; error: { code: number; message: string } };
 
-export function parseBody(raw: unknown): ParsedBody {
+export function parseBody(raw: unknown, maxBatch?: number): ParsedBody {
   let value: unknown = raw;
   if (typeof raw === "string" || Buffer.isBuffer(raw)) {
     try {
@@ -33,6 +34,9 @@ export function parseBody(raw: unknown): ParsedBody {
       error: { code: CODES.invalidRequest.code, message: "Invalid Request: empty batch" },
     };
   }
+  const tooLarge = batch ? batchTooLarge(items.length, maxBatch) : undefined;
+  if (tooLarge)
+    return { ok: false, status: 400, error: { code: CODES.invalidRequest.code, message: tooLarge } };
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {
     const parsed = JSONRPCMessageSchema.safeParse(item);
@@ -54,6 +58,11 @@ export function isRequest(m: JSONRPCMessage): m is JSONRPCRequest {
 
 export function isNotification(m: JSONRPCMessage): m is JSONRPCNotification {
   return "method" in m && !("id" in m);
+}
+
+/** A response (result or error) the client sends to a request of the gateway. */
+export function isResponse(m: JSONRPCMessage): boolean {
+  return !("method" in m) && "id" in m;
 }
 
 export function jsonRpcError(code: number, message: string, id: string | number | null = null) {

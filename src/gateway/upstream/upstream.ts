@@ -11,25 +11,36 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CallToolResultSchema,
+  CompleteResultSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  EmptyResultSchema,
   GetPromptResultSchema,
+  ListRootsRequestSchema,
   McpError,
+  ResourceUpdatedNotificationSchema,
   PromptListChangedNotificationSchema,
   ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type CompleteResult,
   type GetPromptResult,
+  type LoggingMessageNotification,
   type Progress,
   type Prompt,
   type ReadResourceResult,
   type Resource,
   type ResourceTemplate,
+  type Result,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
 import { CODES, GatewayError } from "../errors.ts";
+import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
-import { HttpTransport, UpstreamConnectionError } from "./http-transport.ts";
+import { HttpTransport, LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
+import { callChannel, RelayTransport, type CallChannel } from "./relay.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
@@ -49,28 +60,65 @@ export interface UpstreamOptions {
   /** A shard's lists changed (list_changed, or a new session). */
   readonly onListChanged: (kind: ListKind | "all") => void;
   readonly onStateChange: () => void;
+  /** The shard says a resource the gateway subscribed to changed. @default ignored */
+  readonly onResourceUpdated?: (uri: string) => void;
   /** serverInfo-style name the gateway introduces itself with. */
   readonly clientInfo: { name: string; version: string };
   /** @default 250 */
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
+  /** Deepest nesting accepted in a shard's answer. @default 128 */
+  readonly maxDepth?: number;
 }
 
 export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
+  /** A log message the shard sent during the call. */
+  readonly onlog?: (params: LoggingMessageNotification["params"]) => void;
+  /** A request of the shard to the calling client (sampling, elicitation, roots). */
+  readonly onrequest?: (
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ) => Promise<Result>;
+  /** The name the client used (`<shard>_<tool>`), for error messages. */
+  readonly displayName?: string;
+}
+
+/**
+ * The gateway's upstream session serves every client, so it declares every
+ * client capability; each request of the shard goes to the client of the call
+ * it belongs to, which may lack the capability (then the shard gets an error).
+ */
+const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
+const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
+
+/**
+ * Only a failure of the connection itself may take a shard down. Anything the
+ * gateway did wrong locally (a request it cannot serialise, a stack overflow,
+ * a call it abandoned) or anything the shard answered (an HTTP error status, a
+ * JSON-RPC error) fails the one call: otherwise one caller's bad input closes
+ * the pooled upstream under every other caller.
+ */
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof UpstreamConnectionError) return true;
-  if (error instanceof StreamableHTTPError) return false;
+  if (error instanceof LocalRequestError || error instanceof StreamableHTTPError) return false;
   if (error instanceof McpError) return error.code === -32000; // ConnectionClosed
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  // The legacy SSE transport posts with fetch: "fetch failed" with the socket error as cause.
   return (
-    error instanceof TypeError ||
-    (error instanceof Error && /fetch failed|ECONNREFUSED|socket/i.test(error.message))
+    (typeof code === "string" && SOCKET_ERRORS.has(code)) ||
+    (error instanceof TypeError && /fetch failed/i.test(error.message))
   );
 }
 
@@ -91,6 +139,8 @@ export class Upstream {
   #retryAt: number | undefined;
   #semaphore: Semaphore;
   #generation = 0;
+  /** Resources subscribed upstream: one subscription however many clients; renewed on reconnect. */
+  #subscribed = new Set<string>();
 
   constructor(options: UpstreamOptions) {
     this.#opts = options;
@@ -158,6 +208,7 @@ export class Upstream {
       this.serverInfo = client.getServerVersion();
       this.#setState("ready");
       this.#opts.logger.info({ shard: this.target.key, transport: this.transportUsed }, "connected to shard");
+      this.#resubscribe(client);
       // A new upstream session may come with different lists.
       this.#opts.onListChanged("all");
       return client;
@@ -199,8 +250,26 @@ export class Upstream {
     }
   }
 
-  async #open(transport: Transport, kind: "streamable-http" | "sse"): Promise<Client> {
-    const client = new Client(this.#opts.clientInfo, { capabilities: {} });
+  async #open(
+    inner: Transport & { onrelated?: RelayTransport["inner"]["onrelated"] },
+    kind: "streamable-http" | "sse",
+  ): Promise<Client> {
+    const transport = new RelayTransport(inner);
+    const client = new Client(this.#opts.clientInfo, { capabilities: UPSTREAM_CAPABILITIES });
+    // Requests that belong to no call (legacy SSE cannot tell, or a shard asks
+    // on its own): no client to ask, and the gateway has nothing to answer for them.
+    const noCaller = (method: string) => () => {
+      throw new McpError(
+        CODES.methodNotFound.code,
+        `shardgate: ${method} outside a call to this shard cannot be routed to a client${kind === "sse" ? " (legacy SSE does not say which call a request belongs to)" : ""}`,
+      );
+    };
+    client.setRequestHandler(CreateMessageRequestSchema, noCaller("sampling/createMessage"));
+    client.setRequestHandler(ElicitRequestSchema, noCaller("elicitation/create"));
+    client.setRequestHandler(ListRootsRequestSchema, noCaller("roots/list"));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+      this.#opts.onResourceUpdated?.(n.params.uri),
+    );
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#opts.onListChanged("tools"));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
       this.#opts.onListChanged("resources"),
@@ -215,6 +284,7 @@ export class Upstream {
       await client.close().catch(() => undefined);
       throw error;
     }
+    guardIncomingDepth(transport, this.#opts.maxDepth ?? DEFAULT_MAX_DEPTH);
     const generation = this.#generation;
     client.onclose = () => {
       if (this.#client === client && generation === this.#generation)
@@ -242,7 +312,7 @@ export class Upstream {
    */
   #reinitialise(transport: Transport): void {
     const client = this.#client;
-    if (!client || client.transport !== transport) return;
+    if (!client || (client.transport as RelayTransport | undefined)?.inner !== transport) return;
     this.#opts.logger.info({ shard: this.target.key }, "shard lost the gateway's session; re-initialising");
     this.#client = undefined;
     this.#generation++;
@@ -250,8 +320,13 @@ export class Upstream {
     this.start();
   }
 
-  #lost(error: unknown): void {
-    const client = this.#client;
+  /**
+   * The connection of `client` broke. Every call in flight on it fails the
+   * same way, and each reports it: only the first report counts, so one loss
+   * is one backoff step however many calls were running.
+   */
+  #lost(error: unknown, client: Client | undefined = this.#client): void {
+    if (client === undefined || client !== this.#client) return;
     this.#client = undefined;
     this.#generation++;
     this.#markDown(error);
@@ -318,10 +393,13 @@ export class Upstream {
           );
         throw error;
       }
+      const channel = this.#channel(label, options, signal);
       for (let attempt = 0; ; attempt++) {
         const client = await this.#ensureClient();
         try {
-          const result = await fn(client, { timeout: timeoutMs, signal, onprogress: options.onprogress });
+          const result = await callChannel.run(channel, () =>
+            fn(client, { timeout: timeoutMs, signal, onprogress: options.onprogress }),
+          );
           this.lastSeen = new Date();
           return result;
         } catch (error) {
@@ -336,7 +414,7 @@ export class Upstream {
             void stale?.close().catch(() => undefined);
             continue;
           }
-          throw this.#translate(label, error, timeoutMs, caller, timedOut);
+          throw this.#translate(label, error, timeoutMs, caller, timedOut, client);
         }
       }
     } finally {
@@ -346,12 +424,65 @@ export class Upstream {
     }
   }
 
+  /** Where the shard's messages about this call go (see relay.ts). */
+  #channel(label: string, options: CallOptions, signal: AbortSignal): CallChannel {
+    return {
+      notify: (message) => {
+        const params = (message.params ?? {}) as Record<string, unknown>;
+        if (message.method === "notifications/progress") {
+          const { progressToken: _token, _meta: _m, ...progress } = params;
+          options.onprogress?.(progress as unknown as Progress);
+        } else options.onlog?.(params as LoggingMessageNotification["params"]);
+      },
+      request: async (message) => {
+        if (!options.onrequest)
+          throw new McpError(
+            CODES.methodNotFound.code,
+            `shardgate: the client of ${label} cannot take ${message.method} on this transport`,
+          );
+        return options.onrequest(message.method, message.params, signal);
+      },
+    };
+  }
+
+  #resubscribe(client: Client): void {
+    for (const uri of this.#subscribed) {
+      void client.subscribeResource({ uri }).catch((error: unknown) => {
+        this.#opts.logger.warn({ shard: this.target.key, uri, err: error }, "re-subscribing failed");
+      });
+    }
+  }
+
+  /** Subscribes the gateway's session to a resource (once; renewed after a reconnect). */
+  async subscribe(uri: string): Promise<void> {
+    await this.#run(`resource ${uri}`, (c, o) =>
+      c.request({ method: "resources/subscribe", params: { uri } }, EmptyResultSchema, o),
+    );
+    this.#subscribed.add(uri);
+  }
+
+  async unsubscribe(uri: string): Promise<void> {
+    this.#subscribed.delete(uri);
+    await this.#run(`resource ${uri}`, (c, o) =>
+      c.request({ method: "resources/unsubscribe", params: { uri } }, EmptyResultSchema, o),
+    );
+  }
+
+  async complete(params: Record<string, unknown>, options: CallOptions = {}): Promise<CompleteResult> {
+    return this.#run(
+      "completion/complete",
+      (c, o) => c.request({ method: "completion/complete", params }, CompleteResultSchema, o),
+      options,
+    );
+  }
+
   #translate(
     label: string,
     error: unknown,
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
     timedOut: boolean,
+    client: Client,
   ): Error {
     if (error instanceof GatewayError) return error;
     if (callerSignal?.aborted) {
@@ -374,7 +505,8 @@ export class Upstream {
         { cause: error },
       );
     }
-    if (timedOut || (error instanceof McpError && error.code === -32001)) {
+    // -32001 is the SDK's own request timeout; no shard of ours sends it for anything else (src/errors).
+    if (timedOut || (error instanceof McpError && error.code === CODES.timeout.code)) {
       return new GatewayError(
         "timeout",
         `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
@@ -382,12 +514,6 @@ export class Upstream {
       );
     }
     if (error instanceof McpError) {
-      if (error.code === -32001)
-        return new GatewayError(
-          "timeout",
-          `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
-          { cause: error },
-        );
       if (error.code === -32000 || isConnectionFailure(error)) {
         return new GatewayError(
           "shardUnavailable",
@@ -397,19 +523,22 @@ export class Upstream {
       }
       return error; // the shard's own JSON-RPC error, passed on as it is
     }
-    if (isConnectionFailure(error) || error instanceof StreamableHTTPError) {
-      this.#lost(error);
+    if (isConnectionFailure(error)) {
+      this.#lost(error, client);
       return new GatewayError(
         "shardUnavailable",
-        `${label}: shard ${this.target.key} is unavailable: ${this.lastError}`,
+        `${label}: shard ${this.target.key} is unavailable: ${this.lastError ?? messageOf(error)}`,
         { cause: error },
       );
     }
-    return new GatewayError(
-      "upstream",
-      `${label}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    if (error instanceof StreamableHTTPError) {
+      return new GatewayError(
+        "upstream",
+        `${label}: shard ${this.target.key} refused the request (HTTP ${error.code})`,
+        { cause: error },
+      );
+    }
+    return new GatewayError("upstream", `${label}: ${messageOf(error)}`, { cause: error });
   }
 
   /**
@@ -434,7 +563,7 @@ export class Upstream {
     args: Record<string, unknown> | undefined,
     options: CallOptions = {},
   ): Promise<CallToolResult> {
-    const label = `tool ${name}`;
+    const label = `tool ${options.displayName ?? name}`;
     const result = await this.#run(
       label,
       (c, o) =>
@@ -461,7 +590,7 @@ export class Upstream {
     args: Record<string, string> | undefined,
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
-    const label = `prompt ${name}`;
+    const label = `prompt ${options.displayName ?? name}`;
     const result = await this.#run(
       label,
       (c, o) =>

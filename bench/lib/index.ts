@@ -1,0 +1,4 @@
+/** Helpers every bench shares: command line, statistics, process sampling. */
+export { benchArgs, type BenchArgs } from "./args.ts";
+export { medianBy, percentile, round, summary } from "./stats.ts";
+export { cpuSeconds, cpuSecondsOf, findProcesses, memoryKiB } from "./process.ts";

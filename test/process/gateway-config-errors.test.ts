@@ -1,0 +1,55 @@
+/**
+ * `shardgate gateway` config errors as a user meets them: the real CLI in a
+ * child process, exit status 2 and a message naming the flag (moved out of
+ * the in-process gateway-security tests because it spawns the CLI).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+describe("gateway CLI config errors", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shardgate-cli-"));
+    await writeFile(join(dir, "shards.yaml"), "shards: {}\n");
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const gateway = (...args: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        "src/cli.ts",
+        "gateway",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--shards-file",
+        join(dir, "shards.yaml"),
+        ...args,
+      ],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+
+  it("names the bad key entry and field of --api-keys (exit 2, no stack)", async () => {
+    const file = join(dir, "keys.yaml");
+    await writeFile(file, "keys:\n  - id: chat\n    key: short\n");
+    const result = gateway("--api-keys", file);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--api-keys");
+    expect(result.stderr).toMatch(/keys\.0 \(chat\)\.key: must hold at least 8 characters/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("names the flag of a missing --api-keys or --session-secret-file path (exit 2)", () => {
+    for (const flag of ["--api-keys", "--session-secret-file"]) {
+      const result = gateway(flag, join(dir, "missing"));
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(flag);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});

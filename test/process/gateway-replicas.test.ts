@@ -1,0 +1,136 @@
+/**
+ * Three `shardgate gateway` processes with one session secret and one shards
+ * file; one MCP client whose requests rotate across them. No session store:
+ * every replica must serve every request of the session.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { stringify } from "yaml";
+import { eventually, startShard, type TestShard } from "../unit/gateway-fixtures.ts";
+
+const SECRET = "replica-test-secret-0123456789abcdef";
+
+interface Replica {
+  readonly process: ChildProcess;
+  readonly base: string;
+}
+
+async function startReplica(shardsFile: string): Promise<Replica> {
+  const child = spawn(
+    process.execPath,
+    [
+      "src/cli.ts",
+      "gateway",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--shards-file",
+      shardsFile,
+      "--session-secret",
+      SECRET,
+      // Nothing routes by readiness here: stop without the endpoint-propagation delay.
+      "--shutdown-delay-seconds",
+      "0",
+    ],
+    {
+      cwd: join(import.meta.dirname, "../.."),
+      env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
+  });
+  return { process: child, base };
+}
+
+async function stopReplica(r: Replica): Promise<void> {
+  if (r.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => r.process.once("exit", resolve));
+  r.process.kill("SIGTERM");
+  const timer = setTimeout(() => r.process.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe("three gateway replicas, one session", () => {
+  let shard: TestShard;
+  let dir: string;
+  let shardsFile: string;
+  const replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    shard = await startShard({ name: "lab" });
+    dir = await mkdtemp(join(tmpdir(), "shardgate-replicas-"));
+    shardsFile = join(dir, "shards.yaml");
+    await writeFile(shardsFile, stringify({ shards: { lab: { url: shard.url } } }));
+    replicas.push(...(await Promise.all([0, 1, 2].map(() => startReplica(shardsFile)))));
+    for (const r of replicas) {
+      await eventually(async () => (await fetch(`${r.base}/ready`)).ok, `replica ${r.base} ready`, 30_000);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(replicas.map(stopReplica));
+    await shard.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves every request of one session from whichever replica gets it", async () => {
+    const served = new Map<string, number>();
+    let next = 0;
+    // Round-robin: every HTTP request of the client goes to the next replica.
+    const rotating = (url: string | URL, init?: RequestInit) => {
+      const replica = replicas[next++ % replicas.length]!;
+      const target = new URL(url.toString());
+      const base = new URL(replica.base);
+      target.host = base.host;
+      served.set(replica.base, (served.get(replica.base) ?? 0) + 1);
+      return fetch(target, init);
+    };
+    const client = new Client({ name: "rr-client", version: "1.0.0" });
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed++;
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${replicas[0]!.base}/mcp`), { fetch: rotating }),
+    );
+    for (let i = 0; i < 6; i++) {
+      const r = await client.callTool({ name: "lab_echo", arguments: { text: `n${i}` } });
+      expect(r.content).toEqual([{ type: "text", text: `lab:n${i}` }]);
+    }
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("lab_add");
+    expect(served.size).toBe(3);
+    for (const count of served.values()) expect(count).toBeGreaterThanOrEqual(2);
+
+    // Every replica watches the same file; the one holding the GET stream tells the client.
+    shard.addTool("late");
+    await writeFile(
+      shardsFile,
+      stringify({ shards: { lab: { url: shard.url, tools: { deny: ["slow"] } } } }),
+    );
+    await eventually(() => changed > 0, "list_changed from a replica");
+    const after = await eventually(async () => {
+      const list = (await client.listTools()).tools.map((t) => t.name);
+      return !list.includes("lab_slow") && list.includes("lab_late") ? list : undefined;
+    }, "every replica follows the file");
+    expect(after).toContain("lab_echo");
+    await client.close();
+  });
+});
