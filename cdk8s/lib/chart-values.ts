@@ -42,6 +42,7 @@ export const chartValuesSchema = z.strictObject({
     verifyInterval: z.number().positive(),
     shardImage: z.string(),
     clusterDomain: z.string().min(1),
+    defaultEgress: z.enum(["unrestricted", "dns-only", "none"]),
     resources: k8sObject,
     extraEnv: k8sList,
     ...scheduling,
@@ -70,6 +71,13 @@ export const chartValuesSchema = z.strictObject({
     allowedOrigins: z.array(z.string().min(1)),
     corsOrigins: z.array(z.string().min(1)),
     bareNames: z.boolean(),
+    activity: z.strictObject({
+      store: z.enum(["sqlite", "postgres"]),
+      sqlite: z.strictObject({ existingClaim: z.string(), sizeLimit: z.string().min(1) }),
+      postgres: z.strictObject({ existingSecret: z.string(), url: z.string() }),
+      maxAgeHours: z.number().positive(),
+      maxEntries: z.number().int().min(1),
+    }),
     shutdown: z.strictObject({
       delaySeconds: z.number().int().min(0).max(300),
       graceSeconds: z.number().int().min(0).max(3600),

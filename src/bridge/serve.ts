@@ -100,9 +100,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     endpoint: {
       connect: (transport) => bridge.connect(transport),
       inFlight: () => bridge.inFlight(),
-      get modern() {
-        return relay.modern;
-      },
+      modern: () => relay.handler(),
     },
     manifest,
     ready: () => bridge.status().ready,

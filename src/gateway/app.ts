@@ -13,7 +13,7 @@ import Fastify, {
 import { silentLogger, type Logger } from "../log.ts";
 import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
-import { ActivityLog } from "./activity.ts";
+import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -28,10 +28,14 @@ import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
+import { loadConsoleAssets } from "./ui/assets.ts";
+import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
 import { ClientRequests } from "./mcp/client-requests.ts";
 import { LogLevels } from "./mcp/logging.ts";
 import { Subscriptions } from "./mcp/subscriptions.ts";
+import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import { InFlightLimits } from "./limits/index.ts";
@@ -71,10 +75,14 @@ export interface GatewayOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
-  /** @default 1000 */
+  /** Where the activity log is stored and for how long. @default in-memory SQLite, 30 days, 100000 entries */
+  readonly activity?: Omit<ActivityLogOptions, "logger">;
+  /** Shorthand for activity.retention.maxEntries. */
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
+  readonly uiAssetsDir?: string;
   /**
    * Secret values never to let out (results, errors, activity log); spec.auth
    * values and plain API keys are added to it. Pass the one the logger masks with.
@@ -158,8 +166,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     );
   }
   if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  const secret = options.sessionSecret ?? randomBytes(32);
+  const consoleAuth = new ConsoleAuth(secret, keys);
   const signer = new SessionSigner({
-    secret: options.sessionSecret ?? randomBytes(32),
+    secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
     logger,
   });
@@ -167,7 +177,14 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const secrets = options.secrets ?? new SecretRedactor();
   secrets.set("api keys", keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
-  const activity = new ActivityLog(options.activityCapacity ?? 1000);
+  const activity = new ActivityLog({
+    ...options.activity,
+    retention: {
+      ...(options.activityCapacity ? { maxEntries: options.activityCapacity } : {}),
+      ...options.activity?.retention,
+    },
+    logger,
+  });
   const catalogue = new CatalogueService({
     registry: capturingSecrets(registry, secrets),
     logger,
@@ -205,6 +222,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logLevels,
     subscriptions,
   });
+  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
   /** A session ended (DELETE): what this replica holds for it goes too. */
   const endSession = (session: string) => {
     subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
@@ -215,6 +233,9 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
     if (change.resources) hub.broadcast({ jsonrpc: "2.0", method: "notifications/resources/list_changed" });
     if (change.prompts) hub.broadcast({ jsonrpc: "2.0", method: "notifications/prompts/list_changed" });
+    if (change.tools) modern.notify.toolsChanged();
+    if (change.resources) modern.notify.resourcesChanged();
+    if (change.prompts) modern.notify.promptsChanged();
   });
 
   const app = Fastify({
@@ -284,6 +305,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       clientRequests,
       endSession,
+      modern,
       keepAliveMs: options.keepAliveMs,
       maxBatchSize: options.maxBatchSize,
     });
@@ -303,7 +325,13 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
-  await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
+  await app.register(async (scope) =>
+    adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
+  );
+  const assets = () => loadConsoleAssets(options.uiAssetsDir);
+  await app.register(async (scope) =>
+    consoleRoutes(scope, { assets, auth: consoleAuth, registry, catalogue, activity, drain }),
+  );
   await app.register(async (scope) =>
     opsRoutes(scope, {
       registry,
@@ -320,8 +348,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   let shuttingDown: Promise<void> | undefined;
   app.addHook("onClose", async () => {
     hub.closeAll();
+    await modern.close();
     await catalogue.stop();
     await registry.stop();
+    await activity.close();
   });
 
   return {
@@ -330,6 +360,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     metrics,
     activity,
     async start() {
+      await activity.start();
       await registry.start();
       catalogue.start();
       started = true;

@@ -9,10 +9,12 @@ import type {
   GetPromptResult,
   ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
+import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
@@ -122,38 +124,54 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);
 
+    const recording = upstream.target.activity ?? DEFAULT_ACTIVITY_RECORDING;
+    const audit = matchesAny(tool.tool, recording.audit ?? []);
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
+    let result: CallToolResult | undefined;
+    let failure: { error: unknown } | undefined;
     try {
-      const result = await this.#cancellable(principal, options, (o) =>
+      result = await this.#cancellable(principal, options, (o) =>
         upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
       );
       outcome = result.isError ? "tool_error" : "ok";
-      return result;
     } catch (error) {
+      failure = { error };
       // Names only in the log: a shard's error may echo the values it was given.
       errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-      this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
-      const entry = {
-        time: new Date().toISOString(),
-        key: principal.id,
-        tool: name,
-        shard: tool.shard,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        outcome,
-        ...(errorText ? { error: errorText } : {}),
-        argumentNames: Object.keys(argObject ?? {}).sort(),
-      };
-      this.#activity.add(entry);
-      this.#logger.info({ activity: entry }, "tool call");
     }
+    const seconds = (performance.now() - started) / 1000;
+    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
+    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    const entry = {
+      time: new Date().toISOString(),
+      key: principal.id,
+      tool: name,
+      shard: tool.shard,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: Object.keys(argObject ?? {}).sort(),
+      ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
+      ...(recording.recordResults && result ? { result } : {}),
+      ...(audit ? { audit: true } : {}),
+    };
+    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    if (audit) {
+      // An audited call's result leaves only with its record stored.
+      await this.#activity.addDurably(entry).catch((error: unknown) => {
+        throw new GatewayError("internal", `the audit record of ${name} could not be stored`, {
+          cause: error,
+        });
+      });
+    } else {
+      this.#activity.add(entry);
+    }
+    if (failure) throw failure.error;
+    return result!;
   }
 
   async readResource(

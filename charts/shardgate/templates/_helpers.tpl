@@ -106,3 +106,7 @@ keeps its value across upgrades and so is left out.
 {{- end -}}
 {{- dict "apiKeys" $gw.apiKeys "sessionSecret" $gw.sessionSecret "existing" $existing | toJson | sha256sum -}}
 {{- end }}
+
+{{- define "shardgate.gatewayActivitySecretName" -}}
+{{- default (printf "%s-gateway-activity" (include "shardgate.fullname" .)) .Values.gateway.activity.postgres.existingSecret -}}
+{{- end -}}

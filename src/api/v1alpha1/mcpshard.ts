@@ -201,6 +201,27 @@ export const callPolicy = z
   })
   .describe("Limits the gateway applies to calls to this shard.");
 
+export const activityRecording = z
+  .object({
+    recordArguments: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Store the argument values of calls in the activity log (secrets masked). @default false: argument names only",
+      ),
+    recordResults: z
+      .boolean()
+      .default(false)
+      .describe("Store the results of calls in the activity log (secrets masked). @default false"),
+    audit: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Tool glob patterns (shard-side names, * and ?) whose calls must be recorded with the caller: such a call's result is withheld when its record cannot be stored, and size retention never removes it.",
+      ),
+  })
+  .describe("What the gateway's activity log keeps about calls to this shard.");
+
 /** The environment variable a generated token reaches the shard's container in (src/shard-kit checks it). */
 export const SHARD_TOKEN_ENV = "SHARDGATE_SHARD_TOKEN";
 
@@ -255,6 +276,7 @@ export const mcpShardSpec = z
     tools: toolExposure.optional(),
     policy: callPolicy.optional(),
     auth: upstreamAuth.optional(),
+    activity: activityRecording.optional(),
     egress: egressPolicy.optional(),
   })
   .meta({
@@ -358,11 +380,15 @@ export type StdioShard = z.infer<typeof stdioShard>;
 export type ToolExposure = z.infer<typeof toolExposure>;
 export type CallPolicy = z.infer<typeof callPolicy>;
 export type UpstreamAuth = z.infer<typeof upstreamAuth>;
+export type ActivityRecording = z.infer<typeof activityRecording>;
 export type { EgressDestination, EgressPolicy } from "./egress.ts";
 export type Condition = z.infer<typeof condition>;
 
 /** Defaults of spec.policy, for shards that leave it out. */
 export const DEFAULT_CALL_POLICY: CallPolicy = callPolicy.parse({});
+
+/** Defaults of spec.activity: names only, nothing audited. */
+export const DEFAULT_ACTIVITY_RECORDING: ActivityRecording = activityRecording.parse({});
 
 export type ShardKind = "container" | "stdio" | "external";
 
