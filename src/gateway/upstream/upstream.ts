@@ -378,10 +378,16 @@ export class Upstream {
           this.lastSeen = new Date();
           return result;
         } catch (error) {
-          if (error instanceof StreamableHTTPError && error.code === 404 && attempt === 0) {
+          // 404: the shard lost the session; 401: the credentials changed (a
+          // rotated Secret): a new session, with auth resolved again, once.
+          if (
+            error instanceof StreamableHTTPError &&
+            (error.code === 404 || error.code === 401) &&
+            attempt === 0
+          ) {
             this.#opts.logger.info(
-              { shard: this.target.key },
-              "shard lost the gateway's session; re-initialising",
+              { shard: this.target.key, status: error.code },
+              "shard refused the gateway's session; re-initialising",
             );
             const stale = this.#client;
             this.#client = undefined;
