@@ -22,6 +22,7 @@ import { startControlPlane, type ControlPlane } from "../test/harness/control-pl
 import { freePort } from "../test/harness/net.ts";
 import { spawnManaged, type ManagedProcess } from "../test/harness/process.ts";
 import { startTraefik, type Traefik } from "../test/harness/traefik.ts";
+import { sleep } from "../src/util/index.ts";
 
 const run = promisify(execFile);
 const ROOT = repoRoot();
@@ -61,7 +62,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}`, { cause: last });
 }

@@ -31,6 +31,7 @@ import { streamableRoutes } from "./mcp/streamable.ts";
 import { StreamHub } from "./mcp/streams.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
+import { sleep } from "../util/index.ts";
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -282,7 +283,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
         const graceMs = shutdownOptions.graceMs ?? 25_000;
         drain.markUnready();
         logger.info({ delayMs, graceMs, inFlight: drain.inFlight }, "shutdown: not ready, serving on");
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (delayMs > 0) await sleep(delayMs);
         drain.stopAccepting();
         logger.info(
           { inFlight: drain.inFlight },

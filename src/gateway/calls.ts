@@ -17,6 +17,7 @@ import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { messageOf } from "../util/index.ts";
 
 export interface InvokeOptions {
   readonly signal?: AbortSignal;
@@ -85,7 +86,7 @@ export class GatewayCalls {
       outcome = result.isError ? "tool_error" : "ok";
       return result;
     } catch (error) {
-      errorText = error instanceof Error ? error.message : String(error);
+      errorText = messageOf(error);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
       throw error;

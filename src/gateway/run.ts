@@ -10,12 +10,13 @@ import { KeyStore } from "./auth.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
+import { messageOf } from "../util/index.ts";
 
 function errorText(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === "ENOENT") return `${(error as { path?: string }).path ?? "path"} does not exist`;
   if (code === "EACCES") return `${(error as { path?: string }).path ?? "path"} is not readable`;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 export async function runGateway(config: GatewayConfig): Promise<void> {
