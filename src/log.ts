@@ -14,6 +14,8 @@ export interface LoggerOptions {
    * @default by $LOG_FORMAT: pretty, json, or auto (pretty when stdout is a terminal)
    */
   readonly pretty?: boolean;
+  /** Rewrites each finished line before it is written (the gateway masks secrets). @default none */
+  readonly rewrite?: (line: string) => string;
 }
 
 /** LOG_LEVEL and LOG_FORMAT (or the flags the CLI put there), checked by their config schema. */
@@ -31,7 +33,12 @@ export function createLogger(options: LoggerOptions): Logger {
   const env = options.level !== undefined && options.pretty !== undefined ? undefined : loggingFromEnv();
   const level = options.level ?? env?.level ?? "info";
   const pretty = options.pretty ?? env?.pretty ?? false;
-  const base = { level, name: options.name, base: { name: options.name } };
+  const base = {
+    level,
+    name: options.name,
+    base: { name: options.name },
+    ...(options.rewrite ? { hooks: { streamWrite: options.rewrite } } : {}),
+  };
   if (pretty) {
     return pino(base, pinoPretty({ colorize: process.stdout.isTTY, sync: true, ignore: "pid,hostname" }));
   }

@@ -46,6 +46,8 @@ export const ERRORS = {
    * Sessions are replica-independent, so the client retries elsewhere.
    */
   shuttingDown: { code: -32014, http: 503, message: "the gateway is shutting down" },
+  /** The session or key already has as many calls running as it may (gateway/limits/inflight.ts). */
+  tooManyCalls: { code: -32015, http: 429, message: "too many calls in flight" },
 
   /** The bridge's stdio child exited (or was not running) before it answered. */
   serverExited: { code: -32020, http: 502, message: "the shard's server process exited" },

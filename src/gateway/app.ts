@@ -32,6 +32,8 @@ import { StreamHub } from "./mcp/streams.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import { sleep } from "../util/index.ts";
+import { InFlightLimits } from "./limits/index.ts";
+import { capturingSecrets, SecretRedactor } from "./secrets/index.ts";
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -71,6 +73,20 @@ export interface GatewayOptions {
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /**
+   * Secret values never to let out (results, errors, activity log); spec.auth
+   * values and plain API keys are added to it. Pass the one the logger masks with.
+   * @default a new one
+   */
+  readonly secrets?: SecretRedactor;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
+  /** Calls one session may have in flight. @default 64 */
+  readonly maxInFlightPerSession?: number;
+  /** Calls one API key may have in flight. @default 256 */
+  readonly maxInFlightPerKey?: number;
+  /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
+  readonly maxNestingDepth?: number;
 }
 
 export interface ShutdownOptions {
@@ -146,11 +162,15 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logger,
   });
   const metrics = createMetrics();
+  const secrets = options.secrets ?? new SecretRedactor();
+  secrets.set("api keys", keys.plainKeys());
+  if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
   const activity = new ActivityLog(options.activityCapacity ?? 1000);
   const catalogue = new CatalogueService({
-    registry,
+    registry: capturingSecrets(registry, secrets),
     logger,
     clientInfo: { name: "shardgate-gateway", version },
+    maxDepth: options.maxNestingDepth,
     bareNames: options.bareNames,
     refreshIntervalMs: options.refreshIntervalMs,
     downGraceMs: options.downGraceMs,
@@ -158,7 +178,19 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     backoffMaxMs: options.backoffMaxMs,
   });
   const drain = new Drain();
-  const calls = new GatewayCalls({ catalogue, metrics, activity, logger, shutdown: drain.signal });
+  const calls = new GatewayCalls({
+    catalogue,
+    metrics,
+    activity,
+    logger,
+    shutdown: drain.signal,
+    secrets,
+    limits: new InFlightLimits({
+      perSession: options.maxInFlightPerSession,
+      perKey: options.maxInFlightPerKey,
+    }),
+    maxDepth: options.maxNestingDepth,
+  });
   const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
 
@@ -227,7 +259,15 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   let started = false;
   await app.register(async (scope) => {
-    streamableRoutes(scope, { dispatcher, signer, keys, hub, metrics, keepAliveMs: options.keepAliveMs });
+    streamableRoutes(scope, {
+      dispatcher,
+      signer,
+      keys,
+      hub,
+      metrics,
+      keepAliveMs: options.keepAliveMs,
+      maxBatchSize: options.maxBatchSize,
+    });
   });
   await app.register(async (scope) => {
     legacySseRoutes(scope, {
@@ -238,6 +278,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       keepAliveMs: options.keepAliveMs,
       track: () => drain.track(),
+      maxBatchSize: options.maxBatchSize,
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));

@@ -34,6 +34,8 @@ interface StoredKey {
   readonly patterns: readonly RegExp[];
   readonly resources: readonly RegExp[];
   readonly prompts: readonly RegExp[];
+  /** The key itself when the file held it in plain (masked wherever it could leak). */
+  readonly plain?: string;
 }
 
 const keyEntry = z
@@ -113,6 +115,11 @@ export class KeyStore {
     return this.#keys.length;
   }
 
+  /** The keys held in plain: secrets the gateway must never let out. */
+  plainKeys(): string[] {
+    return this.#keys.flatMap((k) => (k.plain === undefined ? [] : [k.plain]));
+  }
+
   static empty(): KeyStore {
     return new KeyStore([]);
   }
@@ -129,6 +136,7 @@ export class KeyStore {
           patterns: k.tools.map(globToRegExp),
           resources: (k.resources ?? all).map(globToRegExp),
           prompts: (k.prompts ?? all).map(globToRegExp),
+          ...(k.key === undefined ? {} : { plain: k.key }),
         };
       }),
     );

@@ -16,12 +16,30 @@ import { resourceShard } from "./catalogue/build.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
+import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { messageOf } from "../util/index.ts";
+import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
 
 export interface InvokeOptions {
   readonly signal?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
+  /** The caller's session, when the door has sessions (its in-flight cap). */
+  readonly session?: string;
+}
+
+/** The same error, its message (and data) with known secrets masked. */
+function redactError(error: unknown, secrets: SecretRedactor): unknown {
+  if (!(error instanceof Error)) return error;
+  const data: unknown = error instanceof McpError ? error.data : undefined;
+  if (!secrets.holds(error.message) && !(data !== undefined && secrets.holds(JSON.stringify(data))))
+    return error;
+  const message = secrets.redact(error.message.replace(/^MCP error -?\d+: /, ""));
+  if (error instanceof GatewayError)
+    return new GatewayError(error.kind, message, { data: secrets.redactDeep(error.data) });
+  if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
+  return new Error(message);
 }
 
 export class GatewayCalls {
@@ -30,6 +48,9 @@ export class GatewayCalls {
   #activity: ActivityLog;
   #logger: Logger;
   #shutdown: AbortSignal | undefined;
+  #secrets: SecretRedactor;
+  #limits: InFlightLimits;
+  #maxDepth: number;
 
   constructor(deps: {
     catalogue: CatalogueService;
@@ -38,22 +59,42 @@ export class GatewayCalls {
     logger: Logger;
     /** Aborted when a drain's grace period ends: every call still running is cancelled upstream. */
     shutdown?: AbortSignal;
+    /** Known secret values, masked in results, errors and the activity log. @default none */
+    secrets?: SecretRedactor;
+    /** Calls in flight per session and per key. @default 64 and 256 */
+    limits?: InFlightLimits;
+    /** Deepest nesting accepted in arguments. @default 128 */
+    maxDepth?: number;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
     this.#shutdown = deps.shutdown;
+    this.#secrets = deps.secrets ?? new SecretRedactor();
+    this.#limits = deps.limits ?? new InFlightLimits();
+    this.#maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
-  /** Runs `fn` with a signal that also follows the shutdown signal. */
-  async #cancellable<T>(options: InvokeOptions, fn: (options: InvokeOptions) => Promise<T>): Promise<T> {
-    if (!this.#shutdown) return fn(options);
-    const { signal, unlink } = linkSignals(options.signal, this.#shutdown);
+  /**
+   * Runs `fn` under the caller's in-flight caps, with a signal that also
+   * follows the shutdown signal; its result and error leave with known
+   * secrets masked.
+   */
+  async #cancellable<T>(
+    principal: Principal,
+    options: InvokeOptions,
+    fn: (options: InvokeOptions) => Promise<T>,
+  ): Promise<T> {
+    const release = this.#limits.acquire(principal.id, options.session);
+    const linked = this.#shutdown ? linkSignals(options.signal, this.#shutdown) : undefined;
     try {
-      return await fn({ ...options, signal });
+      return this.#secrets.redactDeep(await fn(linked ? { ...options, signal: linked.signal } : options));
+    } catch (error) {
+      throw redactError(error, this.#secrets);
     } finally {
-      unlink();
+      linked?.unlink();
+      release();
     }
   }
 
@@ -64,12 +105,17 @@ export class GatewayCalls {
     options: InvokeOptions = {},
   ): Promise<CallToolResult> {
     const tool = this.#catalogue.catalogue.toolsByName.get(name);
-    if (!tool) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
-    if (!principal.mayCall(name))
-      throw new GatewayError("forbidden", `key ${principal.id} may not call tool ${name}`);
+    // A tool the key may not call does not exist for it: the same answer as a
+    // missing one, or a narrow key could enumerate the hidden catalogue.
+    if (!tool || !principal.mayCall(name)) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
       throw new GatewayError("invalidParams", `arguments of ${name} must be an object`);
     }
+    if (exceedsDepth(args, this.#maxDepth))
+      throw new GatewayError(
+        "invalidParams",
+        `arguments of ${name} are nested deeper than ${this.#maxDepth} levels`,
+      );
     const argObject = args as Record<string, unknown> | undefined;
     const check = tool.validator()(argObject ?? {});
     if (!check.ok)
@@ -82,11 +128,14 @@ export class GatewayCalls {
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
     try {
-      const result = await this.#cancellable(options, (o) => upstream.callTool(tool.tool, argObject, o));
+      const result = await this.#cancellable(principal, options, (o) =>
+        upstream.callTool(tool.tool, argObject, o),
+      );
       outcome = result.isError ? "tool_error" : "ok";
       return result;
     } catch (error) {
-      errorText = messageOf(error);
+      // Names only in the log: a shard's error may echo the values it was given.
+      errorText = redactArgumentValues(messageOf(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
       throw error;
@@ -121,7 +170,7 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
-    return this.#cancellable(options, (o) => upstream.readResource(uri, o));
+    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, o));
   }
 
   async getPrompt(
@@ -137,7 +186,7 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(prompt.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
-    return this.#cancellable(options, (o) =>
+    return this.#cancellable(principal, options, (o) =>
       upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, o),
     );
   }

@@ -11,6 +11,7 @@ import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
 import { messageOf } from "../util/index.ts";
+import { SecretRedactor } from "./secrets/index.ts";
 
 function errorText(error: unknown): string {
   const code = (error as { code?: unknown }).code;
@@ -20,7 +21,9 @@ function errorText(error: unknown): string {
 }
 
 export async function runGateway(config: GatewayConfig): Promise<void> {
-  const logger = createLogger({ name: "gateway" });
+  // Every line passes the secret mask: an upstream error or a stack may quote a key.
+  const secrets = new SecretRedactor();
+  const logger = createLogger({ name: "gateway", rewrite: (line) => secrets.redact(line) });
   let registry: Registry;
   if (config.shardsFile) {
     registry = new FileRegistry({
@@ -64,6 +67,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
   const gateway = await buildGatewayApp({
     registry,
     logger,
+    secrets,
     sessionSecret,
     keys,
     allowedOrigins: config.allowedOrigins,

@@ -109,7 +109,8 @@ describe("gateway HTTP surface", () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["home_add", "home_big", "home_echo"]);
     await expect(client.callTool({ name: "home_slow", arguments: { ms: 1 } })).rejects.toMatchObject({
-      code: -32012,
+      code: -32602,
+      message: expect.stringContaining("unknown tool: home_slow") as unknown,
     });
     await client.close();
   });
@@ -208,7 +209,7 @@ describe("gateway HTTP surface", () => {
     expect(await json(text)).toEqual({ result: "home:owui" });
     expect((await call("home_add", { a: "x" })).status).toBe(422);
     expect((await call("home_nope", {})).status).toBe(404);
-    expect((await call("home_fail", {})).status).toBe(403);
+    expect((await call("home_fail", {})).status).toBe(404); // hidden reads as missing
     const failing = await call("home_fail", {}, ADMIN);
     expect(failing.status).toBe(500);
     expect((await json(failing)).detail).toBe("it broke");

@@ -25,6 +25,8 @@ export interface CatalogueServiceOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
+  /** Deepest nesting accepted in a shard's answer. @default 128 */
+  readonly maxDepth?: number;
 }
 
 export interface CatalogueChange {
@@ -141,6 +143,7 @@ export class CatalogueService {
       resolveAuth: (t) => this.#opts.registry.resolveAuth(t),
       backoffInitialMs: this.#opts.backoffInitialMs,
       backoffMaxMs: this.#opts.backoffMaxMs,
+      maxDepth: this.#opts.maxDepth,
       onListChanged: (kind: ListKind | "all") => {
         if (this.#shards.get(record.key) === state) this.#scheduleList(state, kind === "all" ? 0 : 50);
       },

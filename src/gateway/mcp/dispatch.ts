@@ -29,6 +29,8 @@ export interface RequestContext {
   readonly versions: readonly string[];
   /** The protocol version the session negotiated, once initialized. */
   readonly protocolVersion?: string;
+  /** The session's nonce: its calls in flight are capped (limits/inflight.ts). */
+  readonly session?: string;
 }
 
 /**
@@ -123,7 +125,7 @@ export class Dispatcher {
               params: { ...p, progressToken },
             })
         : undefined;
-    const invoke = { signal: ctx.signal, onprogress };
+    const invoke = { signal: ctx.signal, onprogress, session: ctx.session };
 
     switch (request.method) {
       case "initialize":

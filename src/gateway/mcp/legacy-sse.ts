@@ -28,6 +28,8 @@ export interface LegacySseOptions {
    * @default not counted
    */
   readonly track?: () => () => void;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
 }
 
 interface LegacySession {
@@ -102,7 +104,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
           ),
         );
     }
-    const parsed = parseBody(request.body);
+    const parsed = parseBody(request.body, opts.maxBatchSize);
     if (!parsed.ok)
       return reply.code(parsed.status).send(jsonRpcError(parsed.error.code, parsed.error.message));
     for (const m of parsed.messages) {
@@ -111,7 +113,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
         opts.hub.cancel(session.nonce, p.requestId, p.reason);
       }
     }
-    const ctx = { principal, versions: ALL_VERSIONS, notify: session.send };
+    const ctx = { principal, versions: ALL_VERSIONS, notify: session.send, session: session.nonce };
     for (const r of parsed.messages.filter(isRequest)) void run(r);
     async function run(r: JSONRPCRequest): Promise<void> {
       const controller = new AbortController();

@@ -6,12 +6,13 @@ import {
   type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CODES } from "../errors.ts";
+import { batchTooLarge } from "../limits/batch.ts";
 
 export type ParsedBody =
   | { ok: true; messages: JSONRPCMessage[]; batch: boolean }
   | { ok: false; status: number; error: { code: number; message: string } };
 
-export function parseBody(raw: unknown): ParsedBody {
+export function parseBody(raw: unknown, maxBatch?: number): ParsedBody {
   let value: unknown = raw;
   if (typeof raw === "string" || Buffer.isBuffer(raw)) {
     try {
@@ -33,6 +34,9 @@ export function parseBody(raw: unknown): ParsedBody {
       error: { code: CODES.invalidRequest.code, message: "Invalid Request: empty batch" },
     };
   }
+  const tooLarge = batch ? batchTooLarge(items.length, maxBatch) : undefined;
+  if (tooLarge)
+    return { ok: false, status: 400, error: { code: CODES.invalidRequest.code, message: tooLarge } };
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {
     const parsed = JSONRPCMessageSchema.safeParse(item);

@@ -25,6 +25,8 @@ export interface StreamableOptions {
   readonly metrics: GatewayMetrics;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Most messages in one JSON-RPC batch. @default 64 */
+  readonly maxBatchSize?: number;
 }
 
 /** Methods whose answer may be preceded by progress notifications. */
@@ -113,7 +115,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const parsed = parseBody(request.body);
+    const parsed = parseBody(request.body, opts.maxBatchSize);
     if (!parsed.ok) return sendError(reply, parsed.status, parsed.error.code, parsed.error.message);
     const { messages } = parsed;
     const init = messages.find((m) => isRequest(m) && m.method === "initialize") as
@@ -191,6 +193,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
           signal: controller.signal,
           versions: STREAMABLE_VERSIONS,
           protocolVersion: claims.v,
+          session: claims.n,
         };
         const responses = await Promise.all(requests.map((r) => dispatcher.handle(r, ctx)));
         return reply.type("application/json").send(parsed.batch ? responses : responses[0]);
@@ -210,6 +213,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         signal: controller.signal,
         versions: STREAMABLE_VERSIONS,
         protocolVersion: claims.v,
+        session: claims.n,
         notify,
       };
       await Promise.all(requests.map(async (r) => notify(await dispatcher.handle(r, ctx))));

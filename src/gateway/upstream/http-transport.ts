@@ -29,6 +29,11 @@ export class UpstreamConnectionError extends Error {
   override name = "UpstreamConnectionError";
 }
 
+/** A request that failed on the gateway's side (cannot be sent, abandoned): the connection is fine. */
+export class LocalRequestError extends Error {
+  override name = "LocalRequestError";
+}
+
 export interface HttpTransportOptions {
   readonly url: URL;
   /** Sent with every request (spec.auth). @default none */
@@ -50,6 +55,8 @@ type BodyReadable = Dispatcher.ResponseData["body"];
 const CONNECTION_CLOSED = -32000;
 /** How long close() waits for cancellations still being sent. */
 const CANCEL_FLUSH_MS = 2000;
+/** How long a notification (cancelled, initialized) may wait for the shard's 202. */
+const NOTIFICATION_TIMEOUT_MS = 10_000;
 const RESULT_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
 
 function isRequestMessage(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId; method: string } {
@@ -73,6 +80,8 @@ export class HttpTransport implements Transport {
   #headers: Record<string, string>;
   /** Response streams of requests still waiting for their answer. */
   #inflight = new Map<RequestId, BodyReadable>();
+  /** Requests still waiting for the shard's response headers, abortable one by one. */
+  #pending = new Map<RequestId, AbortController>();
   #maxOther: number;
   #stream: { retryTimer?: NodeJS.Timeout; attempt: number } = { attempt: 0 };
   #isClosed = false;
@@ -98,6 +107,11 @@ export class HttpTransport implements Transport {
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (this.#isClosed) throw new UpstreamConnectionError("transport closed");
     if (!("method" in message) || message.method !== "notifications/cancelled") return this.#send(message);
+    // The answer is no longer wanted, whether or not the shard hears of it:
+    // the request's socket goes now, not when a shard that never answers
+    // finally does (every timed-out call held one open).
+    const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+    if (cancelled !== undefined) this.#abandon(cancelled);
     const sending = this.#send(message);
     const tracked = sending.catch(() => undefined);
     this.#cancelling.add(tracked);
@@ -105,9 +119,6 @@ export class HttpTransport implements Transport {
       await sending;
     } finally {
       this.#cancelling.delete(tracked);
-      // Whether or not the shard heard it, the answer is no longer wanted.
-      const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-      if (cancelled !== undefined) this.#abandon(cancelled);
     }
   }
 
@@ -117,17 +128,32 @@ export class HttpTransport implements Transport {
       isRequestMessage(message) && RESULT_METHODS.has(message.method)
         ? this.#opts.maxResultBytes
         : this.#maxOther;
+    // Serialising is local work: its failure is this request's, never the connection's.
+    let payload: string;
+    try {
+      payload = JSON.stringify(message);
+    } catch (cause) {
+      throw new LocalRequestError(`the request cannot be serialised: ${String(cause)}`, { cause });
+    }
+    const abort = new AbortController();
+    if (requestId !== undefined) this.#pending.set(requestId, abort);
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.#opts.url, {
         method: "POST",
         headers: this.#headers,
-        body: JSON.stringify(message),
+        body: payload,
         dispatcher: this.#agent,
-        signal: this.#closed.signal,
+        signal: abort.signal,
+        // A request waits as long as its call may; anything else is answered at once.
+        ...(requestId === undefined ? { headersTimeout: NOTIFICATION_TIMEOUT_MS } : {}),
       });
     } catch (cause) {
+      if (abort.signal.aborted && !this.#isClosed)
+        throw new LocalRequestError("the request was abandoned before the shard answered", { cause });
       throw this.#connectionError(cause);
+    } finally {
+      if (requestId !== undefined) this.#pending.delete(requestId);
     }
     const { statusCode, headers, body } = response;
     const session = header(headers, "mcp-session-id");
@@ -172,6 +198,8 @@ export class HttpTransport implements Transport {
     }
     clearTimeout(this.#stream.retryTimer);
     this.#closed.abort();
+    for (const abort of this.#pending.values()) abort.abort();
+    this.#pending.clear();
     for (const body of this.#inflight.values()) body.destroy();
     this.#inflight.clear();
     await this.#agent.destroy().catch(() => undefined);
@@ -185,6 +213,8 @@ export class HttpTransport implements Transport {
 
   /** Stops reading the answer to a request the SDK gave up on (cancelled, timed out). */
   #abandon(id: RequestId): void {
+    this.#pending.get(id)?.abort();
+    this.#pending.delete(id);
     const body = this.#inflight.get(id);
     this.#inflight.delete(id);
     body?.destroy();

@@ -28,8 +28,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
 import { CODES, GatewayError } from "../errors.ts";
+import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
-import { HttpTransport, UpstreamConnectionError } from "./http-transport.ts";
+import { HttpTransport, LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
@@ -55,6 +56,8 @@ export interface UpstreamOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
+  /** Deepest nesting accepted in a shard's answer. @default 128 */
+  readonly maxDepth?: number;
 }
 
 export interface CallOptions {
@@ -62,15 +65,31 @@ export interface CallOptions {
   readonly onprogress?: (progress: Progress) => void;
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
+const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
+
+/**
+ * Only a failure of the connection itself may take a shard down. Anything the
+ * gateway did wrong locally (a request it cannot serialise, a stack overflow,
+ * a call it abandoned) or anything the shard answered (an HTTP error status, a
+ * JSON-RPC error) fails the one call: otherwise one caller's bad input closes
+ * the pooled upstream under every other caller.
+ */
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof UpstreamConnectionError) return true;
-  if (error instanceof StreamableHTTPError) return false;
+  if (error instanceof LocalRequestError || error instanceof StreamableHTTPError) return false;
   if (error instanceof McpError) return error.code === -32000; // ConnectionClosed
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  // The legacy SSE transport posts with fetch: "fetch failed" with the socket error as cause.
   return (
-    error instanceof TypeError ||
-    (error instanceof Error && /fetch failed|ECONNREFUSED|socket/i.test(error.message))
+    (typeof code === "string" && SOCKET_ERRORS.has(code)) ||
+    (error instanceof TypeError && /fetch failed/i.test(error.message))
   );
 }
 
@@ -215,6 +234,7 @@ export class Upstream {
       await client.close().catch(() => undefined);
       throw error;
     }
+    guardIncomingDepth(transport, this.#opts.maxDepth ?? DEFAULT_MAX_DEPTH);
     const generation = this.#generation;
     client.onclose = () => {
       if (this.#client === client && generation === this.#generation)
@@ -250,8 +270,13 @@ export class Upstream {
     this.start();
   }
 
-  #lost(error: unknown): void {
-    const client = this.#client;
+  /**
+   * The connection of `client` broke. Every call in flight on it fails the
+   * same way, and each reports it: only the first report counts, so one loss
+   * is one backoff step however many calls were running.
+   */
+  #lost(error: unknown, client: Client | undefined = this.#client): void {
+    if (client === undefined || client !== this.#client) return;
     this.#client = undefined;
     this.#generation++;
     this.#markDown(error);
@@ -336,7 +361,7 @@ export class Upstream {
             void stale?.close().catch(() => undefined);
             continue;
           }
-          throw this.#translate(label, error, timeoutMs, caller, timedOut);
+          throw this.#translate(label, error, timeoutMs, caller, timedOut, client);
         }
       }
     } finally {
@@ -352,6 +377,7 @@ export class Upstream {
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
     timedOut: boolean,
+    client: Client,
   ): Error {
     if (error instanceof GatewayError) return error;
     if (callerSignal?.aborted) {
@@ -392,19 +418,22 @@ export class Upstream {
       }
       return error; // the shard's own JSON-RPC error, passed on as it is
     }
-    if (isConnectionFailure(error) || error instanceof StreamableHTTPError) {
-      this.#lost(error);
+    if (isConnectionFailure(error)) {
+      this.#lost(error, client);
       return new GatewayError(
         "shardUnavailable",
-        `${label}: shard ${this.target.key} is unavailable: ${this.lastError}`,
+        `${label}: shard ${this.target.key} is unavailable: ${this.lastError ?? messageOf(error)}`,
         { cause: error },
       );
     }
-    return new GatewayError(
-      "upstream",
-      `${label}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    if (error instanceof StreamableHTTPError) {
+      return new GatewayError(
+        "upstream",
+        `${label}: shard ${this.target.key} refused the request (HTTP ${error.code})`,
+        { cause: error },
+      );
+    }
+    return new GatewayError("upstream", `${label}: ${messageOf(error)}`, { cause: error });
   }
 
   /**

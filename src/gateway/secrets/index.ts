@@ -1,0 +1,3 @@
+export { ARGUMENT_MASK, redactArgumentValues } from "./arguments.ts";
+export { capturingSecrets } from "./capture.ts";
+export { headerSecrets, SECRET_MASK, SecretRedactor } from "./redactor.ts";
