@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
-import { eventually, startShard, type TestShard } from "../unit/gateway-fixtures.ts";
+import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
 
 const SECRET = "replica-test-secret-0123456789abcdef";
 

@@ -23,7 +23,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { eventually } from "../unit/gateway-fixtures.ts";
+import { eventually } from "../support/gateway-fixtures.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const SHUTTING_DOWN = -32014;

@@ -15,7 +15,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";

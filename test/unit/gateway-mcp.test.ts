@@ -13,7 +13,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
 
 describe("gateway over MCP", () => {
   let alpha: TestShard;

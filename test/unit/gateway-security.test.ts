@@ -19,7 +19,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
 
 const ADMIN = "admin-key-0123456789";
 const OPEN = "open-key-0123456789";

@@ -20,7 +20,7 @@ import {
   type FloodShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
 
 const TOKEN = "shard-token-0123456789";
 

@@ -21,8 +21,14 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
-import { nestedJson, rawSession, spawnGateway, startRawShard, type RawShard } from "./hostile-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
+import {
+  nestedJson,
+  rawSession,
+  spawnGateway,
+  startRawShard,
+  type RawShard,
+} from "../support/hostile-fixtures.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
