@@ -22,13 +22,8 @@ import {
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
-import {
-  nestedJson,
-  rawSession,
-  spawnGateway,
-  startRawShard,
-  type RawShard,
-} from "../support/hostile-fixtures.ts";
+import { spawnGateway } from "../support/cli.ts";
+import { nestedJson, rawSession, startRawShard, type RawShard } from "../support/hostile-fixtures.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -16,6 +16,7 @@ import {
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { postInitialize, MCP_HEADERS } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";
@@ -57,23 +58,9 @@ describe("gateway HTTP surface", () => {
   });
 
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
   async function initialize(key = USER, extra: Record<string, string> = {}): Promise<string> {
-    const res = await fetch(`${gw.base}/mcp`, {
-      method: "POST",
-      headers: { ...mcpHeaders, ...auth(key), ...extra },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "1" },
-        },
-      }),
-    });
+    const res = await postInitialize(`${gw.base}/mcp`, { ...auth(key), ...extra });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.result.protocolVersion).toBe("2025-06-18");
@@ -84,7 +71,7 @@ describe("gateway HTTP surface", () => {
     return fetch(`${gw.base}/mcp`, {
       method: "POST",
       headers: {
-        ...mcpHeaders,
+        ...MCP_HEADERS,
         ...auth(key),
         "mcp-session-id": session,
         "mcp-protocol-version": "2025-06-18",
@@ -95,12 +82,12 @@ describe("gateway HTTP surface", () => {
   }
 
   it("refuses requests without a valid key (401) and hides tools a key may not call", async () => {
-    const res = await fetch(`${gw.base}/mcp`, { method: "POST", headers: mcpHeaders, body: "{}" });
+    const res = await fetch(`${gw.base}/mcp`, { method: "POST", headers: MCP_HEADERS, body: "{}" });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain("Bearer");
     const bad = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth("wrong-key-123") },
+      headers: { ...MCP_HEADERS, ...auth("wrong-key-123") },
       body: "{}",
     });
     expect(bad.status).toBe(401);
@@ -118,7 +105,7 @@ describe("gateway HTTP surface", () => {
   it("validates Origin: 403 for others, allowed for the list and without Origin", async () => {
     const evil = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth(USER), origin: "http://evil.example.com" },
+      headers: { ...MCP_HEADERS, ...auth(USER), origin: "http://evil.example.com" },
       body: "{}",
     });
     expect(evil.status).toBe(403);
@@ -140,7 +127,7 @@ describe("gateway HTTP surface", () => {
     expect(version.status).toBe(400);
     const noSession = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth(USER) },
+      headers: { ...MCP_HEADERS, ...auth(USER) },
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
     });
     expect(noSession.status).toBe(400);

@@ -20,6 +20,7 @@ import {
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { initializeRequest } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const OPEN = "open-key-0123456789";
@@ -55,12 +56,7 @@ function raw(
   });
 }
 
-const initialize = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-});
+const initialize = JSON.stringify(initializeRequest());
 
 describe("gateway security", () => {
   let shard: TestShard;
