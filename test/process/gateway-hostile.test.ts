@@ -14,14 +14,8 @@ import { pino } from "pino";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/gateway/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../support/gateway-fixtures.ts";
+import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { spawnGateway } from "../support/cli.ts";
 import { nestedJson, rawSession, startRawShard, type RawShard } from "../support/hostile-fixtures.ts";
 

@@ -8,14 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/gateway/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../support/gateway-fixtures.ts";
+import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { postInitialize, MCP_HEADERS } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";

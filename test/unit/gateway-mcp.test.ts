@@ -11,9 +11,8 @@ import {
   eventually,
   startGateway,
   startShard,
-  type TestGateway,
-  type TestShard,
 } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 
 describe("gateway over MCP", () => {

@@ -17,10 +17,8 @@ import {
   startFloodShard,
   startGateway,
   startShard,
-  type FloodShard,
-  type TestGateway,
-  type TestShard,
 } from "../support/gateway-fixtures.ts";
+import type { FloodShard, TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { initializeRequest, MCP_HEADERS } from "../support/mcp.ts";
 
 const TOKEN = "shard-token-0123456789";
