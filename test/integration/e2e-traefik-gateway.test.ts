@@ -24,20 +24,10 @@ import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard } from "../../src/shards/traefik/index.ts";
 import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
-import { USER_FILE } from "../support/traefik.ts"; // the user's own configuration: listed, validated, never touched
+import { TRAEFIK_TOOLS, USER_FILE } from "../support/traefik.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
 const DOCS = join(import.meta.dirname, "../fixtures/traefik/docs");
-const TRAEFIK_TOOLS = [
-  "check_ssl_status",
-  "create_route",
-  "delete_route",
-  "get_backend_status",
-  "get_traefik_docs",
-  "list_routes",
-  "reload_config",
-  "validate_config",
-] as const;
 type TraefikTool = (typeof TRAEFIK_TOOLS)[number];
 
 const run = promisify(execFile);

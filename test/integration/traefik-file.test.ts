@@ -15,6 +15,7 @@ import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.
 import {
   callTool,
   serveTraefikShard,
+  TRAEFIK_TOOLS,
   USER_FILE as SHARED_USER_FILE,
   type TestTraefikShard,
 } from "../support/traefik.ts";
@@ -113,16 +114,7 @@ describe("traefik shard, file mode, real Traefik", () => {
 
   it("lists all eight tools over MCP", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "check_ssl_status",
-      "create_route",
-      "delete_route",
-      "get_backend_status",
-      "get_traefik_docs",
-      "list_routes",
-      "reload_config",
-      "validate_config",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(TRAEFIK_TOOLS);
   });
 
   it("creates a route that Traefik enables and that really proxies", async () => {

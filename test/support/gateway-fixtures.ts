@@ -21,6 +21,7 @@ import {
   type FileRegistryOptions,
   type Gateway,
   type GatewayOptions,
+  KeyStore,
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 
@@ -388,6 +389,13 @@ export async function startGateway(
 
 // The MCP client helpers live in mcp.ts; re-exported for the gateway tests that import everything from here.
 export { connectLegacy, connectStreamable } from "./mcp.ts";
+
+/** A KeyStore loaded from a keys file written into `dir`, the way --api-keys reads one. */
+export async function keyStoreFile(dir: string, keys: readonly Record<string, unknown>[]): Promise<KeyStore> {
+  const file = join(dir, "keys.yaml");
+  await writeFile(file, JSON.stringify({ keys }));
+  return KeyStore.load(file);
+}
 
 /** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */
 export async function eventually<T>(

@@ -6,6 +6,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 /** What a Streamable HTTP client sends with every POST. */
@@ -59,42 +60,37 @@ export interface ConnectOptions {
 }
 
 /** An SDK client connected over Streamable HTTP to `<base>/mcp`. */
-export async function connectStreamable(
+export function connectStreamable(
   base: string,
   headers: Record<string, string> = {},
   options: Omit<ConnectOptions, "headers"> = {},
 ): Promise<Client> {
-  const client = newClient(options, "test-client");
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
-  );
-  return client;
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } });
+  return connect(transport, { name: "test-client", ...options });
 }
 
-/** An SDK client connected over legacy HTTP+SSE to `<base>/sse`. */
-export async function connectLegacy(
+/** An SDK client connected over legacy HTTP+SSE to `<base>/sse` (headers on the stream too). */
+export function connectLegacy(
   base: string,
   headers: Record<string, string> = {},
   options: Omit<ConnectOptions, "headers"> = {},
 ): Promise<Client> {
-  const client = newClient(options, "legacy-client");
-  await client.connect(
-    new SSEClientTransport(new URL(`${base}/sse`), {
-      requestInit: { headers },
-      eventSourceInit: {
-        fetch: (url, init) =>
-          fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-      },
-    }),
-  );
-  return client;
+  const transport = new SSEClientTransport(new URL(`${base}/sse`), {
+    requestInit: { headers },
+    eventSourceInit: {
+      fetch: (url, init) =>
+        fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+    },
+  });
+  return connect(transport, { name: "legacy-client", ...options });
 }
 
-function newClient(options: Omit<ConnectOptions, "headers">, name: string): Client {
+async function connect(transport: Transport, options: Omit<ConnectOptions, "headers">): Promise<Client> {
   const client = new Client(
-    { name: options.name ?? name, version: "1.0.0" },
+    { name: options.name ?? "test-client", version: "1.0.0" },
     { capabilities: options.capabilities ?? {} },
   );
   options.setup?.(client);
+  await client.connect(transport);
   return client;
 }

@@ -22,6 +22,18 @@ export const USER_FILE = `http:
           - url: http://127.0.0.1:9
 `;
 
+/** The Traefik shard's tools, sorted. */
+export const TRAEFIK_TOOLS = [
+  "check_ssl_status",
+  "create_route",
+  "delete_route",
+  "get_backend_status",
+  "get_traefik_docs",
+  "list_routes",
+  "reload_config",
+  "validate_config",
+] as const;
+
 export interface ToolAnswer {
   readonly isError: boolean;
   /** The tool's text parsed as JSON, or `{ text }` when it is not JSON. */

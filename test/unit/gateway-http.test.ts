@@ -3,12 +3,17 @@
  * refusals, the OpenAPI tool server, the admin API and the ops endpoints.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyStore } from "../../src/gateway/index.ts";
-import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import {
+  connectStreamable,
+  eventually,
+  keyStoreFile,
+  startGateway,
+  startShard,
+} from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { postInitialize, MCP_HEADERS } from "../support/mcp.ts";
 
@@ -28,19 +33,13 @@ describe("gateway HTTP surface", () => {
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
     dir = await mkdtemp(join(tmpdir(), "shardgate-keys-"));
-    const keysFile = join(dir, "keys.yaml");
-    await writeFile(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: "ops", sha256: createHash("sha256").update(ADMIN).digest("hex"), admin: true },
-          { id: "chat", key: USER, tools: ["home_echo", "home_add", "home_big"] },
-        ],
-      }),
-    );
+    const keys = await keyStoreFile(dir, [
+      { id: "ops", sha256: createHash("sha256").update(ADMIN).digest("hex"), admin: true },
+      { id: "chat", key: USER, tools: ["home_echo", "home_add", "home_big"] },
+    ]);
     gw = await startGateway(
       { home: { url: shard.url, policy: { maxResultBytes: 2048 } } },
-      { keys: await KeyStore.load(keysFile), allowedOrigins: [ORIGIN], maxBodyBytes: 4096 },
+      { keys, allowedOrigins: [ORIGIN], maxBodyBytes: 4096 },
     );
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "tools");
   });

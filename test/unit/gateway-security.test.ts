@@ -5,14 +5,20 @@
  * revocation, what /health tells strangers, and secret paths from the shards
  * file. The CLI's config errors: test/process/gateway-config-errors.test.ts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRegistry, KeyStore, SessionSigner, type ShardTarget } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import {
+  connectStreamable,
+  eventually,
+  keyStoreFile,
+  startGateway,
+  startShard,
+} from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { initializeRequest } from "../support/mcp.ts";
 
@@ -61,28 +67,19 @@ describe("gateway security", () => {
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
     dir = await mkdtemp(join(tmpdir(), "shardgate-sec-"));
-    const keysFile = join(dir, "keys.yaml");
-    await writeFile(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: "ops", key: ADMIN, admin: true },
-          { id: "open", key: OPEN },
-          { id: "narrow", key: NARROW, tools: ["home_echo"] },
-          {
-            id: "scoped",
-            key: SCOPED,
-            tools: ["home_echo"],
-            resources: ["memo://home/*"],
-            prompts: ["home_*"],
-          },
-        ],
-      }),
-    );
-    gw = await startGateway(
-      { home: { url: shard.url } },
-      { keys: await KeyStore.load(keysFile), allowedOrigins: [ORIGIN] },
-    );
+    const keys = await keyStoreFile(dir, [
+      { id: "ops", key: ADMIN, admin: true },
+      { id: "open", key: OPEN },
+      { id: "narrow", key: NARROW, tools: ["home_echo"] },
+      {
+        id: "scoped",
+        key: SCOPED,
+        tools: ["home_echo"],
+        resources: ["memo://home/*"],
+        prompts: ["home_*"],
+      },
+    ]);
+    gw = await startGateway({ home: { url: shard.url } }, { keys, allowedOrigins: [ORIGIN] });
     host = new URL(gw.base).host;
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "tools");
   });
