@@ -19,6 +19,27 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   });
 }
 
+/** Runs any command to completion and resolves with its output; rejects with that output when it fails. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`)),
+    );
+  });
+}
+
 export interface GatewayProcess {
   readonly child: ChildProcess;
   readonly base: string;

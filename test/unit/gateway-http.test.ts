@@ -7,15 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  connectStreamable,
-  eventually,
-  keyStoreFile,
-  startGateway,
-  startShard,
-} from "../support/gateway-fixtures.ts";
+import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
-import { postInitialize, MCP_HEADERS } from "../support/mcp.ts";
+import { connectStreamable, MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";

@@ -12,15 +12,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRegistry, KeyStore, SessionSigner, type ShardTarget } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import {
-  connectStreamable,
-  eventually,
-  keyStoreFile,
-  startGateway,
-  startShard,
-} from "../support/gateway-fixtures.ts";
+import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
-import { initializeRequest } from "../support/mcp.ts";
+import { connectStreamable, initializeRequest } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const OPEN = "open-key-0123456789";
