@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { crds } from "../src/api/crd.ts";
 import { isLeaseRule, operatorRules, type ExplainedRule } from "../src/operator/rbac.ts";
 import { withConfigReference } from "./config-reference.ts";
+import { withValuesTable } from "./values-readme.ts";
 import { chartValuesJsonSchema, EXAMPLE_SHARDS, exampleObject, synthManifests } from "../cdk8s/main.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -70,12 +71,33 @@ ${rulesYaml(all)}`;
   };
 }
 
+/** Marks where the chart template's conditional annotation goes. */
+const KEEP_MARK = "shardgate.dev/helm-keep";
+
+/**
+ * The CRD as a chart template: rendered with crds.enabled, so `helm upgrade`
+ * updates it, and kept on uninstall with crds.keep (deleting a CRD deletes
+ * every McpShard). The same object as crds/, plus Helm's annotation.
+ */
+function chartCrdTemplate(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [name, crd] of Object.entries(crds())) {
+    const withMark = { ...crd, metadata: { ...crd.metadata, annotations: { [KEEP_MARK]: "x" } } };
+    const yaml = toYaml(withMark).replace(
+      `    ${KEEP_MARK}: x\n`,
+      "    {{- if .Values.crds.keep }}\n    helm.sh/resource-policy: keep\n    {{- end }}\n",
+    );
+    files[`crd-${name}`] = `{{- if .Values.crds.enabled }}\n${yaml}{{- end }}\n`;
+  }
+  return files;
+}
+
 const crdFiles = () => Object.fromEntries(Object.entries(crds()).map(([name, crd]) => [name, toYaml(crd)]));
 
 export const GENERATORS: Generator[] = [
   { dir: "crds", files: crdFiles },
-  // Helm installs crds/ of the chart on first install (and never upgrades them).
-  { dir: "charts/shardgate/crds", files: crdFiles },
+  // A template, not the chart's crds/ (which Helm installs once and never upgrades).
+  { dir: "charts/shardgate/templates", files: chartCrdTemplate },
   {
     dir: "deploy/rbac",
     files: async () => ({ "operator-clusterrole.yaml": await pretty("x.yaml", rbacFiles().clusterRole) }),
@@ -91,6 +113,11 @@ export const GENERATORS: Generator[] = [
     dir: "charts/shardgate",
     files: async () => ({
       "values.schema.json": await pretty("x.json", JSON.stringify(chartValuesJsonSchema())),
+      // Only the block between the values markers; the rest of the chart README is hand-written.
+      "README.md": withValuesTable(
+        await readFile(join(ROOT, "charts/shardgate/README.md"), "utf8"),
+        await readFile(join(ROOT, "charts/shardgate/values.yaml"), "utf8"),
+      ),
     }),
   },
   {

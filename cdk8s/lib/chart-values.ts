@@ -32,6 +32,7 @@ export const chartValuesSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   podSecurityContext: k8sObject,
   containerSecurityContext: k8sObject,
+  crds: z.strictObject({ enabled: z.boolean(), keep: z.boolean() }),
   operator: z.strictObject({
     enabled: z.boolean(),
     replicas: z.number().int().min(0),
@@ -41,6 +42,7 @@ export const chartValuesSchema = z.strictObject({
     verifyInterval: z.number().positive(),
     shardImage: z.string(),
     clusterDomain: z.string().min(1),
+    defaultEgress: z.enum(["unrestricted", "dns-only", "none"]),
     resources: k8sObject,
     extraEnv: k8sList,
     ...scheduling,
@@ -61,10 +63,21 @@ export const chartValuesSchema = z.strictObject({
       existingSecret: z.string(),
       keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/), z.string().min(16)),
     }),
+    podDisruptionBudget: z.strictObject({
+      enabled: z.boolean(),
+      maxUnavailable: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]),
+    }),
     authSecretNames: z.array(z.string().min(1)),
     allowedOrigins: z.array(z.string().min(1)),
     corsOrigins: z.array(z.string().min(1)),
     bareNames: z.boolean(),
+    activity: z.strictObject({
+      store: z.enum(["sqlite", "postgres"]),
+      sqlite: z.strictObject({ existingClaim: z.string(), sizeLimit: z.string().min(1) }),
+      postgres: z.strictObject({ existingSecret: z.string(), url: z.string() }),
+      maxAgeHours: z.number().positive(),
+      maxEntries: z.number().int().min(1),
+    }),
     shutdown: z.strictObject({
       delaySeconds: z.number().int().min(0).max(300),
       graceSeconds: z.number().int().min(0).max(3600),
@@ -98,6 +111,11 @@ export const chartValuesSchema = z.strictObject({
       serviceName: z.string(),
       port: z.union([port, z.literal("")]),
     }),
+  }),
+  serviceMonitor: z.strictObject({
+    enabled: z.boolean(),
+    interval: z.string().regex(/^\d+(ms|s|m|h)$/),
+    labels: stringMap,
   }),
   helmTest: z.strictObject({ enabled: z.boolean() }),
 });

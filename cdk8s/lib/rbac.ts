@@ -31,6 +31,8 @@ export const OPERATOR_LEADER_RULES: readonly PolicyRule[] = OPERATOR_RULES.filte
 export const GATEWAY_CLUSTER_RULES: readonly PolicyRule[] = [
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "patch"] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ["get", "patch"] },
+  // The console's restart: the pod-template annotation `kubectl rollout restart` writes.
+  { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "patch"] },
 ];
 
 /**

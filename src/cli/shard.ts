@@ -17,6 +17,13 @@ const listenSchema = z.object({
 
 const traefikCommandSchema = traefikShardConfigSchema.extend(listenSchema.shape);
 
+const conformanceCommandSchema = listenSchema.extend({
+  stdio: z
+    .stringbool()
+    .default(false)
+    .describe("serve MCP on stdin/stdout instead of HTTP (for `shardgate bridge`)"),
+});
+
 export function register(program: Command): void {
   const shard = program.command("shard").description("run a built-in MCP shard");
   const traefik = shard
@@ -29,6 +36,27 @@ export function register(program: Command): void {
       import("../shard-kit/index.ts"),
     ]);
     await runShard(createTraefikShard(config), {
+      ...(host !== undefined ? { host } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
+  });
+
+  const conformance = shard
+    .command("conformance")
+    .description(
+      "serve the conformance shard: every tool, resource and prompt the MCP conformance suite calls (both eras)",
+    );
+  addConfigOptions(conformance, conformanceCommandSchema).action(async (flags: Record<string, unknown>) => {
+    const { host, port, stdio } = resolveConfig(conformanceCommandSchema, flags);
+    const [{ createConformanceShard }, { runShard, serveShardStdio }] = await Promise.all([
+      import("../shards/conformance/shard.ts"),
+      import("../shard-kit/index.ts"),
+    ]);
+    if (stdio) {
+      serveShardStdio(createConformanceShard());
+      return;
+    }
+    await runShard(createConformanceShard(), {
       ...(host !== undefined ? { host } : {}),
       ...(port !== undefined ? { port } : {}),
     });

@@ -1,54 +1,192 @@
-/** Tool calls, newest last, in a bounded ring; argument names only, never values. */
-export interface ActivityEntry {
-  readonly time: string;
-  readonly key: string;
-  readonly tool: string;
-  readonly shard: string;
-  readonly durationMs: number;
-  readonly outcome: "ok" | "tool_error" | "error";
-  readonly error?: string;
-  readonly argumentNames: readonly string[];
+/**
+ * The activity log: every tool call, written to an ActivityStore (SQLite or
+ * PostgreSQL) off the call's path. Entries arrive here in their final form
+ * (argument values and results only where the shard's spec.activity allows,
+ * secrets already masked); this module adds an id and the replica, batches the
+ * writes and applies retention.
+ *
+ * Nothing is dropped on a store hiccup: pending entries stay queued and the
+ * write is retried with backoff, up to `maxPending` (then the oldest ordinary
+ * entry goes, with a warning; audit entries are kept).
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "../log.ts";
+import { SqliteActivityStore } from "./activity-store/sqlite.ts";
+import {
+  DEFAULT_RETENTION,
+  type ActivityEntry,
+  type ActivityQuery,
+  type ActivityStore,
+  type Retention,
+} from "./activity-store/types.ts";
+
+export type { ActivityEntry, ActivityOutcome, ActivityQuery } from "./activity-store/types.ts";
+
+/** What a caller hands in: the log adds id and replica. */
+export type NewActivityEntry = Omit<ActivityEntry, "id" | "replica">;
+
+export interface ActivityLogOptions {
+  /** @default in-memory SQLite (gone with the process; tests) */
+  readonly store?: ActivityStore;
+  /** @default 30 days, 100000 entries */
+  readonly retention?: Partial<Retention>;
+  /** How often retention runs. @default 60000 */
+  readonly pruneIntervalMs?: number;
+  /** Entries kept in memory while the store cannot take them. @default 10000 */
+  readonly maxPending?: number;
+  /** @default the host name (the pod name in Kubernetes) */
+  readonly replica?: string;
+  readonly logger?: Logger;
 }
 
-export interface ActivityQuery {
-  readonly tool?: string;
-  readonly shard?: string;
-  readonly outcome?: string;
-  /** RFC 3339; entries at or after. */
-  readonly since?: string;
-  /** @default 100 */
-  readonly limit?: number;
+interface Pending {
+  readonly entry: ActivityEntry;
+  readonly done?: { resolve: () => void; reject: (error: unknown) => void };
 }
+
+const RETRY_INITIAL_MS = 200;
+const RETRY_MAX_MS = 10_000;
 
 export class ActivityLog {
-  #ring: (ActivityEntry | undefined)[];
-  #next = 0;
-  #count = 0;
+  readonly store: ActivityStore;
+  readonly #retention: Retention;
+  readonly #replica: string;
+  readonly #logger: Logger | undefined;
+  readonly #maxPending: number;
+  readonly #pruneIntervalMs: number;
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #retryMs = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #ready: Promise<void> | undefined;
+  #listeners = new Set<(entry: ActivityEntry) => void>();
 
-  constructor(capacity = 1000) {
-    this.#ring = new Array<ActivityEntry | undefined>(Math.max(1, capacity));
+  constructor(options: ActivityLogOptions = {}) {
+    this.store = options.store ?? new SqliteActivityStore(":memory:");
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#replica = options.replica ?? hostname();
+    this.#logger = options.logger;
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   }
 
-  add(entry: ActivityEntry): void {
-    this.#ring[this.#next] = entry;
-    this.#next = (this.#next + 1) % this.#ring.length;
-    this.#count = Math.min(this.#count + 1, this.#ring.length);
+  /** Opens the store (schema included) and starts retention. Idempotent. */
+  start(): Promise<void> {
+    this.#ready ??= (async () => {
+      await this.store.init();
+      await this.prune();
+      this.#pruneTimer = setInterval(() => void this.prune(), this.#pruneIntervalMs);
+      this.#pruneTimer.unref();
+    })();
+    return this.#ready;
   }
 
-  /** Newest first. */
-  query(q: ActivityQuery = {}): ActivityEntry[] {
-    const since = q.since ? Date.parse(q.since) : undefined;
-    const limit = q.limit ?? 100;
-    const out: ActivityEntry[] = [];
-    for (let i = 1; i <= this.#count && out.length < limit; i++) {
-      const e = this.#ring[(this.#next - i + this.#ring.length) % this.#ring.length];
-      if (!e) continue;
-      if (q.tool && e.tool !== q.tool) continue;
-      if (q.shard && e.shard !== q.shard) continue;
-      if (q.outcome && e.outcome !== q.outcome) continue;
-      if (since !== undefined && Date.parse(e.time) < since) continue;
-      out.push(e);
+  /** Queues an entry; the call it describes does not wait for the store. */
+  add(entry: NewActivityEntry): void {
+    this.#enqueue({ entry: this.#complete(entry) });
+  }
+
+  /** Stores an entry and resolves once it is stored (audit calls); rejects when it cannot be. */
+  addDurably(entry: NewActivityEntry): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ entry: this.#complete(entry), done: { resolve, reject } }),
+    );
+  }
+
+  /** Called with every entry this replica records (the console's live view). */
+  onEntry(listener: (entry: ActivityEntry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Newest first; what this replica still has queued is written first. */
+  async query(q: ActivityQuery = {}): Promise<ActivityEntry[]> {
+    await this.flush();
+    return this.store.query(q);
+  }
+
+  async get(id: string): Promise<ActivityEntry | undefined> {
+    await this.flush();
+    return this.store.get(id);
+  }
+
+  async prune(): Promise<number> {
+    try {
+      const removed = await this.store.prune(this.#retention);
+      if (removed > 0) this.#logger?.debug({ removed }, "activity retention");
+      return removed;
+    } catch (error) {
+      this.#logger?.warn({ err: error }, "activity retention failed");
+      return 0;
     }
-    return out;
+  }
+
+  /** Writes what is queued; resolves when the queue is empty or the store failed once. */
+  async flush(): Promise<void> {
+    if (!this.#ready) await this.start();
+    await this.#ready;
+    while (this.#pending.length > 0) {
+      this.#flushing ??= this.#write().finally(() => (this.#flushing = undefined));
+      const before = this.#pending.length;
+      await this.#flushing;
+      if (this.#pending.length >= before) return; // the store failed; a retry is scheduled
+    }
+  }
+
+  /** Stores what is queued (one last try) and closes the store. */
+  async close(): Promise<void> {
+    if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#ready) {
+      await this.flush().catch(() => undefined);
+      if (this.#pending.length > 0)
+        this.#logger?.error({ lost: this.#pending.length }, "activity entries not stored at close");
+      for (const p of this.#pending) p.done?.reject(new Error("activity log closed"));
+      this.#pending = [];
+    }
+    await this.store.close();
+  }
+
+  #complete(entry: NewActivityEntry): ActivityEntry {
+    return { id: randomUUID(), ...entry, replica: this.#replica };
+  }
+
+  #enqueue(pending: Pending): void {
+    this.#pending.push(pending);
+    if (this.#pending.length > this.#maxPending) {
+      const victim = this.#pending.findIndex((p) => !p.entry.audit && !p.done);
+      if (victim >= 0) {
+        this.#pending.splice(victim, 1);
+        this.#logger?.warn({ maxPending: this.#maxPending }, "activity store behind: oldest entry dropped");
+      }
+    }
+    for (const listener of this.#listeners) listener(pending.entry);
+    if (!this.#retryTimer) void this.flush().catch(() => undefined);
+  }
+
+  async #write(): Promise<void> {
+    const batch = this.#pending.slice(0, 500);
+    try {
+      await this.store.insert(batch.map((p) => p.entry));
+    } catch (error) {
+      this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs === 0 ? RETRY_INITIAL_MS : this.#retryMs * 2);
+      this.#logger?.warn(
+        { err: error, pending: this.#pending.length, retryMs: this.#retryMs },
+        "activity store write failed",
+      );
+      // Who waits for a durable write hears at once; the entry stays queued.
+      for (const p of batch) p.done?.reject(error);
+      this.#retryTimer ??= setTimeout(() => {
+        this.#retryTimer = undefined;
+        void this.flush().catch(() => undefined);
+      }, this.#retryMs);
+      this.#retryTimer.unref();
+      return;
+    }
+    this.#retryMs = 0;
+    this.#pending.splice(0, batch.length);
+    for (const p of batch) p.done?.resolve();
   }
 }

@@ -13,7 +13,7 @@ import Fastify, {
 import { silentLogger, type Logger } from "../log.ts";
 import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
-import { ActivityLog } from "./activity.ts";
+import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
 import { KeyStore } from "./auth.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -28,7 +28,14 @@ import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { jsonRpcError } from "./mcp/messages.ts";
 import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
+import { loadConsoleAssets } from "./ui/assets.ts";
+import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
+import { ClientRequests } from "./mcp/client-requests.ts";
+import { LogLevels } from "./mcp/logging.ts";
+import { Subscriptions } from "./mcp/subscriptions.ts";
+import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import { sleep } from "../util/index.ts";
@@ -69,10 +76,14 @@ export interface GatewayOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
-  /** @default 1000 */
+  /** Where the activity log is stored and for how long. @default in-memory SQLite, 30 days, 100000 entries */
+  readonly activity?: Omit<ActivityLogOptions, "logger">;
+  /** Shorthand for activity.retention.maxEntries. */
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
+  readonly uiAssetsDir?: string;
   /**
    * Secret values never to let out (results, errors, activity log); spec.auth
    * values and plain API keys are added to it. Pass the one the logger masks with.
@@ -156,8 +167,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     );
   }
   if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  const secret = options.sessionSecret ?? randomBytes(32);
+  const consoleAuth = new ConsoleAuth(secret, keys);
   const signer = new SessionSigner({
-    secret: options.sessionSecret ?? randomBytes(32),
+    secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
     logger,
   });
@@ -165,7 +178,14 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const secrets = options.secrets ?? new SecretRedactor();
   secrets.set("api keys", keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
-  const activity = new ActivityLog(options.activityCapacity ?? 1000);
+  const activity = new ActivityLog({
+    ...options.activity,
+    retention: {
+      ...(options.activityCapacity ? { maxEntries: options.activityCapacity } : {}),
+      ...options.activity?.retention,
+    },
+    logger,
+  });
   const catalogue = new CatalogueService({
     registry: capturingSecrets(registry, secrets),
     logger,
@@ -176,6 +196,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
   });
   const drain = new Drain();
   const calls = new GatewayCalls({
@@ -191,13 +212,31 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     }),
     maxDepth: options.maxNestingDepth,
   });
-  const dispatcher = new Dispatcher({ catalogue, calls, serverInfo: { name: "shardgate-gateway", version } });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
+  const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
+  const logLevels = new LogLevels();
+  const clientRequests = new ClientRequests();
+  const dispatcher = new Dispatcher({
+    catalogue,
+    calls,
+    serverInfo: { name: "shardgate-gateway", version },
+    logLevels,
+    subscriptions,
+  });
+  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
+  /** A session ended (DELETE): what this replica holds for it goes too. */
+  const endSession = (session: string) => {
+    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    logLevels.forget(session);
+  };
 
   catalogue.onChange((change) => {
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
     if (change.resources) hub.broadcast({ jsonrpc: "2.0", method: "notifications/resources/list_changed" });
     if (change.prompts) hub.broadcast({ jsonrpc: "2.0", method: "notifications/prompts/list_changed" });
+    if (change.tools) modern.notify.toolsChanged();
+    if (change.resources) modern.notify.resourcesChanged();
+    if (change.prompts) modern.notify.promptsChanged();
   });
 
   const app = Fastify({
@@ -265,6 +304,9 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
+      modern,
       keepAliveMs: options.keepAliveMs,
       maxBatchSize: options.maxBatchSize,
     });
@@ -276,13 +318,21 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       keys,
       hub,
       metrics,
+      clientRequests,
+      endSession,
       keepAliveMs: options.keepAliveMs,
       track: () => drain.track(),
       maxBatchSize: options.maxBatchSize,
     });
   });
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
-  await app.register(async (scope) => adminRoutes(scope, { registry, catalogue, calls, activity, keys }));
+  await app.register(async (scope) =>
+    adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
+  );
+  const assets = () => loadConsoleAssets(options.uiAssetsDir);
+  await app.register(async (scope) =>
+    consoleRoutes(scope, { assets, auth: consoleAuth, registry, catalogue, activity, drain }),
+  );
   await app.register(async (scope) =>
     opsRoutes(scope, {
       registry,
@@ -299,8 +349,10 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   let shuttingDown: Promise<void> | undefined;
   app.addHook("onClose", async () => {
     hub.closeAll();
+    await modern.close();
     await catalogue.stop();
     await registry.stop();
+    await activity.close();
   });
 
   return {
@@ -309,6 +361,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     metrics,
     activity,
     async start() {
+      await activity.start();
       await registry.start();
       catalogue.start();
       started = true;

@@ -5,14 +5,16 @@
  */
 import type {
   CallToolResult,
+  CompleteResult,
   GetPromptResult,
-  Progress,
   ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
+import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
 import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
@@ -22,12 +24,10 @@ import { messageOf } from "../util/index.ts";
 import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 
-export interface InvokeOptions {
-  readonly signal?: AbortSignal;
-  readonly onprogress?: (progress: Progress) => void;
+export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
   readonly session?: string;
-}
+};
 
 /** The same error, its message (and data) with known secrets masked. */
 function redactError(error: unknown, secrets: SecretRedactor): unknown {
@@ -41,6 +41,7 @@ function redactError(error: unknown, secrets: SecretRedactor): unknown {
   if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
   return new Error(message);
 }
+import type { CallOptions } from "./upstream/upstream.ts";
 
 export class GatewayCalls {
   #catalogue: CatalogueService;
@@ -124,38 +125,54 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${tool.shard} of tool ${name} is not routable`);
 
+    const recording = upstream.target.activity ?? DEFAULT_ACTIVITY_RECORDING;
+    const audit = matchesAny(tool.tool, recording.audit ?? []);
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
+    let result: CallToolResult | undefined;
+    let failure: { error: unknown } | undefined;
     try {
-      const result = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, argObject, o),
+      result = await this.#cancellable(principal, options, (o) =>
+        upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
       );
       outcome = result.isError ? "tool_error" : "ok";
-      return result;
     } catch (error) {
+      failure = { error };
       // Names only in the log: a shard's error may echo the values it was given.
       errorText = redactArgumentValues(messageOf(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-      this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
-      const entry = {
-        time: new Date().toISOString(),
-        key: principal.id,
-        tool: name,
-        shard: tool.shard,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        outcome,
-        ...(errorText ? { error: errorText } : {}),
-        argumentNames: Object.keys(argObject ?? {}).sort(),
-      };
-      this.#activity.add(entry);
-      this.#logger.info({ activity: entry }, "tool call");
     }
+    const seconds = (performance.now() - started) / 1000;
+    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
+    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    const entry = {
+      time: new Date().toISOString(),
+      key: principal.id,
+      tool: name,
+      shard: tool.shard,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: Object.keys(argObject ?? {}).sort(),
+      ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
+      ...(recording.recordResults && result ? { result } : {}),
+      ...(audit ? { audit: true } : {}),
+    };
+    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    if (audit) {
+      // An audited call's result leaves only with its record stored.
+      await this.#activity.addDurably(entry).catch((error: unknown) => {
+        throw new GatewayError("internal", `the audit record of ${name} could not be stored`, {
+          cause: error,
+        });
+      });
+    } else {
+      this.#activity.add(entry);
+    }
+    if (failure) throw failure.error;
+    return result!;
   }
 
   async readResource(
@@ -187,7 +204,52 @@ export class GatewayCalls {
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
     return this.#cancellable(principal, options, (o) =>
-      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, o),
+      upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, {
+        ...o,
+        displayName: name,
+      }),
     );
+  }
+
+  /**
+   * completion/complete for a prompt argument (by the gateway's prompt name)
+   * or a resource template (by URI), on the shard that owns it.
+   */
+  async complete(
+    principal: Principal,
+    params: Record<string, unknown>,
+    options: InvokeOptions = {},
+  ): Promise<CompleteResult> {
+    const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (ref.type === "ref/prompt" && typeof ref.name === "string") {
+      if (!principal.mayGetPrompt(ref.name))
+        throw new GatewayError("forbidden", `key ${principal.id} may not get prompt ${ref.name}`);
+      const prompt = this.#catalogue.catalogue.promptsByName.get(ref.name);
+      if (!prompt) throw new GatewayError("invalidParams", `unknown prompt: ${ref.name}`);
+      const upstream = this.#routable(prompt.shard, `prompt ${ref.name}`);
+      return this.#cancellable(principal, options, (o) =>
+        upstream.complete({ ...params, ref: { ...ref, name: prompt.prompt } }, o),
+      );
+    }
+    if (ref.type === "ref/resource" && typeof ref.uri === "string") {
+      if (!principal.mayReadResource(ref.uri))
+        throw new GatewayError("forbidden", `key ${principal.id} may not read resource ${ref.uri}`);
+      const shard =
+        this.#catalogue.catalogue.resourceTemplates.find((t) => t.definition.uriTemplate === ref.uri)
+          ?.shard ?? resourceShard(this.#catalogue.catalogue, ref.uri);
+      if (!shard) throw new GatewayError("invalidParams", `unknown resource: ${ref.uri}`);
+      const upstream = this.#routable(shard, `resource ${ref.uri}`);
+      return this.#cancellable(principal, options, (o) => upstream.complete(params, o));
+    }
+    throw new GatewayError(
+      "invalidParams",
+      "completion/complete needs ref/prompt with a name or ref/resource with a uri",
+    );
+  }
+
+  #routable(shard: string, what: string) {
+    const upstream = this.#catalogue.upstream(shard);
+    if (!upstream) throw new GatewayError("shardUnavailable", `shard ${shard} of ${what} is not routable`);
+    return upstream;
   }
 }

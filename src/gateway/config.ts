@@ -47,6 +47,27 @@ export const gatewayConfigSchema = z.object({
     .default(false)
     .describe("expose tools without the shard prefix where unambiguous"),
   refreshIntervalSeconds: z.coerce.number().positive().default(300).describe("slow re-list of every shard"),
+  activityDb: z
+    .string()
+    .min(1)
+    .default("shardgate-activity.sqlite")
+    .describe("SQLite file of the activity log (one per replica; ':memory:' keeps nothing)"),
+  activityPostgresUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional()
+    .describe("PostgreSQL URL for the activity log, shared by every replica (replaces --activity-db)"),
+  activityMaxAgeHours: z.coerce
+    .number()
+    .positive()
+    .default(720)
+    .describe("activity entries older than this are removed"),
+  activityMaxEntries: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100_000)
+    .describe("activity entries kept at most (audit entries leave by age only)"),
   shutdownDelaySeconds: z.coerce
     .number()
     .min(0)

@@ -64,6 +64,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     }
   }
 
+  const { openActivityStore } = await import("./activity-store/index.ts");
   const gateway = await buildGatewayApp({
     registry,
     logger,
@@ -75,6 +76,13 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     maxBodyBytes: config.maxBodyBytes,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
+    activity: {
+      store: openActivityStore({ postgresUrl: config.activityPostgresUrl, sqlitePath: config.activityDb }),
+      retention: {
+        maxAgeMs: config.activityMaxAgeHours * 3600 * 1000,
+        maxEntries: config.activityMaxEntries,
+      },
+    },
   });
   await gateway.start();
   const address = await gateway.app.listen({ host: config.host, port: config.port });

@@ -4,8 +4,16 @@
  * (manifest, tests) without serving it.
  */
 import type { z } from "zod";
-import type { CallToolResult, GetPromptResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  GetPromptResult,
+  InputRequiredResult,
+  LoggingLevel,
+  ServerContext,
+  ToolAnnotations,
+} from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
+import type { ShardEvents } from "./events.ts";
 
 /** Tool, prompt and shard names the gateway can prefix and expose unchanged. */
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -21,6 +29,29 @@ export interface ToolContext {
    * otherwise). `progress` should increase with every call.
    */
   sendProgress(progress: number, total?: number, message?: string): Promise<void>;
+  /**
+   * Sends a `notifications/message` to the caller of this call. 2025-era
+   * sessions filter it by `logging/setLevel`; 2026-07-28 requests only get it
+   * when they asked with a per-request log level.
+   */
+  log(level: LoggingLevel, data: unknown): Promise<void>;
+  /**
+   * Multi-round-trip input (2026-07-28 MRTR, served to 2025-era sessions as
+   * real elicitation/sampling/roots requests by the SDK's legacy shim): what
+   * the caller answered this round and the verified `requestState` of the
+   * previous round. Return `inputRequired(...)` to ask for more.
+   */
+  readonly input: {
+    readonly responses: ServerContext["mcpReq"]["inputResponses"];
+    /** The payload `mintState` sealed last round; undefined on the first round. */
+    state<T extends Record<string, unknown>>(): T | undefined;
+    /** Seals (HMAC, with expiry) a payload for `inputRequired({ requestState })`. */
+    mintState(payload: Record<string, unknown>): Promise<string>;
+  };
+  /** The capabilities the caller declared (initialize on 2025, the request envelope on 2026). */
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
+  /** Publishes list changes and resource updates to every connected client of this shard. */
+  readonly events: ShardEvents;
 }
 
 /**
@@ -29,7 +60,14 @@ export interface ToolContext {
  * JSON-serialisable value (rendered as JSON text plus `structuredContent`).
  */
 export type ToolReturn =
-  string | CallToolResult | Record<string, unknown> | readonly unknown[] | number | boolean | null;
+  | string
+  | CallToolResult
+  | InputRequiredResult
+  | Record<string, unknown>
+  | readonly unknown[]
+  | number
+  | boolean
+  | null;
 
 export type ToolInputSchema = z.ZodObject<z.ZodRawShape>;
 
@@ -50,14 +88,34 @@ export interface ToolDefinition<I extends ToolInputSchema = ToolInputSchema> {
 export interface ResourceDefinition {
   /** Matches NAME_PATTERN. */
   readonly name: string;
-  /** A fixed URI, e.g. `traefik://routers`. */
+  /**
+   * A fixed URI, e.g. `traefik://routers`, or an RFC 6570 template such as
+   * `test://items/{id}` (served by `resources/templates/list`; the variables
+   * reach `read`).
+   */
   readonly uri: string;
+  /** @default none */
+  readonly title?: string;
   /** @default none */
   readonly description?: string;
   /** @default "text/plain" for strings, "application/json" otherwise */
   readonly mimeType?: string;
+  /**
+   * Clients may `resources/subscribe` to it; the shard announces changes with
+   * `events.resourceUpdated(uri)`. @default false
+   */
+  readonly subscribable?: boolean;
   /** Returns the text, a JSON-serialisable value, or a full `ReadResourceResult`. */
-  readonly read: (ctx: { signal: AbortSignal; logger: Logger }) => Promise<unknown>;
+  readonly read: (ctx: ResourceReadContext) => Promise<unknown>;
+}
+
+export interface ResourceReadContext {
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** The URI read (for a template, the expanded one). */
+  readonly uri: string;
+  /** Template variables; empty for a fixed URI. */
+  readonly variables: Readonly<Record<string, string | string[]>>;
 }
 
 export interface PromptDefinition<
@@ -71,8 +129,25 @@ export interface PromptDefinition<
   readonly description?: string;
   /** Prompt arguments (MCP prompt arguments are strings). @default no arguments */
   readonly args?: A;
-  /** Returns the user message text, or a full `GetPromptResult`. */
-  readonly render: (args: z.infer<A>) => Promise<string | GetPromptResult> | string | GetPromptResult;
+  /**
+   * Suggestions for `completion/complete` per argument name (the value typed
+   * so far comes in). @default no completions
+   */
+  readonly complete?: Readonly<
+    Record<string, (value: string) => readonly string[] | Promise<readonly string[]>>
+  >;
+  /**
+   * Returns the user message text, a full `GetPromptResult`, or
+   * `inputRequired(...)` to ask the caller first (see ToolContext.input).
+   */
+  readonly render: (args: z.infer<A>, ctx: PromptContext) => Promise<PromptReturn> | PromptReturn;
+}
+
+export type PromptReturn = string | GetPromptResult | InputRequiredResult;
+
+export interface PromptContext {
+  readonly input: ToolContext["input"];
+  readonly clientCapabilities: ToolContext["clientCapabilities"];
 }
 
 /** Result of a dependency check; throwing counts as `{ ok: false, message: error.message }`. */

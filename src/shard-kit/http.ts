@@ -1,8 +1,17 @@
 /**
  * The HTTP face shared by kit shards and the stdio bridge: MCP Streamable HTTP
- * at /mcp, legacy SSE at /sse + /messages, and /health, /ready, /manifest,
- * /metrics. What answers MCP messages is behind the small McpEndpoint
- * interface, so both share sessions, draining and the operational endpoints.
+ * at /mcp for both protocol eras, legacy SSE at /sse + /messages, and
+ * /health, /ready, /manifest, /metrics. What answers MCP messages is behind
+ * the small McpEndpoint interface, so both share sessions, draining and the
+ * operational endpoints.
+ *
+ * Eras: a POST to /mcp is classified first (the SDK's own predicate, so we
+ * never disagree with it). 2026-07-28 requests, including malformed claims
+ * that must get the modern error answers, go to `endpoint.modern`: stateless,
+ * one fresh server per request, no session. Everything else is 2025-era
+ * (2025-11-25, 2025-06-18, 2025-03-26) and keeps the sessionful path below,
+ * because server-to-client requests (sampling, elicitation, roots) and the
+ * standalone GET stream need a session to travel on.
  *
  * Sessions: an `initialize` POST without a session id opens a session (its id
  * comes back in `Mcp-Session-Id`), so the gateway can pool one long-lived
@@ -13,6 +22,10 @@
  * requires. A client that reconnects without DELETE (the gateway after its own
  * restart) leaves its old session behind, so at most `maxSessions` are kept:
  * opening one more closes the least recently used.
+ *
+ * Legacy SSE keeps the v1 SDK's SSEServerTransport: the v2 server does not
+ * serve HTTP+SSE, and its frozen copy (`@modelcontextprotocol/server-legacy`)
+ * pins an older core and an Express peer.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, {
@@ -23,10 +36,9 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Registry } from "prom-client";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
+import { classifyInboundRequest, isInitializeRequest, type Transport } from "@modelcontextprotocol/server";
 import { ERRORS, rpcError, type ErrorName } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
@@ -39,6 +51,12 @@ import { sleep } from "../util/index.ts";
 export interface McpEndpoint {
   /** Takes ownership of a new session's transport and starts it. */
   connect(transport: Transport): Promise<void>;
+  /**
+   * What answers 2026-07-28 requests (parsed body passed in). When it is
+   * missing or resolves undefined, such requests get `-32022` naming the 2025
+   * revisions, so negotiating clients fall back to `initialize`.
+   */
+  modern?(): Promise<NodeMcpRequestHandler | undefined>;
   /** JSON-RPC requests being handled now; shutdown waits for zero. */
   inFlight(): number;
 }
@@ -70,7 +88,7 @@ export interface McpHttpApp {
 }
 
 interface Session {
-  readonly transport: StreamableHTTPServerTransport | SSEServerTransport;
+  readonly transport: NodeStreamableHTTPServerTransport | SSEServerTransport;
   readonly kind: "streamable-http" | "sse";
   lastSeen: number;
 }
@@ -78,6 +96,22 @@ interface Session {
 /** An error of the shared table (src/errors) as the whole answer, with its HTTP status. */
 function jsonRpcError(reply: FastifyReply, name: ErrorName): FastifyReply {
   return reply.code(ERRORS[name].http).send({ jsonrpc: "2.0", error: rpcError(name), id: null });
+}
+
+const LEGACY_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"];
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isModern(request: FastifyRequest): boolean {
+  const inbound = classifyInboundRequest({
+    httpMethod: request.method,
+    protocolVersionHeader: header(request.headers["mcp-protocol-version"]),
+    mcpMethodHeader: header(request.headers["mcp-method"]),
+    body: request.body,
+  });
+  return inbound.kind !== "legacy";
 }
 
 function containsInitialize(body: unknown): boolean {
@@ -147,6 +181,23 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
   };
 
   app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
+    if (isModern(request)) {
+      const modern = await endpoint.modern?.();
+      if (!modern) {
+        return reply.code(400).send({
+          jsonrpc: "2.0",
+          error: {
+            code: -32022,
+            message: "this endpoint serves the 2025 protocol revisions only",
+            data: { supported: LEGACY_VERSIONS },
+          },
+          id: null,
+        });
+      }
+      reply.hijack();
+      await modern(request.raw, reply.raw, request.body);
+      return reply;
+    }
     const sessionId = request.headers["mcp-session-id"];
     if (typeof sessionId === "string") {
       const session = touch(sessionId);
@@ -154,7 +205,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
         return jsonRpcError(reply, "sessionNotFound");
       }
       reply.hijack();
-      await (session.transport as StreamableHTTPServerTransport).handleRequest(
+      await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(
         request.raw,
         reply.raw,
         request.body,
@@ -162,7 +213,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
       return reply;
     }
     if (containsInitialize(request.body)) {
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => track(id, { transport, kind: "streamable-http", lastSeen: Date.now() }),
       });
@@ -175,7 +226,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
       return reply;
     }
     // Stateless: one throw-away session for this request only.
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     reply.raw.on("close", () => void transport.close());
     await endpoint.connect(transport);
     reply.hijack();
@@ -189,7 +240,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     const session = touch(sessionId);
     if (!session || session.kind !== "streamable-http") return jsonRpcError(reply, "sessionNotFound");
     reply.hijack();
-    await (session.transport as StreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
+    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(request.raw, reply.raw);
     return reply;
   };
   app.get(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, forwardToSession);
@@ -202,6 +253,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     track(id, { transport, kind: "sse", lastSeen: Date.now() });
     transport.onclose = () => untrack(id);
     reply.raw.on("close", () => void transport.close());
+    // A v1 transport: structurally the same Transport the v2 server takes.
     await endpoint.connect(transport);
     return reply;
   });

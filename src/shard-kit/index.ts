@@ -25,6 +25,7 @@ export {
   type ToolReturn,
   type ToolInputSchema,
   type ResourceDefinition,
+  type ResourceReadContext,
   type PromptDefinition,
   type HealthCheck,
   type CheckOutcome,
@@ -33,6 +34,9 @@ export {
   buildShardApp,
   serveShard,
   runShard,
+  serveShardStdio,
+  type StdioShard,
+  type ServedKitShard,
   type ShardAppOptions,
   type ServeShardOptions,
   type ServedShard,
@@ -42,3 +46,6 @@ export { shardManifest, type ShardManifest } from "./manifest.ts";
 export { runHealthChecks, type HealthReport, type CheckResult } from "./health.ts";
 export { toCallToolResult } from "./result.ts";
 export type { ToolOutcome } from "./metrics.ts";
+export type { ShardEvents } from "./events.ts";
+// What MRTR handlers build their answers with (re-exported so shards need only the kit).
+export { inputRequired, acceptedContent, inputResponse } from "@modelcontextprotocol/server";

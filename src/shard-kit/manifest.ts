@@ -1,6 +1,5 @@
 import type { z } from "zod";
-import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
-import type { Tool, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { PromptDefinition, Shard, ToolDefinition } from "./define.ts";
 
 /**
@@ -17,11 +16,11 @@ export interface ShardManifest {
     readonly name: string;
     readonly title?: string;
     readonly description?: string;
-    readonly inputSchema: Tool["inputSchema"];
+    readonly inputSchema: { readonly type: "object"; readonly [key: string]: unknown };
     readonly annotations?: ToolAnnotations;
   }[];
   readonly resources: readonly { name: string; uri: string; description?: string; mimeType?: string }[];
-  /** RFC 6570 URI templates (`resources/templates/list`); kit shards have none. */
+  /** RFC 6570 URI templates (`resources/templates/list`). */
   readonly resourceTemplates: readonly {
     name: string;
     uriTemplate: string;
@@ -37,6 +36,14 @@ export interface ShardManifest {
 
 export const ENDPOINTS = { mcp: "/mcp", sse: "/sse", messages: "/messages" } as const;
 
+/**
+ * The same conversion McpServer's tools/list makes (zod's Standard JSON
+ * Schema, draft 2020-12, input side), so manifest and tools/list agree.
+ */
+function inputJsonSchema(schema: z.ZodType): ShardManifest["tools"][number]["inputSchema"] {
+  return { type: "object", ...schema["~standard"].jsonSchema.input({ target: "draft-2020-12" }) };
+}
+
 export function shardManifest(shard: Shard): ShardManifest {
   return {
     name: shard.name,
@@ -47,20 +54,25 @@ export function shardManifest(shard: Shard): ShardManifest {
       name: t.name,
       ...(t.title ? { title: t.title } : {}),
       description: t.description,
-      // Same conversion as McpServer's tools/list, so both always agree.
-      inputSchema: toJsonSchemaCompat(t.input, {
-        strictUnions: true,
-        pipeStrategy: "input",
-      }) as Tool["inputSchema"],
+      inputSchema: inputJsonSchema(t.input),
       ...(t.annotations ? { annotations: t.annotations } : {}),
     })),
-    resources: shard.resources.map((r) => ({
-      name: r.name,
-      uri: r.uri,
-      ...(r.description ? { description: r.description } : {}),
-      ...(r.mimeType ? { mimeType: r.mimeType } : {}),
-    })),
-    resourceTemplates: [],
+    resources: shard.resources
+      .filter((r) => !r.uri.includes("{"))
+      .map((r) => ({
+        name: r.name,
+        uri: r.uri,
+        ...(r.description ? { description: r.description } : {}),
+        ...(r.mimeType ? { mimeType: r.mimeType } : {}),
+      })),
+    resourceTemplates: shard.resources
+      .filter((r) => r.uri.includes("{"))
+      .map((r) => ({
+        name: r.name,
+        uriTemplate: r.uri,
+        ...(r.description ? { description: r.description } : {}),
+        ...(r.mimeType ? { mimeType: r.mimeType } : {}),
+      })),
     prompts: shard.prompts.map((p: PromptDefinition) => ({
       name: p.name,
       ...(p.description ? { description: p.description } : {}),

@@ -1,4 +1,10 @@
-import type { CallToolResult, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  isInputRequiredResult,
+  type CallToolResult,
+  type GetPromptResult,
+  type InputRequiredResult,
+  type ReadResourceResult,
+} from "@modelcontextprotocol/server";
 import type { ToolReturn } from "./define.ts";
 import { messageOf } from "../util/index.ts";
 
@@ -18,9 +24,9 @@ function isCallToolResult(value: unknown): value is CallToolResult {
  * Turns whatever a handler returned into a `CallToolResult`. Only plain
  * objects become `structuredContent`: the spec requires it to be an object.
  */
-export function toCallToolResult(value: ToolReturn): CallToolResult {
+export function toCallToolResult(value: ToolReturn): CallToolResult | InputRequiredResult {
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
-  if (isCallToolResult(value)) return value;
+  if (isCallToolResult(value) || isInputRequiredResult(value)) return value;
   const text = JSON.stringify(value, null, 2) ?? "null";
   if (isRecord(value)) return { content: [{ type: "text", text }], structuredContent: value };
   return { content: [{ type: "text", text }] };
@@ -43,7 +49,9 @@ export function toReadResourceResult(uri: string, value: unknown, mimeType?: str
   };
 }
 
-export function toGetPromptResult(value: string | GetPromptResult): GetPromptResult {
+export function toGetPromptResult(
+  value: string | GetPromptResult | InputRequiredResult,
+): GetPromptResult | InputRequiredResult {
   if (typeof value !== "string") return value;
   return { messages: [{ role: "user", content: { type: "text", text: value } }] };
 }

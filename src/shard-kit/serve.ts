@@ -1,6 +1,13 @@
 import { Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  createRequestStateCodec,
+  type RequestStateCodec,
+  type Transport,
+} from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { loadShardConfig, type ShardConfig } from "./config.ts";
 import { createLogger, silentLogger, type Logger } from "../log.ts";
 import type { Shard } from "./define.ts";
@@ -8,7 +15,8 @@ import { runHealthChecks } from "./health.ts";
 import { buildMcpHttpApp, type McpHttpApp } from "./http.ts";
 import { shardManifest } from "./manifest.ts";
 import { createMcpMetrics } from "./metrics.ts";
-import { createShardMcpServer } from "./mcp-server.ts";
+import { ShardSessions, type ShardEvents } from "./events.ts";
+import { createShardMcpServer, processStateCodec, type ShardServerDeps } from "./mcp-server.ts";
 
 export interface ShardAppOptions {
   /** @default silentLogger() (runShard passes a real one) */
@@ -21,6 +29,12 @@ export interface ShardAppOptions {
   readonly sessionIdleTimeoutMs?: number;
   /** Sessions kept at most; one more closes the least recently used. @default 1000 */
   readonly maxSessions?: number;
+  /**
+   * Key sealing multi-round-trip `requestState`; replicas behind one Service
+   * must share it, or a retry landing on another replica is refused.
+   * @default a random key per process
+   */
+  readonly requestStateKey?: Uint8Array | string;
 }
 
 export interface ServeShardOptions extends ShardAppOptions {
@@ -40,19 +54,48 @@ export interface ServedShard {
   close(): Promise<void>;
 }
 
+export interface ServedKitShard extends ServedShard {
+  /** Announces list changes and resource updates to the shard's clients, both eras. */
+  readonly events: ShardEvents;
+}
+
+function stateCodec(key: Uint8Array | string | undefined): RequestStateCodec<Record<string, unknown>> {
+  return key === undefined ? processStateCodec() : createRequestStateCodec<Record<string, unknown>>({ key });
+}
+
+function serverDeps(options: ShardAppOptions, metrics: ShardServerDeps["metrics"]): ShardServerDeps {
+  return {
+    logger: options.logger ?? silentLogger(),
+    metrics,
+    inFlight: { count: 0 },
+    sessions: new ShardSessions(),
+    stateCodec: stateCodec(options.requestStateKey),
+  };
+}
+
 /** @internal the app plus its drain function, for serveShard */
-function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp {
+function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp & { events: ShardEvents } {
   const logger = options.logger ?? silentLogger();
   const registry = options.registry ?? new Registry();
   const metrics = createMcpMetrics(registry, { defaultMetrics: options.defaultMetrics ?? false });
-  const inFlight = { count: 0 };
+  const deps = serverDeps(options, metrics);
   const manifest = shardManifest(shard);
-  return buildMcpHttpApp({
+  // 2026-07-28 only: 2025-era requests never reach it (http.ts routes them to sessions).
+  const modern = createMcpHandler(() => createShardMcpServer(shard, deps), {
+    legacy: "reject",
+    onerror: (error) => logger.warn({ err: error }, "2026-07-28 request failed"),
+  });
+  deps.sessions.setModern(modern.notify);
+  const modernNode = toNodeHandler(modern);
+  const built = buildMcpHttpApp({
     endpoint: {
       async connect(transport: Transport) {
-        await createShardMcpServer(shard, { logger, metrics, inFlight }).connect(transport);
+        const server = createShardMcpServer(shard, deps);
+        deps.sessions.add(server);
+        await server.connect(transport);
       },
-      inFlight: () => inFlight.count,
+      modern: () => Promise.resolve(modernNode),
+      inFlight: () => deps.inFlight.count,
     },
     manifest: () => manifest,
     health: () => runHealthChecks(shard.checks),
@@ -64,6 +107,8 @@ function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp {
       : {}),
     ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
   });
+  built.app.addHook("onClose", () => modern.close());
+  return { ...built, events: deps.sessions };
 }
 
 /** The shard's fastify app, not listening: for `inject()` tests or custom servers. */
@@ -72,9 +117,31 @@ export function buildShardApp(shard: Shard, options: ShardAppOptions = {}): Fast
 }
 
 /** Listens and returns the URL plus a graceful `close()`. */
-export async function serveShard(shard: Shard, options: ServeShardOptions = {}): Promise<ServedShard> {
+export async function serveShard(shard: Shard, options: ServeShardOptions = {}): Promise<ServedKitShard> {
   const built = buildShard(shard, options);
-  return listen(built, options);
+  return { ...(await listen(built, options)), events: built.events };
+}
+
+export interface StdioShard {
+  readonly events: ShardEvents;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the shard on this process's stdin/stdout, for a stdio MCP client
+ * (such as `shardgate bridge`). The opening message pins the era: `initialize`
+ * gets a 2025-era connection, a `server/discover` or enveloped request a
+ * 2026-07-28 one. Nothing else may write to stdout.
+ */
+export function serveShardStdio(shard: Shard, options: Omit<ShardAppOptions, "registry"> = {}): StdioShard {
+  const metrics = createMcpMetrics(new Registry(), { defaultMetrics: false });
+  const deps = serverDeps(options, metrics);
+  const handle = serveStdio(() => {
+    const server = createShardMcpServer(shard, deps);
+    deps.sessions.add(server);
+    return server;
+  });
+  return { events: deps.sessions, close: () => handle.close() };
 }
 
 /** @internal shared with the stdio bridge */
@@ -122,7 +189,7 @@ export function exitOnSignals(served: ServedShard, logger: Logger): void {
  * a real logger, process metrics, graceful shutdown on SIGTERM. Settings in
  * `overrides` win over the environment.
  */
-export async function runShard(shard: Shard, overrides: Partial<ShardConfig> = {}): Promise<ServedShard> {
+export async function runShard(shard: Shard, overrides: Partial<ShardConfig> = {}): Promise<ServedKitShard> {
   const config = { ...loadShardConfig(), ...overrides };
   const logger = createLogger({ name: shard.name });
   const served = await serveShard(shard, { ...config, logger, defaultMetrics: true });

@@ -37,8 +37,9 @@ describe("helm install charts/shardgate", () => {
       kubeconfigPath(),
       "--namespace",
       ns.name,
-      // The global setup installed crds/ already (the same bytes: chart-render.test.ts).
-      "--skip-crds",
+      // The global setup installed crds/ already (the same object: chart-render.test.ts), unowned by Helm.
+      "--set",
+      "crds.enabled=false",
       "--set",
       "traefikShard.traefikApiUrl=http://traefik.example.com:8080",
       "--set",

@@ -7,8 +7,11 @@ import { parseObjects, renderChart, type K8sObject } from "../support/chart-help
 describe("cdk8s app beside the Helm chart", () => {
   it("is the same installation as the Helm chart's defaults (kinds, names, pod specs' args)", async () => {
     const chart = (await renderChart({ "gateway.replicas": 1 }, { release: "shardgate" })).filter(
-      // Chart-only: the session Secret (random), the operator metrics Service, the helm test Pod.
-      (o) => !["Secret", "Pod"].includes(o.kind) && o.metadata.name !== "shardgate-operator-metrics",
+      // Chart-only: the session Secret (random), the operator metrics Service, the helm test Pod, the
+      // CRD (a plain install applies crds/ itself).
+      (o) =>
+        !["Secret", "Pod", "CustomResourceDefinition"].includes(o.kind) &&
+        o.metadata.name !== "shardgate-operator-metrics",
     );
     const synth = parseObjects(synthManifests()["shardgate.yaml"] ?? "").filter(
       (o) => o.kind !== "Namespace",

@@ -55,10 +55,12 @@ describe("charts/shardgate", () => {
         "ClusterRole/sg-shardgate-operator",
         "ClusterRoleBinding/sg-shardgate-gateway",
         "ClusterRoleBinding/sg-shardgate-operator",
+        "CustomResourceDefinition/mcpshards.mcp.shardgate.dev",
         "Deployment/sg-shardgate-gateway",
         "Deployment/sg-shardgate-operator",
         "McpShard/traefik",
         "Pod/sg-shardgate-test-health",
+        "PodDisruptionBudget/sg-shardgate-gateway",
         "Role/sg-shardgate-operator-leader",
         "RoleBinding/sg-shardgate-operator-leader",
         "Secret/sg-shardgate-gateway-session",
@@ -69,7 +71,8 @@ describe("charts/shardgate", () => {
       ].sort(),
     );
     for (const o of objects) {
-      if (!o.kind.startsWith("Cluster")) expect(o.metadata.namespace, `${o.kind}`).toBe("shardgate");
+      if (!o.kind.startsWith("Cluster") && o.kind !== "CustomResourceDefinition")
+        expect(o.metadata.namespace, `${o.kind}`).toBe("shardgate");
     }
 
     for (const name of ["sg-shardgate-operator", "sg-shardgate-gateway"]) {
@@ -309,10 +312,71 @@ describe("charts/shardgate", () => {
     expect(undocumented).toEqual([]);
   });
 
-  it("ships the CRD generated from the API (the same bytes as crds/)", async () => {
-    const inChart = await readFile(join(CHART_DIR, "crds/mcp.shardgate.dev_mcpshards.yaml"), "utf8");
-    const top = await readFile(join(CHART_DIR, "../../crds/mcp.shardgate.dev_mcpshards.yaml"), "utf8");
-    expect(inChart).toBe(top);
-    expect(parse(inChart)).toEqual(mcpShardCrd());
+  it("renders the CRD generated from the API as a template, kept on uninstall unless told", async () => {
+    const [crd] = await renderChart({}, { showOnly: "templates/crd-mcp.shardgate.dev_mcpshards.yaml" });
+    const { annotations, ...metadata } = crd!.metadata;
+    // The same object as crds/ (which the drift test keeps equal to the zod schema), plus Helm's annotation.
+    expect({ ...crd, metadata }).toEqual(mcpShardCrd());
+    expect(annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    const [loose] = await renderChart(
+      { "crds.keep": false },
+      { showOnly: "templates/crd-mcp.shardgate.dev_mcpshards.yaml" },
+    );
+    expect(loose?.metadata.annotations ?? null).toBeNull();
+    const none = await renderChart({ "crds.enabled": false });
+    expect(none.filter((o) => o.kind === "CustomResourceDefinition")).toEqual([]);
+  });
+
+  it("rolls the gateway when its API keys change (checksum annotation), not otherwise", async () => {
+    const checksum = async (values: Record<string, unknown>) => {
+      const objects = await renderChart(values);
+      const d = find(objects, "Deployment", "sg-shardgate-gateway");
+      return (d.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+        .annotations["checksum/secrets"];
+    };
+    const keys = { "gateway.apiKeys.enabled": true, "gateway.apiKeys.keys": { webui: "a".repeat(32) } };
+    const before = await checksum(keys);
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    expect(await checksum(keys)).toBe(before);
+    expect(await checksum({ ...keys, "gateway.apiKeys.keys": { webui: "b".repeat(32) } })).not.toBe(before);
+    expect(await checksum({ ...keys, "gateway.replicas": 3 })).toBe(before);
+  });
+
+  it("keeps a PodDisruptionBudget for two or more gateway replicas only", async () => {
+    const objects = await renderChart();
+    const pdb = find(objects, "PodDisruptionBudget", "sg-shardgate-gateway");
+    const gateway = find(objects, "Deployment", "sg-shardgate-gateway");
+    const selector = (gateway.spec as { selector: unknown }).selector;
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector });
+    const one = await renderChart({ "gateway.replicas": 1 });
+    expect(one.filter((o) => o.kind === "PodDisruptionBudget")).toEqual([]);
+  });
+
+  it("renders ServiceMonitors for the operator's and the gateway's /metrics when asked", async () => {
+    expect((await renderChart()).filter((o) => o.kind === "ServiceMonitor")).toEqual([]);
+    const objects = await renderChart({
+      "serviceMonitor.enabled": true,
+      "serviceMonitor.labels": { release: "prom" },
+    });
+    const monitors = objects.filter((o) => o.kind === "ServiceMonitor");
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual([
+      "sg-shardgate-gateway",
+      "sg-shardgate-operator",
+    ]);
+    for (const m of monitors) {
+      expect(m.metadata.labels?.release).toBe("prom");
+      const spec = m.spec as {
+        selector: { matchLabels: Record<string, string> };
+        endpoints: Array<{ port: string }>;
+      };
+      // The selector finds the component's Service, on the named port the Service has.
+      const service = objects.find(
+        (o) =>
+          o.kind === "Service" &&
+          Object.entries(spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+      );
+      const ports = (service?.spec as { ports: Array<{ name: string }> } | undefined)?.ports ?? [];
+      expect(ports.map((p) => p.name)).toContain(spec.endpoints[0]?.port);
+    }
   });
 });

@@ -87,3 +87,26 @@ affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+What the gateway reads from mounted Secrets at start: a change must roll its
+pods (it does not reload them). The chart's own values, and for Secrets the
+user manages (existingSecret), their data as the cluster has it at upgrade
+time (lookup; empty under `helm template`). The chart-made session Secret
+keeps its value across upgrades and so is left out.
+*/}}
+{{- define "shardgate.gatewayChecksum" -}}
+{{- $gw := .Values.gateway -}}
+{{- $existing := dict -}}
+{{- range $name := list $gw.apiKeys.existingSecret $gw.sessionSecret.existingSecret -}}
+{{- if $name -}}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $name -}}
+{{- $_ := set $existing $name (($secret | default dict).data | default dict) -}}
+{{- end -}}
+{{- end -}}
+{{- dict "apiKeys" $gw.apiKeys "sessionSecret" $gw.sessionSecret "existing" $existing | toJson | sha256sum -}}
+{{- end }}
+
+{{- define "shardgate.gatewayActivitySecretName" -}}
+{{- default (printf "%s-gateway-activity" (include "shardgate.fullname" .)) .Values.gateway.activity.postgres.existingSecret -}}
+{{- end -}}

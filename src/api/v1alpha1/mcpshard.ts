@@ -21,6 +21,7 @@ import {
   volume,
   volumeMount,
 } from "./common.ts";
+import { egressPolicy } from "./egress.ts";
 
 export const GROUP = "mcp.shardgate.dev";
 export const VERSION = "v1alpha1";
@@ -200,8 +201,38 @@ export const callPolicy = z
   })
   .describe("Limits the gateway applies to calls to this shard.");
 
+export const activityRecording = z
+  .object({
+    recordArguments: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Store the argument values of calls in the activity log (secrets masked). @default false: argument names only",
+      ),
+    recordResults: z
+      .boolean()
+      .default(false)
+      .describe("Store the results of calls in the activity log (secrets masked). @default false"),
+    audit: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Tool glob patterns (shard-side names, * and ?) whose calls must be recorded with the caller: such a call's result is withheld when its record cannot be stored, and size retention never removes it.",
+      ),
+  })
+  .describe("What the gateway's activity log keeps about calls to this shard.");
+
+/** The environment variable a generated token reaches the shard's container in (src/shard-kit checks it). */
+export const SHARD_TOKEN_ENV = "SHARDGATE_SHARD_TOKEN";
+
 export const upstreamAuth = z
   .object({
+    generate: z
+      .boolean()
+      .optional()
+      .describe(
+        `The operator creates the Secret named by secretKeyRef with a random token when it does not exist (owned by the shard, deleted with it) and hands it to the shard's container as ${SHARD_TOKEN_ENV}; the gateway sends it as the header. Managed shards only; needs header Authorization and valuePrefix "Bearer ". An existing Secret is used as it is (bring your own token). @default false`,
+      ),
     header: z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name")
@@ -209,6 +240,15 @@ export const upstreamAuth = z
       .describe("HTTP header sent to the shard. @default Authorization"),
     valuePrefix: z.string().optional().describe('Text put before the secret value, e.g. "Bearer ".'),
     secretKeyRef: secretKeySelector.describe("Secret key holding the header value."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.generate) || !self.generate || (self.header == 'Authorization' && has(self.valuePrefix) && self.valuePrefix == 'Bearer ')",
+        message:
+          'auth.generate needs header Authorization and valuePrefix "Bearer ": the shard checks a bearer token',
+      },
+    ],
   })
   .describe("Credentials the gateway sends to the shard: a header whose value comes from a Secret.");
 
@@ -236,6 +276,8 @@ export const mcpShardSpec = z
     tools: toolExposure.optional(),
     policy: callPolicy.optional(),
     auth: upstreamAuth.optional(),
+    activity: activityRecording.optional(),
+    egress: egressPolicy.optional(),
   })
   .meta({
     "x-kubernetes-validations": [
@@ -243,6 +285,15 @@ export const mcpShardSpec = z
         rule: "[has(self.container), has(self.stdio), has(self.url)].filter(x, x).size() == 1",
         message:
           "exactly one of spec.container (a managed container), spec.stdio (a managed stdio server) or spec.url (an external server) must be set",
+      },
+      {
+        rule: "!has(self.url) || !has(self.egress)",
+        message: "spec.egress applies to managed shards (container, stdio): nothing is deployed for spec.url",
+      },
+      {
+        rule: "!has(self.url) || !has(self.auth) || !has(self.auth.generate) || !self.auth.generate",
+        message:
+          "spec.auth.generate applies to managed shards (container, stdio): an external server's token cannot be handed to it",
       },
       {
         rule: "!has(self.stdio) || !has(self.transport) || self.transport == 'streamable-http'",
@@ -329,10 +380,15 @@ export type StdioShard = z.infer<typeof stdioShard>;
 export type ToolExposure = z.infer<typeof toolExposure>;
 export type CallPolicy = z.infer<typeof callPolicy>;
 export type UpstreamAuth = z.infer<typeof upstreamAuth>;
+export type ActivityRecording = z.infer<typeof activityRecording>;
+export type { EgressDestination, EgressPolicy } from "./egress.ts";
 export type Condition = z.infer<typeof condition>;
 
 /** Defaults of spec.policy, for shards that leave it out. */
 export const DEFAULT_CALL_POLICY: CallPolicy = callPolicy.parse({});
+
+/** Defaults of spec.activity: names only, nothing audited. */
+export const DEFAULT_ACTIVITY_RECORDING: ActivityRecording = activityRecording.parse({});
 
 export type ShardKind = "container" | "stdio" | "external";
 

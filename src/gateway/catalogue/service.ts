@@ -25,6 +25,8 @@ export interface CatalogueServiceOptions {
   readonly backoffInitialMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
+  /** A shard says a resource the gateway subscribed to changed. */
+  readonly onResourceUpdated?: (shard: string, uri: string) => void;
   /** Deepest nesting accepted in a shard's answer. @default 128 */
   readonly maxDepth?: number;
 }
@@ -148,6 +150,7 @@ export class CatalogueService {
         if (this.#shards.get(record.key) === state) this.#scheduleList(state, kind === "all" ? 0 : 50);
       },
       onStateChange: () => this.#stateChanged(state),
+      onResourceUpdated: (uri) => this.#opts.onResourceUpdated?.(record.key, uri),
     });
     this.#shards.set(record.key, state);
     state.upstream.start();

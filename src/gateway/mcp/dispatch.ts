@@ -5,16 +5,22 @@
  */
 import {
   LATEST_PROTOCOL_VERSION,
+  McpError,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type JSONRPCResponse,
+  type Result,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth.ts";
 import type { GatewayCalls } from "../calls.ts";
-import type { Catalogue } from "../catalogue/build.ts";
+import { resourceShard, type Catalogue } from "../catalogue/build.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
-import { GatewayError, toJsonRpcError } from "../errors.ts";
+import { CODES, GatewayError, toJsonRpcError } from "../errors.ts";
+import type { InvokeOptions } from "../calls.ts";
+import { abilityFor } from "./client-requests.ts";
+import { isLogLevel, type LogLevels } from "./logging.ts";
+import type { Subscriptions } from "./subscriptions.ts";
 
 /** Streamable HTTP versions the gateway speaks; 2024-11-05 only over legacy SSE. */
 export const STREAMABLE_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"] as const;
@@ -29,9 +35,24 @@ export interface RequestContext {
   readonly versions: readonly string[];
   /** The protocol version the session negotiated, once initialized. */
   readonly protocolVersion?: string;
-  /** The session's nonce: its calls in flight are capped (limits/inflight.ts). */
+  /** The session nonce: per-session state of this replica (log level, subscriptions, in-flight cap). */
   readonly session?: string;
+  /** What the client may be asked (client-requests.ts letters). */
+  readonly abilities?: string;
+  /** Sends a request to the client and waits for its answer, when the transport can. */
+  readonly request?: (
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ) => Promise<Result>;
 }
+
+const CAPABILITY_NAMES: Record<string, string> = {
+  s: "sampling",
+  e: "elicitation (form)",
+  u: "elicitation (url)",
+  r: "roots",
+};
 
 /**
  * Since 2025-11-25 (SEP-1303) input validation errors are tool execution
@@ -61,10 +82,21 @@ export class Dispatcher {
   /** tools/list result per (catalogue version, key id): Open WebUI lists on every chat. */
   #toolListCache = new Map<string, { version: string; tools: Tool[]; json?: string }>();
 
-  constructor(deps: { catalogue: CatalogueService; calls: GatewayCalls; serverInfo: ServerInfo }) {
+  #logLevels: LogLevels;
+  #subscriptions: Subscriptions;
+
+  constructor(deps: {
+    catalogue: CatalogueService;
+    calls: GatewayCalls;
+    serverInfo: ServerInfo;
+    logLevels: LogLevels;
+    subscriptions: Subscriptions;
+  }) {
     this.#catalogue = deps.catalogue;
     this.#calls = deps.calls;
     this.#serverInfo = deps.serverInfo;
+    this.#logLevels = deps.logLevels;
+    this.#subscriptions = deps.subscriptions;
   }
 
   #visible(principal: Principal): { version: string; tools: Tool[]; json?: string } {
@@ -95,8 +127,10 @@ export class Dispatcher {
       protocolVersion: negotiate(params?.protocolVersion, versions),
       capabilities: {
         tools: { listChanged: true },
-        resources: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
         prompts: { listChanged: true },
+        completions: {},
+        logging: {},
       },
       serverInfo: this.#serverInfo,
       instructions: "shardgate gateway: the tools of every shard, named <shard>_<tool>.",
@@ -112,6 +146,61 @@ export class Dispatcher {
     }
   }
 
+  /** How a call's log messages and requests of its shard reach this client. */
+  #invokeOptions(ctx: RequestContext, onprogress: InvokeOptions["onprogress"]): InvokeOptions {
+    const { notify, request } = ctx;
+    return {
+      signal: ctx.signal,
+      onprogress,
+      onlog: notify
+        ? (params) => {
+            if (this.#logLevels.passes(ctx.session, params.level))
+              notify({ jsonrpc: "2.0", method: "notifications/message", params });
+          }
+        : undefined,
+      onrequest: request
+        ? async (method, params, signal) => {
+            const needed = abilityFor(method, params);
+            if (needed !== undefined && !(ctx.abilities ?? "").includes(needed))
+              throw new McpError(
+                CODES.methodNotFound.code,
+                `the client did not declare the ${CAPABILITY_NAMES[needed] ?? method} capability`,
+              );
+            return request(method, params, signal);
+          }
+        : undefined,
+    };
+  }
+
+  async #subscription(
+    method: string,
+    params: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown>> {
+    const uri = params.uri;
+    if (typeof uri !== "string") throw new GatewayError("invalidParams", `${method} needs params.uri`);
+    if (!ctx.principal.mayReadResource(uri))
+      throw new GatewayError("forbidden", `key ${ctx.principal.id} may not read resource ${uri}`);
+    if (ctx.session === undefined)
+      throw new GatewayError("invalidRequest", `${method} needs a session to send updates to`);
+    const shard = resourceShard(this.#catalogue.catalogue, uri);
+    const upstream = shard === undefined ? undefined : this.#catalogue.upstream(shard);
+    if (shard === undefined || !upstream) throw new GatewayError("invalidParams", `unknown resource: ${uri}`);
+    if (method === "resources/subscribe")
+      await this.#subscriptions.subscribe(ctx.session, shard, uri, upstream);
+    else await this.#subscriptions.unsubscribe(ctx.session, shard, uri, upstream);
+    return {};
+  }
+
+  /** One method's result for a transport that does its own JSON-RPC (2026-07-28); throws errors. */
+  result(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown>> {
+    return this.#result({ jsonrpc: "2.0", id: 0, method, ...(params ? { params } : {}) }, ctx);
+  }
+
   async #result(request: JSONRPCRequest, ctx: RequestContext): Promise<Record<string, unknown>> {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const catalogue: Catalogue = this.#catalogue.catalogue;
@@ -125,7 +214,7 @@ export class Dispatcher {
               params: { ...p, progressToken },
             })
         : undefined;
-    const invoke = { signal: ctx.signal, onprogress, session: ctx.session };
+    const invoke = { ...this.#invokeOptions(ctx, onprogress), session: ctx.session };
 
     switch (request.method) {
       case "initialize":
@@ -179,7 +268,15 @@ export class Dispatcher {
         return await this.#calls.getPrompt(ctx.principal, params.name, params.arguments, invoke);
       }
       case "logging/setLevel":
+        if (!isLogLevel(params.level))
+          throw new GatewayError("invalidParams", `logging/setLevel: unknown level ${String(params.level)}`);
+        if (ctx.session !== undefined) this.#logLevels.set(ctx.session, params.level);
         return {};
+      case "completion/complete":
+        return await this.#calls.complete(ctx.principal, params, invoke);
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return await this.#subscription(request.method, params, ctx);
       default:
         throw new GatewayError("methodNotFound", `method not found: ${request.method}`);
     }

@@ -5,7 +5,8 @@
  * affinity (a load balancer that pins a session to a replica).
  */
 import type { FastifyInstance } from "fastify";
-import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { abilitiesOf, type ClientRequests } from "./client-requests.ts";
 import type { KeyStore, Principal } from "../auth.ts";
 import { CODES } from "../errors.ts";
 import type { GatewayMetrics } from "../metrics.ts";
@@ -20,6 +21,9 @@ export interface LegacySseOptions {
   readonly keys: KeyStore;
   readonly hub: StreamHub;
   readonly metrics: GatewayMetrics;
+  readonly clientRequests: ClientRequests;
+  /** A session ended: this replica forgets what it held for it. */
+  readonly endSession: (session: string) => void;
   /** @default 15000 */
   readonly keepAliveMs?: number;
   /**
@@ -35,7 +39,10 @@ export interface LegacySseOptions {
 interface LegacySession {
   readonly principal: Principal;
   readonly nonce: string;
-  readonly send: (message: unknown) => void;
+  readonly send: (message: JSONRPCMessage) => void;
+  /** Negotiated at initialize (on this stream's first POST). */
+  protocolVersion?: string;
+  abilities?: string;
 }
 
 export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): void {
@@ -65,7 +72,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
       connection: "keep-alive",
     });
     writeSseEvent(raw, `/messages?sessionId=${encodeURIComponent(id)}`, "endpoint");
-    const send = (message: unknown) => {
+    const send = (message: JSONRPCMessage) => {
       if (!raw.writableEnded) writeSseEvent(raw, message);
     };
     sessions.set(id, { principal, nonce: claims.n, send });
@@ -86,6 +93,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
       clearInterval(keepAlive);
       sessions.delete(id);
       remove();
+      opts.endSession(claims.n);
     });
     return reply;
   });
@@ -113,14 +121,36 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
         opts.hub.cancel(session.nonce, p.requestId, p.reason);
       }
     }
-    const ctx = { principal, versions: ALL_VERSIONS, notify: session.send, session: session.nonce };
-    for (const r of parsed.messages.filter(isRequest)) void run(r);
+    for (const m of parsed.messages) {
+      if (!("method" in m) && "id" in m) opts.clientRequests.answer(session.nonce, m);
+    }
+    const live = session;
+    for (const r of parsed.messages.filter(isRequest)) {
+      if (r.method === "initialize") {
+        const params = (r.params ?? {}) as Record<string, unknown>;
+        live.abilities = abilitiesOf(params.capabilities);
+        live.protocolVersion = opts.dispatcher.initializeResult(params, ALL_VERSIONS).protocolVersion;
+      }
+      void run(r);
+    }
     async function run(r: JSONRPCRequest): Promise<void> {
       const controller = new AbortController();
-      const untrack = opts.hub.track(session!.nonce, r.id, controller);
+      const untrack = opts.hub.track(live.nonce, r.id, controller);
       const done = opts.track?.();
+      // Same rules as /mcp for the negotiated version (tool errors for invalid arguments since 2025-11-25).
+      const ctx = {
+        principal: live.principal,
+        versions: ALL_VERSIONS,
+        protocolVersion: live.protocolVersion,
+        session: live.nonce,
+        abilities: live.abilities,
+        notify: live.send,
+        signal: controller.signal,
+        request: (method: string, params: Record<string, unknown> | undefined, signal: AbortSignal) =>
+          opts.clientRequests.request(live.nonce, live.send, method, params, signal),
+      };
       try {
-        session!.send(await opts.dispatcher.handle(r, { ...ctx, signal: controller.signal }));
+        live.send(await opts.dispatcher.handle(r, ctx));
       } finally {
         untrack();
         done?.();

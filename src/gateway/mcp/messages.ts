@@ -60,6 +60,11 @@ export function isNotification(m: JSONRPCMessage): m is JSONRPCNotification {
   return "method" in m && !("id" in m);
 }
 
+/** A response (result or error) the client sends to a request of the gateway. */
+export function isResponse(m: JSONRPCMessage): boolean {
+  return !("method" in m) && "id" in m;
+}
+
 export function jsonRpcError(code: number, message: string, id: string | number | null = null) {
   return { jsonrpc: "2.0" as const, id, error: { code, message } };
 }

@@ -20,6 +20,8 @@ export interface SessionClaims {
   readonly t: number;
   /** Nonce. */
   readonly n: string;
+  /** What the client may be asked: sampling, elicitation, roots (client-requests.ts letters). */
+  readonly a?: string;
 }
 
 export interface SessionSignerOptions {
@@ -75,7 +77,7 @@ export class SessionSigner {
     return this.#revoked.size;
   }
 
-  issue(input: { protocolVersion: string; keyId: string; client: unknown }): {
+  issue(input: { protocolVersion: string; keyId: string; client: unknown; abilities?: string }): {
     id: string;
     claims: SessionClaims;
   } {
@@ -88,6 +90,7 @@ export class SessionSigner {
         .slice(0, 16),
       t: Math.floor(Date.now() / 1000),
       n: randomBytes(12).toString("base64url"),
+      ...(input.abilities ? { a: input.abilities } : {}),
     };
     const body = b64(JSON.stringify(claims));
     return { id: `${body}.${this.#sign(body)}`, claims };

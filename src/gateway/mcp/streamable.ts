@@ -10,10 +10,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth.ts";
 import type { KeyStore } from "../auth.ts";
-import { CODES } from "../errors.ts";
+import { CODES, GatewayError } from "../errors.ts";
+import { abilitiesOf, ClientRequests } from "./client-requests.ts";
+import { isModernRequest, type ModernEndpoint } from "./modern.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
-import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
+import { isNotification, isRequest, isResponse, jsonRpcError, parseBody } from "./messages.ts";
 import type { SessionClaims, SessionSigner } from "./session.ts";
 import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
 
@@ -23,14 +25,16 @@ export interface StreamableOptions {
   readonly keys: KeyStore;
   readonly hub: StreamHub;
   readonly metrics: GatewayMetrics;
+  readonly clientRequests: ClientRequests;
+  /** The 2026-07-28 leg. @default 2025 revisions only */
+  readonly modern?: ModernEndpoint;
+  /** A session ended: this replica forgets what it held for it. */
+  readonly endSession: (session: string) => void;
   /** @default 15000 */
   readonly keepAliveMs?: number;
   /** Most messages in one JSON-RPC batch. @default 64 */
   readonly maxBatchSize?: number;
 }
-
-/** Methods whose answer may be preceded by progress notifications. */
-const STREAMING_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
 
 function accepts(request: FastifyRequest, type: string): boolean {
   const accept = request.headers.accept ?? "";
@@ -47,6 +51,57 @@ function unauthorized(reply: FastifyReply): FastifyReply {
     .header("www-authenticate", 'Bearer realm="shardgate"')
     .type("application/json")
     .send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized: a valid API key is required"));
+}
+
+/**
+ * The answer to a POST as SSE, started only when a message other than the
+ * answer must go out first; until then the answer can still be plain JSON.
+ */
+function lazySse(reply: FastifyReply, allowed: boolean) {
+  const state = {
+    started: false,
+    open: (): boolean => {
+      if (state.started) return true;
+      if (!allowed || reply.raw.headersSent) return false;
+      state.started = true;
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      return true;
+    },
+    /** Writes a message on the stream, starting it; dropped when the client takes no SSE. */
+    write: (message: JSONRPCMessage): void => {
+      if (state.open() && !reply.raw.writableEnded) writeSseEvent(reply.raw, message);
+    },
+  };
+  return state;
+}
+
+function jsonOrUndefined(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers (to requests the gateway sent a client) that no request here waits for. */
+function misroutedAnswer(reply: FastifyReply, answers: JSONRPCMessage[]): FastifyReply {
+  const ids = answers.map((m) => JSON.stringify((m as { id?: unknown }).id)).join(", ");
+  const elsewhere = answers.some((m) => ClientRequests.isGatewayId((m as { id?: unknown }).id));
+  return sendError(
+    reply,
+    elsewhere ? 409 : 400,
+    CODES.invalidRequest.code,
+    elsewhere
+      ? `Conflict: no request ${ids} is waiting at this replica; answers to a shard's requests must reach the replica that holds the call (session affinity), or the call runs into its timeout`
+      : `Bad Request: no request ${ids} is waiting for an answer`,
+  );
 }
 
 export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions): void {
@@ -115,7 +170,12 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const parsed = parseBody(request.body, opts.maxBatchSize);
+    // 2026-07-28 (and requests that claim it): the stateless leg, whatever
+    // the body holds; the SDK answers malformed modern requests itself.
+    const body = jsonOrUndefined(request.body);
+    if (opts.modern && isModernRequest(request, body))
+      return opts.modern.serve(request, reply, principal, body);
+    const parsed = parseBody(body ?? request.body, opts.maxBatchSize);
     if (!parsed.ok) return sendError(reply, parsed.status, parsed.error.code, parsed.error.message);
     const { messages } = parsed;
     const init = messages.find((m) => isRequest(m) && m.method === "initialize") as
@@ -138,6 +198,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         protocolVersion: result.protocolVersion,
         keyId: admitted.principal.id,
         client: { capabilities: params.capabilities, clientInfo: params.clientInfo },
+        abilities: abilitiesOf(params.capabilities),
       });
       opts.metrics.sessionsInitialized.inc();
       return reply
@@ -164,6 +225,8 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         hub.cancel(claims.n, p.requestId, p.reason);
       }
     }
+    const unanswered = messages.filter((m) => isResponse(m) && !opts.clientRequests.answer(claims.n, m));
+    if (unanswered.length > 0) return misroutedAnswer(reply, unanswered);
     const requests = messages.filter(isRequest);
     if (requests.length === 0) return reply.code(202).send();
 
@@ -174,51 +237,45 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
       if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));
     });
 
-    const stream =
-      accepts(request, "text/event-stream") &&
-      requests.some(
-        (r) =>
-          STREAMING_METHODS.has(r.method) &&
-          (r.params?._meta as { progressToken?: unknown } | undefined)?.progressToken !== undefined,
-      );
-
     try {
       const only = requests[0];
       if (!parsed.batch && only?.method === "tools/list" && only.params?.cursor === undefined) {
         return reply.type("application/json").send(dispatcher.toolsListResponse(admitted.principal, only.id));
       }
-      if (!stream) {
-        const ctx = {
-          principal: admitted.principal,
-          signal: controller.signal,
-          versions: STREAMABLE_VERSIONS,
-          protocolVersion: claims.v,
-          session: claims.n,
-        };
-        const responses = await Promise.all(requests.map((r) => dispatcher.handle(r, ctx)));
-        return reply.type("application/json").send(parsed.batch ? responses : responses[0]);
-      }
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
-      const notify = (message: JSONRPCMessage) => {
-        if (!reply.raw.writableEnded) writeSseEvent(reply.raw, message);
-      };
+      // JSON unless the call itself needs a stream: SSE starts with the first
+      // message that is not the answer (progress, a log message, a request to
+      // the client). Python clients refuse SSE events over 1 MiB and lose the
+      // session, so a plain answer must stay a plain JSON body.
+      const stream = lazySse(reply, accepts(request, "text/event-stream"));
       const ctx = {
         principal: admitted.principal,
         signal: controller.signal,
         versions: STREAMABLE_VERSIONS,
         protocolVersion: claims.v,
         session: claims.n,
-        notify,
+        abilities: claims.a,
+        notify: stream.write,
+        request: (method: string, params: Record<string, unknown> | undefined, signal: AbortSignal) => {
+          if (!stream.open())
+            throw new GatewayError(
+              "invalidRequest",
+              `the shard sent ${method}, which needs a stream: the client must accept text/event-stream`,
+            );
+          return opts.clientRequests.request(claims.n, stream.write, method, params, signal);
+        },
       };
-      await Promise.all(requests.map(async (r) => notify(await dispatcher.handle(r, ctx))));
-      reply.raw.end();
-      return reply;
+      const responses = await Promise.all(
+        requests.map(async (r) => {
+          const response = await dispatcher.handle(r, ctx);
+          if (stream.started) stream.write(response);
+          return response;
+        }),
+      );
+      if (stream.started) {
+        reply.raw.end();
+        return reply;
+      }
+      return reply.type("application/json").send(parsed.batch ? responses : responses[0]);
     } finally {
       for (const u of untrack) u();
     }
@@ -268,6 +325,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
     if (!admitted) return reply;
     signer.revoke(admitted.claims!);
     hub.closeSession(admitted.claims!.n);
+    opts.endSession(admitted.claims!.n);
     return reply.code(200).send();
   });
 }

@@ -74,6 +74,11 @@ export class StreamHub {
     for (const s of this.#streams) s.send(message);
   }
 
+  /** To the streams of one session on this replica (resource updates). */
+  sendToSession(session: string, message: JSONRPCMessage): void {
+    for (const s of this.#streams) if (s.session === session) s.send(message);
+  }
+
   closeSession(session: string): void {
     for (const s of [...this.#streams]) if (s.session === session) s.close();
   }

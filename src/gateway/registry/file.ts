@@ -239,5 +239,11 @@ export class FileRegistry implements Registry {
     );
   }
 
+  async restart(): Promise<void> {
+    throw new RegistryReadOnlyError(
+      "standalone mode has no Deployments to restart: restart the shard's process",
+    );
+  }
+
   async reportGatewayStatus(): Promise<void> {}
 }

@@ -9,6 +9,9 @@ import { API_VERSION, KIND, mcpShardSpec, mcpShardStatus, type McpShard } from "
 import { Informer, RESOURCES, type KubeClient, type KubeObject } from "../../kube/index.ts";
 import type { Logger } from "../../log.ts";
 import { toShardRecord } from "./record.ts";
+
+/** The pod-template annotation `kubectl rollout restart` writes. */
+export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
 import type { GatewayStatusReport, Registry, ShardRecord, ShardTarget } from "./types.ts";
 
 export const GATEWAY_FIELD_MANAGER = "shardgate-gateway";
@@ -150,6 +153,12 @@ export class KubeRegistry implements Registry {
 
   async setEnabled(namespace: string, name: string, enabled: boolean): Promise<void> {
     await this.#opts.client.mergePatch(RESOURCES.mcpShard, namespace, name, { spec: { enabled } });
+  }
+
+  async restart(namespace: string, name: string): Promise<void> {
+    await this.#opts.client.mergePatch(RESOURCES.deployment, namespace, name, {
+      spec: { template: { metadata: { annotations: { [RESTARTED_AT]: new Date().toISOString() } } } },
+    });
   }
 
   async reportGatewayStatus(key: string, report: GatewayStatusReport): Promise<void> {

@@ -1,5 +1,10 @@
 /** Pure: from a declared McpShard to what the gateway routes. */
-import { DEFAULT_CALL_POLICY, type McpShardSpec, type McpShardStatus } from "../../api/index.ts";
+import {
+  DEFAULT_ACTIVITY_RECORDING,
+  DEFAULT_CALL_POLICY,
+  type McpShardSpec,
+  type McpShardStatus,
+} from "../../api/index.ts";
 import { shardPrefix } from "../catalogue/naming.ts";
 import type { ShardRecord } from "./types.ts";
 
@@ -65,6 +70,7 @@ export function toShardRecord(input: RecordInput, options: RecordOptions = {}): 
       deny: spec.tools?.deny,
       policy: spec.policy ?? DEFAULT_CALL_POLICY,
       auth: spec.auth,
+      activity: spec.activity ?? DEFAULT_ACTIVITY_RECORDING,
     },
   };
 }

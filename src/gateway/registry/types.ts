@@ -1,4 +1,10 @@
-import type { CallPolicy, McpShardSpec, McpShardStatus, UpstreamAuth } from "../../api/index.ts";
+import type {
+  ActivityRecording,
+  CallPolicy,
+  McpShardSpec,
+  McpShardStatus,
+  UpstreamAuth,
+} from "../../api/index.ts";
 
 /** Where and how the gateway reaches one shard, once the registry says it may. */
 export interface ShardTarget {
@@ -13,6 +19,8 @@ export interface ShardTarget {
   readonly deny?: readonly string[];
   readonly policy: CallPolicy;
   readonly auth?: UpstreamAuth;
+  /** What the activity log keeps about calls (spec.activity). @default names only */
+  readonly activity?: ActivityRecording;
 }
 
 /** One declared shard, routable or not (the admin API lists both). */
@@ -51,6 +59,12 @@ export interface Registry {
   resolveAuth(target: ShardTarget): Promise<Record<string, string>>;
   /** Writes spec.enabled (kube mode); file mode throws RegistryReadOnlyError. */
   setEnabled(namespace: string, name: string, enabled: boolean): Promise<void>;
+  /**
+   * Rolls the shard's Deployment (named after the shard) the way `kubectl
+   * rollout restart` does: a new pod-template annotation. Kube mode only;
+   * file mode throws RegistryReadOnlyError.
+   */
+  restart(namespace: string, name: string): Promise<void>;
   /** Reports naming notes to status.gateway, only when they changed (kube mode; no-op in file mode). */
   reportGatewayStatus(key: string, report: GatewayStatusReport): Promise<void>;
 }

@@ -72,6 +72,8 @@ export class HttpTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** A message on the response stream of `requestId` that is not its answer; true when handled. */
+  onrelated?: (requestId: RequestId, message: JSONRPCMessage) => boolean;
   sessionId?: string;
 
   #opts: HttpTransportOptions;
@@ -247,6 +249,7 @@ export class HttpTransport implements Transport {
       }
       const message = m as JSONRPCMessage;
       if ("method" in message) {
+        if (requestId !== undefined && this.onrelated?.(requestId, message)) continue;
         if (!order.notified) {
           order.notified = true;
           setImmediate(() => (order.notified = false));

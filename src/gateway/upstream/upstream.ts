@@ -11,19 +11,28 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CallToolResultSchema,
+  CompleteResultSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  EmptyResultSchema,
   GetPromptResultSchema,
+  ListRootsRequestSchema,
   McpError,
+  ResourceUpdatedNotificationSchema,
   PromptListChangedNotificationSchema,
   ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type CompleteResult,
   type GetPromptResult,
+  type LoggingMessageNotification,
   type Progress,
   type Prompt,
   type ReadResourceResult,
   type Resource,
   type ResourceTemplate,
+  type Result,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
@@ -31,6 +40,7 @@ import { CODES, GatewayError } from "../errors.ts";
 import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
 import { HttpTransport, LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
+import { callChannel, RelayTransport, type CallChannel } from "./relay.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
@@ -50,6 +60,8 @@ export interface UpstreamOptions {
   /** A shard's lists changed (list_changed, or a new session). */
   readonly onListChanged: (kind: ListKind | "all") => void;
   readonly onStateChange: () => void;
+  /** The shard says a resource the gateway subscribed to changed. @default ignored */
+  readonly onResourceUpdated?: (uri: string) => void;
   /** serverInfo-style name the gateway introduces itself with. */
   readonly clientInfo: { name: string; version: string };
   /** @default 250 */
@@ -63,7 +75,24 @@ export interface UpstreamOptions {
 export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
+  /** A log message the shard sent during the call. */
+  readonly onlog?: (params: LoggingMessageNotification["params"]) => void;
+  /** A request of the shard to the calling client (sampling, elicitation, roots). */
+  readonly onrequest?: (
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ) => Promise<Result>;
+  /** The name the client used (`<shard>_<tool>`), for error messages. */
+  readonly displayName?: string;
 }
+
+/**
+ * The gateway's upstream session serves every client, so it declares every
+ * client capability; each request of the shard goes to the client of the call
+ * it belongs to, which may lack the capability (then the shard gets an error).
+ */
+const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -110,6 +139,8 @@ export class Upstream {
   #retryAt: number | undefined;
   #semaphore: Semaphore;
   #generation = 0;
+  /** Resources subscribed upstream: one subscription however many clients; renewed on reconnect. */
+  #subscribed = new Set<string>();
 
   constructor(options: UpstreamOptions) {
     this.#opts = options;
@@ -177,6 +208,7 @@ export class Upstream {
       this.serverInfo = client.getServerVersion();
       this.#setState("ready");
       this.#opts.logger.info({ shard: this.target.key, transport: this.transportUsed }, "connected to shard");
+      this.#resubscribe(client);
       // A new upstream session may come with different lists.
       this.#opts.onListChanged("all");
       return client;
@@ -218,8 +250,26 @@ export class Upstream {
     }
   }
 
-  async #open(transport: Transport, kind: "streamable-http" | "sse"): Promise<Client> {
-    const client = new Client(this.#opts.clientInfo, { capabilities: {} });
+  async #open(
+    inner: Transport & { onrelated?: RelayTransport["inner"]["onrelated"] },
+    kind: "streamable-http" | "sse",
+  ): Promise<Client> {
+    const transport = new RelayTransport(inner);
+    const client = new Client(this.#opts.clientInfo, { capabilities: UPSTREAM_CAPABILITIES });
+    // Requests that belong to no call (legacy SSE cannot tell, or a shard asks
+    // on its own): no client to ask, and the gateway has nothing to answer for them.
+    const noCaller = (method: string) => () => {
+      throw new McpError(
+        CODES.methodNotFound.code,
+        `shardgate: ${method} outside a call to this shard cannot be routed to a client${kind === "sse" ? " (legacy SSE does not say which call a request belongs to)" : ""}`,
+      );
+    };
+    client.setRequestHandler(CreateMessageRequestSchema, noCaller("sampling/createMessage"));
+    client.setRequestHandler(ElicitRequestSchema, noCaller("elicitation/create"));
+    client.setRequestHandler(ListRootsRequestSchema, noCaller("roots/list"));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+      this.#opts.onResourceUpdated?.(n.params.uri),
+    );
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#opts.onListChanged("tools"));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
       this.#opts.onListChanged("resources"),
@@ -262,7 +312,7 @@ export class Upstream {
    */
   #reinitialise(transport: Transport): void {
     const client = this.#client;
-    if (!client || client.transport !== transport) return;
+    if (!client || (client.transport as RelayTransport | undefined)?.inner !== transport) return;
     this.#opts.logger.info({ shard: this.target.key }, "shard lost the gateway's session; re-initialising");
     this.#client = undefined;
     this.#generation++;
@@ -343,10 +393,13 @@ export class Upstream {
           );
         throw error;
       }
+      const channel = this.#channel(label, options, signal);
       for (let attempt = 0; ; attempt++) {
         const client = await this.#ensureClient();
         try {
-          const result = await fn(client, { timeout: timeoutMs, signal, onprogress: options.onprogress });
+          const result = await callChannel.run(channel, () =>
+            fn(client, { timeout: timeoutMs, signal, onprogress: options.onprogress }),
+          );
           this.lastSeen = new Date();
           return result;
         } catch (error) {
@@ -369,6 +422,58 @@ export class Upstream {
       clearTimeout(timer);
       caller?.removeEventListener("abort", onCallerAbort);
     }
+  }
+
+  /** Where the shard's messages about this call go (see relay.ts). */
+  #channel(label: string, options: CallOptions, signal: AbortSignal): CallChannel {
+    return {
+      notify: (message) => {
+        const params = (message.params ?? {}) as Record<string, unknown>;
+        if (message.method === "notifications/progress") {
+          const { progressToken: _token, _meta: _m, ...progress } = params;
+          options.onprogress?.(progress as unknown as Progress);
+        } else options.onlog?.(params as LoggingMessageNotification["params"]);
+      },
+      request: async (message) => {
+        if (!options.onrequest)
+          throw new McpError(
+            CODES.methodNotFound.code,
+            `shardgate: the client of ${label} cannot take ${message.method} on this transport`,
+          );
+        return options.onrequest(message.method, message.params, signal);
+      },
+    };
+  }
+
+  #resubscribe(client: Client): void {
+    for (const uri of this.#subscribed) {
+      void client.subscribeResource({ uri }).catch((error: unknown) => {
+        this.#opts.logger.warn({ shard: this.target.key, uri, err: error }, "re-subscribing failed");
+      });
+    }
+  }
+
+  /** Subscribes the gateway's session to a resource (once; renewed after a reconnect). */
+  async subscribe(uri: string): Promise<void> {
+    await this.#run(`resource ${uri}`, (c, o) =>
+      c.request({ method: "resources/subscribe", params: { uri } }, EmptyResultSchema, o),
+    );
+    this.#subscribed.add(uri);
+  }
+
+  async unsubscribe(uri: string): Promise<void> {
+    this.#subscribed.delete(uri);
+    await this.#run(`resource ${uri}`, (c, o) =>
+      c.request({ method: "resources/unsubscribe", params: { uri } }, EmptyResultSchema, o),
+    );
+  }
+
+  async complete(params: Record<string, unknown>, options: CallOptions = {}): Promise<CompleteResult> {
+    return this.#run(
+      "completion/complete",
+      (c, o) => c.request({ method: "completion/complete", params }, CompleteResultSchema, o),
+      options,
+    );
   }
 
   #translate(
@@ -458,7 +563,7 @@ export class Upstream {
     args: Record<string, unknown> | undefined,
     options: CallOptions = {},
   ): Promise<CallToolResult> {
-    const label = `tool ${name}`;
+    const label = `tool ${options.displayName ?? name}`;
     const result = await this.#run(
       label,
       (c, o) =>
@@ -485,7 +590,7 @@ export class Upstream {
     args: Record<string, string> | undefined,
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
-    const label = `prompt ${name}`;
+    const label = `prompt ${options.displayName ?? name}`;
     const result = await this.#run(
       label,
       (c, o) =>

@@ -1,4 +1,4 @@
-import type { McpShard } from "../../api/index.ts";
+import { SHARD_TOKEN_ENV, type McpShard } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/index.ts";
 import {
   BRIDGE_PORT,
@@ -45,7 +45,12 @@ export function desiredDeployment(shard: McpShard, options: DesiredOptions): Kub
   const image = container?.image ?? stdio?.image ?? options.shardImage;
   const command = stdio ? ["shardgate"] : container?.command;
   const args = stdio ? ["bridge", "--port", String(BRIDGE_PORT), "--", ...stdio.command] : container?.args;
-  const env = [...(stdio ? [{ name: "HOME", value: "/tmp" }] : []), ...(workload.env ?? [])];
+  const auth = shard.spec.auth;
+  // Last, so a user's env entry of the same name cannot shadow the token the gateway sends.
+  const token = auth?.generate
+    ? [{ name: SHARD_TOKEN_ENV, valueFrom: { secretKeyRef: auth.secretKeyRef } }]
+    : [];
+  const env = [...(stdio ? [{ name: "HOME", value: "/tmp" }] : []), ...(workload.env ?? []), ...token];
 
   return prune({
     apiVersion: "apps/v1",

@@ -3,13 +3,14 @@ import type { McpShard } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/index.ts";
 import type { DesiredOptions } from "./common.ts";
 import { desiredDeployment } from "./deployment.ts";
-import { desiredNetworkPolicy } from "./networkpolicy.ts";
+import { desiredEgressPolicy, desiredNetworkPolicy } from "./networkpolicy.ts";
 import { desiredService } from "./service.ts";
 import { desiredServiceAccount } from "./serviceaccount.ts";
 
 export {
   CHILD_SELECTOR,
   controllerReference,
+  defaultEgressPolicy,
   endpointOf,
   selectorLabels,
   shardLabels,
@@ -20,7 +21,8 @@ export {
 export { desiredDeployment } from "./deployment.ts";
 export { canonicalQuantity, isQuantity } from "./quantity.ts";
 export { desiredService, serviceUrl } from "./service.ts";
-export { desiredNetworkPolicy } from "./networkpolicy.ts";
+export { desiredEgressPolicy, desiredNetworkPolicy, EGRESS_POLICY_SUFFIX } from "./networkpolicy.ts";
+export { desiredTokenSecret, randomToken } from "./token.ts";
 export { desiredServiceAccount } from "./serviceaccount.ts";
 
 /** Every child the shard should have, in apply order (the ServiceAccount before the pods using it). */
@@ -29,6 +31,7 @@ export function desiredChildren(shard: McpShard, options: DesiredOptions): KubeO
     desiredServiceAccount(shard),
     desiredService(shard),
     desiredNetworkPolicy(shard, options),
+    desiredEgressPolicy(shard, options),
     desiredDeployment(shard, options),
   ].filter((child): child is KubeObject => child !== undefined);
 }

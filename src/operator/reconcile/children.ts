@@ -14,6 +14,7 @@ import {
 import { needsApply } from "../compare.ts";
 import type { InformerSet } from "../informer-set.ts";
 import { ChildConflictError, messageOf } from "./errors.ts";
+import type { TokenSecrets } from "./token-secrets.ts";
 
 /**
  * The kinds a shard owns, in the order they are applied. The operator
@@ -38,6 +39,8 @@ export interface ChildStep {
 
 export interface ChildPlan {
   readonly steps: readonly ChildStep[];
+  /** The spec.auth.generate Secret to create unless it exists, with the key to put the token under. */
+  readonly tokenSecret?: { readonly want: KubeObject; readonly key: string };
   readonly unwanted: ReadonlyArray<{ type: ResourceType; child: KubeObject }>;
   /** Is anything to be applied or deleted? */
   readonly writes: boolean;
@@ -49,11 +52,16 @@ export function controlledBy(child: KubeObject, uid: string | undefined): boolea
   return (child.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === uid);
 }
 
-/** What differs from `desired`; throws ChildConflictError for a child someone else controls. */
+/**
+ * What differs from `desired`; throws ChildConflictError for a child someone
+ * else controls. `tokenSecret` is the spec.auth.generate Secret when it is not
+ * known to exist yet.
+ */
 export function planChildren(
   shard: McpShard,
   desired: readonly KubeObject[],
   caches: ChildCaches,
+  tokenSecret?: KubeObject,
 ): ChildPlan {
   const steps = desired.map((want) => {
     const type = CHILD_TYPES.find((t) => t.kind === want.kind);
@@ -67,10 +75,12 @@ export function planChildren(
     return { type, want, observed };
   });
   const unwanted = unwantedChildren(shard, desired, caches);
+  const key = shard.spec.auth?.secretKeyRef.key;
   return {
     steps,
+    ...(tokenSecret && key ? { tokenSecret: { want: tokenSecret, key } } : {}),
     unwanted,
-    writes: unwanted.length > 0 || steps.some((s) => needsApply(s.want, s.observed)),
+    writes: !!tokenSecret || unwanted.length > 0 || steps.some((s) => needsApply(s.want, s.observed)),
     deployment: steps.find((s) => s.type === RESOURCES.deployment)?.observed,
   };
 }
@@ -98,6 +108,7 @@ export interface ChildWriterOptions {
   readonly client: KubeClient;
   readonly caches: ChildCaches;
   readonly fieldManager: string;
+  readonly tokens: TokenSecrets;
   /** Counts writes by kind (for metrics). */
   readonly onWrite?: (kind: string, verb: "apply" | "delete") => void;
 }
@@ -113,14 +124,19 @@ export class ChildWriter {
   async write(plan: ChildPlan): Promise<void> {
     // Everything in parallel except what the pods need first: the Deployment
     // waits for its ServiceAccount (admission refuses pods without it) and
-    // its NetworkPolicy (pods never run unfenced). The Service is not among
-    // them; its ClusterIP allocation is the slowest write of all.
+    // its NetworkPolicies (pods never run unfenced) and its token Secret (the
+    // container's env needs it). The Service is not among them; its
+    // ClusterIP allocation is the slowest write of all.
     const needed = (s: ChildStep) =>
       s.type === RESOURCES.serviceAccount || s.type === RESOURCES.networkPolicy;
     const deployments = plan.steps.filter((s) => s.type === RESOURCES.deployment);
     const others = plan.steps.filter((s) => !needed(s) && s.type !== RESOURCES.deployment);
     const podChain = async () => {
-      await Promise.all(plan.steps.filter(needed).map((s) => this.#applyIfChanged(s)));
+      const secret = plan.tokenSecret;
+      await Promise.all([
+        ...plan.steps.filter(needed).map((s) => this.#applyIfChanged(s)),
+        ...(secret ? [this.#ensureSecret(secret.want, secret.key)] : []),
+      ]);
       for (const s of deployments) await this.#applyIfChanged(s);
     };
     // All settle before the outcome is reported, so no write of this shard is still on its way then.
@@ -144,6 +160,16 @@ export class ChildWriter {
     }
     this.#options.onWrite?.(type.kind, "apply");
     caches.get(type.kind)?.observe(current);
+  }
+
+  async #ensureSecret(want: KubeObject, key: string): Promise<void> {
+    try {
+      await this.#options.tokens.ensure(want, key);
+    } catch (cause) {
+      throw new Error(`create Secret ${objectKey(want)} for spec.auth.generate: ${messageOf(cause)}`, {
+        cause,
+      });
+    }
   }
 
   async #delete(type: ResourceType, child: KubeObject): Promise<void> {

@@ -11,7 +11,7 @@ import { objectKey, RESOURCES, splitKey, type KubeClient, type KubeObject } from
 import type { Logger } from "../../log.ts";
 import { ApplyPool } from "../apply-pool.ts";
 import { withDesiredHash } from "../compare.ts";
-import { desiredChildren, serviceUrl, type DesiredOptions } from "../desired/index.ts";
+import { desiredChildren, desiredTokenSecret, serviceUrl, type DesiredOptions } from "../desired/index.ts";
 import { readyTransition, type EventRecorder } from "../events.ts";
 import type { InformerSet } from "../informer-set.ts";
 import type { VerifyRequest, VerifyResult } from "../verify.ts";
@@ -25,6 +25,7 @@ import {
   shardStatusParts,
 } from "./status.ts";
 import type { StatusParts } from "./status.ts";
+import { TokenSecrets } from "./token-secrets.ts";
 import { ShardVerifier } from "./verification.ts";
 
 export interface ReconcilerOptions extends DesiredOptions {
@@ -77,6 +78,7 @@ export class Reconciler {
   readonly #verifier: ShardVerifier;
   readonly #applies: ApplyPool;
   readonly #writer: ChildWriter;
+  readonly #tokens: TokenSecrets;
   /** Desired children per shard, for the shard's resourceVersion they were built from. */
   readonly #desiredMemo = new Map<string, { version: string; desired: KubeObject[] }>();
   /** When each shard's Deployment was first seen waiting for its controller. */
@@ -97,8 +99,10 @@ export class Reconciler {
       },
     });
     this.#applies = new ApplyPool({ concurrency: options.applyConcurrency, onDone: deps.enqueue });
+    this.#tokens = new TokenSecrets(deps.client);
     this.#writer = new ChildWriter({
       client: deps.client,
+      tokens: this.#tokens,
       caches: deps.children,
       fieldManager: deps.fieldManager,
       onWrite: deps.onWrite,
@@ -143,6 +147,7 @@ export class Reconciler {
       this.#applies.forget(key);
       this.#desiredMemo.delete(key);
       this.#settlingSince.delete(key);
+      this.#tokens.forget(shard?.metadata.uid);
       return {};
     }
     const parsed = mcpShardSpec.safeParse(shard.spec);
@@ -164,7 +169,9 @@ export class Reconciler {
       // Their completion queues the shard again.
       if (this.#applies.busy(key)) return {};
       try {
-        plan = planChildren(typed, this.#desired(typed), this.#deps.children);
+        const secret = desiredTokenSecret(typed);
+        const missing = secret && !this.#tokens.known(secret) ? secret : undefined;
+        plan = planChildren(typed, this.#desired(typed), this.#deps.children, missing);
       } catch (error) {
         failure = error;
       }
@@ -221,6 +228,9 @@ export class Reconciler {
       // status write is the final one.
       if (!verification) return {};
       ({ result, dueInMs: requeueAfterMs } = verification);
+      // A generated token's Secret that cannot be read is made again (deleted by hand: a new token).
+      if (!result.ok && result.reason === "SecretUnreadable" && spec.auth?.generate)
+        this.#tokens.forget(shard.metadata.uid);
     }
     await this.#writeStatus(shard, shardStatusParts(shard, { url, deployment, result }));
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };

@@ -1,0 +1,117 @@
+/**
+ * PostgreSQL (the `postgres` driver): one history shared by every replica.
+ * Each replica inserts its own calls under random ids, so every replica's view
+ * shows each call once. Schema creation is serialised with an advisory lock,
+ * since replicas start together.
+ */
+import postgres, { type Sql } from "postgres";
+import {
+  fromRow,
+  storedJson,
+  whereClause,
+  type ActivityEntry,
+  type ActivityQuery,
+  type ActivityRow,
+  type ActivityStore,
+  type Retention,
+} from "./types.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS shardgate_activity (
+  id TEXT PRIMARY KEY,
+  time TIMESTAMPTZ NOT NULL,
+  key TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  shard TEXT NOT NULL,
+  duration_ms DOUBLE PRECISION NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT,
+  argument_names TEXT NOT NULL,
+  arguments TEXT,
+  result TEXT,
+  audit BOOLEAN NOT NULL DEFAULT FALSE,
+  replica TEXT
+);
+CREATE INDEX IF NOT EXISTS shardgate_activity_time ON shardgate_activity (time);
+CREATE INDEX IF NOT EXISTS shardgate_activity_tool_time ON shardgate_activity (tool, time);
+CREATE INDEX IF NOT EXISTS shardgate_activity_shard_time ON shardgate_activity (shard, time);
+`;
+
+/** Arbitrary constant: the advisory lock that serialises schema creation. */
+const SCHEMA_LOCK = 0x5ba2d6a7;
+
+const COLUMNS =
+  "id, time, key, tool, shard, duration_ms, outcome, error, argument_names, arguments, result, audit, replica";
+
+export class PostgresActivityStore implements ActivityStore {
+  readonly kind = "postgres";
+  readonly #sql: Sql;
+
+  /** @param url postgres://user:password@host:port/db (or a socket: ?host=/dir) */
+  constructor(url: string, options: { max?: number } = {}) {
+    this.#sql = postgres(url, { max: options.max ?? 4, onnotice: () => {}, connect_timeout: 10 });
+  }
+
+  async init(): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`;
+      await tx.unsafe(SCHEMA);
+    });
+  }
+
+  async insert(entries: readonly ActivityEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map((e) => ({
+      id: e.id,
+      time: new Date(e.time),
+      key: e.key,
+      tool: e.tool,
+      shard: e.shard,
+      duration_ms: e.durationMs,
+      outcome: e.outcome,
+      error: e.error ?? null,
+      argument_names: JSON.stringify(e.argumentNames),
+      arguments: storedJson(e.arguments),
+      result: storedJson(e.result),
+      audit: e.audit === true,
+      replica: e.replica ?? null,
+    }));
+    await this.#sql`INSERT INTO shardgate_activity ${this.#sql(rows)} ON CONFLICT (id) DO NOTHING`;
+  }
+
+  async query(q: ActivityQuery): Promise<ActivityEntry[]> {
+    const where = whereClause(
+      q,
+      (i) => `$${i}`,
+      (iso) => iso,
+    );
+    const params = [...where.params, q.limit ?? 100];
+    const rows = await this.#sql.unsafe<ActivityRow[]>(
+      `SELECT ${COLUMNS} FROM shardgate_activity ${where.sql} ORDER BY time DESC, id DESC LIMIT $${params.length}`,
+      params as string[],
+    );
+    return rows.map(fromRow);
+  }
+
+  async get(id: string): Promise<ActivityEntry | undefined> {
+    const rows = await this.#sql.unsafe<ActivityRow[]>(
+      `SELECT ${COLUMNS} FROM shardgate_activity WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async prune(retention: Retention, now = Date.now()): Promise<number> {
+    const byAge = await this
+      .#sql`DELETE FROM shardgate_activity WHERE time < ${new Date(now - retention.maxAgeMs)}`;
+    const bySize = await this.#sql`
+      DELETE FROM shardgate_activity WHERE audit = FALSE AND id IN (
+        SELECT id FROM shardgate_activity WHERE audit = FALSE
+        ORDER BY time DESC, id DESC OFFSET ${retention.maxEntries})`;
+    return byAge.count + bySize.count;
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}

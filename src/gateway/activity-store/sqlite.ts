@@ -1,0 +1,136 @@
+/**
+ * Embedded SQLite (node:sqlite, built into Node 24): the default store, one
+ * file per replica. WAL mode, so readers never wait for the writer; time is
+ * kept as epoch milliseconds, so ordering and ranges use the index.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import {
+  fromRow,
+  storedJson,
+  whereClause,
+  type ActivityEntry,
+  type ActivityQuery,
+  type ActivityRow,
+  type ActivityStore,
+  type Retention,
+} from "./types.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS activity (
+  id TEXT PRIMARY KEY,
+  time INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  shard TEXT NOT NULL,
+  duration_ms REAL NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT,
+  argument_names TEXT NOT NULL,
+  arguments TEXT,
+  result TEXT,
+  audit INTEGER NOT NULL DEFAULT 0,
+  replica TEXT
+);
+CREATE INDEX IF NOT EXISTS activity_time ON activity (time);
+CREATE INDEX IF NOT EXISTS activity_tool_time ON activity (tool, time);
+CREATE INDEX IF NOT EXISTS activity_shard_time ON activity (shard, time);
+`;
+
+const COLUMNS =
+  "id, time, key, tool, shard, duration_ms, outcome, error, argument_names, arguments, result, audit, replica";
+
+export class SqliteActivityStore implements ActivityStore {
+  readonly kind = "sqlite";
+  readonly #path: string;
+  #db: DatabaseSync | undefined;
+
+  /** @param path a file, or ":memory:" (gone with the process) */
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  get #open(): DatabaseSync {
+    if (!this.#db) throw new Error("activity store is not initialised (or closed)");
+    return this.#db;
+  }
+
+  init(): Promise<void> {
+    if (this.#path !== ":memory:") mkdirSync(dirname(this.#path), { recursive: true });
+    const db = new DatabaseSync(this.#path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    db.exec(SCHEMA);
+    this.#db = db;
+    return Promise.resolve();
+  }
+
+  insert(entries: readonly ActivityEntry[]): Promise<void> {
+    const db = this.#open;
+    const statement = db.prepare(
+      `INSERT OR IGNORE INTO activity (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    db.exec("BEGIN");
+    try {
+      for (const e of entries) {
+        statement.run(
+          e.id,
+          Date.parse(e.time),
+          e.key,
+          e.tool,
+          e.shard,
+          e.durationMs,
+          e.outcome,
+          e.error ?? null,
+          JSON.stringify(e.argumentNames),
+          storedJson(e.arguments),
+          storedJson(e.result),
+          e.audit ? 1 : 0,
+          e.replica ?? null,
+        );
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+    return Promise.resolve();
+  }
+
+  query(q: ActivityQuery): Promise<ActivityEntry[]> {
+    const where = whereClause(
+      q,
+      () => "?",
+      (iso) => Date.parse(iso),
+    );
+    const rows = this.#open
+      .prepare(`SELECT ${COLUMNS} FROM activity ${where.sql} ORDER BY time DESC, id DESC LIMIT ?`)
+      .all(...(where.params as SQLInputValue[]), q.limit ?? 100) as unknown as ActivityRow[];
+    return Promise.resolve(rows.map(fromRow));
+  }
+
+  get(id: string): Promise<ActivityEntry | undefined> {
+    const row = this.#open.prepare(`SELECT ${COLUMNS} FROM activity WHERE id = ?`).get(id) as
+      ActivityRow | undefined;
+    return Promise.resolve(row ? fromRow(row) : undefined);
+  }
+
+  prune(retention: Retention, now = Date.now()): Promise<number> {
+    const db = this.#open;
+    const byAge = db.prepare("DELETE FROM activity WHERE time < ?").run(now - retention.maxAgeMs);
+    // Keep the newest maxEntries ordinary entries; audit entries leave by age only.
+    const bySize = db
+      .prepare(
+        `DELETE FROM activity WHERE audit = 0 AND id IN (
+           SELECT id FROM activity WHERE audit = 0 ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)`,
+      )
+      .run(retention.maxEntries);
+    return Promise.resolve(Number(byAge.changes) + Number(bySize.changes));
+  }
+
+  close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The activity log's storage: one interface, two backends (embedded SQLite by
+ * default, PostgreSQL when several replicas must share one history).
+ */
+
+export type ActivityOutcome = "ok" | "tool_error" | "error";
+
+/**
+ * One tool call as it is stored. Argument values and results are present only
+ * when the shard's spec.activity allows them, and arrive here already
+ * redacted: the store keeps what it is given.
+ */
+export interface ActivityEntry {
+  /** Unique across replicas (a random UUID), so a shared store never shows a call twice. */
+  readonly id: string;
+  /** RFC 3339 with milliseconds, UTC. */
+  readonly time: string;
+  readonly key: string;
+  readonly tool: string;
+  /** "namespace/name". */
+  readonly shard: string;
+  readonly durationMs: number;
+  readonly outcome: ActivityOutcome;
+  readonly error?: string;
+  readonly argumentNames: readonly string[];
+  readonly arguments?: unknown;
+  readonly result?: unknown;
+  /** Matched an audit pattern of the shard: never removed by size retention. */
+  readonly audit?: boolean;
+  /** The gateway replica (host name) that served the call. */
+  readonly replica?: string;
+}
+
+export interface ActivityQuery {
+  readonly tool?: string;
+  readonly shard?: string;
+  readonly outcome?: ActivityOutcome;
+  readonly key?: string;
+  /** RFC 3339; entries at or after. */
+  readonly since?: string;
+  /** RFC 3339; entries before. */
+  readonly until?: string;
+  /** Only these tools (a non-admin key's view); undefined means any. */
+  readonly tools?: readonly string[];
+  /** @default 100 */
+  readonly limit?: number;
+}
+
+export interface Retention {
+  /** Entries older than this are removed. @default 30 days */
+  readonly maxAgeMs: number;
+  /** At most this many entries besides audit entries; the oldest go first. @default 100000 */
+  readonly maxEntries: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { maxAgeMs: 30 * 24 * 3600 * 1000, maxEntries: 100_000 };
+
+export interface ActivityStore {
+  readonly kind: "sqlite" | "postgres";
+  /** Creates the schema when missing; safe to run from every replica at once. */
+  init(): Promise<void>;
+  /** Stores entries in one transaction. */
+  insert(entries: readonly ActivityEntry[]): Promise<void>;
+  /** Newest first. */
+  query(q: ActivityQuery): Promise<ActivityEntry[]>;
+  get(id: string): Promise<ActivityEntry | undefined>;
+  /** Applies retention; returns how many entries went. */
+  prune(retention: Retention, now?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Results and arguments larger than this (as JSON) are stored cut, with a marker. */
+export const MAX_STORED_JSON = 64 * 1024;
+
+/** JSON text of a value for storage, cut to MAX_STORED_JSON characters. */
+export function storedJson(value: unknown): string | null {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  if (text.length <= MAX_STORED_JSON) return text;
+  return JSON.stringify({ truncated: true, bytes: text.length, head: text.slice(0, MAX_STORED_JSON) });
+}
+
+/** A stored row (either backend, column names shared) back to an entry. */
+export interface ActivityRow {
+  id: string;
+  time: number | string | Date;
+  key: string;
+  tool: string;
+  shard: string;
+  duration_ms: number;
+  outcome: string;
+  error: string | null;
+  argument_names: string;
+  arguments: string | null;
+  result: string | null;
+  audit: number | boolean;
+  replica: string | null;
+}
+
+export function fromRow(row: ActivityRow): ActivityEntry {
+  return {
+    id: row.id,
+    time: row.time instanceof Date ? row.time.toISOString() : new Date(row.time).toISOString(),
+    key: row.key,
+    tool: row.tool,
+    shard: row.shard,
+    durationMs: Number(row.duration_ms),
+    outcome: row.outcome as ActivityOutcome,
+    ...(row.error !== null ? { error: row.error } : {}),
+    argumentNames: JSON.parse(row.argument_names) as string[],
+    ...(row.arguments !== null ? { arguments: JSON.parse(row.arguments) as unknown } : {}),
+    ...(row.result !== null ? { result: JSON.parse(row.result) as unknown } : {}),
+    ...(row.audit ? { audit: true } : {}),
+    ...(row.replica !== null ? { replica: row.replica } : {}),
+  };
+}
+
+/** The WHERE clause of a query, with numbered ($1) or anonymous (?) placeholders. */
+export function whereClause(
+  q: ActivityQuery,
+  placeholder: (index: number) => string,
+  timeValue: (iso: string) => unknown,
+): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    parts.push(sql.replace("?", placeholder(params.length)));
+  };
+  if (q.tool) add("tool = ?", q.tool);
+  if (q.shard) add("shard = ?", q.shard);
+  if (q.outcome) add("outcome = ?", q.outcome);
+  if (q.key) add("key = ?", q.key);
+  if (q.since) add("time >= ?", timeValue(q.since));
+  if (q.until) add("time < ?", timeValue(q.until));
+  if (q.tools) {
+    if (q.tools.length === 0) parts.push("1 = 0");
+    else {
+      const marks = q.tools.map((t) => {
+        params.push(t);
+        return placeholder(params.length);
+      });
+      parts.push(`tool IN (${marks.join(", ")})`);
+    }
+  }
+  return { sql: parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : "", params };
+}

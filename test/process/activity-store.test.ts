@@ -1,0 +1,214 @@
+/**
+ * The activity log on both real backends: embedded SQLite (a file in a temp
+ * dir) and a real PostgreSQL server started for this file (Debian's package,
+ * initdb in a temp dir, loopback port). Filters, retention by age and size
+ * (audit entries kept), history across restarts, and two gateway replicas
+ * sharing one PostgreSQL history where each replica shows every call once.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ActivityLog, type NewActivityEntry } from "../../src/gateway/activity.ts";
+import {
+  PostgresActivityStore,
+  SqliteActivityStore,
+  type ActivityStore,
+} from "../../src/gateway/activity-store/index.ts";
+import { startPostgres, type Postgres } from "../harness/postgres.ts";
+import {
+  eventually,
+  startGateway,
+  startShard,
+  type TestGateway,
+  type TestShard,
+} from "../support/gateway-fixtures.ts";
+
+let pg: Postgres;
+let dir: string;
+let databases = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "shardgate-activity-"));
+  pg = await startPostgres();
+}, 60_000);
+
+afterAll(async () => {
+  await pg?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function entry(overrides: Partial<NewActivityEntry> & { time: string }): NewActivityEntry {
+  return {
+    key: "admin",
+    tool: "home_echo",
+    shard: "default/home",
+    durationMs: 1.5,
+    outcome: "ok",
+    argumentNames: ["text"],
+    ...overrides,
+  };
+}
+
+/** Each call: a fresh database, and how to open a store on it (again and again). */
+const backends: Record<string, () => Promise<() => ActivityStore>> = {
+  sqlite: async () => {
+    const path = join(dir, `activity-${++databases}.sqlite`);
+    return () => new SqliteActivityStore(path);
+  },
+  postgres: async () => {
+    const url = await pg.createDatabase(`activity_${++databases}`);
+    return () => new PostgresActivityStore(url);
+  },
+};
+
+describe.each(Object.keys(backends))("activity store: %s", (backend) => {
+  let open: () => ActivityStore;
+  beforeAll(async () => {
+    open = await backends[backend]!();
+  });
+
+  it("filters by tool, shard, outcome, key and time range, newest first", async () => {
+    const log = new ActivityLog({ store: open(), replica: "r1" });
+    await log.start();
+    log.add(entry({ time: "2026-01-01T00:00:00.000Z" }));
+    log.add(entry({ time: "2026-01-01T00:01:00.000Z", tool: "home_add", outcome: "tool_error" }));
+    log.add(entry({ time: "2026-01-01T00:02:00.000Z", shard: "ops/other", tool: "other_x", key: "chat" }));
+    log.add(
+      entry({
+        time: "2026-01-01T00:03:00.000Z",
+        outcome: "error",
+        error: "boom",
+        arguments: { text: "kept" },
+        result: { content: [] },
+      }),
+    );
+    const all = await log.query();
+    expect(all.map((e) => e.time)).toEqual([
+      "2026-01-01T00:03:00.000Z",
+      "2026-01-01T00:02:00.000Z",
+      "2026-01-01T00:01:00.000Z",
+      "2026-01-01T00:00:00.000Z",
+    ]);
+    expect(all[0]).toMatchObject({ error: "boom", arguments: { text: "kept" }, replica: "r1" });
+    expect(all[1]).not.toHaveProperty("arguments");
+    expect((await log.query({ tool: "home_add" })).map((e) => e.outcome)).toEqual(["tool_error"]);
+    expect((await log.query({ shard: "ops/other" })).map((e) => e.key)).toEqual(["chat"]);
+    expect((await log.query({ outcome: "error" })).length).toBe(1);
+    expect((await log.query({ key: "chat" })).length).toBe(1);
+    const range = await log.query({ since: "2026-01-01T00:01:00Z", until: "2026-01-01T00:03:00Z" });
+    expect(range.map((e) => e.tool)).toEqual(["other_x", "home_add"]);
+    expect((await log.query({ tools: ["home_add", "other_x"] })).length).toBe(2);
+    expect(await log.query({ tools: [] })).toEqual([]);
+    expect((await log.query({ limit: 1 })).length).toBe(1);
+    expect(await log.get(all[2]!.id)).toEqual(all[2]);
+    await log.close();
+  });
+
+  it("keeps its history across a restart", async () => {
+    const first = new ActivityLog({ store: open() });
+    await first.start();
+    const before = (await first.query({ limit: 1000 })).length;
+    first.add(entry({ time: new Date().toISOString(), tool: "restart_probe" }));
+    await first.close();
+    const second = new ActivityLog({ store: open() });
+    await second.start();
+    expect((await second.query({ tool: "restart_probe" })).length).toBe(1);
+    expect((await second.query({ limit: 1000 })).length).toBe(before + 1);
+    await second.close();
+  });
+
+  it("applies retention by age and by size, never removing audit entries for size", async () => {
+    const store = (await backends[backend]!())();
+    await store.init();
+    const now = Date.parse("2030-06-01T00:00:00Z");
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const log = new ActivityLog({ store, retention: { maxAgeMs: 60 * 60_000, maxEntries: 2 } });
+    await log.start();
+    for (const m of [120, 50, 40, 30, 20]) log.add(entry({ time: at(m), tool: "ret", key: `m${m}` }));
+    log.add(entry({ time: at(45), tool: "ret", key: "audited", audit: true }));
+    log.add(entry({ time: at(90), tool: "ret", key: "old-audit", audit: true }));
+    await log.flush();
+    const removed = await store.prune({ maxAgeMs: 60 * 60_000, maxEntries: 2 }, now);
+    expect(removed).toBe(4);
+    const kept = await log.query({ tool: "ret" });
+    expect(kept.map((e) => e.key)).toEqual(["m20", "m30", "audited"]);
+    await log.close();
+  });
+});
+
+describe("activity across gateway replicas and restarts", () => {
+  let shard: TestShard;
+  const shards = (url: string) => ({ home: { url } });
+
+  beforeAll(async () => {
+    shard = await startShard({ name: "home" });
+  });
+  afterAll(async () => {
+    await shard?.close();
+  });
+
+  /** One call; retried while the catalogue is between versions (an unknown tool records nothing). */
+  async function call(gw: TestGateway, text: string): Promise<void> {
+    await eventually(async () => {
+      const res = await fetch(`${gw.base}/api/tools/home_echo/call`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ arguments: { text } }),
+      });
+      return res.status === 200;
+    }, `call ${text}`);
+  }
+
+  /** A gateway whose catalogue lists the shard's tools. */
+  async function ready(gw: TestGateway): Promise<TestGateway> {
+    await eventually(() => gw.gateway.catalogue.catalogue.toolsByName.has("home_echo"), "home_echo listed");
+    return gw;
+  }
+
+  async function activity(gw: TestGateway): Promise<{ id: string; replica: string }[]> {
+    const res = await fetch(`${gw.base}/api/activity?limit=1000`);
+    return ((await res.json()) as { entries: { id: string; replica: string }[] }).entries;
+  }
+
+  it("two replicas on one PostgreSQL: each shows every call once; a restart keeps the history", async () => {
+    const url = await pg.createDatabase("replicas");
+    const replica = (name: string) =>
+      startGateway(shards(shard.url), {
+        activity: { store: new PostgresActivityStore(url), replica: name },
+      }).then(ready);
+    const a = await replica("gw-a");
+    const b = await replica("gw-b");
+    for (let i = 0; i < 3; i++) await call(a, `a${i}`);
+    for (let i = 0; i < 2; i++) await call(b, `b${i}`);
+    // Each replica writes its own calls off the call's path: the other sees them a moment later.
+    for (const gw of [a, b]) {
+      const entries = await eventually(async () => {
+        const seen = await activity(gw);
+        return seen.length >= 5 ? seen : undefined;
+      }, "5 entries");
+      expect(entries.length).toBe(5);
+      expect(new Set(entries.map((e) => e.id)).size).toBe(5);
+      expect(entries.filter((e) => e.replica === "gw-a").length).toBe(3);
+    }
+    await a.close();
+    await b.close();
+    const again = await replica("gw-c");
+    expect((await activity(again)).length).toBe(5);
+    await again.close();
+  });
+
+  it("a gateway restarted on the same SQLite file keeps the history", async () => {
+    const path = join(dir, "gateway.sqlite");
+    const start = () =>
+      startGateway(shards(shard.url), { activity: { store: new SqliteActivityStore(path) } });
+    const first = await start();
+    await call(first, "before restart");
+    await first.close();
+    const second = await start();
+    expect((await activity(second)).length).toBe(1);
+    await call(second, "after restart");
+    expect((await activity(second)).length).toBe(2);
+    await second.close();
+  });
+});
