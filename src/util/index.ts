@@ -2,3 +2,4 @@
 export { backoffDelay, jitter, type BackoffOptions } from "./backoff.ts";
 export { messageOf } from "./message.ts";
 export { sleep } from "./sleep.ts";
+export { exitOnStopSignals } from "./signals.ts";
