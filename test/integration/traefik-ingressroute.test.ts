@@ -202,8 +202,14 @@ spec:
   );
   traefikShard = await serveTraefikShard(
     "traefik-ingressroute-test",
-    { traefikApiUrl: traefik.apiUrl, mode: "ingressroute", namespace: ns.name, routeWaitSeconds: 45 },
-    { kubeConfig: kubeConfig(await userKubeconfig(user)) },
+    // The shard's own kubeconfig handling (src/kube), as `--kubeconfig` uses it.
+    {
+      traefikApiUrl: traefik.apiUrl,
+      mode: "ingressroute",
+      namespace: ns.name,
+      routeWaitSeconds: 45,
+      kubeconfig: await userKubeconfig(user),
+    },
   );
   ({ client } = traefikShard);
 });

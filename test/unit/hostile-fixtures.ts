@@ -2,8 +2,8 @@
  * Hostile parts for the gateway's blast-radius tests (issue 10): a shard
  * written on raw HTTP so it can misbehave in ways the SDK's server never
  * would (never answer, answer 200,000 levels deep, drop every socket, echo
- * what it was sent), and raw JSON-RPC posting for what an SDK
- * client refuses to send (20,000-level arguments, 5,000-call batches).
+ * what it was sent), and raw JSON-RPC posting for what an SDK client
+ * refuses to send (20,000-level arguments, 5,000-call batches).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -40,11 +40,24 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+export interface RawShardOptions {
+  /** The Authorization header every request must carry (401 otherwise), read per request. @default none */
+  readonly authorization?: () => string;
+}
+
 /** A minimal Streamable HTTP MCP shard (JSON answers, no GET stream) with the given tools. */
-export async function startRawShard(tools: Record<string, RawTool>): Promise<RawShard> {
+export async function startRawShard(
+  tools: Record<string, RawTool>,
+  options: RawShardOptions = {},
+): Promise<RawShard> {
   const calls = new Map<string, number>();
   const sockets = new Set<Socket>();
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    if (options.authorization && req.headers.authorization !== options.authorization()) {
+      await readBody(req);
+      res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+      return;
+    }
     if (req.method !== "POST") {
       res.writeHead(req.method === "DELETE" ? 200 : 405).end();
       return;
