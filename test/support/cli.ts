@@ -3,7 +3,7 @@
  * for the process and integration tiers: one spawner instead of a copy per test.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./gateway-fixtures.ts";
 
@@ -49,6 +49,8 @@ export interface GatewayProcess {
   output(): string;
   /** Its open file descriptors now (/proc/<pid>/fd). */
   openDescriptors(): number;
+  /** Its open descriptors by what they point at (socket:, pipe:, a path). */
+  descriptorKinds(): Record<string, number>;
   /** SIGTERM, then SIGKILL after 5 s; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -90,6 +92,19 @@ export async function spawnGateway(
     exited,
     output: () => output,
     openDescriptors: () => readdirSync(`/proc/${child.pid}/fd`).length,
+    descriptorKinds: () => {
+      const kinds = new Map<string, number>();
+      for (const fd of readdirSync(`/proc/${child.pid}/fd`)) {
+        let target = "gone";
+        try {
+          target = readlinkSync(`/proc/${child.pid}/fd/${fd}`).replace(/\[\d+\]|\d+$/, "");
+        } catch {
+          // closed between listing and reading
+        }
+        kinds.set(target, (kinds.get(target) ?? 0) + 1);
+      }
+      return Object.fromEntries(kinds);
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
