@@ -30,7 +30,7 @@ import {
   startGateway,
   startShard,
   type TestShard,
-} from "../test/unit/gateway-fixtures.ts";
+} from "../test/support/gateway-fixtures.ts";
 import { benchArgs, medianBy, percentile } from "./lib/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");

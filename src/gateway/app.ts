@@ -39,6 +39,7 @@ import { Subscriptions } from "./mcp/subscriptions.ts";
 import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
+import { sleep } from "../util/index.ts";
 import { InFlightLimits } from "./limits/index.ts";
 import { capturingSecrets, SecretRedactor } from "./secrets/index.ts";
 
@@ -378,7 +379,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
         const graceMs = shutdownOptions.graceMs ?? 25_000;
         drain.markUnready();
         logger.info({ delayMs, graceMs, inFlight: drain.inFlight }, "shutdown: not ready, serving on");
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (delayMs > 0) await sleep(delayMs);
         drain.stopAccepting();
         logger.info(
           { inFlight: drain.inFlight },

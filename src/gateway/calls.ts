@@ -21,6 +21,7 @@ import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { messageOf } from "../util/index.ts";
 import {
   redactArgumentValues,
   scanForSecrets,
@@ -147,7 +148,7 @@ export class GatewayCalls {
     } catch (error) {
       failure = { error };
       // Names only in the log: a shard's error may echo the values it was given.
-      errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
+      errorText = redactArgumentValues(messageOf(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
     }

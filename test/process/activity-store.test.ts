@@ -16,13 +16,8 @@ import {
   type ActivityStore,
 } from "../../src/gateway/activity-store/index.ts";
 import { startPostgres, type Postgres } from "../harness/postgres.ts";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../unit/gateway-fixtures.ts";
+import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 let pg: Postgres;
 let dir: string;

@@ -4,17 +4,14 @@
  * logs with a planted secret in play. The shards are raw HTTP MCP shards on
  * loopback (test/unit/hostile-fixtures.ts), the clients the SDK's.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { connectStreamable, eventually } from "../unit/gateway-fixtures.ts";
+import { connectStreamable, eventually } from "../support/gateway-fixtures.ts";
+import { spawnGateway } from "../support/cli.ts";
 import { startRawShard } from "../unit/hostile-fixtures.ts";
-
-const ROOT = join(import.meta.dirname, "../..");
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -34,73 +31,6 @@ const client = async (base: string, headers: Record<string, string> = {}) =>
 
 const text = (r: unknown) =>
   ((r as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? "").join("");
-
-interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly base: string;
-  /** Everything it wrote on stdout and stderr so far. */
-  output(): string;
-  /** Its open file descriptors now (/proc/<pid>/fd). */
-  openDescriptors(): number;
-  /** Its open descriptors by what they point at (socket:, pipe:, a path). */
-  descriptorKinds(): Record<string, number>;
-  stop(): Promise<void>;
-}
-
-/** `shardgate gateway` as its own process on 127.0.0.1:0, JSON logs at `logLevel`. */
-async function spawnGateway(
-  args: readonly string[],
-  env: Record<string, string> = {},
-  logLevel = "info",
-): Promise<GatewayProcess> {
-  const child = spawn(
-    process.execPath,
-    ["src/cli.ts", "gateway", "--host", "127.0.0.1", "--port", "0", "--shutdown-delay-seconds", "0", ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  await eventually(async () => (await fetch(`${base}/ready`)).ok, "gateway ready", 30_000);
-  return {
-    child,
-    base,
-    output: () => output,
-    openDescriptors: () => readdirSync(`/proc/${child.pid}/fd`).length,
-    descriptorKinds: () => {
-      const kinds = new Map<string, number>();
-      for (const fd of readdirSync(`/proc/${child.pid}/fd`)) {
-        let target = "gone";
-        try {
-          target = readlinkSync(`/proc/${child.pid}/fd/${fd}`).replace(/\[\d+\]|\d+$/, "");
-        } catch {
-          // closed between listing and reading
-        }
-        kinds.set(target, (kinds.get(target) ?? 0) + 1);
-      }
-      return Object.fromEntries(kinds);
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 describe("timed-out calls release their upstream request", () => {
   it("keeps the gateway's open descriptors flat over 1,000 calls to a shard that never answers", async () => {

@@ -13,14 +13,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/gateway/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "./gateway-fixtures.ts";
+import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { nestedJson, rawSession, startRawShard, type RawShard } from "./hostile-fixtures.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];

@@ -23,6 +23,7 @@ import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.
 import { Agent, request, type Dispatcher } from "undici";
 import { CODES } from "../errors.ts";
 import { SseParser } from "./sse-parser.ts";
+import { backoffDelay, messageOf } from "../../util/index.ts";
 
 export class UpstreamConnectionError extends Error {
   override name = "UpstreamConnectionError";
@@ -221,7 +222,7 @@ export class HttpTransport implements Transport {
   }
 
   #connectionError(cause: unknown): Error {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = messageOf(cause);
     return new UpstreamConnectionError(`cannot reach ${this.#opts.url.host}: ${detail}`, { cause });
   }
 
@@ -338,7 +339,10 @@ export class HttpTransport implements Transport {
   #retryStream(): void {
     if (this.#isClosed) return;
     const initial = this.#opts.streamRetryInitialMs ?? 1000;
-    const delay = Math.min(this.#opts.streamRetryMaxMs ?? 30_000, initial * 2 ** this.#stream.attempt);
+    const delay = backoffDelay(this.#stream.attempt, {
+      initialDelayMs: initial,
+      maxDelayMs: this.#opts.streamRetryMaxMs ?? 30_000,
+    });
     this.#stream.attempt = Math.min(this.#stream.attempt + 1, 16);
     this.#stream.retryTimer = setTimeout(() => this.#openStream(), delay);
     this.#stream.retryTimer.unref();

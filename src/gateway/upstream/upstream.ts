@@ -36,6 +36,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
+import { backoffDelay, messageOf } from "../../util/index.ts";
 import { CODES, GatewayError } from "../errors.ts";
 import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
@@ -310,10 +311,12 @@ export class Upstream {
 
   #markDown(error: unknown): void {
     if (this.state === "closed") return;
-    this.lastError = error instanceof Error ? error.message : String(error);
-    const initial = this.#opts.backoffInitialMs ?? 250;
-    const max = this.#opts.backoffMaxMs ?? 30_000;
-    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
+    this.lastError = messageOf(error);
+    const delay = backoffDelay(this.#attempt, {
+      initialDelayMs: this.#opts.backoffInitialMs ?? 250,
+      maxDelayMs: this.#opts.backoffMaxMs ?? 30_000,
+      jitter: 0.2,
+    });
     this.#attempt = Math.min(this.#attempt + 1, 20);
     this.#retryAt = Date.now() + delay;
     this.#setState("down");

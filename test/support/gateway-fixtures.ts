@@ -10,9 +10,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -29,6 +26,7 @@ import {
   type FileRegistryOptions,
   type Gateway,
   type GatewayOptions,
+  KeyStore,
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 
@@ -455,26 +453,14 @@ export async function startGateway(
   };
 }
 
-export async function connectStreamable(base: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: "test-client", version: "1.0.0" });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
-  );
-  return client;
-}
+// The MCP client helpers live in mcp.ts; re-exported for the gateway tests that import everything from here.
+export { connectLegacy, connectStreamable } from "./mcp.ts";
 
-export async function connectLegacy(base: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: "legacy-client", version: "1.0.0" });
-  await client.connect(
-    new SSEClientTransport(new URL(`${base}/sse`), {
-      requestInit: { headers },
-      eventSourceInit: {
-        fetch: (url, init) =>
-          fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-      },
-    }),
-  );
-  return client;
+/** A KeyStore loaded from a keys file written into `dir`, the way --api-keys reads one. */
+export async function keyStoreFile(dir: string, keys: readonly Record<string, unknown>[]): Promise<KeyStore> {
+  const file = join(dir, "keys.yaml");
+  await writeFile(file, JSON.stringify({ keys }));
+  return KeyStore.load(file);
 }
 
 /** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */
