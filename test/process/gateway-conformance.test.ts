@@ -23,22 +23,14 @@ const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
 type Revision = (typeof REVISIONS)[number];
 
 /**
- * Required scenarios the gateway does not pass yet, and why. The gateway's
- * upstream client speaks 2025-11-25 to every shard (the shard kit serves both
- * eras), so a 2026-07-28 client's input requests are translated from the
- * shard's real elicitation/sampling requests: the shard's own input keys
- * (`user_name`) and its refusal for a missing capability are not visible
- * through that translation. Both pass once the upstream speaks 2026-07-28 to
- * shards that do (ARCHITECTURE.md, "What cannot be translated").
+ * Required scenarios the gateway does not pass yet, and why (none now: the
+ * gateway probes the shard with server/discover and passes a 2026-07-28
+ * client's input_required round trips through to a shard that speaks it).
+ * A new entry needs its written reason.
  */
 const BASELINE: Record<Revision, Record<string, string>> = {
   "2025-11-25": {},
-  "2026-07-28": {
-    "input-required-result-basic-elicitation":
-      "checks the shard's own inputRequests key (user_name); translated requests are keyed by method",
-    "input-required-result-capability-check":
-      "one check expects the shard's refusal of a call whose first input needs an undeclared capability; translated, the gateway refuses at the first request it sees",
-  },
+  "2026-07-28": {},
 };
 
 function requiredScenarios(revision: Revision): string[] {

@@ -12,6 +12,7 @@ import {
   type Result,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { CallOptions } from "../upstream/upstream.ts";
 import type { Principal } from "../auth.ts";
 import type { GatewayCalls } from "../calls.ts";
 import { resourceShard, type Catalogue } from "../catalogue/build.ts";
@@ -39,6 +40,12 @@ export interface RequestContext {
   readonly session?: string;
   /** What the client may be asked (client-requests.ts letters). */
   readonly abilities?: string;
+  /**
+   * A 2026-07-28 caller: a shard that speaks 2026-07-28 gets the request in
+   * that era, with this retry's `inputResponses`/`requestState` and the
+   * client's own capabilities, and its `input_required` answers pass through.
+   */
+  readonly modern?: CallOptions["modern"];
   /** Sends a request to the client and waits for its answer, when the transport can. */
   readonly request?: (
     method: string,
@@ -152,6 +159,7 @@ export class Dispatcher {
     return {
       signal: ctx.signal,
       onprogress,
+      modern: ctx.modern,
       onlog: notify
         ? (params) => {
             if (this.#logLevels.passes(ctx.session, params.level))

@@ -46,6 +46,18 @@ const PLAIN_METHODS = [
 /** Methods whose shard may need input from the client (MRTR on 2026-07-28). */
 const INPUT_METHODS = ["tools/call", "prompts/get", "resources/read"] as const;
 
+/**
+ * The requestState of a 2026-07-28 shard's own `input_required`, marked so its
+ * retry goes back to the shard (any replica) instead of to a call waiting here.
+ */
+const SHARD_STATE = "shard:";
+
+function wrapState(result: Record<string, unknown>): Record<string, unknown> {
+  if (result.resultType !== "input_required") return result;
+  const state = typeof result.requestState === "string" ? result.requestState : "";
+  return { ...result, requestState: SHARD_STATE + state };
+}
+
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -142,10 +154,28 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
       server.setRequestHandler(method, async (request, ctx) => {
         const base = context(principal, ctx);
         const params = request.params as Record<string, unknown> | undefined;
+        const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
+          CLIENT_CAPABILITIES_META_KEY
+        ] as Record<string, unknown> | undefined;
+        const state = ctx.mcpReq.requestState<string>();
         try {
+          // A retry of a 2026-07-28 shard's own input_required: stateless, to the shard as it is.
+          if (typeof state === "string" && state.startsWith(SHARD_STATE)) {
+            const shardState = state.slice(SHARD_STATE.length);
+            const retry = {
+              inputResponses: ctx.mcpReq.inputResponses,
+              ...(shardState ? { requestState: shardState } : {}),
+            };
+            return wrapState(
+              await options.dispatcher.result(method, params, {
+                ...base,
+                modern: { capabilities, inputs: retry },
+              }),
+            ) as never;
+          }
           return (await inputs.run({
             principal: principal.id,
-            state: ctx.mcpReq.requestState<string>(),
+            state,
             responses: ctx.mcpReq.inputResponses,
             signal: ctx.mcpReq.signal,
             refuse: (asked, askedParams) => {
@@ -158,13 +188,16 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
               );
             },
             // Capabilities are checked by `refuse` above, so the dispatch passes every request on.
-            start: (request, signal) =>
-              options.dispatcher.result(method, params, {
-                ...base,
-                abilities: Object.values(ABILITY).join(""),
-                signal,
-                request,
-              }),
+            start: async (request, signal) =>
+              wrapState(
+                await options.dispatcher.result(method, params, {
+                  ...base,
+                  abilities: Object.values(ABILITY).join(""),
+                  signal,
+                  request,
+                  modern: { capabilities },
+                }),
+              ),
           })) as never;
         } catch (error) {
           throw protocolError(error);

@@ -16,7 +16,11 @@ import {
   ElicitRequestSchema,
   EmptyResultSchema,
   GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
   ListRootsRequestSchema,
+  ListToolsResultSchema,
   McpError,
   ResourceUpdatedNotificationSchema,
   PromptListChangedNotificationSchema,
@@ -41,11 +45,14 @@ import { CODES, GatewayError } from "../errors.ts";
 import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
 import { HttpTransport } from "./http-transport.ts";
+import { ModernShardClient } from "./modern-client.ts";
 import { callChannel, RelayTransport, type CallChannel } from "./relay.ts";
 import { translateUpstreamError } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
+/** A 2025-era session (v1 SDK client) or a 2026-07-28 stateless client. */
+type ShardClient = Client | ModernShardClient;
 export type ListKind = "tools" | "resources" | "prompts";
 
 export interface ShardListing {
@@ -87,6 +94,18 @@ export interface CallOptions {
   ) => Promise<Result>;
   /** The name the client used (`<shard>_<tool>`), for error messages. */
   readonly displayName?: string;
+  /**
+   * A 2026-07-28 caller: with a shard that speaks 2026-07-28 too, the request
+   * goes to it in that era (with the caller's capabilities, and a retry's
+   * `inputResponses`/`requestState` as they are) and an `input_required`
+   * answer comes back as it is.
+   */
+  readonly modern?: ModernCaller;
+}
+
+export interface ModernCaller {
+  readonly capabilities?: Record<string, unknown>;
+  readonly inputs?: { readonly inputResponses?: unknown; readonly requestState?: string };
 }
 
 /**
@@ -95,6 +114,12 @@ export interface CallOptions {
  * it belongs to, which may lack the capability (then the shard gets an error).
  */
 const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+
+interface RunOptions {
+  readonly timeout: number;
+  readonly signal?: AbortSignal;
+  readonly onprogress?: (p: Progress) => void;
+}
 
 const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
@@ -105,11 +130,15 @@ export class Upstream {
   lastSeen: Date | undefined;
   /** Which transport the shard turned out to speak. */
   transportUsed: "streamable-http" | "sse" | undefined;
+  /** The shard's era, probed once per connection (server/discover) and kept until it fails. */
+  era: "modern" | "legacy" | "both" | undefined;
   serverInfo: { name: string; version: string } | undefined;
 
   #opts: UpstreamOptions;
-  #client: Client | undefined;
-  #connecting: Promise<Client> | undefined;
+  #client: ShardClient | undefined;
+  /** For a shard that speaks both eras: its 2026-07-28 side, used for 2026-07-28 callers. */
+  #modern: ModernShardClient | undefined;
+  #connecting: Promise<ShardClient> | undefined;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAt: number | undefined;
@@ -136,9 +165,12 @@ export class Upstream {
     this.#setState("closed");
     clearTimeout(this.#retryTimer);
     const client = this.#client;
+    const modern = this.#modern;
     this.#client = undefined;
+    this.#modern = undefined;
     this.#generation++;
     await client?.close().catch(() => undefined);
+    if (modern !== client) await modern?.close();
   }
 
   #setState(state: UpstreamState): void {
@@ -148,7 +180,7 @@ export class Upstream {
     this.#opts.onStateChange();
   }
 
-  async #ensureClient(): Promise<Client> {
+  async #ensureClient(): Promise<ShardClient> {
     if (this.state === "closed")
       throw new GatewayError("shardUnavailable", `shard ${this.target.key} was removed`);
     if (this.#client) return this.#client;
@@ -167,7 +199,7 @@ export class Upstream {
     return this.#connecting;
   }
 
-  async #connect(): Promise<Client> {
+  async #connect(): Promise<ShardClient> {
     const generation = ++this.#generation;
     try {
       const headers = await this.#opts.resolveAuth(this.target);
@@ -198,10 +230,31 @@ export class Upstream {
     }
   }
 
-  async #connectWithFallback(headers: Record<string, string>): Promise<Client> {
+  async #connectWithFallback(headers: Record<string, string>): Promise<ShardClient> {
     const url = new URL(this.target.url);
-    if (this.target.transport === "sse")
+    if (this.target.transport === "sse") {
+      this.era = "legacy";
       return this.#open(new SSEClientTransport(url, { requestInit: { headers } }), "sse");
+    }
+    // The verdict is kept for the life of this connection; a reconnect (after
+    // a failure) probes again, so a shard that changed era is found.
+    const modern = new ModernShardClient({
+      url,
+      headers,
+      clientInfo: this.#opts.clientInfo,
+      capabilities: UPSTREAM_CAPABILITIES,
+      maxResultBytes: this.target.policy.maxResultBytes,
+      timeoutMs: Math.min(this.target.policy.timeoutSeconds * 1000, 30_000),
+    });
+    const discovered = await modern.probe().catch(async (error: unknown) => {
+      await modern.close();
+      throw error;
+    });
+    await this.#modern?.close();
+    this.#modern = undefined;
+    if (discovered) this.#modern = modern;
+    else await modern.close();
+    this.era = discovered ? "both" : "legacy";
     try {
       const transport = new HttpTransport({
         url,
@@ -213,6 +266,12 @@ export class Upstream {
       });
       return await this.#open(transport, "streamable-http");
     } catch (error) {
+      // It answered server/discover and refuses initialize: 2026-07-28 only.
+      if (discovered) {
+        this.era = "modern";
+        this.transportUsed = "streamable-http";
+        return modern;
+      }
       // Older shards (2024-11-05) refuse POST on their SSE endpoint with a 4xx.
       if (
         error instanceof StreamableHTTPError &&
@@ -288,7 +347,8 @@ export class Upstream {
    */
   #reinitialise(transport: Transport): void {
     const client = this.#client;
-    if (!client || (client.transport as RelayTransport | undefined)?.inner !== transport) return;
+    if (!(client instanceof Client) || (client.transport as RelayTransport | undefined)?.inner !== transport)
+      return;
     this.#opts.logger.info({ shard: this.target.key }, "shard lost the gateway's session; re-initialising");
     this.#client = undefined;
     this.#generation++;
@@ -301,7 +361,7 @@ export class Upstream {
    * same way, and each reports it: only the first report counts, so one loss
    * is one backoff step however many calls were running.
    */
-  #lost(error: unknown, client: Client | undefined = this.#client): void {
+  #lost(error: unknown, client: ShardClient | undefined = this.#client): void {
     if (client === undefined || client !== this.#client) return;
     this.#client = undefined;
     this.#generation++;
@@ -339,10 +399,7 @@ export class Upstream {
    */
   async #run<T>(
     label: string,
-    fn: (
-      client: Client,
-      options: { timeout: number; signal?: AbortSignal; onprogress?: (p: Progress) => void },
-    ) => Promise<T>,
+    fn: (client: ShardClient, options: RunOptions) => Promise<T>,
     options: CallOptions = {},
   ): Promise<T> {
     const timeoutMs = this.target.policy.timeoutSeconds * 1000;
@@ -429,7 +486,8 @@ export class Upstream {
     };
   }
 
-  #resubscribe(client: Client): void {
+  #resubscribe(client: ShardClient): void {
+    if (client instanceof ModernShardClient) return;
     for (const uri of this.#subscribed) {
       void client.subscribeResource({ uri }).catch((error: unknown) => {
         this.#opts.logger.warn({ shard: this.target.key, uri, err: error }, "re-subscribing failed");
@@ -437,10 +495,39 @@ export class Upstream {
     }
   }
 
+  /**
+   * One request in the shard's era; a 2026-07-28 caller (`modern`) goes to
+   * the shard's 2026-07-28 side when it has one, and gets `input_required`
+   * answers as they are.
+   */
+  async #ask<T>(
+    client: ShardClient,
+    method: string,
+    params: Record<string, unknown>,
+    schema: { parse(value: unknown): T },
+    o: RunOptions,
+    modern?: ModernCaller,
+  ): Promise<T> {
+    const target = modern && this.#modern ? this.#modern : client;
+    if (!(target instanceof ModernShardClient)) return target.request({ method, params }, schema as never, o);
+    if (method === "resources/subscribe" || method === "resources/unsubscribe")
+      throw new McpError(
+        CODES.methodNotFound.code,
+        `shard ${this.target.key} speaks only 2026-07-28, which has no ${method} (subscriptions/listen is not relayed yet)`,
+      );
+    const result = await target.request(method, params, {
+      signal: o.signal,
+      onprogress: o.onprogress as ((p: Record<string, unknown>) => void) | undefined,
+      passInputs: modern !== undefined,
+      capabilities: modern?.capabilities,
+    });
+    return result.resultType === "input_required" ? (result as T) : schema.parse(result);
+  }
+
   /** Subscribes the gateway's session to a resource (once; renewed after a reconnect). */
   async subscribe(uri: string): Promise<void> {
     await this.#run(`resource ${uri}`, (c, o) =>
-      c.request({ method: "resources/subscribe", params: { uri } }, EmptyResultSchema, o),
+      this.#ask(c, "resources/subscribe", { uri }, EmptyResultSchema, o),
     );
     this.#subscribed.add(uri);
   }
@@ -448,14 +535,14 @@ export class Upstream {
   async unsubscribe(uri: string): Promise<void> {
     this.#subscribed.delete(uri);
     await this.#run(`resource ${uri}`, (c, o) =>
-      c.request({ method: "resources/unsubscribe", params: { uri } }, EmptyResultSchema, o),
+      this.#ask(c, "resources/unsubscribe", { uri }, EmptyResultSchema, o),
     );
   }
 
   async complete(params: Record<string, unknown>, options: CallOptions = {}): Promise<CompleteResult> {
     return this.#run(
       "completion/complete",
-      (c, o) => c.request({ method: "completion/complete", params }, CompleteResultSchema, o),
+      (c, o) => this.#ask(c, "completion/complete", params, CompleteResultSchema, o),
       options,
     );
   }
@@ -466,7 +553,7 @@ export class Upstream {
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
     timedOut: boolean,
-    client: Client,
+    client: ShardClient,
   ): Error {
     const translated = translateUpstreamError({
       label,
@@ -507,7 +594,14 @@ export class Upstream {
     const result = await this.#run(
       label,
       (c, o) =>
-        c.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, o),
+        this.#ask(
+          c,
+          "tools/call",
+          { ...options.modern?.inputs, name, arguments: args },
+          CallToolResultSchema,
+          o,
+          options.modern,
+        ),
       options,
     );
     this.#checkSize(label, result);
@@ -518,7 +612,15 @@ export class Upstream {
     const label = `resource ${uri}`;
     const result = await this.#run(
       label,
-      (c, o) => c.request({ method: "resources/read", params: { uri } }, ReadResourceResultSchema, o),
+      (c, o) =>
+        this.#ask(
+          c,
+          "resources/read",
+          { ...options.modern?.inputs, uri },
+          ReadResourceResultSchema,
+          o,
+          options.modern,
+        ),
       options,
     );
     this.#checkSize(label, result);
@@ -534,7 +636,14 @@ export class Upstream {
     const result = await this.#run(
       label,
       (c, o) =>
-        c.request({ method: "prompts/get", params: { name, arguments: args } }, GetPromptResultSchema, o),
+        this.#ask(
+          c,
+          "prompts/get",
+          { ...options.modern?.inputs, name, arguments: args },
+          GetPromptResultSchema,
+          o,
+          options.modern,
+        ),
       options,
     );
     this.#checkSize(label, result);
@@ -562,25 +671,37 @@ export class Upstream {
       const [tools, resources, resourceTemplates, prompts] = await Promise.all([
         caps.tools
           ? all(async (cursor) => {
-              const r = await client.listTools({ cursor }, opts);
+              const r = await this.#ask(client, "tools/list", { cursor }, ListToolsResultSchema, opts);
               return { items: r.tools, next: r.nextCursor };
             })
           : [],
         caps.resources
           ? all(async (cursor) => {
-              const r = await client.listResources({ cursor }, opts);
+              const r = await this.#ask(
+                client,
+                "resources/list",
+                { cursor },
+                ListResourcesResultSchema,
+                opts,
+              );
               return { items: r.resources, next: r.nextCursor };
             })
           : [],
         caps.resources
           ? all(async (cursor) => {
-              const r = await client.listResourceTemplates({ cursor }, opts);
+              const r = await this.#ask(
+                client,
+                "resources/templates/list",
+                { cursor },
+                ListResourceTemplatesResultSchema,
+                opts,
+              );
               return { items: r.resourceTemplates, next: r.nextCursor };
             })
           : [],
         caps.prompts
           ? all(async (cursor) => {
-              const r = await client.listPrompts({ cursor }, opts);
+              const r = await this.#ask(client, "prompts/list", { cursor }, ListPromptsResultSchema, opts);
               return { items: r.prompts, next: r.nextCursor };
             })
           : [],
