@@ -31,6 +31,7 @@ import type { Principal } from "../auth.ts";
 import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
 import type { Dispatcher, RequestContext, ServerInfo } from "./dispatch.ts";
 import { PendingInputs } from "./inputs.ts";
+import { fastError, fastRequest, fastResult, type FastRequest } from "./modern-fast.ts";
 import { isLogLevel, LOG_LEVELS } from "./logging.ts";
 
 export const MODERN_VERSION = "2026-07-28";
@@ -127,6 +128,53 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     };
   }
 
+  /**
+   * A call that may need the client's input: a 2026-07-28 shard's own
+   * input_required passes through (its retry goes back to the shard); a
+   * 2025-era shard's requests wait here as input_required (inputs.ts).
+   */
+  async function callWithInputs(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    base: RequestContext,
+    round: { capabilities?: Record<string, unknown>; state?: string; responses?: Record<string, unknown> },
+  ): Promise<Record<string, unknown>> {
+    const { capabilities, state } = round;
+    if (typeof state === "string" && state.startsWith(SHARD_STATE)) {
+      const shardState = state.slice(SHARD_STATE.length);
+      const retry = { inputResponses: round.responses, ...(shardState ? { requestState: shardState } : {}) };
+      return wrapState(
+        await options.dispatcher.result(method, params, { ...base, modern: { capabilities, inputs: retry } }),
+      );
+    }
+    return (await inputs.run({
+      principal: base.principal.id,
+      state,
+      responses: round.responses,
+      signal: base.signal,
+      refuse: (asked, askedParams) => {
+        const needed = abilityFor(asked, askedParams);
+        if (needed === undefined || (base.abilities ?? "").includes(needed)) return undefined;
+        const capability = needed === "s" ? "sampling" : needed === "r" ? "roots" : "elicitation";
+        return new MissingRequiredClientCapabilityError(
+          { requiredCapabilities: { [capability]: {} } },
+          `the shard asked for ${asked}, which needs the ${capability} capability the client did not declare`,
+        );
+      },
+      // Capabilities are checked by `refuse` above, so the dispatch passes every request on.
+      start: async (request, signal) =>
+        wrapState(
+          await options.dispatcher.result(method, params, {
+            ...base,
+            abilities: Object.values(ABILITY).join(""),
+            signal,
+            request,
+            modern: { capabilities },
+          }),
+        ),
+    }));
+  }
+
   function build(principal: Principal): Server {
     const server = new Server(
       { name: options.serverInfo.name, version: options.serverInfo.version },
@@ -152,52 +200,13 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     }
     for (const method of INPUT_METHODS) {
       server.setRequestHandler(method, async (request, ctx) => {
-        const base = context(principal, ctx);
-        const params = request.params as Record<string, unknown> | undefined;
-        const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
-          CLIENT_CAPABILITIES_META_KEY
-        ] as Record<string, unknown> | undefined;
-        const state = ctx.mcpReq.requestState<string>();
         try {
-          // A retry of a 2026-07-28 shard's own input_required: stateless, to the shard as it is.
-          if (typeof state === "string" && state.startsWith(SHARD_STATE)) {
-            const shardState = state.slice(SHARD_STATE.length);
-            const retry = {
-              inputResponses: ctx.mcpReq.inputResponses,
-              ...(shardState ? { requestState: shardState } : {}),
-            };
-            return wrapState(
-              await options.dispatcher.result(method, params, {
-                ...base,
-                modern: { capabilities, inputs: retry },
-              }),
-            ) as never;
-          }
-          return (await inputs.run({
-            principal: principal.id,
-            state,
+          return (await callWithInputs(method, request.params, context(principal, ctx), {
+            capabilities: (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
+              CLIENT_CAPABILITIES_META_KEY
+            ] as Record<string, unknown> | undefined,
+            state: ctx.mcpReq.requestState<string>(),
             responses: ctx.mcpReq.inputResponses,
-            signal: ctx.mcpReq.signal,
-            refuse: (asked, askedParams) => {
-              const needed = abilityFor(asked, askedParams);
-              if (needed === undefined || (base.abilities ?? "").includes(needed)) return undefined;
-              const capability = needed === "s" ? "sampling" : needed === "r" ? "roots" : "elicitation";
-              return new MissingRequiredClientCapabilityError(
-                { requiredCapabilities: { [capability]: {} } },
-                `the shard asked for ${asked}, which needs the ${capability} capability the client did not declare`,
-              );
-            },
-            // Capabilities are checked by `refuse` above, so the dispatch passes every request on.
-            start: async (request, signal) =>
-              wrapState(
-                await options.dispatcher.result(method, params, {
-                  ...base,
-                  abilities: Object.values(ABILITY).join(""),
-                  signal,
-                  request,
-                  modern: { capabilities },
-                }),
-              ),
           })) as never;
         } catch (error) {
           throw protocolError(error);
@@ -207,6 +216,42 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     return server;
   }
 
+  /** See modern-fast.ts: the same dispatch as the SDK leg, without the SDK's per-request cost. */
+  async function serveFast(
+    fast: FastRequest,
+    reply: FastifyReply,
+    principal: Principal,
+  ): Promise<FastifyReply> {
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error("client went away"));
+    };
+    reply.raw.once("close", onClose);
+    const base: RequestContext = {
+      principal,
+      signal: controller.signal,
+      versions: [MODERN_VERSION],
+      protocolVersion: MODERN_VERSION,
+      abilities: abilitiesOf(fast.capabilities),
+    };
+    let status = 200;
+    let message: Record<string, unknown>;
+    try {
+      const result =
+        fast.method === "tools/call"
+          ? await callWithInputs(fast.method, fast.params, base, { capabilities: fast.capabilities })
+          : await options.dispatcher.result(fast.method, fast.params, base);
+      message = { jsonrpc: "2.0", id: fast.id, result: fastResult(fast.method, result, options.serverInfo) };
+    } catch (caught) {
+      const { status: code, error } = fastError(caught);
+      status = code;
+      message = { jsonrpc: "2.0", id: fast.id, error };
+    } finally {
+      reply.raw.off("close", onClose);
+    }
+    return reply.code(status).header("content-type", "application/json").send(JSON.stringify(message));
+  }
+
   const handler = createMcpHandler(() => build(principals.getStore()!), {
     legacy: "reject",
     onerror: (error) => options.logger.debug({ err: error }, "2026-07-28 request refused"),
@@ -214,6 +259,8 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
   const node = toNodeHandler(handler);
   return {
     async serve(request, reply, principal, body) {
+      const fast = fastRequest(request.method, request.headers, body);
+      if (fast) return serveFast(fast, reply, principal);
       reply.hijack();
       await principals.run(principal, () => node(request.raw, reply.raw, body));
       return reply;
