@@ -42,6 +42,7 @@ export const chartValuesSchema = z.strictObject({
     verifyInterval: z.number().positive(),
     shardImage: z.string(),
     clusterDomain: z.string().min(1),
+    defaultEgress: z.enum(["unrestricted", "dns-only", "none"]),
     resources: k8sObject,
     extraEnv: k8sList,
     ...scheduling,

@@ -3,7 +3,7 @@
  * examples/<name>.yaml and the cdk8s app synthesizes them too; they are typed
  * and validated by the API's zod schema, so an example cannot go stale.
  */
-import { ApiObject, Chart, type ChartProps } from "cdk8s";
+import { ApiObject, Chart, type ApiObjectProps, type ChartProps } from "cdk8s";
 import type { Construct } from "constructs";
 import { API_VERSION, KIND, mcpShardSpec, type McpShardSpecInput } from "../../src/api/index.ts";
 
@@ -55,7 +55,7 @@ export const EXAMPLE_SHARDS: readonly ExampleShard[] = [
   },
 ];
 
-export function exampleObject(example: ExampleShard, namespace?: string): Record<string, unknown> {
+export function exampleObject(example: ExampleShard, namespace?: string): ApiObjectProps & { spec: unknown } {
   mcpShardSpec.parse(example.spec);
   return {
     apiVersion: API_VERSION,
@@ -69,7 +69,7 @@ export class ExampleShards extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, props);
     for (const example of EXAMPLE_SHARDS) {
-      new ApiObject(this, example.name, exampleObject(example, props.namespace) as never);
+      new ApiObject(this, example.name, exampleObject(example, props.namespace));
     }
   }
 }

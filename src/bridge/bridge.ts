@@ -1,11 +1,16 @@
 /**
- * Multiplexes many downstream MCP sessions onto one stdio server process.
+ * Multiplexes many downstream MCP sessions onto one stdio server process:
+ * the method dispatch. The process itself is `ChildSupervisor`'s
+ * (supervisor.ts), the request ids are `RoutingTable`'s (routes.ts).
  *
  * The bridge initializes the child once per process lifetime and answers each
  * downstream `initialize` itself with the child's capabilities, so sessions
  * survive child restarts. Every forwarded request gets a fresh id (and progress
  * token), which routes the child's responses and progress notifications back
- * to the session and request they belong to. Server-to-client requests
+ * to the session and request they belong to, and a deadline
+ * (`requestTimeoutMs`): a child that never answers costs the caller an error,
+ * not a hang. An answer longer than `maxLineBytes` is dropped as it arrives
+ * and its caller gets an error saying so. Server-to-client requests
  * (sampling, elicitation, roots) go to the session with the most recent request
  * in flight that declared the matching capability, the only one that can
  * plausibly have caused them; without one the child gets an error at once.
@@ -26,9 +31,10 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { ERRORS, rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
-import type { McpMetrics, ToolOutcome } from "../shard-kit/metrics.ts";
-import { DEFAULT_BACKOFF, restartDelay, type BackoffOptions } from "./backoff.ts";
-import { describeExit, startChild, type ChildExit, type StdioChild } from "./child.ts";
+import type { McpMetrics } from "../shard-kit/metrics.ts";
+import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
+import { idOfOversized, type OversizedLine } from "./lines.ts";
 import {
   EMPTY_CATALOGUE,
   LIST_KINDS,
@@ -38,7 +44,10 @@ import {
   type Catalogue,
   type ListKind,
 } from "./lists.ts";
+import { RoutingTable, type Forwarded, type Outcome } from "./routes.ts";
+import { BridgeSession } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { ChildSupervisor } from "./supervisor.ts";
 
 /** JSON-RPC error codes the bridge itself produces, from the shared table (src/errors). */
 export const BridgeErrorCode = {
@@ -51,7 +60,14 @@ export const BridgeErrorCode = {
    * request in flight and the capability), or that client went away.
    */
   NoClient: ERRORS.noClient.code,
+  /** The child's answer was longer than `maxLineBytes`. */
+  AnswerTooLarge: ERRORS.answerTooLarge.code,
+  /** The child did not answer within `requestTimeoutMs` (the SDK's request-timeout code). */
+  RequestTimeout: ERRORS.timeout.code,
 } as const;
+
+/** @default 5 min: above the gateway's default call timeout (60 s), which then decides first. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 
 export interface StdioBridgeOptions {
   readonly command: string;
@@ -67,6 +83,10 @@ export interface StdioBridgeOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** How long a request waits for a (re)starting child before failing. @default 10_000 */
   readonly readyTimeoutMs?: number;
+  /** Longest message (stdout line) taken from the child. @default DEFAULT_MAX_LINE_BYTES */
+  readonly maxLineBytes?: number;
+  /** How long a request waits for the child's answer. @default DEFAULT_REQUEST_TIMEOUT_MS */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface BridgeStatus {
@@ -75,26 +95,6 @@ export interface BridgeStatus {
   readonly restarts: number;
   readonly lastExit: string | undefined;
   readonly serverInfo: InitializeResult["serverInfo"] | undefined;
-}
-
-type Outcome = { result: unknown } | { error: { code: number; message: string; data?: unknown } };
-
-interface Forwarded {
-  readonly kind: "forwarded";
-  readonly session: BridgeSession;
-  readonly originalId: RequestId;
-  readonly progressToken?: string;
-  readonly finish?: (outcome: ToolOutcome) => void;
-}
-interface Internal {
-  readonly kind: "internal";
-  readonly resolve: (outcome: Outcome) => void;
-}
-
-interface ChildRequest {
-  readonly childId: RequestId;
-  readonly method: string;
-  readonly session: BridgeSession;
 }
 
 /** The client capability a server-to-client request needs (MCP "Client features"). */
@@ -110,21 +110,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function paramsOf(message: JSONRPCMessage): Record<string, unknown> {
+  return "params" in message && isObject(message.params) ? message.params : {};
+}
+
 export class StdioBridge {
   readonly #options: StdioBridgeOptions;
-  readonly #backoff: BackoffOptions;
   readonly #logger: Logger;
-  #child: StdioChild | undefined;
-  #generation = 0;
+  readonly #supervisor: ChildSupervisor;
+  readonly #routes = new RoutingTable<BridgeSession>();
+  readonly #maxLineBytes: number;
+  readonly #requestTimeoutMs: number;
   #init: InitializeResult | undefined;
-  #ready = false;
-  #stopped = false;
-  #attempt = 0;
-  #restarts = 0;
-  #readySince = 0;
-  #lastExit: string | undefined;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #nextId = 1;
   #catalogue: Catalogue = EMPTY_CATALOGUE;
   // Bumped per refresh, so a slow, older refresh never overwrites a newer one.
   readonly #listRefreshes: Record<ListKind, number> = {
@@ -133,47 +130,43 @@ export class StdioBridge {
     resourceTemplates: 0,
     prompts: 0,
   };
-  readonly #pending = new Map<number, Forwarded | Internal>();
-  readonly #progress = new Map<
-    string,
-    { session: BridgeSession; token: string | number; requestId: RequestId }
-  >();
-  /** Server-to-client requests waiting for a session's answer, by the id the session saw. */
-  readonly #childRequests = new Map<string, ChildRequest>();
   readonly #sessions = new Set<BridgeSession>();
   readonly #subscriptions = new Subscriptions<BridgeSession>();
   /** The child's answer to subscribing each URI (this process lifetime). */
   readonly #childSubscribed = new Map<string, Promise<Outcome>>();
-  #readyWaiters: (() => void)[] = [];
 
   constructor(options: StdioBridgeOptions) {
     this.#options = options;
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#logger = options.logger;
+    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#supervisor = new ChildSupervisor({
+      command: options.command,
+      args: options.args ?? [],
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      logger: options.logger,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      maxLineBytes: this.#maxLineBytes,
+      onMessage: (message) => this.#fromChild(message),
+      onOversized: (line) => this.#oversizedFromChild(line),
+      onExit: (description) => this.#onExit(description),
+      handshake: (generation) => this.#initialize(generation),
+    });
   }
 
   /** Starts the child; resolves immediately (readiness is reported by `status()`). */
   start(): void {
-    this.#stopped = false;
-    this.#spawn();
+    this.#supervisor.start();
   }
 
   /** Stops the child for good; requests in flight fail. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#restartTimer);
-    this.#wakeReadyWaiters();
-    await this.#child?.stop();
+    await this.#supervisor.stop();
   }
 
   status(): BridgeStatus {
-    return {
-      ready: this.#ready,
-      pid: this.#ready ? this.#child?.pid : undefined,
-      restarts: this.#restarts,
-      lastExit: this.#lastExit,
-      serverInfo: this.#init?.serverInfo,
-    };
+    return { ...this.#supervisor.status(), serverInfo: this.#init?.serverInfo };
   }
 
   /**
@@ -195,9 +188,7 @@ export class StdioBridge {
 
   /** Downstream requests waiting for the child. */
   inFlight(): number {
-    let count = 0;
-    for (const entry of this.#pending.values()) if (entry.kind === "forwarded") count++;
-    return count;
+    return this.#routes.inFlight();
   }
 
   /** Attaches one downstream session (a Streamable HTTP or SSE transport) and starts it. */
@@ -216,69 +207,48 @@ export class StdioBridge {
   }
 
   /** Resolves when the child is ready, false on timeout or stop. */
-  async whenReady(timeoutMs = this.#options.readyTimeoutMs ?? 10_000): Promise<boolean> {
-    if (this.#ready) return true;
-    if (this.#stopped) return false;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== wake);
-        resolve(false);
-      }, timeoutMs);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(this.#ready);
-      };
-      this.#readyWaiters.push(wake);
-    });
+  whenReady(timeoutMs = this.#options.readyTimeoutMs ?? 10_000): Promise<boolean> {
+    return this.#supervisor.whenReady(timeoutMs);
   }
 
-  #wakeReadyWaiters(): void {
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const wake of waiters) wake();
-  }
+  // ------------------------------------------------------------ the child's lifecycle
 
-  #spawn(): void {
-    const generation = ++this.#generation;
-    const logger = this.#logger.child({ child: this.#options.command });
-    const child = startChild({
-      command: this.#options.command,
-      args: this.#options.args ?? [],
-      ...(this.#options.env ? { env: this.#options.env } : {}),
-      ...(this.#options.cwd ? { cwd: this.#options.cwd } : {}),
-      logger,
-      onMessage: (message) => {
-        if (generation === this.#generation) this.#fromChild(message);
-      },
-      onExit: (exit) => this.#onExit(generation, exit),
-    });
-    this.#child = child;
-    this.#logger.info({ pid: child.pid, generation }, "started stdio server");
-    void this.#initialize(generation);
-  }
-
-  async #initialize(generation: number): Promise<void> {
+  async #initialize(generation: number): Promise<boolean> {
     const outcome = await this.#request("initialize", {
       protocolVersion: LATEST_PROTOCOL_VERSION,
       capabilities: { sampling: {}, elicitation: {} },
       clientInfo: { name: "shardgate-bridge", version: "1" },
     });
-    if (generation !== this.#generation) return;
+    if (generation !== this.#supervisor.generation) return false;
     if ("error" in outcome) {
       this.#logger.error({ error: outcome.error }, "stdio server refused initialize; restarting it");
-      await this.#child?.stop();
-      return;
+      return false;
     }
     this.#init = outcome.result as InitializeResult;
-    this.#child?.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    this.#ready = true;
-    this.#readySince = Date.now();
-    this.#logger.info({ serverInfo: this.#init.serverInfo, pid: this.#child?.pid }, "stdio server ready");
+    this.#supervisor.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    this.#logger.info({ serverInfo: this.#init.serverInfo }, "stdio server ready");
     // A new process knows nothing of the sessions' subscriptions.
     this.#childSubscribed.clear();
     for (const uri of this.#subscriptions.uris()) void this.#subscribeChild(uri);
     await this.#refreshLists(generation, LIST_KINDS);
-    this.#wakeReadyWaiters();
+    return true;
+  }
+
+  #onExit(description: string): void {
+    const error = rpcError("serverExited", `stdio server ${description} before answering`);
+    for (const id of this.#routes.allIds()) {
+      const entry = this.#routes.take(id, "error");
+      if (entry?.kind === "internal") entry.resolve({ error });
+      else if (entry) void entry.session.fail(entry.originalId, error);
+    }
+    // Whoever is answering the dead child's requests can stop.
+    for (const [downstreamId, route] of this.#routes.takeChildRequests(() => true)) {
+      void route.session.send({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: downstreamId, reason: `stdio server ${description}` },
+      });
+    }
   }
 
   async #refreshLists(generation: number, kinds: readonly ListKind[]): Promise<void> {
@@ -287,7 +257,7 @@ export class StdioBridge {
 
   async #refreshList(generation: number, kind: ListKind): Promise<void> {
     const refresh = ++this.#listRefreshes[kind];
-    const current = () => generation === this.#generation && refresh === this.#listRefreshes[kind];
+    const current = () => generation === this.#supervisor.generation && refresh === this.#listRefreshes[kind];
     if (!this.#init || !advertises(this.#init.capabilities, kind)) {
       this.#catalogue = { ...this.#catalogue, [kind]: [] };
       return;
@@ -304,90 +274,31 @@ export class StdioBridge {
     this.#catalogue = { ...this.#catalogue, [kind]: outcome.items };
   }
 
-  #subscribeChild(uri: string): Promise<Outcome> {
-    const outcome = this.#request("resources/subscribe", { uri });
-    this.#childSubscribed.set(uri, outcome);
-    void outcome.then((o) => {
-      if ("error" in o)
-        this.#logger.warn({ uri, error: o.error }, "stdio server refused resources/subscribe");
-    });
-    return outcome;
-  }
-
-  #unsubscribeChild(uri: string): void {
-    this.#childSubscribed.delete(uri);
-    void this.#request("resources/unsubscribe", { uri }).then((o) => {
-      if ("error" in o) this.#logger.debug({ uri, error: o.error }, "resources/unsubscribe failed");
-    });
-  }
-
-  /** A request of the bridge's own; resolves with the child's outcome or an UpstreamGone error. */
+  /** A request of the bridge's own; resolves with the child's outcome or an error of the bridge's. */
   #request(method: string, params: Record<string, unknown>): Promise<Outcome> {
-    const id = this.#nextId++;
     return new Promise<Outcome>((resolve) => {
-      this.#pending.set(id, { kind: "internal", resolve });
-      if (!this.#child?.send({ jsonrpc: "2.0", id, method, params })) {
-        this.#pending.delete(id);
+      const id = this.#routes.addInternal(resolve, this.#requestTimeoutMs, () =>
+        resolve({ error: this.#timeoutError(method) }),
+      );
+      if (!this.#supervisor.send({ jsonrpc: "2.0", id, method, params })) {
+        this.#routes.take(id, "error");
         resolve({ error: rpcError("serverExited", "stdio server is not running") });
       }
     });
   }
 
-  #onExit(generation: number, exit: ChildExit): void {
-    if (generation !== this.#generation) return;
-    const wasReady = this.#ready;
-    this.#ready = false;
-    this.#lastExit = describeExit(exit);
-    const error = rpcError("serverExited", `stdio server ${this.#lastExit} before answering`);
-    for (const [id, entry] of this.#pending) {
-      this.#pending.delete(id);
-      if (entry.kind === "internal") {
-        entry.resolve({ error });
-      } else {
-        entry.finish?.("error");
-        if (entry.progressToken) this.#progress.delete(entry.progressToken);
-        void entry.session.send({ jsonrpc: "2.0", id: entry.originalId, error }, entry.originalId);
-      }
-    }
-    // Whoever is answering the dead child's requests can stop.
-    for (const [downstreamId, route] of this.#childRequests) {
-      void route.session.send({
-        jsonrpc: "2.0",
-        method: "notifications/cancelled",
-        params: { requestId: downstreamId, reason: `stdio server ${this.#lastExit}` },
-      });
-    }
-    this.#childRequests.clear();
-    if (this.#stopped) {
-      this.#logger.info({ exit: this.#lastExit }, "stdio server stopped");
-      return;
-    }
-    // A child that stayed up a while gets a fresh backoff; a crash loop slows down.
-    if (wasReady && Date.now() - this.#readySince > this.#backoff.maxDelayMs) this.#attempt = 0;
-    const delay = restartDelay(this.#attempt++, this.#backoff);
-    this.#restarts++;
-    this.#logger.warn(
-      { exit: this.#lastExit, restartInMs: delay, attempt: this.#attempt },
-      "stdio server exited",
+  #timeoutError(method: string): { code: number; message: string } {
+    return rpcError(
+      "timeout",
+      `stdio server did not answer ${method} within ${this.#requestTimeoutMs} ms (the bridge's request timeout)`,
     );
-    this.#restartTimer = setTimeout(() => this.#spawn(), delay);
   }
+
+  // ---------------------------------------------------------------- from the child
 
   #fromChild(message: JSONRPCMessage): void {
     if ("id" in message && ("result" in message || "error" in message)) {
-      const id = message.id;
-      const entry = typeof id === "number" ? this.#pending.get(id) : undefined;
-      if (!entry) return; // cancelled or unknown: nobody is waiting
-      this.#pending.delete(id as number);
-      const outcome: Outcome = "error" in message ? { error: message.error } : { result: message.result };
-      if (entry.kind === "internal") {
-        entry.resolve(outcome);
-        return;
-      }
-      if (entry.progressToken) this.#progress.delete(entry.progressToken);
-      const failed = "error" in outcome || (isObject(outcome.result) && outcome.result.isError === true);
-      entry.finish?.(failed ? "error" : "success");
-      void entry.session.send({ ...message, id: entry.originalId }, entry.originalId);
+      this.#answerFromChild(message);
       return;
     }
     if ("id" in message && "method" in message) {
@@ -397,10 +308,38 @@ export class StdioBridge {
     if ("method" in message) this.#notificationFromChild(message.method, message);
   }
 
+  #answerFromChild(message: JSONRPCMessage): void {
+    const id = "id" in message ? message.id : undefined;
+    const outcome: Outcome =
+      "error" in message ? { error: message.error } : { result: (message as { result: unknown }).result };
+    const failed = "error" in outcome || (isObject(outcome.result) && outcome.result.isError === true);
+    // Cancelled, timed out or unknown: nobody is waiting.
+    const entry = typeof id === "number" ? this.#routes.take(id, failed ? "error" : "success") : undefined;
+    if (entry?.kind === "internal") entry.resolve(outcome);
+    else if (entry) void entry.session.send({ ...message, id: entry.originalId }, entry.originalId);
+  }
+
+  /** An answer longer than maxLineBytes was dropped: its caller learns why, at once. */
+  #oversizedFromChild(line: OversizedLine): void {
+    const id = idOfOversized(line);
+    const entry = id === undefined ? undefined : this.#routes.take(id, "error");
+    this.#logger.warn(
+      { bytes: line.bytes, maxLineBytes: this.#maxLineBytes, answered: entry !== undefined },
+      "dropped a stdout line longer than the limit",
+    );
+    if (!entry) return;
+    const error = rpcError(
+      "answerTooLarge",
+      `${line.bytes} bytes, larger than the bridge's limit of ${this.#maxLineBytes} bytes (--max-line-bytes)`,
+    );
+    if (entry.kind === "internal") entry.resolve({ error });
+    else void entry.session.fail(entry.originalId, error);
+  }
+
   #notificationFromChild(method: string, message: JSONRPCMessage): void {
-    const params = "params" in message && isObject(message.params) ? message.params : {};
+    const params = paramsOf(message);
     if (method === "notifications/progress") {
-      const route = this.#progress.get(String(params.progressToken));
+      const route = this.#routes.progressRoute(String(params.progressToken));
       if (!route) return;
       void route.session.send(
         { ...message, params: { ...params, progressToken: route.token } },
@@ -410,9 +349,9 @@ export class StdioBridge {
     }
     if (method === "notifications/cancelled") {
       // The child gave up on one of its own requests: tell the session answering it.
-      for (const [downstreamId, route] of this.#childRequests) {
-        if (route.childId !== params.requestId) continue;
-        this.#childRequests.delete(downstreamId);
+      for (const [downstreamId, route] of this.#routes.takeChildRequests(
+        (r) => r.childId === params.requestId,
+      )) {
         void route.session.send({ ...message, params: { ...params, requestId: downstreamId } });
       }
       return;
@@ -424,23 +363,23 @@ export class StdioBridge {
       return;
     }
     const changed = listsChangedBy(method);
-    if (changed.length > 0) void this.#refreshLists(this.#generation, changed);
+    if (changed.length > 0) void this.#refreshLists(this.#supervisor.generation, changed);
     // Logging and list_changed concern every client.
     for (const session of this.#sessions) void session.send(message);
   }
 
   #requestFromChild(childId: RequestId, method: string, message: JSONRPCMessage): void {
     if (method === "ping") {
-      this.#child?.send({ jsonrpc: "2.0", id: childId, result: {} });
+      this.#supervisor.send({ jsonrpc: "2.0", id: childId, result: {} });
       return;
     }
     const capability = CAPABILITY_FOR.get(method);
-    let latest: Forwarded | undefined;
-    for (const entry of this.#pending.values()) {
-      if (entry.kind !== "forwarded") continue;
-      if (capability && entry.session.clientCapabilities?.[capability] === undefined) continue;
-      latest = entry;
-    }
+    const candidates = this.#routes.forwardedIds(
+      (entry) => !capability || entry.session.clientCapabilities?.[capability] !== undefined,
+    );
+    const latestId = candidates.at(-1);
+    const latest =
+      latestId === undefined ? undefined : (this.#routes.get(latestId) as Forwarded<BridgeSession>);
     if (!latest) {
       this.#answerChild(
         childId,
@@ -451,27 +390,32 @@ export class StdioBridge {
       return;
     }
     // Bridge-chosen ids, prefixed so they never clash with the session's own.
-    const downstreamId = `bridge-${this.#nextId++}`;
     const route = { childId, method, session: latest.session };
-    this.#childRequests.set(downstreamId, route);
+    const downstreamId = this.#routes.addChildRequest(route);
     void latest.session.send({ ...message, id: downstreamId }, latest.originalId).then((sent) => {
-      if (sent || this.#childRequests.get(downstreamId) !== route) return;
-      this.#childRequests.delete(downstreamId);
+      if (sent || this.#routes.childRequest(downstreamId) !== route) return;
+      this.#routes.takeChildRequest(downstreamId);
       this.#answerChild(childId, `could not deliver ${method} to the client`);
     });
   }
 
   /** Fails a server-to-client request at once, so the child never waits for nobody. */
   #answerChild(childId: RequestId, message: string): void {
-    this.#child?.send({ jsonrpc: "2.0", id: childId, error: { code: BridgeErrorCode.NoClient, message } });
+    this.#supervisor.send({
+      jsonrpc: "2.0",
+      id: childId,
+      error: { code: ERRORS.noClient.code, message },
+    });
   }
+
+  // --------------------------------------------------------------- from a session
 
   async #fromSession(session: BridgeSession, message: JSONRPCMessage): Promise<void> {
     if ("id" in message && ("result" in message || "error" in message)) {
-      const route = this.#childRequests.get(String(message.id));
+      const route = this.#routes.childRequest(String(message.id));
       if (!route || route.session !== session) return;
-      this.#childRequests.delete(String(message.id));
-      this.#child?.send({ ...message, id: route.childId });
+      this.#routes.takeChildRequest(String(message.id));
+      this.#supervisor.send({ ...message, id: route.childId });
       return;
     }
     if (!("method" in message)) return;
@@ -480,22 +424,16 @@ export class StdioBridge {
       return;
     }
     const id = message.id;
-    const params = "params" in message && isObject(message.params) ? message.params : {};
+    const params = paramsOf(message);
     if (message.method === "ping") {
       await session.send({ jsonrpc: "2.0", id, result: {} }, id);
       return;
     }
     if (!(await this.whenReady())) {
-      await session.send(
-        {
-          jsonrpc: "2.0",
-          id,
-          error: rpcError(
-            "serverNotReady",
-            this.#lastExit ? `stdio server last ${this.#lastExit}` : undefined,
-          ),
-        },
+      const lastExit = this.#supervisor.lastExit;
+      await session.fail(
         id,
+        rpcError("serverNotReady", lastExit ? `stdio server last ${lastExit}` : undefined),
       );
       return;
     }
@@ -520,66 +458,65 @@ export class StdioBridge {
       );
       return;
     }
-    const bridgeId = this.#nextId++;
+    await this.#forward(session, id, message.method, params);
+  }
+
+  async #forward(
+    session: BridgeSession,
+    id: RequestId,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<void> {
     const meta = isObject(params._meta) ? params._meta : undefined;
-    let progressToken: string | undefined;
-    let forwardedParams = params;
-    if (meta && (typeof meta.progressToken === "string" || typeof meta.progressToken === "number")) {
-      progressToken = `p${bridgeId}`;
-      this.#progress.set(progressToken, { session, token: meta.progressToken, requestId: id });
-      forwardedParams = { ...params, _meta: { ...meta, progressToken } };
-    }
+    const callerToken =
+      typeof meta?.progressToken === "string" || typeof meta?.progressToken === "number"
+        ? meta.progressToken
+        : undefined;
     const finish =
-      message.method === "tools/call" && typeof params.name === "string"
+      method === "tools/call" && typeof params.name === "string"
         ? this.#options.metrics.startToolCall(params.name)
         : undefined;
-    this.#pending.set(bridgeId, {
-      kind: "forwarded",
+    const { bridgeId, progressToken } = this.#routes.addForwarded({
       session,
       originalId: id,
-      ...(progressToken ? { progressToken } : {}),
+      method,
+      ...(callerToken !== undefined ? { callerProgressToken: callerToken } : {}),
       ...(finish ? { finish } : {}),
+      timeoutMs: this.#requestTimeoutMs,
+      onTimeout: (timedOutId, entry) => {
+        const error = this.#timeoutError(entry.method);
+        void entry.session.fail(entry.originalId, error);
+        this.#cancelInChild(timedOutId, "the bridge's request timeout passed");
+      },
     });
-    const sent = this.#child?.send({
+    const forwardedParams = progressToken ? { ...params, _meta: { ...meta, progressToken } } : params;
+    if (this.#supervisor.send({ jsonrpc: "2.0", id: bridgeId, method, params: forwardedParams })) return;
+    this.#routes.take(bridgeId, "error");
+    await session.fail(id, rpcError("serverExited", "stdio server is not running"));
+  }
+
+  #cancelInChild(bridgeId: number, reason: string): void {
+    this.#supervisor.send({
       jsonrpc: "2.0",
-      id: bridgeId,
-      method: message.method,
-      params: forwardedParams,
+      method: "notifications/cancelled",
+      params: { requestId: bridgeId, reason },
     });
-    if (!sent) {
-      this.#pending.delete(bridgeId);
-      if (progressToken) this.#progress.delete(progressToken);
-      finish?.("error");
-      await session.send(
-        {
-          jsonrpc: "2.0",
-          id,
-          error: rpcError("serverExited", "stdio server is not running"),
-        },
-        id,
-      );
-    }
   }
 
   #notificationFromSession(session: BridgeSession, method: string, message: JSONRPCMessage): void {
     if (method === "notifications/initialized") return; // the bridge initialized the child itself
     if (method === "notifications/cancelled") {
-      const params = "params" in message && isObject(message.params) ? message.params : {};
-      for (const [bridgeId, entry] of this.#pending) {
-        if (
-          entry.kind === "forwarded" &&
-          entry.session === session &&
-          entry.originalId === params.requestId
-        ) {
-          this.#pending.delete(bridgeId);
-          if (entry.progressToken) this.#progress.delete(entry.progressToken);
-          entry.finish?.("cancelled");
-          this.#child?.send({ ...message, params: { ...params, requestId: bridgeId } });
-        }
+      const params = paramsOf(message);
+      const ids = this.#routes.forwardedIds(
+        (entry) => entry.session === session && entry.originalId === params.requestId,
+      );
+      for (const bridgeId of ids) {
+        this.#routes.take(bridgeId, "cancelled");
+        this.#supervisor.send({ ...message, params: { ...params, requestId: bridgeId } });
       }
       return;
     }
-    this.#child?.send(message);
+    this.#supervisor.send(message);
   }
 
   async #subscribe(session: BridgeSession, uri: string): Promise<Outcome> {
@@ -598,6 +535,23 @@ export class StdioBridge {
     return OK;
   }
 
+  #subscribeChild(uri: string): Promise<Outcome> {
+    const outcome = this.#request("resources/subscribe", { uri });
+    this.#childSubscribed.set(uri, outcome);
+    void outcome.then((o) => {
+      if ("error" in o)
+        this.#logger.warn({ uri, error: o.error }, "stdio server refused resources/subscribe");
+    });
+    return outcome;
+  }
+
+  #unsubscribeChild(uri: string): void {
+    this.#childSubscribed.delete(uri);
+    void this.#request("resources/unsubscribe", { uri }).then((o) => {
+      if ("error" in o) this.#logger.debug({ uri, error: o.error }, "resources/unsubscribe failed");
+    });
+  }
+
   #initializeResultFor(params: Record<string, unknown>): InitializeResult {
     const init = this.#init!;
     const requested = params.protocolVersion;
@@ -610,43 +564,13 @@ export class StdioBridge {
 
   #dropSession(session: BridgeSession): void {
     this.#sessions.delete(session);
-    for (const [bridgeId, entry] of this.#pending) {
-      if (entry.kind !== "forwarded" || entry.session !== session) continue;
-      this.#pending.delete(bridgeId);
-      if (entry.progressToken) this.#progress.delete(entry.progressToken);
-      entry.finish?.("cancelled");
-      this.#child?.send({
-        jsonrpc: "2.0",
-        method: "notifications/cancelled",
-        params: { requestId: bridgeId, reason: "client disconnected" },
-      });
+    for (const bridgeId of this.#routes.forwardedIds((entry) => entry.session === session)) {
+      this.#routes.take(bridgeId, "cancelled");
+      this.#cancelInChild(bridgeId, "client disconnected");
     }
-    for (const [downstreamId, route] of this.#childRequests) {
-      if (route.session !== session) continue;
-      this.#childRequests.delete(downstreamId);
+    for (const [, route] of this.#routes.takeChildRequests((r) => r.session === session)) {
       this.#answerChild(route.childId, `the client disconnected before answering ${route.method}`);
     }
     for (const uri of this.#subscriptions.removeSession(session)) this.#unsubscribeChild(uri);
-  }
-}
-
-/** One downstream session; sends never throw (a closed client just misses the message). */
-class BridgeSession {
-  readonly #transport: Transport;
-  /** What the client declared in its `initialize`; unknown for stateless requests. */
-  clientCapabilities: Record<string, unknown> | undefined;
-
-  constructor(transport: Transport) {
-    this.#transport = transport;
-  }
-
-  /** False when the transport refused the message (the client went away). */
-  async send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<boolean> {
-    try {
-      await this.#transport.send(message, relatedRequestId !== undefined ? { relatedRequestId } : undefined);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -1,12 +1,23 @@
 /**
  * One stdio MCP server process: newline-delimited JSON-RPC on stdin/stdout,
- * stderr lines forwarded to the log. Restarting is the bridge's decision.
+ * stderr lines forwarded to the log. Restarting is the supervisor's decision.
+ *
+ * Memory stays bounded whatever the child writes: stdout lines longer than
+ * `maxLineBytes` are dropped as they arrive (the bridge answers the caller
+ * with an error), stderr lines are cut at `STDERR_LINE_BYTES` for the log,
+ * and lines that are not JSON-RPC are counted and logged at most once a
+ * second, since logging each line of a flood would queue it all in the logger.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
+import { LineSplitter, type OversizedLine } from "./lines.ts";
+
+/** @default 16 MiB: a 12 MB result passes; memory per line stays bounded. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/** Longest stderr line logged whole; a longer one is logged by its start and length. */
+export const STDERR_LINE_BYTES = 16 * 1024;
 
 export interface ChildExit {
   readonly code: number | null;
@@ -23,7 +34,11 @@ export interface StdioChildOptions {
   /** @default process.cwd() */
   readonly cwd?: string;
   readonly logger: Logger;
+  /** Longest stdout line (one JSON-RPC message) taken. @default DEFAULT_MAX_LINE_BYTES */
+  readonly maxLineBytes?: number;
   readonly onMessage: (message: JSONRPCMessage) => void;
+  /** A stdout line longer than `maxLineBytes`, dropped. @default logged only */
+  readonly onOversized?: (line: OversizedLine) => void;
   /** Called exactly once per process. */
   readonly onExit: (exit: ChildExit) => void;
 }
@@ -66,29 +81,28 @@ export function startChild(options: StdioChildOptions): StdioChild {
     proc.once("close", (code, signal) => finish({ code, signal }));
   });
 
-  const buffer = new ReadBuffer();
-  proc.stdout?.on("data", (chunk: Buffer) => {
-    try {
-      buffer.append(chunk);
-    } catch (error) {
-      logger.warn({ err: error }, "dropping oversized stdout");
-      return;
-    }
-    for (;;) {
-      let message: JSONRPCMessage | null;
-      try {
-        message = buffer.readMessage();
-      } catch (error) {
-        logger.warn({ err: error }, "ignoring a stdout line that is not JSON-RPC");
-        continue;
-      }
-      if (message === null) break;
-      options.onMessage(message);
-    }
+  const stdout = new LineSplitter({
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    onLine: (line) => {
+      const message = parseMessage(line);
+      if (message) options.onMessage(message);
+      else if (line.trim() !== "") junk.count(line);
+    },
+    onOversized:
+      options.onOversized ??
+      ((line) => logger.warn({ bytes: line.bytes }, "dropped a stdout line longer than the limit")),
   });
-  if (proc.stderr) {
-    createInterface({ input: proc.stderr }).on("line", (line) => logger.info({ stream: "stderr" }, line));
-  }
+  const junk = new RateLimitedWarning(logger, "ignoring stdout lines that are not JSON-RPC");
+  proc.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
+  proc.stdout?.on("end", () => stdout.end());
+  const stderr = new LineSplitter({
+    maxLineBytes: STDERR_LINE_BYTES,
+    onLine: (line) => logger.info({ stream: "stderr" }, line),
+    onOversized: (line) =>
+      logger.info({ stream: "stderr", bytes: line.bytes, truncated: true }, `${line.head}…`),
+  });
+  proc.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
+  proc.stderr?.on("end", () => stderr.end());
   proc.stdin?.on("error", (error) => logger.debug({ err: error }, "stdin closed"));
 
   return {
@@ -97,7 +111,7 @@ export function startChild(options: StdioChildOptions): StdioChild {
     },
     send(message) {
       if (exited || !proc.stdin || proc.stdin.destroyed || !proc.stdin.writable) return false;
-      proc.stdin.write(serializeMessage(message));
+      proc.stdin.write(`${JSON.stringify(message)}\n`);
       return true;
     },
     async stop(killAfterMs = 2000) {
@@ -109,4 +123,39 @@ export function startChild(options: StdioChildOptions): StdioChild {
       clearTimeout(timer);
     },
   };
+}
+
+function parseMessage(line: string): JSONRPCMessage | undefined {
+  // Most junk (a server printing its banner to stdout) is not an object: skip the throwing parse.
+  if (!line.trimStart().startsWith("{")) return undefined;
+  try {
+    const parsed = JSONRPCMessageSchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One warning per second at most, with how many lines it stands for. */
+class RateLimitedWarning {
+  readonly #logger: Logger;
+  readonly #message: string;
+  #suppressed = 0;
+  #last = 0;
+
+  constructor(logger: Logger, message: string) {
+    this.#logger = logger;
+    this.#message = message;
+  }
+
+  count(sample: string): void {
+    const now = Date.now();
+    if (now - this.#last < 1000) {
+      this.#suppressed++;
+      return;
+    }
+    this.#logger.warn({ sample: sample.slice(0, 200), alsoSince: this.#suppressed }, this.#message);
+    this.#suppressed = 0;
+    this.#last = now;
+  }
 }

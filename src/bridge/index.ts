@@ -3,7 +3,14 @@
  * legacy SSE, with the shard kit's /health, /ready, /manifest and /metrics.
  * CLI: `shardgate bridge -- <command> [args...]`.
  */
-export { StdioBridge, BridgeErrorCode, type BridgeStatus, type StdioBridgeOptions } from "./bridge.ts";
+export {
+  StdioBridge,
+  BridgeErrorCode,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type BridgeStatus,
+  type StdioBridgeOptions,
+} from "./bridge.ts";
+export { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
 export {
   buildBridgeApp,
   serveBridge,

@@ -83,7 +83,7 @@ export class ModernRelay {
   private nextId = 1;
   private readonly pending = new Map<string | number, Pending>();
   private discovered: Discovered | undefined;
-  private handler: McpHttpHandler | undefined;
+  private mcpHandler: McpHttpHandler | undefined;
   private nodeHandler: NodeMcpRequestHandler | undefined;
   private stopped = false;
 
@@ -93,13 +93,23 @@ export class ModernRelay {
     this.options = options;
   }
 
-  /** The 2026 handler once the child proved it speaks 2026-07-28; undefined before or if it does not. */
-  get modern(): NodeMcpRequestHandler | undefined {
+  private started: Promise<boolean> | undefined;
+
+  /**
+   * The 2026 handler, once the probe showed the child speaks 2026-07-28
+   * (requests arriving during the probe wait for it); undefined if it does not.
+   */
+  async handler(): Promise<NodeMcpRequestHandler | undefined> {
+    await this.start();
     return this.nodeHandler;
   }
 
-  /** Starts the 2026 copy of the child and probes it; resolves false for a 2025-only server. */
-  async start(): Promise<boolean> {
+  /** Starts the 2026 copy of the child and probes it once; resolves false for a 2025-only server. */
+  start(): Promise<boolean> {
+    return (this.started ??= this.probe());
+  }
+
+  private async probe(): Promise<boolean> {
     this.spawn();
     try {
       const result = await this.call(
@@ -117,11 +127,11 @@ export class ModernRelay {
       await this.stop();
       return false;
     }
-    this.handler = createMcpHandler(() => this.buildServer(), {
+    this.mcpHandler = createMcpHandler(() => this.buildServer(), {
       legacy: "reject",
       onerror: (error) => this.options.logger.warn({ err: error }, "2026-07-28 request failed"),
     });
-    this.nodeHandler = toNodeHandler(this.handler);
+    this.nodeHandler = toNodeHandler(this.mcpHandler);
     this.listen();
     return true;
   }
@@ -129,7 +139,7 @@ export class ModernRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     this.nodeHandler = undefined;
-    await this.handler?.close();
+    await this.mcpHandler?.close();
     await this.child?.stop();
     this.child = undefined;
   }
@@ -260,7 +270,7 @@ export class ModernRelay {
   }
 
   private onNotification(method: string, params: Record<string, unknown>): void {
-    const notify = this.handler?.notify;
+    const notify = this.mcpHandler?.notify;
     switch (method) {
       case "notifications/tools/list_changed":
         return notify?.toolsChanged();

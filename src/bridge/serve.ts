@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
 import { silentLogger, type Logger } from "../log.ts";
+import type { ShardGuardOptions } from "../shard-kit/guard.ts";
 import { buildMcpHttpApp, type McpHttpApp } from "../shard-kit/http.ts";
 import { ENDPOINTS, type ShardManifest } from "../shard-kit/manifest.ts";
 import { createMcpMetrics } from "../shard-kit/metrics.ts";
@@ -35,6 +36,12 @@ export interface BridgeOptions {
   readonly sessionIdleTimeoutMs?: number;
   /** Sessions kept at most; one more closes the least recently used. @default 1000 */
   readonly maxSessions?: number;
+  /** Longest message taken from the child's stdout. @default 16 MiB */
+  readonly maxLineBytes?: number;
+  /** How long a request waits for the child's answer. @default 300_000 */
+  readonly requestTimeoutMs?: number;
+  /** Origin check and bearer token. @default from SHARDGATE_SHARD_* env (see shard-kit/guard.ts) */
+  readonly guard?: ShardGuardOptions;
 }
 
 export interface ServeBridgeOptions extends BridgeOptions {
@@ -66,6 +73,8 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     logger,
     metrics,
   });
@@ -91,9 +100,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     endpoint: {
       connect: (transport) => bridge.connect(transport),
       inFlight: () => bridge.inFlight(),
-      get modern() {
-        return relay.modern;
-      },
+      modern: () => relay.handler(),
     },
     manifest,
     ready: () => bridge.status().ready,
@@ -112,6 +119,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
       ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
       : {}),
     ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
+    ...(options.guard ? { guard: options.guard } : {}),
   });
   built.app.addHook("onClose", () => Promise.all([bridge.stop(), relay.stop()]));
   bridge.start();

@@ -14,6 +14,20 @@ const bridgeConfigSchema = shardConfigSchema.extend({
     .min(0)
     .default(10_000)
     .describe("how long a request waits for a (re)starting server"),
+  maxLineBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024)
+    .describe(
+      "longest message taken from the server's stdout; a longer answer fails its call with a clear error",
+    ),
+  requestTimeoutMs: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(300_000)
+    .describe("how long a request waits for the server's answer before failing"),
 });
 
 export function register(program: Command): void {
@@ -48,6 +62,8 @@ export function register(program: Command): void {
         sessionIdleTimeoutMs: config.sessionIdleTimeoutMs,
         maxSessions: config.maxSessions,
         readyTimeoutMs: config.readyTimeoutMs,
+        maxLineBytes: config.maxLineBytes,
+        requestTimeoutMs: config.requestTimeoutMs,
         backoff: {
           initialDelayMs: config.restartInitialDelayMs,
           maxDelayMs: config.restartMaxDelayMs,

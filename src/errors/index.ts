@@ -58,6 +58,12 @@ export const ERRORS = {
    * request in flight and the capability), or that client went away.
    */
   noClient: { code: -32022, http: 502, message: "no client can answer the server's request" },
+  /** The bridge's stdio child answered with a line over the bridge's --max-line-bytes. */
+  answerTooLarge: {
+    code: -32024,
+    http: 502,
+    message: "the shard's server process answered more than the bridge takes",
+  },
   /** The shard is draining: new requests go to another replica. */
   shardShuttingDown: { code: -32023, http: 503, message: "the shard is shutting down" },
 } as const;

@@ -35,6 +35,7 @@ import { StreamHub } from "./mcp/streams.ts";
 import { ClientRequests } from "./mcp/client-requests.ts";
 import { LogLevels } from "./mcp/logging.ts";
 import { Subscriptions } from "./mcp/subscriptions.ts";
+import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import { InFlightLimits } from "./limits/index.ts";
@@ -221,6 +222,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logLevels,
     subscriptions,
   });
+  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
   /** A session ended (DELETE): what this replica holds for it goes too. */
   const endSession = (session: string) => {
     subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
@@ -231,6 +233,9 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     if (change.tools) hub.broadcast({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
     if (change.resources) hub.broadcast({ jsonrpc: "2.0", method: "notifications/resources/list_changed" });
     if (change.prompts) hub.broadcast({ jsonrpc: "2.0", method: "notifications/prompts/list_changed" });
+    if (change.tools) modern.notify.toolsChanged();
+    if (change.resources) modern.notify.resourcesChanged();
+    if (change.prompts) modern.notify.promptsChanged();
   });
 
   const app = Fastify({
@@ -300,6 +305,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       clientRequests,
       endSession,
+      modern,
       keepAliveMs: options.keepAliveMs,
       maxBatchSize: options.maxBatchSize,
     });
@@ -342,6 +348,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   let shuttingDown: Promise<void> | undefined;
   app.addHook("onClose", async () => {
     hub.closeAll();
+    await modern.close();
     await catalogue.stop();
     await registry.stop();
     await activity.close();

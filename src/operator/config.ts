@@ -42,6 +42,12 @@ export const operatorConfigSchema = z.object({
     .default({ "app.kubernetes.io/component": "gateway", "app.kubernetes.io/part-of": "shardgate" })
     .describe("labels of gateway pods, the only pods a shard's NetworkPolicy admits (k=v,k=v)"),
   clusterDomain: z.string().min(1).default("cluster.local").describe("cluster DNS domain in shard URLs"),
+  defaultEgress: z
+    .enum(["unrestricted", "dns-only", "none"])
+    .default("unrestricted")
+    .describe(
+      "egress of managed shards without spec.egress: unrestricted, dns-only or none (a cluster-wide default-deny)",
+    ),
   metricsHost: z.string().default("0.0.0.0").describe("address of /metrics, /healthz, /readyz"),
   metricsPort: z.coerce.number().int().min(0).max(65535).default(8081).describe("port of /metrics (0: any)"),
   leaderElect: z.stringbool().default(true).describe("elect a leader with a Lease (for several replicas)"),

@@ -19,7 +19,7 @@ import {
 } from "../kube/index.ts";
 import type { Logger } from "../log.ts";
 import type { OperatorConfig } from "./config.ts";
-import { CHILD_SELECTOR } from "./desired/index.ts";
+import { CHILD_SELECTOR, defaultEgressPolicy } from "./desired/index.ts";
 import { kubeEventRecorder } from "./events.ts";
 import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
@@ -96,6 +96,7 @@ export async function startOperator(
       shardImage: config.shardImage,
       gatewaySelector: config.gatewaySelector,
       clusterDomain: config.clusterDomain,
+      defaultEgress: defaultEgressPolicy(config.defaultEgress),
       verifyIntervalMs: config.verifyInterval * 1000,
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.

@@ -51,11 +51,11 @@ export interface McpEndpoint {
   /** Takes ownership of a new session's transport and starts it. */
   connect(transport: Transport): Promise<void>;
   /**
-   * Answers one 2026-07-28 request (parsed body passed in). Without it such
-   * requests get `-32022` naming the 2025 revisions, so negotiating clients
-   * fall back to `initialize`.
+   * What answers 2026-07-28 requests (parsed body passed in). When it is
+   * missing or resolves undefined, such requests get `-32022` naming the 2025
+   * revisions, so negotiating clients fall back to `initialize`.
    */
-  readonly modern?: NodeMcpRequestHandler;
+  modern?(): Promise<NodeMcpRequestHandler | undefined>;
   /** JSON-RPC requests being handled now; shutdown waits for zero. */
   inFlight(): number;
 }
@@ -181,7 +181,8 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
 
   app.post(ENDPOINTS.mcp, { onRequest: refuseWhileDraining }, async (request, reply) => {
     if (isModern(request)) {
-      if (!endpoint.modern) {
+      const modern = await endpoint.modern?.();
+      if (!modern) {
         return reply.code(400).send({
           jsonrpc: "2.0",
           error: {
@@ -193,7 +194,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
         });
       }
       reply.hijack();
-      await endpoint.modern(request.raw, reply.raw, request.body);
+      await modern(request.raw, reply.raw, request.body);
       return reply;
     }
     const sessionId = request.headers["mcp-session-id"];

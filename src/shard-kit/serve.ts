@@ -86,6 +86,7 @@ function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp & { even
     onerror: (error) => logger.warn({ err: error }, "2026-07-28 request failed"),
   });
   deps.sessions.setModern(modern.notify);
+  const modernNode = toNodeHandler(modern);
   const built = buildMcpHttpApp({
     endpoint: {
       async connect(transport: Transport) {
@@ -93,7 +94,7 @@ function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp & { even
         deps.sessions.add(server);
         await server.connect(transport);
       },
-      modern: toNodeHandler(modern),
+      modern: () => Promise.resolve(modernNode),
       inFlight: () => deps.inFlight.count,
     },
     manifest: () => manifest,

@@ -197,6 +197,22 @@ describe("traefik shard, file mode, real Traefik", () => {
     expect(svc?.probes[0]?.status).toBe(200);
   });
 
+  it("probes only a path on the backend, never a URL of the caller's choosing (SSRF)", async () => {
+    // Traefik's own API is the tempting target: reachable from the shard, not from the caller.
+    for (const probePath of [`${traefik.apiUrl}/api/rawdata`, "//127.0.0.1:9/x", "file:///etc/passwd"]) {
+      const refused = await call("get_backend_status", { probe: true, probe_path: probePath });
+      expect(refused.isError).toBe(true);
+      expect(String(refused.body.error)).toContain("must be a path such as /healthz");
+    }
+    const path = await call("get_backend_status", {
+      service: "shardgate-gitea",
+      probe: true,
+      probe_path: "/healthz",
+    });
+    const [svc] = path.body.services as { probes: { url: string; status: number }[] }[];
+    expect(svc?.probes[0]).toMatchObject({ url: `${backendUrl}/healthz`, status: 200 });
+  });
+
   it("refuses a bad document and writes nothing", async () => {
     const before = await readdir(dir);
     const badRule = await call("create_route", {
@@ -220,6 +236,11 @@ describe("traefik shard, file mode, real Traefik", () => {
       backends: ["not a url"],
     });
     expect(badUrl.isError).toBe(true);
+    for (const scheme of ["file:///etc/passwd", "gopher://127.0.0.1:6379/_x", "javascript:alert(1)"]) {
+      const refused = await call("create_route", { name: "broken", host: "b.home.arpa", backends: [scheme] });
+      expect(refused.isError).toBe(true);
+      expect(String(refused.body.error)).toContain("is not one Traefik's HTTP load balancer speaks");
+    }
     expect((await readdir(dir)).sort()).toEqual(before.sort());
   });
 

@@ -55,10 +55,12 @@ describe("charts/shardgate", () => {
         "ClusterRole/sg-shardgate-operator",
         "ClusterRoleBinding/sg-shardgate-gateway",
         "ClusterRoleBinding/sg-shardgate-operator",
+        "CustomResourceDefinition/mcpshards.mcp.shardgate.dev",
         "Deployment/sg-shardgate-gateway",
         "Deployment/sg-shardgate-operator",
         "McpShard/traefik",
         "Pod/sg-shardgate-test-health",
+        "PodDisruptionBudget/sg-shardgate-gateway",
         "Role/sg-shardgate-operator-leader",
         "RoleBinding/sg-shardgate-operator-leader",
         "Secret/sg-shardgate-gateway-session",
@@ -69,7 +71,8 @@ describe("charts/shardgate", () => {
       ].sort(),
     );
     for (const o of objects) {
-      if (!o.kind.startsWith("Cluster")) expect(o.metadata.namespace, `${o.kind}`).toBe("shardgate");
+      if (!o.kind.startsWith("Cluster") && o.kind !== "CustomResourceDefinition")
+        expect(o.metadata.namespace, `${o.kind}`).toBe("shardgate");
     }
 
     for (const name of ["sg-shardgate-operator", "sg-shardgate-gateway"]) {

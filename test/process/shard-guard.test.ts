@@ -3,55 +3,18 @@
  * traefik` and `shardgate bridge` processes on loopback, asked as a
  * DNS-rebinding page would ask them, and with and without their token.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
+import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const TOKEN = "guard-test-token-0123456789";
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly port: number;
-}
-
-async function startCli(args: string[], env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, ["src/cli.ts", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`shardgate ${args[0]} exited with ${code}: ${output}`)));
-  });
-  return { child, url, port: Number(new URL(url).port) };
-}
-
-async function stop(served: Served | undefined): Promise<void> {
-  if (!served || served.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => served.child.once("exit", resolve));
-  served.child.kill("SIGTERM");
-  const timer = setTimeout(() => served.child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 const INITIALIZE = JSON.stringify({
   jsonrpc: "2.0",
@@ -130,8 +93,8 @@ const targets = [
 
 describe.each(targets)("$name", ({ args, tool }) => {
   let dir: string;
-  let open: Served | undefined;
-  let locked: Served | undefined;
+  let open: CliProcess | undefined;
+  let locked: CliProcess | undefined;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shard-guard-"));
     [open, locked] = await Promise.all([
@@ -140,7 +103,7 @@ describe.each(targets)("$name", ({ args, tool }) => {
     ]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([stop(open), stop(locked)]);
+    await Promise.all([stopCli(open), stopCli(locked)]);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -129,6 +129,29 @@ function buildServer(name: string, calls: string[], extra: string[], cancelled: 
     messages: [{ role: "user", content: { type: "text", text: `hello ${who} from ${name}` } }],
   }));
   for (const t of extra) {
+    // "burst": progress 1..3 with no pause, the last right before the result.
+    if (t === "burst") {
+      server.registerTool(
+        "burst",
+        {
+          description: "reports progress 1..3 with no pause, the last one right before its result",
+          inputSchema: {},
+        },
+        async (_args, extra) => {
+          const token = extra._meta?.progressToken;
+          for (let i = 1; i <= 3; i++) {
+            if (token !== undefined) {
+              await extra.sendNotification({
+                method: "notifications/progress",
+                params: { progressToken: token, progress: i, total: 3 },
+              });
+            }
+          }
+          return { content: [{ type: "text", text: "burst" }] };
+        },
+      );
+      continue;
+    }
     server.registerTool(t, { description: `extra ${t}` }, async () => ({
       content: [{ type: "text", text: t }],
     }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isCidr } from "../../src/api/v1alpha1/egress.ts";
 import { mcpShardSpec, SHARD_TOKEN_ENV, type McpShard } from "../../src/api/index.ts";
+import * as desired from "../../src/operator/desired/index.ts";
 import {
   desiredChildren,
   desiredDeployment,
@@ -32,6 +33,20 @@ describe("spec.egress", () => {
     expect(desiredChildren(shard({ container }), options).map((c) => c.metadata?.name)).not.toContain(
       "s-egress",
     );
+  });
+
+  it("absent, the operator's --default-egress applies; a shard's own spec.egress wins", () => {
+    const { defaultEgressPolicy } = desired;
+    expect(defaultEgressPolicy("unrestricted")).toBeUndefined();
+    const dnsOnly = { defaultEgress: defaultEgressPolicy("dns-only") };
+    expect(
+      (desiredEgressPolicy(shard({ container }), dnsOnly)?.spec as { egress: unknown[] }).egress,
+    ).toHaveLength(1);
+    const none = { defaultEgress: defaultEgressPolicy("none") };
+    expect(desiredEgressPolicy(shard({ container }), none)?.spec).not.toHaveProperty("egress");
+    const own = desiredEgressPolicy(shard({ container, egress: { to: [{ cidr: "10.0.0.0/8" }] } }), none);
+    expect((own?.spec as { egress: unknown[] }).egress).toHaveLength(2);
+    expect(desiredEgressPolicy(shard({ url: "http://x/mcp" }), none)).toBeUndefined();
   });
 
   it("{}: DNS only; everything else refused", () => {

@@ -192,6 +192,15 @@ export class Dispatcher {
     return {};
   }
 
+  /** One method's result for a transport that does its own JSON-RPC (2026-07-28); throws errors. */
+  result(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    ctx: RequestContext,
+  ): Promise<Record<string, unknown>> {
+    return this.#result({ jsonrpc: "2.0", id: 0, method, ...(params ? { params } : {}) }, ctx);
+  }
+
   async #result(request: JSONRPCRequest, ctx: RequestContext): Promise<Record<string, unknown>> {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const catalogue: Catalogue = this.#catalogue.catalogue;

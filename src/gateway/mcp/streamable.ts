@@ -12,6 +12,7 @@ import type { Principal } from "../auth.ts";
 import type { KeyStore } from "../auth.ts";
 import { CODES, GatewayError } from "../errors.ts";
 import { abilitiesOf, ClientRequests } from "./client-requests.ts";
+import { isModernRequest, type ModernEndpoint } from "./modern.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
 import { isNotification, isRequest, isResponse, jsonRpcError, parseBody } from "./messages.ts";
@@ -25,6 +26,8 @@ export interface StreamableOptions {
   readonly hub: StreamHub;
   readonly metrics: GatewayMetrics;
   readonly clientRequests: ClientRequests;
+  /** The 2026-07-28 leg. @default 2025 revisions only */
+  readonly modern?: ModernEndpoint;
   /** A session ended: this replica forgets what it held for it. */
   readonly endSession: (session: string) => void;
   /** @default 15000 */
@@ -76,6 +79,15 @@ function lazySse(reply: FastifyReply, allowed: boolean) {
     },
   };
   return state;
+}
+
+function jsonOrUndefined(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Answers (to requests the gateway sent a client) that no request here waits for. */
@@ -158,7 +170,12 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const parsed = parseBody(request.body, opts.maxBatchSize);
+    // 2026-07-28 (and requests that claim it): the stateless leg, whatever
+    // the body holds; the SDK answers malformed modern requests itself.
+    const body = jsonOrUndefined(request.body);
+    if (opts.modern && isModernRequest(request, body))
+      return opts.modern.serve(request, reply, principal, body);
+    const parsed = parseBody(body ?? request.body, opts.maxBatchSize);
     if (!parsed.ok) return sendError(reply, parsed.status, parsed.error.code, parsed.error.message);
     const { messages } = parsed;
     const init = messages.find((m) => isRequest(m) && m.method === "initialize") as

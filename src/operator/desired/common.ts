@@ -1,4 +1,4 @@
-import { API_VERSION, KIND, type McpShard } from "../../api/index.ts";
+import { API_VERSION, KIND, type EgressPolicy, type McpShard } from "../../api/index.ts";
 import type { KubeObject, OwnerReference } from "../../kube/index.ts";
 
 /** What the operator's flags contribute to desired state. */
@@ -9,6 +9,17 @@ export interface DesiredOptions {
   readonly gatewaySelector: Readonly<Record<string, string>>;
   /** @default "cluster.local" */
   readonly clusterDomain?: string;
+  /**
+   * The egress of managed shards that leave spec.egress out (the operator's
+   * --default-egress). @default undefined: unrestricted
+   */
+  readonly defaultEgress?: EgressPolicy;
+}
+
+/** --default-egress as a policy: undefined for unrestricted. */
+export function defaultEgressPolicy(setting: "unrestricted" | "dns-only" | "none"): EgressPolicy | undefined {
+  if (setting === "unrestricted") return undefined;
+  return { dns: setting === "dns-only", to: [] };
 }
 
 /** The port `shardgate bridge` serves stdio shards on, and its MCP path. */

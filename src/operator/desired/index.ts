@@ -10,6 +10,7 @@ import { desiredServiceAccount } from "./serviceaccount.ts";
 export {
   CHILD_SELECTOR,
   controllerReference,
+  defaultEgressPolicy,
   endpointOf,
   selectorLabels,
   shardLabels,
@@ -30,7 +31,7 @@ export function desiredChildren(shard: McpShard, options: DesiredOptions): KubeO
     desiredServiceAccount(shard),
     desiredService(shard),
     desiredNetworkPolicy(shard, options),
-    desiredEgressPolicy(shard),
+    desiredEgressPolicy(shard, options),
     desiredDeployment(shard, options),
   ].filter((child): child is KubeObject => child !== undefined);
 }

@@ -60,11 +60,15 @@ function egressPeer(shard: McpShard, to: EgressDestination): Record<string, unkn
  * spec.egress as an Egress NetworkPolicy of the shard's pods: DNS (unless
  * turned off) and the listed destinations, nothing else. A policy of its own
  * beside the ingress one, so shards without spec.egress keep their objects
- * exactly as before; none at all without spec.egress (no restriction, as
- * before the field existed).
+ * exactly as before; without spec.egress the operator's default applies,
+ * which is no policy at all (no restriction, as before the field existed)
+ * unless --default-egress says dns-only or none.
  */
-export function desiredEgressPolicy(shard: McpShard): KubeObject | undefined {
-  const egress = shard.spec.egress;
+export function desiredEgressPolicy(
+  shard: McpShard,
+  options?: Pick<DesiredOptions, "defaultEgress">,
+): KubeObject | undefined {
+  const egress = shard.spec.egress ?? options?.defaultEgress;
   if (!workloadOf(shard) || !egress) return undefined;
   const rules = [
     ...(egress.dns ? [DNS_RULE] : []),

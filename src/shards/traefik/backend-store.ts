@@ -9,8 +9,9 @@ import { ApiException, CoreV1Api, DiscoveryV1Api, type KubeConfig } from "@kuber
 import type { BackendObjects, EndpointSliceObject, ServiceObject } from "./backend-service.ts";
 import { ownedBy } from "./backend-service.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
+import { Refusal } from "./refusal.ts";
 
-export class BackendServiceOwnershipError extends Error {
+export class BackendServiceOwnershipError extends Refusal {
   override name = "BackendServiceOwnershipError";
 }
 

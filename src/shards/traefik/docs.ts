@@ -8,6 +8,7 @@ import { load } from "cheerio";
 import { request } from "undici";
 
 import { DEFAULT_DOCS_BASE_URL } from "./config.ts";
+import { Refusal } from "./refusal.ts";
 
 export { DEFAULT_DOCS_BASE_URL };
 
@@ -94,7 +95,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   ipwhitelist: "middleware/ipallowlist",
 };
 
-export class UnknownTopicError extends Error {
+export class UnknownTopicError extends Refusal {
   override name = "UnknownTopicError";
 }
 

@@ -18,8 +18,9 @@ import { randomBytes } from "node:crypto";
 import { lstat, open, readdir, readFile, rename, rm, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { fileName, hasManagedHeader, routeFromFileName } from "./naming.ts";
+import { Refusal } from "./refusal.ts";
 
-export class FileOwnershipError extends Error {
+export class FileOwnershipError extends Refusal {
   override name = "FileOwnershipError";
 }
 

@@ -6,12 +6,13 @@
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
 import type { IngressRouteObject } from "./route-spec.ts";
+import { Refusal } from "./refusal.ts";
 
 const GROUP = "traefik.io";
 const VERSION = "v1alpha1";
 const PLURAL = "ingressroutes";
 
-export class IngressRouteOwnershipError extends Error {
+export class IngressRouteOwnershipError extends Refusal {
   override name = "IngressRouteOwnershipError";
 }
 

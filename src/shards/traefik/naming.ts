@@ -5,6 +5,7 @@
  * needs both the name and a marker (header comment or label), so a user's own
  * `shardgate-x.yaml` without the header is never overwritten or deleted.
  */
+import { Refusal } from "./refusal.ts";
 export const NAME_PREFIX = "shardgate-";
 export const MANAGED_HEADER = "# managed-by: shardgate";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -13,7 +14,7 @@ export const MANAGED_BY_VALUE = "shardgate";
 /** DNS-label-like: it ends up in file names, Kubernetes names and Traefik router names. */
 const ROUTE_NAME = /^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$/;
 
-export class RouteNameError extends Error {
+export class RouteNameError extends Refusal {
   override name = "RouteNameError";
 }
 

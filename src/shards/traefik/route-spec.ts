@@ -10,6 +10,7 @@ import { managedHeader, MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName, checkRou
 import { ruleLiteral } from "./rules.ts";
 import { buildBackendObjects, type BackendObjects } from "./backend-service.ts";
 import { RouteSpecError } from "./route-spec-error.ts";
+import { checkFileBackend } from "./urls.ts";
 
 export const routeSpecSchema = z.object({
   name: z
@@ -97,6 +98,7 @@ export function buildFileDocument(spec: RouteSpec): FileDocument {
     throw new RouteSpecError("kubernetes_service needs mode ingressroute; in file mode give backends");
   if (!spec.backends?.length)
     throw new RouteSpecError("file mode needs at least one backend URL in backends");
+  spec.backends.forEach(checkFileBackend);
   if (spec.tls?.secret_name) throw new RouteSpecError("tls.secret_name needs mode ingressroute");
   const name = objectName(spec.name);
   const router: Record<string, unknown> = { rule: ruleOf(spec), service: name };

@@ -5,6 +5,8 @@ import { TraefikApi } from "./api.ts";
 import { traefikShardConfigSchema, type TraefikShardConfig } from "./config.ts";
 import { DocsClient } from "./docs.ts";
 import { ManagedFileStore } from "./file-store.ts";
+import { FileRouteStore } from "./file-routes.ts";
+import { IngressRouteRouteStore } from "./ingressroute-routes.ts";
 import { BackendServiceStore } from "./backend-store.ts";
 import { IngressRouteStore } from "./ingressroutes.ts";
 import type { TraefikDeps } from "./operations.ts";
@@ -30,8 +32,7 @@ export function createTraefikShard(
     if (!cfg.dynamicDir) throw new Error("file mode needs dynamicDir (Traefik's providers.file.directory)");
     deps = {
       api,
-      mode: "file",
-      files: new ManagedFileStore(cfg.dynamicDir),
+      routes: new FileRouteStore(new ManagedFileStore(cfg.dynamicDir)),
       docs: new DocsClient({ baseUrl: cfg.docsBaseUrl, cacheTtlSeconds: cfg.docsCacheTtlSeconds }),
       waitMs: cfg.routeWaitSeconds * 1000,
     };
@@ -44,9 +45,10 @@ export function createTraefikShard(
     }
     deps = {
       api,
-      mode: "ingressroute",
-      ingressRoutes: new IngressRouteStore(kc, cfg.namespace),
-      backendServices: new BackendServiceStore(kc, cfg.namespace),
+      routes: new IngressRouteRouteStore(
+        new IngressRouteStore(kc, cfg.namespace),
+        new BackendServiceStore(kc, cfg.namespace),
+      ),
       docs: new DocsClient({ baseUrl: cfg.docsBaseUrl, cacheTtlSeconds: cfg.docsCacheTtlSeconds }),
       waitMs: cfg.routeWaitSeconds * 1000,
     };

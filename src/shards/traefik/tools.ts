@@ -5,11 +5,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { tool, type ToolReturn } from "../../shard-kit/index.ts";
-import { UnknownTopicError, topicList } from "./docs.ts";
-import { BackendServiceOwnershipError } from "./backend-store.ts";
-import { FileOwnershipError } from "./file-store.ts";
-import { IngressRouteOwnershipError } from "./ingressroutes.ts";
-import { RouteNameError } from "./naming.ts";
+import { topicList } from "./docs.ts";
 import {
   checkSslStatus,
   createRoute,
@@ -18,31 +14,21 @@ import {
   getDocs,
   listRoutes,
   reloadConfig,
-  ToolFailure,
   validateConfig,
   type TraefikDeps,
 } from "./operations.ts";
-import { routeSpecSchema, RouteSpecError } from "./route-spec.ts";
+import { Refusal } from "./refusal.ts";
+import { routeSpecSchema } from "./route-spec.ts";
 
 /** Refusals become error results the model can act on, with their details; anything else propagates. */
 async function guarded(run: () => Promise<ToolReturn>): Promise<ToolReturn> {
   try {
     return await run();
   } catch (error) {
-    const refusal =
-      error instanceof ToolFailure ||
-      error instanceof FileOwnershipError ||
-      error instanceof IngressRouteOwnershipError ||
-      error instanceof BackendServiceOwnershipError ||
-      error instanceof RouteNameError ||
-      error instanceof RouteSpecError ||
-      error instanceof UnknownTopicError;
-    if (!refusal) throw error;
-    const details = error instanceof ToolFailure ? error.details : {};
-    const body = { error: error.message, ...details };
+    if (!(error instanceof Refusal)) throw error;
     const result: CallToolResult = {
       isError: true,
-      content: [{ type: "text", text: JSON.stringify(body, null, 2) }],
+      content: [{ type: "text", text: JSON.stringify({ error: error.message, ...error.details }, null, 2) }],
     };
     return result;
   }
@@ -77,7 +63,7 @@ export function traefikTools(deps: TraefikDeps) {
     }),
     tool({
       name: "create_route",
-      description: `Add a route to Traefik: match a host (or a full rule) and send it to backend URL(s) (${deps.mode === "file" ? "this shard runs in file mode: give backends" : "this shard runs in ingressroute mode: give backends, which become a Service shardgate-<name> owned by the IngressRoute, or an existing kubernetes_service"}). The document is validated first and never written when invalid; after writing, waits until Traefik's API shows the router and reports its status and errors. Use dry_run to see exactly what would be written. Existing routes are only replaced with replace: true, and only if shardgate manages them.`,
+      description: `Add a route to Traefik: match a host (or a full rule) and send it to backend URL(s) (${deps.routes.mode === "file" ? "this shard runs in file mode: give backends" : "this shard runs in ingressroute mode: give backends, which become a Service shardgate-<name> owned by the IngressRoute, or an existing kubernetes_service"}). The document is validated first and never written when invalid; after writing, waits until Traefik's API shows the router and reports its status and errors. Use dry_run to see exactly what would be written. Existing routes are only replaced with replace: true, and only if shardgate manages them.`,
       input: routeSpecSchema.extend({
         dry_run: z.boolean().optional().describe("Return the document that would be written, write nothing."),
         replace: z
@@ -119,7 +105,9 @@ export function traefikTools(deps: TraefikDeps) {
         probe_path: z
           .string()
           .optional()
-          .describe("Path for the probe, e.g. /healthz; default the server URL itself."),
+          .describe(
+            "Path for the probe on each backend, e.g. /healthz (a path, not a URL); default the server URL itself.",
+          ),
         timeout_ms: z.number().int().min(100).max(30_000).optional().describe("Probe timeout; default 3000."),
       }),
       annotations: { readOnlyHint: true },

@@ -21,7 +21,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../unit/gateway-fixtures.ts";
 import { nestedJson, rawSession, spawnGateway, startRawShard, type RawShard } from "./hostile-fixtures.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];

@@ -11,7 +11,7 @@ import { readdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
-import { eventually } from "./gateway-fixtures.ts";
+import { eventually } from "../unit/gateway-fixtures.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 

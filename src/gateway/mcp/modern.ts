@@ -1,0 +1,194 @@
+/**
+ * Protocol 2026-07-28 for clients on /mcp: stateless (no initialize, no
+ * session id; `server/discover`, the per-request `_meta` envelope, the
+ * Mcp-Method/Mcp-Name headers, `resultType`, caching hints and
+ * `subscriptions/listen` are the v2 SDK's `createMcpHandler`), so any replica
+ * serves any request. Each request builds a low-level `Server` whose handlers
+ * are the gateway's own dispatch (keys, catalogue, upstream calls).
+ *
+ * A shard's request to the client during a call (sampling, elicitation,
+ * roots: how 2025-era shards ask) becomes an `input_required` result; the
+ * upstream call waits here (inputs.ts) until the client retries with its
+ * `inputResponses`, so the retry must reach this replica (ARCHITECTURE.md).
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  classifyInboundRequest,
+  LOG_LEVEL_META_KEY,
+  MissingRequiredClientCapabilityError,
+  createMcpHandler,
+  ProtocolError,
+  Server,
+  type ServerContext,
+  type ServerNotifier,
+} from "@modelcontextprotocol/server";
+import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../../log.ts";
+import type { Principal } from "../auth.ts";
+import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
+import type { Dispatcher, RequestContext, ServerInfo } from "./dispatch.ts";
+import { PendingInputs } from "./inputs.ts";
+import { isLogLevel, LOG_LEVELS } from "./logging.ts";
+
+export const MODERN_VERSION = "2026-07-28";
+
+/** Methods a 2026-07-28 client may send that the gateway answers through its dispatch. */
+const PLAIN_METHODS = [
+  "tools/list",
+  "resources/list",
+  "resources/templates/list",
+  "prompts/list",
+  "completion/complete",
+] as const;
+/** Methods whose shard may need input from the client (MRTR on 2026-07-28). */
+const INPUT_METHODS = ["tools/call", "prompts/get", "resources/read"] as const;
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Whether a POST /mcp is for the 2026-07-28 leg (or claims it, malformed: the SDK answers those). */
+export function isModernRequest(request: FastifyRequest, body: unknown): boolean {
+  const inbound = classifyInboundRequest({
+    httpMethod: request.method,
+    protocolVersionHeader: header(request.headers["mcp-protocol-version"]),
+    mcpMethodHeader: header(request.headers["mcp-method"]),
+    body,
+  });
+  return inbound.kind !== "legacy";
+}
+
+/** The SDK's error for the gateway's errors (same code, message and data). */
+function protocolError(error: unknown): Error {
+  if (error instanceof McpError)
+    return new ProtocolError(error.code, error.message.replace(/^MCP error -?\d+: /, ""), error.data);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export interface ModernOptions {
+  readonly dispatcher: Dispatcher;
+  readonly serverInfo: ServerInfo;
+  readonly logger: Logger;
+  /** How long a call waiting for the client's input is kept. @default 300000 */
+  readonly inputWaitMs?: number;
+}
+
+export interface ModernEndpoint {
+  serve(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    body: unknown,
+  ): Promise<FastifyReply>;
+  /** Feeds `subscriptions/listen` streams held by this replica. */
+  readonly notify: ServerNotifier;
+  close(): Promise<void>;
+}
+
+export function modernEndpoint(options: ModernOptions): ModernEndpoint {
+  const principals = new AsyncLocalStorage<Principal>();
+  const inputs = new PendingInputs(options.inputWaitMs ?? 300_000);
+
+  function context(principal: Principal, ctx: ServerContext): RequestContext {
+    // The SDK's published envelope type is empty: read the reserved keys.
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    const level = envelope[LOG_LEVEL_META_KEY];
+    const notify = (message: JSONRPCMessage) => {
+      if ("method" in message && message.method === "notifications/message") {
+        // 2026-07-28: no logLevel in the envelope means no log messages.
+        const sent = (message.params as { level?: unknown } | undefined)?.level;
+        if (!isLogLevel(level) || !isLogLevel(sent)) return;
+        if (LOG_LEVELS.indexOf(sent) < LOG_LEVELS.indexOf(level)) return;
+      }
+      void ctx.mcpReq.notify(message as never).catch(() => undefined);
+    };
+    return {
+      principal,
+      signal: ctx.mcpReq.signal,
+      versions: [MODERN_VERSION],
+      protocolVersion: MODERN_VERSION,
+      abilities: abilitiesOf(envelope[CLIENT_CAPABILITIES_META_KEY]),
+      notify,
+    };
+  }
+
+  function build(principal: Principal): Server {
+    const server = new Server(
+      { name: options.serverInfo.name, version: options.serverInfo.version },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { listChanged: true, subscribe: true },
+          prompts: { listChanged: true },
+          completions: {},
+          logging: {},
+        },
+        instructions: "shardgate gateway: the tools of every shard, named <shard>_<tool>.",
+      },
+    );
+    for (const method of PLAIN_METHODS) {
+      server.setRequestHandler(method, async (request, ctx) => {
+        try {
+          return (await options.dispatcher.result(method, request.params, context(principal, ctx))) as never;
+        } catch (error) {
+          throw protocolError(error);
+        }
+      });
+    }
+    for (const method of INPUT_METHODS) {
+      server.setRequestHandler(method, async (request, ctx) => {
+        const base = context(principal, ctx);
+        const params = request.params as Record<string, unknown> | undefined;
+        try {
+          return (await inputs.run({
+            principal: principal.id,
+            state: ctx.mcpReq.requestState<string>(),
+            responses: ctx.mcpReq.inputResponses,
+            signal: ctx.mcpReq.signal,
+            refuse: (asked, askedParams) => {
+              const needed = abilityFor(asked, askedParams);
+              if (needed === undefined || (base.abilities ?? "").includes(needed)) return undefined;
+              const capability = needed === "s" ? "sampling" : needed === "r" ? "roots" : "elicitation";
+              return new MissingRequiredClientCapabilityError(
+                { requiredCapabilities: { [capability]: {} } },
+                `the shard asked for ${asked}, which needs the ${capability} capability the client did not declare`,
+              );
+            },
+            // Capabilities are checked by `refuse` above, so the dispatch passes every request on.
+            start: (request, signal) =>
+              options.dispatcher.result(method, params, {
+                ...base,
+                abilities: Object.values(ABILITY).join(""),
+                signal,
+                request,
+              }),
+          })) as never;
+        } catch (error) {
+          throw protocolError(error);
+        }
+      });
+    }
+    return server;
+  }
+
+  const handler = createMcpHandler(() => build(principals.getStore()!), {
+    legacy: "reject",
+    onerror: (error) => options.logger.debug({ err: error }, "2026-07-28 request refused"),
+  });
+  const node = toNodeHandler(handler);
+  return {
+    async serve(request, reply, principal, body) {
+      reply.hijack();
+      await principals.run(principal, () => node(request.raw, reply.raw, body));
+      return reply;
+    },
+    notify: handler.notify,
+    async close() {
+      inputs.close();
+      await handler.close();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The official MCP conformance suite (`@modelcontextprotocol/conformance`,
+ * pinned devDependency, run from node_modules: no network) against the
+ * conformance shard served by the shard kit, and against `shardgate bridge`
+ * serving that shard over stdio. Each revision's frozen requirement set
+ * (`--requirements`) must pass whole: every scenario it scores, no baseline
+ * of expected failures. Scenarios the suite runs but does not score (the
+ * tasks extension, pending ones) are reported, not asserted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
+import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
+import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
+
+const SUITE_DIR = fileURLToPath(
+  new URL("../../node_modules/@modelcontextprotocol/conformance/", import.meta.url),
+);
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
+type Revision = (typeof REVISIONS)[number];
+
+interface SuiteRun {
+  readonly exitCode: number;
+  readonly output: string;
+  /** Scenario name -> passed (every check), from the summary lines. */
+  readonly scenarios: ReadonlyMap<string, boolean>;
+}
+
+function requiredScenarios(revision: Revision): string[] {
+  const file = parse(readFileSync(`${SUITE_DIR}requirements/${revision}.yaml`, "utf8")) as {
+    server: string[];
+  };
+  return file.server;
+}
+
+function runSuite(url: string, revision: Revision): Promise<SuiteRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [`${SUITE_DIR}dist/index.js`, "server", "--url", url, "--requirements", revision],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+      (error, stdout, stderr) => {
+        const output = `${stdout}\n${stderr}`;
+        const scenarios = new Map<string, boolean>();
+        for (const match of output.matchAll(/^([✓✗]) (\S+): \d+ passed, \d+ failed/gmu)) {
+          scenarios.set(match[2]!, match[1] === "✓");
+        }
+        const exitCode = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ exitCode, output, scenarios });
+      },
+    );
+  });
+}
+
+/** Runs one revision against one target, prints the counts, and checks every required scenario passed. */
+async function expectConformant(target: string, url: string, revision: Revision): Promise<void> {
+  const run = await runSuite(url, revision);
+  const required = requiredScenarios(revision);
+  const failed = required.filter((name) => run.scenarios.get(name) !== true);
+  const unscored = [...run.scenarios].filter(([name]) => !required.includes(name));
+  console.log(
+    `conformance ${revision} ${target}: ${required.length - failed.length}/${required.length} required scenarios passed` +
+      ` (not scored: ${unscored.filter(([, ok]) => ok).length}/${unscored.length} passed)`,
+  );
+  expect(run.scenarios.size, run.output).toBeGreaterThan(0);
+  expect(failed, `failing required scenarios:\n${run.output}`).toEqual([]);
+  expect(run.exitCode, run.output).toBe(0);
+}
+
+describe("MCP conformance suite against the conformance shard (shard kit, HTTP)", () => {
+  let served: ServedShard;
+  beforeAll(async () => {
+    served = await serveShard(createConformanceShard(), { host: "127.0.0.1", port: 0, gracePeriodMs: 500 });
+  });
+  afterAll(() => served.close());
+
+  for (const revision of REVISIONS) {
+    it(`passes every scenario ${revision} requires`, () =>
+      expectConformant("shard", `${served.url}/mcp`, revision));
+  }
+});
+
+describe("MCP conformance suite through shardgate bridge (stdio conformance shard)", () => {
+  let bridge: ServedBridge;
+  beforeAll(async () => {
+    bridge = await serveBridge({
+      command: process.execPath,
+      args: [CLI, "shard", "conformance", "--stdio", "true"],
+      host: "127.0.0.1",
+      port: 0,
+      gracePeriodMs: 500,
+    });
+  });
+  afterAll(() => bridge.close());
+
+  for (const revision of REVISIONS) {
+    it(`passes every scenario ${revision} requires`, () =>
+      expectConformant("bridge", `${bridge.url}/mcp`, revision));
+  }
+});

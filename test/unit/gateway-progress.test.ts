@@ -1,0 +1,106 @@
+/**
+ * No progress notification is lost: 1,000 calls to a tool whose last progress
+ * goes out immediately before its result, read off the wire (the SSE answer
+ * of each POST), over a Streamable HTTP shard and over a legacy SSE shard.
+ * The v1 SDK handles notifications a microtask after responses, which once
+ * made the gateway write P1 P2 R and lose P3 with legacy SSE upstreams.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, startShard, type TestGateway, type TestShard } from "./gateway-fixtures.ts";
+
+const CALLS = 1000;
+const PARALLEL = 20;
+
+async function post(base: string, session: string | undefined, body: unknown) {
+  return fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-11-25",
+      ...(session ? { "mcp-session-id": session } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** The messages of one answer, in wire order (JSON body or SSE events). */
+async function messages(response: Response): Promise<{ method?: string; params?: { progress?: number } }[]> {
+  const text = await response.text();
+  if (!response.headers.get("content-type")?.includes("text/event-stream")) return [JSON.parse(text)];
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice(6)));
+}
+
+describe("progress through the gateway", () => {
+  let http: TestShard;
+  let legacy: TestShard;
+  let gateway: TestGateway;
+  let session: string;
+
+  beforeAll(async () => {
+    http = await startShard({ name: "http", extraTools: ["burst"] });
+    legacy = await startShard({ name: "legacy", legacyOnly: true, extraTools: ["burst"] });
+    gateway = await startGateway({
+      http: { url: http.url },
+      legacy: { url: legacy.url, transport: "sse" },
+    });
+    const init = await post(gateway.base, undefined, {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    });
+    session = init.headers.get("mcp-session-id")!;
+    const deadline = Date.now() + 10_000;
+    while (gateway.gateway.catalogue.catalogue.tools.length < 2 * 6 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await http?.close();
+    await legacy?.close();
+  });
+
+  for (const shard of ["http", "legacy"]) {
+    it(`delivers every progress notification before the result over ${CALLS} calls (${shard} upstream)`, async () => {
+      const lost: string[] = [];
+      for (let start = 0; start < CALLS; start += PARALLEL) {
+        await Promise.all(
+          Array.from({ length: Math.min(PARALLEL, CALLS - start) }, async (_, i) => {
+            const id = start + i + 1;
+            const response = await post(gateway.base, session, {
+              jsonrpc: "2.0",
+              id,
+              method: "tools/call",
+              params: { name: `${shard}_burst`, arguments: {}, _meta: { progressToken: `p${id}` } },
+            });
+            const seen = await messages(response);
+            const progress = seen
+              .filter((m) => m.method === "notifications/progress")
+              .map((m) => m.params?.progress);
+            const last = seen.at(-1) as { result?: unknown } | undefined;
+            if (progress.join(",") !== "1,2,3" || last?.result === undefined)
+              lost.push(
+                `call ${id}: progress [${progress.join(",")}], last ${JSON.stringify(last).slice(0, 80)}`,
+              );
+          }),
+        );
+      }
+      expect(lost.slice(0, 5), `${lost.length} of ${CALLS} calls lost progress`).toEqual([]);
+    });
+  }
+
+  it("answers a call that sends no progress with a plain JSON body, whatever the client accepts", async () => {
+    const response = await post(gateway.base, session, {
+      jsonrpc: "2.0",
+      id: "plain",
+      method: "tools/call",
+      params: { name: "http_burst", arguments: {} },
+    });
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(((await response.json()) as { result?: unknown }).result).toBeDefined();
+  });
+});
