@@ -25,6 +25,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
+# `shardgate` on PATH, as a global npm install would link the package's bin:
+# the operator runs stdio shards as `shardgate bridge -- <command>` in this image.
+RUN ln -s /app/dist/cli.js /usr/local/bin/shardgate && chmod 755 /app/dist/cli.js
 COPY crds ./crds
 COPY templates ./templates
 # Non-root (the distroless "nonroot" uid): pods also set runAsNonRoot.

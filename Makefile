@@ -6,7 +6,7 @@ SHELL := bash
 NODE := $(shell hack/node.sh)
 export PATH := $(dir $(NODE)):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup test-deps testbin build typecheck lint format test test-unit test-process test-integration watch manifests bench run clean
+.PHONY: help setup test-deps testbin build typecheck lint format test test-unit test-process test-integration test-e2e watch manifests bench run clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -20,8 +20,14 @@ setup: node_modules/.installed ## install Node 24 (if needed) and npm dependenci
 test-deps: ## apt-get install what tests drive for real: postgresql, chromium (skipped when present)
 	hack/test-deps.sh
 
-testbin: ## build kube-apiserver, controller-manager, scheduler, etcd, helm, traefik once per machine
-	hack/testbin/build.sh
+# The node's Debian packages first (apt, once). The images that need no Go
+# binary (debootstrap, npm: mostly network and disk) build beside the Go builds
+# (CPU); the CoreDNS and Traefik images wrap Go-built binaries, so they come last.
+testbin: ## build the control plane, the test node (kubelet, CoreDNS, kube-router...) and its images, once per input
+	hack/node/packages.sh
+	hack/testbin/images.sh build pause hello node-base shardgate >/dev/null & images=$$!; \
+	hack/testbin/build.sh; wait $$images
+	hack/testbin/images.sh
 
 build: setup ## compile TypeScript to dist/
 	npm run build
@@ -59,6 +65,9 @@ test-integration: setup testbin test-deps ## tests against the real control plan
 
 watch: setup ## rerun the unit tier on every change
 	npx vitest --project unit
+
+test-e2e: setup testbin ## tests on a real node (pods, the chart, NetworkPolicies); needs root
+	node hack/run-tests.ts --project e2e
 
 bench: setup testbin test-deps ## run the benchmarks under bench/
 	for b in bench/*.ts; do node "$$b"; done

@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
 // - integration: the real control plane (etcd, kube-apiserver,
 //   kube-controller-manager) from the global setup, started once per run and
 //   stopped at the end, also on failure.
+// - e2e: a control plane of its own and a real node that runs pods (kubelet,
+//   containerd, CoreDNS, kube-router); `make test-e2e`, needs root.
 export default defineConfig({
   test: {
     projects: [
@@ -38,6 +40,21 @@ export default defineConfig({
           // Two cores: more workers only make every test slower.
           maxWorkers: 2,
           fileParallelism: true,
+        },
+      },
+      {
+        // Real pods: a control plane of its own plus one real node (kubelet,
+        // containerd, kube-proxy, CoreDNS, kube-router) in a private network
+        // namespace, shared by every file; images from `make testbin`.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/harness/node-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One node, two cores: files run one after another.
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
     ],

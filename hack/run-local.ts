@@ -4,11 +4,15 @@
  * kube-apiserver, kube-controller-manager from test/harness), installs the
  * CRDs, then a real Traefik (file provider on a scratch directory plus the
  * kubernetescrd provider), the Traefik shard, the operator and the gateway,
- * all from this checkout. There is no kubelet, so the Traefik shard runs as a
- * local process and is declared as an external McpShard (spec.url) pointing
- * at its loopback URL; the example McpShards are applied as well (their pods
- * stay Pending). Prints the gateway URL, a kubectl command and the Open WebUI
- * settings; SIGINT/SIGTERM stop everything and remove the scratch directory.
+ * all from this checkout. When the test node is built (`make testbin`, as
+ * root) a real node joins too (test/harness/node.ts: kubelet, containerd,
+ * kube-proxy, CoreDNS, kube-router in a private network namespace), so the
+ * example McpShards' pods really run, and the gateway runs inside that
+ * namespace to reach their Services (forwarded to a loopback port here).
+ * Without it their pods stay Pending. The Traefik shard runs as a local
+ * process, declared as an external McpShard (spec.url) at its loopback URL.
+ * Prints the gateway URL, a kubectl command, the Open WebUI settings and which
+ * shards are Ready (and why any is not); SIGINT/SIGTERM stop everything.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,6 +24,8 @@ import { parse } from "yaml";
 import { repoRoot, traefikCrdsPath } from "../test/harness/binaries.ts";
 import { startControlPlane, type ControlPlane } from "../test/harness/control-plane.ts";
 import { freePort } from "../test/harness/net.ts";
+import { binary } from "../test/harness/binaries.ts";
+import { forwardIntoNode, imageTars, startNode, type Forward, type TestNode } from "../test/harness/node.ts";
 import { spawnManaged, type ManagedProcess } from "../test/harness/process.ts";
 import { startTraefik, type Traefik } from "../test/harness/traefik.ts";
 
@@ -32,6 +38,8 @@ const EXAMPLES_NAMESPACE = "examples";
 interface Stack {
   readonly dir: string;
   controlPlane?: ControlPlane;
+  node?: TestNode;
+  gatewayForward?: Forward;
   traefik?: Traefik;
   readonly processes: ManagedProcess[];
 }
@@ -95,7 +103,22 @@ async function exampleManifests(): Promise<string[]> {
   return out;
 }
 
+/** Why the test node cannot run here, or undefined when it can. */
+async function nodeUnavailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return "the node needs root";
+  try {
+    binary("kubelet");
+    binary("kube-router");
+    await imageTars();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 async function start(stack: Stack): Promise<void> {
+  const noNode = await nodeUnavailable();
+  if (noNode) say(`no node (pods will stay Pending): ${noNode}`);
   say("starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs...");
   const crdDir = join(ROOT, "crds");
   const crds = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).map((f) => join(crdDir, f));
@@ -103,6 +126,7 @@ async function start(stack: Stack): Promise<void> {
   // knows McpShards from the beginning and deleting one removes its children.
   stack.controlPlane = await startControlPlane({
     controllerManager: true,
+    scheduler: noNode === undefined,
     beforeControllers: async (kubeconfig) => {
       await kubectl(kubeconfig, [
         "apply",
@@ -114,6 +138,10 @@ async function start(stack: Stack): Promise<void> {
     },
   });
   const kubeconfig = stack.controlPlane.kubeconfigPath;
+  if (noNode === undefined) {
+    say("starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)...");
+    stack.node = await startNode({ controlPlane: stack.controlPlane, log: (line) => say(`  ${line}`) });
+  }
   for (const ns of [SHARD_NAMESPACE, EXAMPLES_NAMESPACE])
     await kubectl(kubeconfig, ["create", "namespace", ns]);
 
@@ -151,22 +179,47 @@ async function start(stack: Stack): Promise<void> {
     "--verify-interval",
     "30",
   ]);
-  const gateway = startCli(stack, "gateway", [
+  const gatewayArgs = [
     "gateway",
-    "--kubeconfig",
-    kubeconfig,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(gatewayPort),
     "--session-secret",
     randomBytes(24).toString("base64url"),
-    // No load balancer to drain from on one machine: Ctrl-C stops at once.
     "--shutdown-delay-seconds",
     "0",
-  ]);
+  ];
+  let gateway: ManagedProcess;
+  let gatewayUrl: string;
+  if (stack.node) {
+    // Inside the node's namespace the gateway reaches shard Services (cluster DNS, kube-proxy).
+    gateway = stack.node.spawn(
+      "gateway",
+      process.execPath,
+      [
+        CLI,
+        ...gatewayArgs,
+        "--kubeconfig",
+        stack.node.adminKubeconfig,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8080",
+      ],
+      { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    );
+    stack.gatewayForward = await forwardIntoNode(stack.node, "127.0.0.1", 8080);
+    gatewayUrl = stack.gatewayForward.url;
+  } else {
+    gateway = startCli(stack, "gateway", [
+      ...gatewayArgs,
+      "--kubeconfig",
+      kubeconfig,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(gatewayPort),
+    ]);
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  }
   const shardUrl = `http://127.0.0.1:${shardPort}`;
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   await waitFor(`the Traefik shard (log: ${shard.logPath})`, async () =>
     (await httpOk(`${shardUrl}/health`)) ? true : undefined,
   );
@@ -216,12 +269,91 @@ async function start(stack: Stack): Promise<void> {
   say(`  or an OpenAPI tool server: URL ${gatewayUrl}, spec path openapi.json`);
   say();
   say(`Traefik: web ${stack.traefik.webUrl}, API/dashboard ${stack.traefik.apiUrl}/dashboard/`);
-  say(`Logs: ${stack.dir}`);
+  say(`Logs: ${stack.dir}${stack.node ? ` (node: ${stack.node.dir})` : ""}`);
+  say();
+  await shardSummary(kubeconfig, stack.node !== undefined);
   say("READY");
 }
 
+interface ShardStatus {
+  metadata: { namespace: string; name: string };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+interface PodStatus {
+  metadata: { name: string; labels?: Record<string, string> };
+  status: {
+    containerStatuses?: {
+      state?: { waiting?: { reason?: string; message?: string } };
+      restartCount?: number;
+    }[];
+  };
+}
+
+/** Why a shard's pods are not Ready, from their containers' waiting reasons (ErrImageNeverPull...). */
+async function podReasons(kubeconfig: string, ns: string, shard: string): Promise<string> {
+  const pods = JSON.parse(
+    await kubectl(kubeconfig, [
+      "-n",
+      ns,
+      "get",
+      "pods",
+      "-l",
+      `app.kubernetes.io/instance=${shard}`,
+      "-o",
+      "json",
+    ]),
+  ) as { items: PodStatus[] };
+  const reasons = pods.items.flatMap((p) =>
+    (p.status.containerStatuses ?? []).map((c) => {
+      const w = c.state?.waiting;
+      return w
+        ? `${p.metadata.name}: ${w.reason ?? "waiting"}${w.message ? ` (${w.message.slice(0, 160)})` : ""}`
+        : "";
+    }),
+  );
+  return reasons.filter((r) => r !== "").join("; ");
+}
+
+/**
+ * Which McpShards are Ready and why any is not. Gives pods up to a minute to
+ * start (or fail for a reason worth printing) before reporting.
+ */
+async function shardSummary(kubeconfig: string, withNode: boolean): Promise<void> {
+  const list = async () =>
+    (
+      JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
+        items: ShardStatus[];
+      }
+    ).items;
+  const ready = (s: ShardStatus) => s.status?.conditions?.find((c) => c.type === "Ready");
+  const deadline = Date.now() + (withNode ? 60_000 : 0);
+  let shards = await list();
+  while (Date.now() < deadline && shards.some((s) => ready(s)?.status !== "True")) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    shards = await list();
+  }
+  say("McpShards:");
+  for (const s of shards) {
+    const c = ready(s);
+    const id = `${s.metadata.namespace}/${s.metadata.name}`;
+    if (c?.status === "True") {
+      say(`  ${id}: Ready`);
+      continue;
+    }
+    const pods = withNode ? await podReasons(kubeconfig, s.metadata.namespace, s.metadata.name) : "";
+    const why = [c?.reason, c?.message, pods].filter((x) => x).join(" - ");
+    say(
+      `  ${id}: not Ready: ${why || "no status yet"}${withNode ? "" : " (no node: run make testbin as root)"}`,
+    );
+  }
+  say();
+}
+
 async function stop(stack: Stack): Promise<void> {
+  await stack.gatewayForward?.close();
   for (const child of [...stack.processes].reverse()) await child.stop(5_000);
+  await stack.node?.stop();
   await stack.traefik?.stop();
   await stack.controlPlane?.stop();
   await rm(stack.dir, { recursive: true, force: true });

@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 cache=${SHARDGATE_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/shardgate/testbin}
 mkdir -p "$cache"
 export GOFLAGS="${GOFLAGS:-} -mod=mod -trimpath"
@@ -38,18 +40,49 @@ build() {
 # changes into the checkout.
 scratch() { local d; d=$(mktemp -d); cp -r "$here/$1/." "$d/"; echo "$d"; }
 
-build_kubernetes() {
-  local src minor; src=$(scratch kubernetes)
+kube_ldflags() {
+  local minor pkg=k8s.io/component-base/version
   minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
-  local pkg=k8s.io/component-base/version
-  local ldflags="-s -w -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=0000000000000000000000000000000000000000"
-  ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  (cd "$src" && go build -ldflags "$ldflags" -o "$1/" \
+  local f="-s -w -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  f+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=0000000000000000000000000000000000000000"
+  echo "$f -X $pkg.buildDate=1970-01-01T00:00:00Z"
+}
+
+# The test node's kubelet and kube-proxy come from the same module and go build
+# as the control plane: one invocation compiles the ~1800 packages they share once.
+NODE_CMDS="k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy"
+
+build_kubernetes() {
+  local src; src=$(scratch kubernetes)
+  # shellcheck disable=SC2086
+  (cd "$src" && go build -ldflags "$(kube_ldflags)" -o "$1/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler)
+    k8s.io/kubernetes/cmd/kube-scheduler $NODE_CMDS)
   # Traefik's Kubernetes CRDs ship in the traefik module; the harness installs them.
+  rm -rf "$src"
+}
+
+# A kubernetes folder built before the node binaries existed (same version, same
+# .done stamp) gets only kubelet + kube-proxy added: with the Go build cache that
+# built the control plane still warm, that is ~130 packages and two links.
+add_node_binaries() {
+  local out="$cache/kubernetes-$KUBERNETES_VERSION"
+  [[ -x $out/kubelet && -x $out/kube-proxy ]] && return 0
+  log "adding kubelet + kube-proxy $KUBERNETES_VERSION to $out"
+  local start=$SECONDS src; src=$(scratch kubernetes)
+  rm -rf "$out/.node.tmp" && mkdir -p "$out/.node.tmp"
+  # shellcheck disable=SC2086
+  (cd "$src" && go build -ldflags "$(kube_ldflags)" -o "$out/.node.tmp/" $NODE_CMDS)
+  mv "$out/.node.tmp/kubelet" "$out/.node.tmp/kube-proxy" "$out/" && rm -rf "$out/.node.tmp" "$src"
+  log "added kubelet + kube-proxy in $((SECONDS - start))s"
+}
+
+# The node's add-ons (slim CoreDNS, kube-router's NetworkPolicy controller): one
+# wrapper module, one go build, cached by the hash of the wrapper's files.
+build_addons() {
+  local src; src=$(scratch addons)
+  (cd "$src" && go build -ldflags "-s -w" -o "$1/" ./coredns ./kube-router)
   rm -rf "$src"
 }
 
@@ -77,27 +110,43 @@ build_traefik() {
   rm -rf "$src"
 }
 
-want=${*:-kubernetes etcd helm traefik}
-paths=()
-for c in $want; do
+# component C: builds it (unless stamped) and prints its NAME_DIR=... line.
+component() {
+  local c=$1
   case $c in
     kubernetes|etcd)
       if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
         if [[ $c == kubernetes && ! -x "$KUBEBUILDER_ASSETS/kube-controller-manager" ]]; then
-          build kubernetes "$KUBERNETES_VERSION" build_kubernetes
-          paths+=("KUBERNETES_DIR=$cache/kubernetes-$KUBERNETES_VERSION")
+          build kubernetes "$KUBERNETES_VERSION" build_kubernetes; add_node_binaries
+          echo "KUBERNETES_DIR=$cache/kubernetes-$KUBERNETES_VERSION"
         else
-          paths+=("$(echo "$c" | tr a-z A-Z)_DIR=$KUBEBUILDER_ASSETS")
+          echo "$(echo "$c" | tr a-z A-Z)_DIR=$KUBEBUILDER_ASSETS"
         fi
-        continue
+        return 0
       fi ;;
   esac
   case $c in
-    kubernetes) build kubernetes "$KUBERNETES_VERSION" build_kubernetes; paths+=("KUBERNETES_DIR=$cache/kubernetes-$KUBERNETES_VERSION") ;;
-    etcd) build etcd "$ETCD_VERSION" build_etcd; paths+=("ETCD_DIR=$cache/etcd-$ETCD_VERSION") ;;
-    helm) build helm "$HELM_VERSION" build_helm; paths+=("HELM_DIR=$cache/helm-$HELM_VERSION") ;;
-    traefik) build traefik "$TRAEFIK_VERSION" build_traefik; paths+=("TRAEFIK_DIR=$cache/traefik-$TRAEFIK_VERSION") ;;
-    *) echo "unknown component: $c (kubernetes etcd helm traefik)" >&2; exit 2 ;;
+    kubernetes) build kubernetes "$KUBERNETES_VERSION" build_kubernetes; add_node_binaries
+      echo "KUBERNETES_DIR=$cache/kubernetes-$KUBERNETES_VERSION" ;;
+    etcd) build etcd "$ETCD_VERSION" build_etcd; echo "ETCD_DIR=$cache/etcd-$ETCD_VERSION" ;;
+    helm) build helm "$HELM_VERSION" build_helm; echo "HELM_DIR=$cache/helm-$HELM_VERSION" ;;
+    traefik) build traefik "$TRAEFIK_VERSION" build_traefik; echo "TRAEFIK_DIR=$cache/traefik-$TRAEFIK_VERSION" ;;
+    addons) build addons "$ADDONS_KEY" build_addons; echo "ADDONS_DIR=$cache/addons-$ADDONS_KEY" ;;
+    *) echo "unknown component: $c (kubernetes etcd helm traefik addons)" >&2; return 2 ;;
   esac
+}
+
+want=${*:-kubernetes etcd helm traefik addons}
+# The kubernetes build is the long pole of a cold machine; the other components
+# build beside it (their module downloads and single-threaded links overlap its
+# compiles), each writing its own line to a temp file so the output stays ordered.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+pids=()
+for c in $want; do
+  if [[ $c == kubernetes ]]; then component kubernetes > "$out/0-kubernetes" & pids+=($!); fi
 done
-printf '%s\n' "${paths[@]}" | tee "$cache/paths.env"
+i=1
+for c in $want; do [[ $c == kubernetes ]] || { component "$c" > "$out/$i-$c"; i=$((i + 1)); }; done
+for p in "${pids[@]}"; do wait "$p"; done
+cat "$out"/* | tee "$cache/paths.env"

@@ -18,6 +18,12 @@
  * 2026 request sees logs only when it asked for a log level anyway); a child
  * that answers `server/discover` with an error is a 2025-only server, and
  * 2026 requests then get `-32022` so clients fall back to `initialize`.
+ *
+ * Errors of the relay itself use the table's -32000 (connection closed) and
+ * -32001 (timeout), not its shard-side -32020..-32022: on a 2026-07-28
+ * exchange those codes are the spec's HeaderMismatch,
+ * MissingRequiredClientCapability and UnsupportedProtocolVersion, which
+ * clients act on (retry with corrected headers, version fallback).
  */
 import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import {
@@ -34,6 +40,7 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import { describeExit, startChild, type StdioChild } from "./child.ts";
 
@@ -158,7 +165,7 @@ export class ModernRelay {
         const reason = describeExit(exit);
         for (const [id, p] of this.pending) {
           this.pending.delete(id);
-          p.reject({ code: -32001, message: `stdio server ${reason} before answering` });
+          p.reject(rpcError("connectionClosed", `the stdio server ${reason} before answering`));
         }
         if (!this.stopped)
           logger.warn({ exit: reason }, "2026-07-28 stdio server stopped; restarting on the next request");
@@ -194,9 +201,7 @@ export class ModernRelay {
     const id = `b${this.nextId++}`;
     const progressToken = (params._meta as Record<string, unknown> | undefined)?.progressToken;
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs
-        ? setTimeout(() => fail({ code: -32001, message: "timed out" }), timeoutMs)
-        : undefined;
+      const timer = timeoutMs ? setTimeout(() => fail(rpcError("timeout")), timeoutMs) : undefined;
       const fail = (error: RpcError) => {
         clearTimeout(timer);
         this.pending.delete(id);
@@ -212,7 +217,7 @@ export class ModernRelay {
         ctx,
       });
       const sent = this.child?.send({ jsonrpc: "2.0", id, method, params }) ?? false;
-      if (!sent) fail({ code: -32001, message: "stdio server is not running" });
+      if (!sent) fail(rpcError("connectionClosed", "the stdio server is not running"));
       ctx?.mcpReq.signal.addEventListener("abort", () => {
         this.child?.send({
           jsonrpc: "2.0",
@@ -262,7 +267,7 @@ export class ModernRelay {
       this.child?.send({
         jsonrpc: "2.0",
         id: m.id,
-        error: { code: -32601, message: "not available on a 2026-07-28 connection" },
+        error: rpcError("methodNotFound", "no server-to-client requests on a 2026-07-28 connection"),
       });
       return;
     }

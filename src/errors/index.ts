@@ -12,7 +12,11 @@
  *   transport also puts them on its session errors, where the HTTP status is
  *   what a client acts on; shardgate's transports answer those alike.
  * - -32010..-32019: the gateway.
- * - -32020..-32029: the shard side (bridge and shard kit).
+ * - -32020..-32022: MCP 2026-07-28's own codes (HeaderMismatch,
+ *   MissingRequiredClientCapability, UnsupportedProtocolVersion). Clients act
+ *   on them (retry with corrected headers, declare a capability, fall back to
+ *   another version), so nothing else may use them.
+ * - -32030..-32039: the shard side (bridge and shard kit).
  */
 export const ERRORS = {
   parseError: { code: -32700, http: 400, message: "Parse error" },
@@ -49,23 +53,30 @@ export const ERRORS = {
   /** The session or key already has as many calls running as it may (gateway/limits/inflight.ts). */
   tooManyCalls: { code: -32015, http: 429, message: "too many calls in flight" },
 
+  /** 2026-07-28: the Mcp-Method / Mcp-Name headers disagree with the body. */
+  headerMismatch: { code: -32020, http: 400, message: "header mismatch" },
+  /** 2026-07-28: the request needs a client capability the client did not declare. */
+  missingClientCapability: { code: -32021, http: 400, message: "missing required client capability" },
+  /** 2026-07-28: the server does not speak the requested protocol version. */
+  unsupportedProtocolVersion: { code: -32022, http: 400, message: "unsupported protocol version" },
+
   /** The bridge's stdio child exited (or was not running) before it answered. */
-  serverExited: { code: -32020, http: 502, message: "the shard's server process exited" },
+  serverExited: { code: -32030, http: 502, message: "the shard's server process exited" },
   /** The bridge's stdio child did not become ready within its ready timeout. */
-  serverNotReady: { code: -32021, http: 503, message: "the shard's server process is not ready" },
+  serverNotReady: { code: -32031, http: 503, message: "the shard's server process is not ready" },
   /**
    * A server-to-client request found no client to answer it (none with a
    * request in flight and the capability), or that client went away.
    */
-  noClient: { code: -32022, http: 502, message: "no client can answer the server's request" },
+  noClient: { code: -32032, http: 502, message: "no client can answer the server's request" },
   /** The bridge's stdio child answered with a line over the bridge's --max-line-bytes. */
   answerTooLarge: {
-    code: -32024,
+    code: -32034,
     http: 502,
     message: "the shard's server process answered more than the bridge takes",
   },
   /** The shard is draining: new requests go to another replica. */
-  shardShuttingDown: { code: -32023, http: 503, message: "the shard is shutting down" },
+  shardShuttingDown: { code: -32033, http: 503, message: "the shard is shutting down" },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

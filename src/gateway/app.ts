@@ -21,6 +21,7 @@ import { Drain, type DrainPhase } from "./drain.ts";
 import { CODES } from "./errors.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { drainHooks } from "./http/drain.ts";
+import { noOAuthRoutes } from "./http/no-oauth.ts";
 import { openApiRoutes } from "./http/openapi.ts";
 import { opsRoutes } from "./http/ops.ts";
 import { Dispatcher } from "./mcp/dispatch.ts";
@@ -324,6 +325,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       maxBatchSize: options.maxBatchSize,
     });
   });
+  if (keys.enabled) await app.register(async (scope) => noOAuthRoutes(scope));
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
   await app.register(async (scope) =>
     adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),

@@ -73,6 +73,10 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    maxBatchSize: config.maxBatchSize,
+    maxInFlightPerSession: config.maxInFlightPerSession,
+    maxInFlightPerKey: config.maxInFlightPerKey,
+    maxNestingDepth: config.maxNestingDepth,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     activity: {

@@ -5,6 +5,7 @@
  * `~/.cache/shardgate/testbin`), with versions from hack/testbin/versions.env;
  * this module resolves the same paths so the two can never disagree.
  */
+import { execFileSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,18 +14,31 @@ const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const VERSIONS_FILE = join(REPO_ROOT, "hack/testbin/versions.env");
 
 export type BinaryName =
-  "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "etcd" | "helm" | "traefik";
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kubelet"
+  | "kube-proxy"
+  | "etcd"
+  | "helm"
+  | "traefik"
+  | "coredns"
+  | "kube-router";
 
-export type Component = "kubernetes" | "etcd" | "helm" | "traefik";
+export type Component = "kubernetes" | "etcd" | "helm" | "traefik" | "addons";
 
 /** Which build component (and so which cache folder) ships each binary. */
 const COMPONENT: Record<BinaryName, Component> = {
   "kube-apiserver": "kubernetes",
   "kube-controller-manager": "kubernetes",
   "kube-scheduler": "kubernetes",
+  kubelet: "kubernetes",
+  "kube-proxy": "kubernetes",
   etcd: "etcd",
   helm: "helm",
   traefik: "traefik",
+  coredns: "addons",
+  "kube-router": "addons",
 };
 
 /** Binaries that envtest's KUBEBUILDER_ASSETS may provide (same contract as controller-runtime). */
@@ -48,8 +62,23 @@ export function testbinCacheDir(): string {
   return join(cacheHome, "shardgate", "testbin");
 }
 
+let addonsKey: string | undefined;
+
+/** The add-ons build is keyed by the hash of its wrapper module: ask build.sh's own helper. */
+function addonsDir(): string {
+  addonsKey ??= execFileSync(
+    "bash",
+    ["-c", 'source "$1" && echo "$ADDONS_KEY"', "_", join(REPO_ROOT, "hack/testbin/lib.sh")],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
+  return join(testbinCacheDir(), `addons-${addonsKey}`);
+}
+
 /** The folder build.sh writes one component's binaries into (it may not exist yet). */
 export function componentDir(component: Component): string {
+  if (component === "addons") return addonsDir();
   const key = `${component.toUpperCase()}_VERSION`;
   const version = testbinVersions()[key];
   if (!version) throw new Error(`${VERSIONS_FILE} has no ${key}`);

@@ -220,8 +220,14 @@ spec:
     { namespace: ns.name },
   );
   const shard = createTraefikShard(
-    { traefikApiUrl: traefik.apiUrl, mode: "ingressroute", namespace: ns.name, routeWaitSeconds: 45 },
-    { kubeConfig: kubeConfig(await userKubeconfig(user)) },
+    // The shard's own kubeconfig handling (src/kube), as `--kubeconfig` uses it.
+    {
+      traefikApiUrl: traefik.apiUrl,
+      mode: "ingressroute",
+      namespace: ns.name,
+      routeWaitSeconds: 45,
+      kubeconfig: await userKubeconfig(user),
+    },
   );
   served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
   client = new Client({ name: "traefik-ingressroute-test", version: "0.0.0" });

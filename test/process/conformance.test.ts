@@ -1,18 +1,19 @@
 /**
  * The official MCP conformance suite (`@modelcontextprotocol/conformance`,
  * pinned devDependency, run from node_modules: no network) against the
- * conformance shard served by the shard kit, and against `shardgate bridge`
- * serving that shard over stdio. Each revision's frozen requirement set
+ * conformance shard served by the shard kit, and against the `shardgate
+ * bridge` command serving that shard (`shardgate shard conformance --stdio`). Each revision's frozen requirement set
  * (`--requirements`) must pass whole: every scenario it scores, no baseline
  * of expected failures. Scenarios the suite runs but does not score (the
  * tasks extension, pending ones) are reported, not asserted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
 
@@ -84,21 +85,48 @@ describe("MCP conformance suite against the conformance shard (shard kit, HTTP)"
   }
 });
 
+/** `shardgate bridge` as users run it; resolves with its URL from the "bridge listening" log line. */
+async function startBridgeCli(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "bridge",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--",
+      process.execPath,
+      CLI,
+      "shard",
+      "conformance",
+      "--stdio",
+      "true",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  for await (const line of createInterface({ input: child.stdout })) {
+    const record = JSON.parse(line) as { msg?: string; url?: string };
+    if (record.msg === "bridge listening" && record.url) return { child, url: record.url };
+  }
+  throw new Error(`shardgate bridge exited before listening (exit ${String(child.exitCode)})`);
+}
+
 describe("MCP conformance suite through shardgate bridge (stdio conformance shard)", () => {
-  let bridge: ServedBridge;
+  let bridge: { child: ChildProcess; url: string } | undefined;
   beforeAll(async () => {
-    bridge = await serveBridge({
-      command: process.execPath,
-      args: [CLI, "shard", "conformance", "--stdio", "true"],
-      host: "127.0.0.1",
-      port: 0,
-      gracePeriodMs: 500,
-    });
+    bridge = await startBridgeCli();
   });
-  afterAll(() => bridge.close());
+  afterAll(async () => {
+    if (!bridge || bridge.child.exitCode !== null) return;
+    const exited = once(bridge.child, "exit");
+    bridge.child.kill("SIGTERM");
+    await exited;
+  });
 
   for (const revision of REVISIONS) {
     it(`passes every scenario ${revision} requires`, () =>
-      expectConformant("bridge", `${bridge.url}/mcp`, revision));
+      expectConformant("bridge", `${bridge!.url}/mcp`, revision));
   }
 });

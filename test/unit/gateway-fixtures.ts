@@ -16,6 +16,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ListRootsResultSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
 import {
@@ -65,6 +70,28 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     });
   });
 }
+
+/** Tools of the fixture shard that ask the calling client (a 2025-era shard's server-to-client requests). */
+const ASKS: Record<string, { method: string; params?: Record<string, unknown>; schema: z.ZodType }> = {
+  ask_sampling: {
+    method: "sampling/createMessage",
+    params: {
+      messages: [{ role: "user", content: { type: "text", text: "capital of France?" } }],
+      maxTokens: 20,
+    },
+    schema: CreateMessageResultSchema,
+  },
+  ask_elicitation: {
+    method: "elicitation/create",
+    params: {
+      mode: "form",
+      message: "Name?",
+      requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    },
+    schema: ElicitResultSchema,
+  },
+  ask_roots: { method: "roots/list", schema: ListRootsResultSchema },
+};
 
 function buildServer(name: string, calls: string[], extra: string[], cancelled: string[]): McpServer {
   const server = new McpServer(
@@ -129,6 +156,22 @@ function buildServer(name: string, calls: string[], extra: string[], cancelled: 
     messages: [{ role: "user", content: { type: "text", text: `hello ${who} from ${name}` } }],
   }));
   for (const t of extra) {
+    // "ask_*": a 2025-era shard asking the calling client during the call.
+    const ask = ASKS[t];
+    if (ask) {
+      server.registerTool(
+        t,
+        { description: `asks the client: ${ask.method}`, inputSchema: {} },
+        async (_args, extra) => {
+          const answer = await extra.sendRequest(
+            { method: ask.method, params: ask.params } as never,
+            ask.schema,
+          );
+          return { content: [{ type: "text", text: `${t}: ${JSON.stringify(answer)}` }] };
+        },
+      );
+      continue;
+    }
     // "burst": progress 1..3 with no pause, the last right before the result.
     if (t === "burst") {
       server.registerTool(

@@ -62,6 +62,10 @@ function isRequestMessage(m: JSONRPCMessage): m is JSONRPCMessage & { id: Reques
   return "method" in m && "id" in m;
 }
 
+function isInitialize(m: JSONRPCMessage): boolean {
+  return "method" in m && m.method === "initialize";
+}
+
 function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -164,6 +168,15 @@ export class HttpTransport implements Transport {
     }
     if (statusCode < 200 || statusCode >= 300) {
       const text = await this.#readText(body, 4096);
+      // A request the shard refused is answered as an error, so the SDK drops
+      // its response handler (a rejected send leaves it behind on a client that
+      // stays open). Initialize (legacy fallback), 404 (session lost) and 401
+      // (credentials rotated) stay HTTP errors: the upstream re-initialises on them.
+      if (requestId !== undefined && statusCode !== 404 && statusCode !== 401 && !isInitialize(message)) {
+        this.#inflight.set(requestId, body);
+        this.#fail(requestId, CODES.upstream.code, `the shard refused the request (HTTP ${statusCode})`);
+        return;
+      }
       throw new StreamableHTTPError(statusCode, `Error POSTing to endpoint: ${text}`);
     }
     if (requestId === undefined || statusCode === 202) {

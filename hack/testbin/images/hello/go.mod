@@ -1,0 +1,3 @@
+module shardgate.dev/testbin/images/hello
+
+go 1.22

@@ -1,0 +1,3 @@
+module shardgate.dev/testbin/images/pause
+
+go 1.22

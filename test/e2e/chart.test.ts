@@ -1,0 +1,334 @@
+/**
+ * The Helm chart on a real node: `helm install` with the image built from the
+ * Dockerfile (make testbin), the operator and gateway pods Running and Ready,
+ * `helm test` passing, and the chart's Traefik McpShard reconciled into a real
+ * pod whose tools an MCP client reaches through the gateway Service. Then
+ * McpShards of the two other kinds (stdio through `shardgate bridge` in the
+ * same image, url pointing at an in-cluster server) and a shard pod killed
+ * in the middle of a call.
+ */
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import {
+  forwardService,
+  helmChart,
+  podLogs,
+  probeFromPod,
+  secondsSince,
+  waitShardReady,
+  type Forward,
+} from "../harness/e2e.ts";
+import { helm } from "../support/chart-helpers.ts";
+
+const ns = useNamespace("e2e-chart");
+const release = `sg${Math.random().toString(36).slice(2, 7)}`;
+const fullname = `${release}-shardgate`;
+const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
+
+/** An MCP client session through the gateway Service's forward. */
+async function connectGateway(url: string): Promise<Client> {
+  const client = new Client({ name: "e2e-chart", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  return client;
+}
+
+async function toolNames(client: Client): Promise<string[]> {
+  return (await client.listTools()).tools.map((t) => t.name);
+}
+
+function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
+  const content = result.content as { type: string; text?: string }[];
+  return content.map((c) => c.text ?? "").join("");
+}
+
+describe("the chart on a real node", () => {
+  let gateway: Forward | undefined;
+
+  beforeAll(async () => {
+    // The Traefik shard writes routes into a hostPath; on the test node that is a host directory.
+    const dynamicDir = mkdtempSync("/tmp/sg-e2e-traefik-");
+    chmodSync(dynamicDir, 0o777);
+    const start = Date.now();
+    await helmChart("install", release, ns.name, [
+      `traefikShard.dynamicDir.hostPath.path=${dynamicDir}`,
+      "traefikShard.traefikApiUrl=http://traefik.invalid:8080",
+      // The chart's IngressRoute, served by Traefik as a pod (last test): plain HTTP, any host.
+      "ingressRoute.enabled=true",
+      "ingressRoute.host=",
+      "ingressRoute.entryPoints={web}",
+      "ingressRoute.tls.enabled=false",
+    ]);
+    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-operator`, "--timeout=240s"]);
+    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
+    console.log(`[e2e] helm install -> operator and gateway pods Ready: ${secondsSince(start)} s`);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
+  });
+
+  it("runs the operator (1/1) and the gateway (2/2) Running and Ready from the local image", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/instance=" + release)));
+    const { stdout } = await kubectl(["-n", ns.name, "get", "pods", "-o", "json"]);
+    const pods = (
+      JSON.parse(stdout) as {
+        items: {
+          metadata: { labels?: Record<string, string> };
+          spec: { containers: { image: string }[] };
+          status: { phase: string; conditions?: { type: string; status: string }[] };
+        }[];
+      }
+    ).items.filter((p) => p.metadata.labels?.["app.kubernetes.io/instance"] === release);
+    const byComponent = (c: string) =>
+      pods.filter((p) => p.metadata.labels?.["app.kubernetes.io/component"] === c);
+    expect(byComponent("operator")).toHaveLength(1);
+    expect(byComponent("gateway")).toHaveLength(2);
+    for (const p of [...byComponent("operator"), ...byComponent("gateway")]) {
+      expect(p.status.phase).toBe("Running");
+      expect(p.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+      expect(p.spec.containers[0]?.image).toBe("docker.io/library/shardgate:test");
+    }
+  });
+
+  it("passes helm test (the test pod reaches the gateway's /health through its Service)", async () => {
+    const result = await helm([
+      "test",
+      release,
+      "--kubeconfig",
+      kubeconfigPath(),
+      "--namespace",
+      ns.name,
+      "--timeout",
+      "3m",
+    ]);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/Phase:\s+Succeeded/);
+  });
+
+  it("reconciles the Traefik McpShard into a Ready pod whose tools an MCP client reaches through the gateway Service", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
+    console.log(
+      `[e2e] McpShard traefik Ready ${await waitShardReady(ns.name, "traefik")} s after the gateway`,
+    );
+    gateway = await forwardService(ns.name, `${fullname}-gateway`);
+    const client = await connectGateway(gateway.url);
+    try {
+      const tools = await waitFor(
+        async () => {
+          const names = await toolNames(client);
+          return names.some((n) => n.endsWith("list_routes")) ? names : undefined;
+        },
+        { timeoutMs: 60_000, message: "the gateway never listed the Traefik shard's tools" },
+      );
+      expect(tools.filter((n) => /list_routes|create_route|validate_config/.test(n))).toHaveLength(3);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("runs a stdio McpShard through shardgate bridge and a url McpShard, both Ready with tools through the gateway", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
+    await applyYaml(
+      kubeConfig(),
+      JSON.stringify({
+        apiVersion: "mcp.shardgate.dev/v1alpha1",
+        kind: "McpShard",
+        metadata: { name: "stdio-echo" },
+        spec: {
+          stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
+          tools: { prefix: "sx" },
+        },
+      }),
+      { namespace: ns.name },
+    );
+    console.log(`[e2e] stdio McpShard Ready ${await waitShardReady(ns.name, "stdio-echo")} s after apply`);
+    // The url kind deploys nothing: it names a server that already runs (here the stdio shard's Service).
+    await applyYaml(
+      kubeConfig(),
+      JSON.stringify({
+        apiVersion: "mcp.shardgate.dev/v1alpha1",
+        kind: "McpShard",
+        metadata: { name: "url-echo" },
+        spec: { url: `http://stdio-echo.${ns.name}.svc.cluster.local:8080/mcp`, tools: { prefix: "ux" } },
+      }),
+      { namespace: ns.name },
+    );
+    await waitShardReady(ns.name, "url-echo", 120_000);
+    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    const client = await connectGateway(gateway.url);
+    try {
+      await waitFor(async () => (await toolNames(client)).includes("ux_echo"), {
+        timeoutMs: 60_000,
+        message: "the gateway never listed the url shard's tools",
+      });
+      expect(await toolNames(client)).toEqual(
+        expect.arrayContaining(["sx_echo", "sx_wait", "ux_echo", "ux_wait"]),
+      );
+      expect(textOf(await client.callTool({ name: "sx_echo", arguments: { text: "via stdio" } }))).toBe(
+        "via stdio",
+      );
+      expect(textOf(await client.callTool({ name: "ux_echo", arguments: { text: "via url" } }))).toBe(
+        "via url",
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails a call in flight with a clear error when its shard pod is killed, then recovers without a gateway restart", async () => {
+    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    const gatewayPods = async () =>
+      (
+        await kubectl([
+          "-n",
+          ns.name,
+          "get",
+          "pods",
+          "-l",
+          "app.kubernetes.io/component=gateway",
+          "-o",
+          "jsonpath={.items[*].metadata.uid}",
+        ])
+      ).stdout;
+    const gatewaysBefore = await gatewayPods();
+    const client = await connectGateway(gateway.url);
+    try {
+      await waitFor(async () => (await toolNames(client)).includes("sx_wait"), {
+        timeoutMs: 120_000,
+        message: "the gateway never listed sx_wait",
+      });
+      const inFlight = client.callTool({ name: "sx_wait", arguments: { ms: 60_000 } }, undefined, {
+        timeout: 120_000,
+      });
+      const outcome = inFlight.then(
+        (r) => ({ ok: true as const, text: textOf(r), isError: r.isError === true }),
+        (e: unknown) => ({
+          ok: false as const,
+          text: e instanceof Error ? e.message : String(e),
+          isError: true,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      const killed = Date.now();
+      await kubectl([
+        "-n",
+        ns.name,
+        "delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/instance=stdio-echo,app.kubernetes.io/component=shard",
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
+      ]);
+      const result = await outcome;
+      console.log(
+        `[e2e] call in flight when its pod was killed: ${result.ok ? "result" : "error"} after ${secondsSince(killed)} s: ${result.text}`,
+      );
+      expect(result.isError).toBe(true);
+      expect(result.text).not.toBe("waited");
+      expect(result.text.length).toBeGreaterThan(0);
+      await waitFor(
+        async () => {
+          const r = await client.callTool({ name: "sx_echo", arguments: { text: "back" } });
+          return r.isError !== true && textOf(r) === "back";
+        },
+        {
+          timeoutMs: 180_000,
+          intervalMs: 1_000,
+          message: "the stdio shard never answered again after its pod was killed",
+        },
+      );
+      console.log(`[e2e] shard answering again ${secondsSince(killed)} s after the kill`);
+      await kubectl([
+        "-n",
+        ns.name,
+        "wait",
+        "--for=condition=Ready",
+        "mcpshard/stdio-echo",
+        "--timeout=120s",
+      ]);
+      expect(await gatewayPods()).toBe(gatewaysBefore);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("enforces the operator's NetworkPolicy (kube-router): a pod without the shard-client label cannot reach a shard, one with it can", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
+    const { stdout } = await kubectl(["-n", ns.name, "get", "networkpolicy", "stdio-echo", "-o", "json"]);
+    expect(JSON.parse(stdout)).toMatchObject({ spec: { podSelector: { matchLabels: expect.any(Object) } } });
+    const url = `http://stdio-echo.${ns.name}.svc.cluster.local:8080/health`;
+    // Each probe tries for 15 s: kube-router admits a new pod's address a moment after it starts.
+    // Control: an unlabelled pod reaches the gateway (no policy selects it), so DNS and the Service path work.
+    const control = await probeFromPod(
+      ns.name,
+      "probe-control",
+      {},
+      `http://${fullname}-gateway.${ns.name}.svc.cluster.local/health`,
+    );
+    expect(control, control.output).toMatchObject({ reached: true });
+    const blocked = await probeFromPod(ns.name, "probe-unlabelled", {}, url);
+    console.log(`[e2e] unlabelled pod -> shard: ${blocked.output.trim()}`);
+    expect(blocked.reached).toBe(false);
+    const allowed = await probeFromPod(
+      ns.name,
+      "probe-client",
+      { "shardgate.dev/shard-client": "true" },
+      url,
+    );
+    expect(allowed, allowed.output).toMatchObject({ reached: true });
+  });
+
+  it("serves the chart's IngressRoute from Traefik running as a pod: client -> Traefik -> gateway pods -> shard pods, SSE unbuffered", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app=traefik-proxy")));
+    const manifest = readFileSync(
+      join(import.meta.dirname, "../fixtures/e2e/traefik.yaml"),
+      "utf8",
+    ).replaceAll("NAMESPACE", ns.name);
+    await kubectl(["apply", "-f", "-"], { input: manifest });
+    await kubectl(["-n", ns.name, "rollout", "status", "deploy/traefik-proxy", "--timeout=120s"]);
+    const traefik = await forwardService(ns.name, "traefik-proxy");
+    try {
+      const client = await waitFor(
+        async () => {
+          const c = await connectGateway(traefik.url);
+          return c;
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000, message: "Traefik never routed /mcp to the gateway" },
+      );
+      try {
+        expect(
+          textOf(await client.callTool({ name: "sx_echo", arguments: { text: "through traefik" } })),
+        ).toBe("through traefik");
+      } finally {
+        await client.close();
+      }
+      // Legacy SSE: the first event arrives while the stream stays open (nothing buffers it).
+      const res = await fetch(`${traefik.url}/sse`, { headers: { accept: "text/event-stream" } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-encoding")).toBeNull();
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("\n\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      expect(seen).toMatch(/event: endpoint/);
+      await reader.cancel();
+      expect((await fetch(`${traefik.url}/metrics`)).status).toBe(404);
+    } finally {
+      await traefik.close();
+      await kubectl(["delete", "clusterrole,clusterrolebinding", `e2e-traefik-${ns.name}`], {
+        allowFailure: true,
+      });
+    }
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Rolling upgrades of the chart on a real node while an MCP client calls a
+ * tool in a loop through the gateway Service: a `helm upgrade` that changes
+ * the gateway's pods, and one that rotates the API keys (new key accepted, the
+ * removed key refused once the rollout ends). Every call must succeed; the
+ * figures (calls attempted / failed per upgrade) are printed.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import {
+  forwardService,
+  helmChart,
+  podLogs,
+  secondsSince,
+  waitShardReady,
+  type Forward,
+} from "../harness/e2e.ts";
+import { helm } from "../support/chart-helpers.ts";
+
+const ns = useNamespace("e2e-upgrade");
+const release = `sg${Math.random().toString(36).slice(2, 7)}`;
+const fullname = `${release}-shardgate`;
+const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
+// "steady" stays across both upgrades (the loop's key); "rotating" is replaced.
+const STEADY = "steady-key-0123456789abcdef0123456789";
+const OLD_KEY = "rotating-key-old-0123456789abcdef0123";
+const NEW_KEY = "rotating-key-new-0123456789abcdef0123";
+const BASE_SETS = [
+  "traefikShard.enabled=false",
+  "gateway.apiKeys.enabled=true",
+  `gateway.apiKeys.keys.steady=${STEADY}`,
+];
+
+async function connect(url: string, key: string): Promise<Client> {
+  const client = new Client({ name: "e2e-upgrade", version: "1.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+    }),
+  );
+  return client;
+}
+
+interface LoopFigures {
+  attempted: number;
+  failed: number;
+  errors: string[];
+}
+
+/** Calls sx_echo back to back until stop() is called; counts attempts and failures. */
+function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
+  const figures: LoopFigures = { attempted: 0, failed: 0, errors: [] };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      figures.attempted++;
+      try {
+        const r = await client.callTool({
+          name: "sx_echo",
+          arguments: { text: `call ${figures.attempted}` },
+        });
+        if (r.isError) throw new Error(JSON.stringify(r.content));
+      } catch (err) {
+        figures.failed++;
+        if (figures.errors.length < 5) figures.errors.push(err instanceof Error ? err.message : String(err));
+        // A call that fails at once (a closed transport) must not turn this into a
+        // microtask-only loop that starves the event loop (and the helm upgrade).
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return figures;
+    },
+  };
+}
+
+async function rollout(): Promise<void> {
+  await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
+}
+
+describe("rolling upgrades of the chart without a dropped call", () => {
+  let gateway: Forward;
+
+  beforeAll(async () => {
+    await helmChart("install", release, ns.name, [...BASE_SETS, `gateway.apiKeys.keys.rotating=${OLD_KEY}`]);
+    await rollout();
+    await applyYaml(
+      kubeConfig(),
+      JSON.stringify({
+        apiVersion: "mcp.shardgate.dev/v1alpha1",
+        kind: "McpShard",
+        metadata: { name: "stdio-echo" },
+        spec: {
+          stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
+          tools: { prefix: "sx" },
+        },
+      }),
+      { namespace: ns.name },
+    );
+    await waitShardReady(ns.name, "stdio-echo");
+    gateway = await forwardService(ns.name, `${fullname}-gateway`);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
+  });
+
+  it("helm upgrade that changes the gateway pods: zero failed calls", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=gateway")));
+    const client = await connect(gateway.url, STEADY);
+    try {
+      await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === "sx_echo"), {
+        timeoutMs: 60_000,
+        message: "the gateway never listed sx_echo",
+      });
+      const loop = callLoop(client);
+      const start = Date.now();
+      await helmChart("upgrade", release, ns.name, [
+        ...BASE_SETS,
+        `gateway.apiKeys.keys.rotating=${OLD_KEY}`,
+        "gateway.podAnnotations.e2e-revision=2",
+      ]);
+      await rollout();
+      // Calls keep going a little after the rollout, when the old pods are gone.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const figures = await loop.stop();
+      console.log(
+        `[e2e] helm upgrade (gateway pods replaced, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
+      );
+      expect(figures.attempted).toBeGreaterThan(10);
+      expect(figures.failed).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("helm upgrade that rotates an API key: zero failed calls; the new key works, the old one is refused after the rollout", async () => {
+    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=gateway")));
+    const client = await connect(gateway.url, STEADY);
+    try {
+      const loop = callLoop(client);
+      const start = Date.now();
+      await helmChart("upgrade", release, ns.name, [
+        ...BASE_SETS,
+        `gateway.apiKeys.keys.rotating=${NEW_KEY}`,
+        "gateway.podAnnotations.e2e-revision=2",
+      ]);
+      await rollout();
+      await new Promise((r) => setTimeout(r, 3_000));
+      const figures = await loop.stop();
+      console.log(
+        `[e2e] helm upgrade (API key rotated, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
+      );
+      expect(figures.failed).toBe(0);
+    } finally {
+      await client.close();
+    }
+    const fresh = await connect(gateway.url, NEW_KEY);
+    try {
+      expect((await fresh.listTools()).tools.map((t) => t.name)).toContain("sx_echo");
+    } finally {
+      await fresh.close();
+    }
+    await expect(connect(gateway.url, OLD_KEY)).rejects.toThrow(/401|nauthori/);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * vitest globalSetup of the "e2e" project: a control plane of its own (with
+ * the scheduler) and ONE real node (node.ts) for the whole run, shared by every
+ * e2e test file. Separate from the integration control plane on purpose: there,
+ * pods must stay unscheduled (tests assert PodsNotReady), here they run.
+ * Test files reach both through test/harness/index.ts (`kubeConfig()`...) and
+ * e2e.ts (`node()`, `forward()`).
+ */
+import type { TestProject } from "vitest/node";
+import { installTestCrds } from "./crds.ts";
+import { componentDir, testbinCacheDir } from "./binaries.ts";
+import { startControlPlane } from "./control-plane.ts";
+import { startNode } from "./node.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The e2e node's scratch directory and namespace holder (see node.ts NodeHandle). */
+    nodeDir: string;
+    nodeHolderPid: number;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const cp = await startControlPlane({
+    controllerManager: true,
+    scheduler: true,
+    beforeControllers: installTestCrds,
+  });
+  const log = (line: string) => console.log(line);
+  log(`[node] control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  let node;
+  try {
+    node = await startNode({ controlPlane: cp, log });
+  } catch (err) {
+    await cp.stop();
+    throw err;
+  }
+  project.provide("kubeconfig", cp.kubeconfigPath);
+  project.provide("server", cp.server);
+  project.provide("caCertPath", cp.caCertPath);
+  project.provide("caKeyPath", cp.caKeyPath);
+  project.provide("auditLogPath", cp.auditLogPath);
+  project.provide("controlPlaneDir", cp.dir);
+  project.provide("testbinDir", testbinCacheDir());
+  project.provide("traefikDir", componentDir("traefik"));
+  project.provide("helmDir", componentDir("helm"));
+  project.provide("nodeDir", node.dir);
+  project.provide("nodeHolderPid", node.holderPid);
+  return async () => {
+    await node.stop();
+    await cp.stop();
+  };
+}
