@@ -12,7 +12,7 @@ import {
   startShard,
   type TestGateway,
   type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
 
 const SECRET = "a-shared-session-secret-of-replicas";
 
