@@ -147,7 +147,7 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
         await options.dispatcher.result(method, params, { ...base, modern: { capabilities, inputs: retry } }),
       );
     }
-    return (await inputs.run({
+    return await inputs.run({
       principal: base.principal.id,
       state,
       responses: round.responses,
@@ -172,7 +172,7 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
             modern: { capabilities },
           }),
         ),
-    }));
+    });
   }
 
   function build(principal: Principal): Server {
