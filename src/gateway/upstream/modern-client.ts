@@ -24,6 +24,16 @@ const INPUT_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
 /** Rounds of input a 2025 client is asked before the gateway gives up on a shard. */
 const MAX_ROUNDS = 16;
 
+/** Largest answer that is not a result (lists, discover), like HttpTransport's maxMessageBytes. */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+function tooLarge(limit: number): McpError {
+  return new McpError(
+    CODES.resultTooLarge.code,
+    `the shard's answer is over ${limit} bytes (spec.policy.maxResultBytes)`,
+  );
+}
+
 export interface DiscoverResult {
   readonly supportedVersions: readonly string[];
   readonly capabilities: Record<string, unknown>;
@@ -199,9 +209,18 @@ export class ModernShardClient {
       throw new UpstreamConnectionError(`fetch failed: ${messageOf(error)}`, { cause: error });
     }
     const type = String(response.headers["content-type"] ?? "");
-    const messages = type.includes("text/event-stream")
-      ? await this.#readSse(response.body, options)
-      : [await this.#readJson(response.body, response.statusCode)];
+    // Results are held to the shard's maxResultBytes; lists and the rest to a generous bound.
+    const limit = INPUT_METHODS.has(method) ? this.#opts.maxResultBytes : MAX_MESSAGE_BYTES;
+    let messages: Record<string, unknown>[];
+    try {
+      messages = type.includes("text/event-stream")
+        ? await this.#readSse(response.body, options, limit)
+        : [await this.#readJson(response.body, response.statusCode, limit)];
+    } catch (error) {
+      // An answer cut short (too large, not JSON): its socket must not stay half-read.
+      response.body.destroy();
+      throw error;
+    }
     const answer = messages.find((m) => m.id === id && ("result" in m || "error" in m));
     if (answer?.error) {
       const error = answer.error as { code: number; message: string; data?: unknown };
@@ -215,8 +234,12 @@ export class ModernShardClient {
     return answer.result as Result;
   }
 
-  async #readJson(body: AsyncIterable<Buffer>, status: number): Promise<Record<string, unknown>> {
-    const text = await this.#collect(body);
+  async #readJson(
+    body: AsyncIterable<Buffer>,
+    status: number,
+    limit: number,
+  ): Promise<Record<string, unknown>> {
+    const text = await this.#collect(body, limit);
     try {
       return JSON.parse(text) as Record<string, unknown>;
     } catch {
@@ -224,16 +247,12 @@ export class ModernShardClient {
     }
   }
 
-  async #collect(body: AsyncIterable<Buffer>): Promise<string> {
+  async #collect(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
       size += chunk.length;
-      if (size > this.#opts.maxResultBytes)
-        throw new McpError(
-          CODES.resultTooLarge.code,
-          `the shard's answer is over ${this.#opts.maxResultBytes} bytes`,
-        );
+      if (size > limit) throw tooLarge(limit);
       chunks.push(chunk);
     }
     return Buffer.concat(chunks).toString("utf8");
@@ -243,12 +262,13 @@ export class ModernShardClient {
   async #readSse(
     body: AsyncIterable<Buffer>,
     options: ModernRequestOptions,
+    limit: number,
   ): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     let oversize = false;
     const channel = callChannel.getStore();
     const parser = new SseParser({
-      maxEventBytes: this.#opts.maxResultBytes,
+      maxEventBytes: limit,
       onOversize: () => (oversize = true),
       onEvent: (event) => {
         if (!event.data) return;
@@ -263,11 +283,7 @@ export class ModernShardClient {
     });
     for await (const chunk of body) {
       parser.push(chunk);
-      if (oversize)
-        throw new McpError(
-          CODES.resultTooLarge.code,
-          `the shard's answer is over ${this.#opts.maxResultBytes} bytes`,
-        );
+      if (oversize) throw tooLarge(limit);
     }
     return out;
   }
