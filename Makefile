@@ -6,7 +6,7 @@ SHELL := bash
 NODE := $(shell hack/node.sh)
 export PATH := $(dir $(NODE)):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup testbin build typecheck lint format test test-unit test-process test-integration test-e2e watch manifests bench run clean
+.PHONY: help setup test-deps testbin build typecheck lint format test test-unit test-process test-integration test-e2e watch manifests bench run clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -16,6 +16,9 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
+
+test-deps: ## apt-get install what tests drive for real: postgresql, chromium (skipped when present)
+	hack/test-deps.sh
 
 # The node's Debian packages first (apt, once). The images that need no Go
 # binary (debootstrap, npm: mostly network and disk) build beside the Go builds
@@ -43,7 +46,7 @@ manifests: setup ## regenerate crds/ and the cdk8s manifests
 
 # Type check and lint failures do not stop the tests: CI reads the last line,
 # "N passed, N failed", and each failed check counts as one failure there.
-test: setup testbin ## everything CI runs: types, lint, all tests against the real control plane
+test: setup testbin test-deps ## everything CI runs: types, lint, all tests against the real control plane
 	@failed=(); \
 	npm run typecheck || failed+=(typecheck); \
 	npm run lint || failed+=(lint); \
@@ -54,10 +57,10 @@ test: setup testbin ## everything CI runs: types, lint, all tests against the re
 test-unit: setup ## in-process tests only: no binaries, no child processes, under a minute
 	node hack/run-tests.ts --project unit
 
-test-process: setup ## tests that start processes (CLI, node children, helm, openssl, npm)
+test-process: setup test-deps ## tests that start processes (CLI, node children, helm, openssl, npm)
 	node hack/run-tests.ts --project process
 
-test-integration: setup testbin ## tests against the real control plane
+test-integration: setup testbin test-deps ## tests against the real control plane
 	node hack/run-tests.ts --project integration
 
 watch: setup ## rerun the unit tier on every change
@@ -66,7 +69,7 @@ watch: setup ## rerun the unit tier on every change
 test-e2e: setup testbin ## tests on a real node (pods, the chart, NetworkPolicies); needs root
 	node hack/run-tests.ts --project e2e
 
-bench: setup testbin ## run the benchmarks under bench/
+bench: setup testbin test-deps ## run the benchmarks under bench/
 	for b in bench/*.ts; do node "$$b"; done
 
 run: setup testbin ## start a local stack: control plane, operator, gateway, Traefik, Traefik shard

@@ -2,6 +2,66 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * The arrows between layers that must never exist (ARCHITECTURE.md): the
+ * gateway and the operator meet only through the API; shards stand below
+ * both; the API imports nothing of shardgate's. An import goes up (`../`) and
+ * into the folder; the regex matches the specifier as written.
+ */
+const FORBIDDEN = [
+  { from: "src/gateway/**", to: ["operator"], why: "the gateway and the operator meet only through src/api" },
+  { from: "src/operator/**", to: ["gateway"], why: "the gateway and the operator meet only through src/api" },
+  {
+    from: "src/shards/**",
+    to: ["gateway", "operator"],
+    why: "a shard stands below the gateway and the operator",
+  },
+  {
+    from: "src/shard-kit/**",
+    to: ["gateway", "operator"],
+    why: "a shard stands below the gateway and the operator",
+  },
+  {
+    from: "src/bridge/**",
+    to: ["gateway", "operator"],
+    why: "the bridge is a shard: below the gateway and the operator",
+  },
+];
+
+function architectureRules() {
+  const rules = FORBIDDEN.map(({ from, to, why }) => ({
+    files: [from],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: `^(\\.\\./)+(${to.join("|")})(/|\\.ts$)`, message: `${why} (eslint.config.js)` },
+          ],
+        },
+      ],
+    },
+  }));
+  // The API is the bottom layer: nothing above it, only packages and itself.
+  const api = (files, up) => ({
+    files,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: `^${up}`,
+              message: "src/api imports nothing of shardgate's above it (eslint.config.js)",
+            },
+          ],
+        },
+      ],
+    },
+  });
+  return [...rules, api(["src/api/*.ts"], "\\.\\./"), api(["src/api/*/**/*.ts"], "(\\.\\./){2}")];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -32,6 +92,14 @@ export default tseslint.config(
         { allowNumber: true, allowBoolean: true },
       ],
     },
+  },
+  ...architectureRules(),
+  {
+    // One concern per file: a file over 400 lines says why in its opening
+    // comment, as the description of an `eslint-disable max-lines` directive.
+    files: ["src/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: { "max-lines": ["warn", { max: 400 }] },
   },
   {
     files: ["**/*.js", "**/*.mjs"],

@@ -19,6 +19,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   connectStreamable,
@@ -26,7 +30,7 @@ import {
   startGateway,
   startShard,
   type TestShard,
-} from "../test/unit/gateway-fixtures.ts";
+} from "../test/support/gateway-fixtures.ts";
 import { benchArgs, medianBy, percentile } from "./lib/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -163,20 +167,30 @@ async function main(): Promise<void> {
   const gateway = await role("gateway", ["--shards", JSON.stringify(shardUrls)], gatewayFlags);
   const direct = await connectStreamable(shardUrls.bench!.replace(/\/mcp$/, ""));
   const viaGateway = await connectStreamable(gateway.ready.base as string);
+  // The same gateway, stateless 2026-07-28 (v2 SDK client, no session).
+  const viaModern = new ModernClient(
+    { name: "bench-2026", version: "1" },
+    { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+  );
+  await viaModern.connect(new ModernTransport(new URL(`${gateway.ready.base as string}/mcp`)));
   const call = (c: Client, name: string) => () => c.callTool({ name, arguments: { text: "ping" } });
+  const callModern = () => viaModern.callTool({ name: "bench_echo", arguments: { text: "ping" } });
 
-  const rows: { concurrency: number; direct: Result; gateway: Result }[] = [];
+  const rows: { concurrency: number; direct: Result; gateway: Result; modern: Result }[] = [];
   for (const concurrency of [1, 32]) {
     const d: Result[] = [];
     const g: Result[] = [];
+    const m: Result[] = [];
     for (let r = 0; r < rounds; r++) {
       d.push(await measure(concurrency, calls, call(direct, "echo"), { shard }));
       g.push(await measure(concurrency, calls, call(viaGateway, "bench_echo"), { shard, gateway }));
+      m.push(await measure(concurrency, calls, callModern, { shard, gateway }));
     }
-    rows.push({ concurrency, direct: median(d), gateway: median(g) });
+    rows.push({ concurrency, direct: median(d), gateway: median(g), modern: median(m) });
   }
   await direct.close();
   await viaGateway.close();
+  await viaModern.close();
   await stop(gateway.child);
   await stop(shard.child);
 
@@ -222,12 +236,20 @@ async function main(): Promise<void> {
     concurrency: r.concurrency,
     direct: r.direct,
     gateway: r.gateway,
+    gateway2026: r.modern,
     overheadP50Ms: r.gateway.p50 - r.direct.p50,
     throughputPercent: (100 * r.gateway.perSecond) / r.direct.perSecond,
   }));
   for (const f of figures) {
     console.log(
       `${String(f.concurrency).padStart(5)} | ${fmt(f.direct.p50, 7)} ${fmt(f.gateway.p50, 7)} ${fmt(f.overheadP50Ms, 8)}     | ${fmt(f.direct.perSecond, 7)} ${fmt(f.gateway.perSecond, 7)} ${f.throughputPercent.toFixed(0).padStart(4)} | ${f.gateway.shardCpuUs.toFixed(0).padStart(6)} ${f.gateway.gatewayCpuUs.toFixed(0).padStart(7)}`,
+    );
+  }
+  console.log("\nthe same through the gateway, 2025-11-25 session vs 2026-07-28 stateless (v2 SDK client)");
+  console.log(" conc |  p50 2025  p50 2026 |  calls/s 2025  2026 | gateway CPU/call 2025  2026");
+  for (const f of figures) {
+    console.log(
+      `${String(f.concurrency).padStart(5)} | ${fmt(f.gateway.p50, 9)} ${fmt(f.gateway2026.p50, 9)} | ${fmt(f.gateway.perSecond, 9)} ${fmt(f.gateway2026.perSecond, 7)} | ${f.gateway.gatewayCpuUs.toFixed(0).padStart(14)} ${f.gateway2026.gatewayCpuUs.toFixed(0).padStart(7)}`,
     );
   }
   console.log(

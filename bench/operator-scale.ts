@@ -58,6 +58,7 @@ import type { VerifyResult } from "../src/operator/verify.ts";
 import { freePort, startControlPlane, type AuditEvent, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest, startLoopbackMcp } from "../test/integration/operator-support.ts";
 import { benchArgs, cpuSecondsOf, findProcesses, memoryKiB, round, summary } from "./lib/index.ts";
+import { sleep } from "../src/util/index.ts";
 
 const args = benchArgs();
 const SHARDS = args.number("shards", 200);
@@ -116,8 +117,6 @@ interface RunResult extends Figures {
 }
 
 type Shard = McpShard & KubeObject;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Is this shard's status the final one, and do its children exist? The final

@@ -14,7 +14,8 @@ export const END = "<!-- config-reference:end -->";
 function rows(command: Command, path: string[]): string[] {
   const out: string[] = [];
   const here = [...path, command.name()];
-  const options = command.options.filter((o) => o.long !== "--help" && o.long !== "--version");
+  // Hidden options (a boolean's --no- form) are named in their positive flag's row.
+  const options = command.options.filter((o) => !o.hidden && o.long !== "--help" && o.long !== "--version");
   if (options.length > 0) {
     out.push(
       `### \`${here.join(" ")}\``,

@@ -28,6 +28,7 @@ import { binary } from "../test/harness/binaries.ts";
 import { forwardIntoNode, imageTars, startNode, type Forward, type TestNode } from "../test/harness/node.ts";
 import { spawnManaged, type ManagedProcess } from "../test/harness/process.ts";
 import { startTraefik, type Traefik } from "../test/harness/traefik.ts";
+import { sleep } from "../src/util/index.ts";
 
 const run = promisify(execFile);
 const ROOT = repoRoot();
@@ -69,7 +70,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}`, { cause: last });
 }

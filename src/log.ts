@@ -1,37 +1,27 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import pinoPretty from "pino-pretty";
+import { resolveLogging } from "./config/index.ts";
 
 export type { Logger } from "pino";
 
 export interface LoggerOptions {
   /** Component name, added to every line as `name`. */
   readonly name: string;
-  /** @default "info" (or $LOG_LEVEL) */
+  /** @default $LOG_LEVEL, else "info" */
   readonly level?: LevelWithSilent;
   /**
    * Human-readable lines instead of JSON.
-   * @default true when stdout is a terminal, or when LOG_FORMAT=pretty
+   * @default by $LOG_FORMAT: pretty, json, or auto (pretty when stdout is a terminal)
    */
   readonly pretty?: boolean;
   /** Rewrites each finished line before it is written (the gateway masks secrets). @default none */
   readonly rewrite?: (line: string) => string;
 }
 
-const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
-
-function levelFromEnv(): LevelWithSilent {
-  const level = process.env.LOG_LEVEL ?? "info";
-  if (!LEVELS.has(level)) {
-    throw new Error(`invalid setting LOG_LEVEL: "${level}" is not one of ${[...LEVELS].join(", ")}`);
-  }
-  return level as LevelWithSilent;
-}
-
-function prettyFromEnv(): boolean {
-  const format = process.env.LOG_FORMAT;
-  if (format === "json") return false;
-  if (format === "pretty") return true;
-  return process.stdout.isTTY;
+/** LOG_LEVEL and LOG_FORMAT (or the flags the CLI put there), checked by their config schema. */
+function loggingFromEnv(): { level: LevelWithSilent; pretty: boolean } {
+  const { logLevel, logFormat } = resolveLogging();
+  return { level: logLevel, pretty: logFormat === "auto" ? process.stdout.isTTY : logFormat === "pretty" };
 }
 
 /**
@@ -40,8 +30,9 @@ function prettyFromEnv(): boolean {
  * crash never loses the last lines.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const level = options.level ?? levelFromEnv();
-  const pretty = options.pretty ?? prettyFromEnv();
+  const env = options.level !== undefined && options.pretty !== undefined ? undefined : loggingFromEnv();
+  const level = options.level ?? env?.level ?? "info";
+  const pretty = options.pretty ?? env?.pretty ?? false;
   const base = {
     level,
     name: options.name,

@@ -79,6 +79,8 @@ export class Gateway extends Construct {
                   { name: "SHARDGATE_PORT", value: String(GATEWAY_PORT) },
                   { name: "SHARDGATE_SHUTDOWN_DELAY_SECONDS", value: String(delaySeconds) },
                   { name: "SHARDGATE_SHUTDOWN_GRACE_SECONDS", value: String(graceSeconds) },
+                  // The activity log's SQLite file (the chart offers a PVC or PostgreSQL instead).
+                  { name: "SHARDGATE_ACTIVITY_DB", value: "/var/lib/shardgate/activity.sqlite" },
                   {
                     // Optional: without it sessions hold on one replica only (README "Install").
                     name: "SHARDGATE_SESSION_SECRET",
@@ -90,10 +92,13 @@ export class Gateway extends Construct {
                 readinessProbe: httpProbe("/ready", "http", 5),
                 securityContext: CONTAINER_SECURITY_CONTEXT,
                 resources: resources({ cpu: "20m", memory: "96Mi" }, { memory: "384Mi" }),
-                volumeMounts: [TMP.mount],
+                volumeMounts: [TMP.mount, { name: "activity", mountPath: "/var/lib/shardgate" }],
               },
             ],
-            volumes: [TMP.volume],
+            volumes: [
+              TMP.volume,
+              { name: "activity", emptyDir: { sizeLimit: k8s.Quantity.fromString("256Mi") } },
+            ],
           },
         },
       },

@@ -20,7 +20,12 @@
  * subscribed to that URI. The child's lists (tools, resources, templates,
  * prompts) are fetched after every (re)start and on `list_changed`, for
  * /manifest.
+ *
+ * Over 400 lines on purpose: this is the whole dispatch, each method short,
+ * one per direction and kind of message; split further, the path of one
+ * message could no longer be read in one place.
  */
+export { BridgeErrorCode, DEFAULT_REQUEST_TIMEOUT_MS, type BridgeStatus, type StdioBridgeOptions };
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   LATEST_PROTOCOL_VERSION,
@@ -31,71 +36,21 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { ERRORS, rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
-import type { McpMetrics } from "../shard-kit/metrics.ts";
-import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { DEFAULT_BACKOFF } from "./backoff.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
 import { idOfOversized, type OversizedLine } from "./lines.ts";
+import { CatalogueCache } from "./catalogue.ts";
+import { LIST_KINDS, listsChangedBy, type Catalogue } from "./lists.ts";
 import {
-  EMPTY_CATALOGUE,
-  LIST_KINDS,
-  advertises,
-  fetchList,
-  listsChangedBy,
-  type Catalogue,
-  type ListKind,
-} from "./lists.ts";
+  BridgeErrorCode,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type BridgeStatus,
+  type StdioBridgeOptions,
+} from "./options.ts";
 import { RoutingTable, type Forwarded, type Outcome } from "./routes.ts";
 import { BridgeSession } from "./session.ts";
-import { Subscriptions } from "./subscriptions.ts";
+import { ChildSubscriptions } from "./subscriptions.ts";
 import { ChildSupervisor } from "./supervisor.ts";
-
-/** JSON-RPC error codes the bridge itself produces, from the shared table (src/errors). */
-export const BridgeErrorCode = {
-  /** The child exited (or was not running) before it answered. */
-  UpstreamGone: ERRORS.serverExited.code,
-  /** The child did not become ready within `readyTimeoutMs`. */
-  UpstreamNotReady: ERRORS.serverNotReady.code,
-  /**
-   * A server-to-client request found no client to answer it (none with a
-   * request in flight and the capability), or that client went away.
-   */
-  NoClient: ERRORS.noClient.code,
-  /** The child's answer was longer than `maxLineBytes`. */
-  AnswerTooLarge: ERRORS.answerTooLarge.code,
-  /** The child did not answer within `requestTimeoutMs` (the SDK's request-timeout code). */
-  RequestTimeout: ERRORS.timeout.code,
-} as const;
-
-/** @default 5 min: above the gateway's default call timeout (60 s), which then decides first. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
-
-export interface StdioBridgeOptions {
-  readonly command: string;
-  /** @default [] */
-  readonly args?: readonly string[];
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** @default process.cwd() */
-  readonly cwd?: string;
-  readonly logger: Logger;
-  readonly metrics: McpMetrics;
-  /** Restart backoff. @default { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 } */
-  readonly backoff?: Partial<BackoffOptions>;
-  /** How long a request waits for a (re)starting child before failing. @default 10_000 */
-  readonly readyTimeoutMs?: number;
-  /** Longest message (stdout line) taken from the child. @default DEFAULT_MAX_LINE_BYTES */
-  readonly maxLineBytes?: number;
-  /** How long a request waits for the child's answer. @default DEFAULT_REQUEST_TIMEOUT_MS */
-  readonly requestTimeoutMs?: number;
-}
-
-export interface BridgeStatus {
-  readonly ready: boolean;
-  readonly pid: number | undefined;
-  readonly restarts: number;
-  readonly lastExit: string | undefined;
-  readonly serverInfo: InitializeResult["serverInfo"] | undefined;
-}
 
 /** The client capability a server-to-client request needs (MCP "Client features"). */
 const CAPABILITY_FOR: ReadonlyMap<string, string> = new Map([
@@ -103,8 +58,6 @@ const CAPABILITY_FOR: ReadonlyMap<string, string> = new Map([
   ["elicitation/create", "elicitation"],
   ["roots/list", "roots"],
 ]);
-
-const OK: Outcome = { result: {} };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -122,24 +75,18 @@ export class StdioBridge {
   readonly #maxLineBytes: number;
   readonly #requestTimeoutMs: number;
   #init: InitializeResult | undefined;
-  #catalogue: Catalogue = EMPTY_CATALOGUE;
-  // Bumped per refresh, so a slow, older refresh never overwrites a newer one.
-  readonly #listRefreshes: Record<ListKind, number> = {
-    tools: 0,
-    resources: 0,
-    resourceTemplates: 0,
-    prompts: 0,
-  };
+  readonly #catalogue: CatalogueCache;
   readonly #sessions = new Set<BridgeSession>();
-  readonly #subscriptions = new Subscriptions<BridgeSession>();
-  /** The child's answer to subscribing each URI (this process lifetime). */
-  readonly #childSubscribed = new Map<string, Promise<Outcome>>();
+  readonly #subscriptions: ChildSubscriptions<BridgeSession>;
 
   constructor(options: StdioBridgeOptions) {
     this.#options = options;
     this.#logger = options.logger;
     this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const request = (method: string, params: Record<string, unknown>) => this.#request(method, params);
+    this.#catalogue = new CatalogueCache(request, options.logger);
+    this.#subscriptions = new ChildSubscriptions(request, options.logger);
     this.#supervisor = new ChildSupervisor({
       command: options.command,
       args: options.args ?? [],
@@ -174,7 +121,7 @@ export class StdioBridge {
    * last fetch (after each start and on `list_changed`).
    */
   catalogue(): Catalogue {
-    return this.#catalogue;
+    return this.#catalogue.current;
   }
 
   /** Resource URIs some session is subscribed to. */
@@ -227,9 +174,7 @@ export class StdioBridge {
     this.#init = outcome.result as InitializeResult;
     this.#supervisor.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     this.#logger.info({ serverInfo: this.#init.serverInfo }, "stdio server ready");
-    // A new process knows nothing of the sessions' subscriptions.
-    this.#childSubscribed.clear();
-    for (const uri of this.#subscriptions.uris()) void this.#subscribeChild(uri);
+    this.#subscriptions.resubscribeAll();
     await this.#refreshLists(generation, LIST_KINDS);
     return true;
   }
@@ -251,27 +196,8 @@ export class StdioBridge {
     }
   }
 
-  async #refreshLists(generation: number, kinds: readonly ListKind[]): Promise<void> {
-    await Promise.all(kinds.map((kind) => this.#refreshList(generation, kind)));
-  }
-
-  async #refreshList(generation: number, kind: ListKind): Promise<void> {
-    const refresh = ++this.#listRefreshes[kind];
-    const current = () => generation === this.#supervisor.generation && refresh === this.#listRefreshes[kind];
-    if (!this.#init || !advertises(this.#init.capabilities, kind)) {
-      this.#catalogue = { ...this.#catalogue, [kind]: [] };
-      return;
-    }
-    const outcome = await fetchList((method, params) => this.#request(method, params), kind);
-    if (!current()) return;
-    if ("error" in outcome) {
-      this.#logger.warn({ error: outcome.error, list: kind }, "could not list the stdio server's entries");
-      return;
-    }
-    if (outcome.invalid > 0) {
-      this.#logger.warn({ list: kind, invalid: outcome.invalid }, "ignoring entries that are not valid MCP");
-    }
-    this.#catalogue = { ...this.#catalogue, [kind]: outcome.items };
+  async #refreshLists(generation: number, kinds: Parameters<CatalogueCache["refresh"]>[1]): Promise<void> {
+    await this.#catalogue.refresh(this.#init, kinds, () => generation === this.#supervisor.generation);
   }
 
   /** A request of the bridge's own; resolves with the child's outcome or an error of the bridge's. */
@@ -448,8 +374,8 @@ export class StdioBridge {
     ) {
       const outcome =
         message.method === "resources/subscribe"
-          ? await this.#subscribe(session, params.uri)
-          : this.#unsubscribe(session, params.uri);
+          ? await this.#subscriptions.subscribe(session, params.uri)
+          : this.#subscriptions.unsubscribe(session, params.uri);
       await session.send(
         "error" in outcome
           ? { jsonrpc: "2.0", id, error: outcome.error }
@@ -519,39 +445,6 @@ export class StdioBridge {
     this.#supervisor.send(message);
   }
 
-  async #subscribe(session: BridgeSession, uri: string): Promise<Outcome> {
-    const first = this.#subscriptions.add(uri, session);
-    const outcome = await (first ? this.#subscribeChild(uri) : (this.#childSubscribed.get(uri) ?? OK));
-    if ("error" in outcome) {
-      // Refused (or the child died meanwhile): this session is not subscribed.
-      if (this.#subscriptions.remove(uri, session)) this.#childSubscribed.delete(uri);
-      return outcome;
-    }
-    return OK;
-  }
-
-  #unsubscribe(session: BridgeSession, uri: string): Outcome {
-    if (this.#subscriptions.remove(uri, session)) this.#unsubscribeChild(uri);
-    return OK;
-  }
-
-  #subscribeChild(uri: string): Promise<Outcome> {
-    const outcome = this.#request("resources/subscribe", { uri });
-    this.#childSubscribed.set(uri, outcome);
-    void outcome.then((o) => {
-      if ("error" in o)
-        this.#logger.warn({ uri, error: o.error }, "stdio server refused resources/subscribe");
-    });
-    return outcome;
-  }
-
-  #unsubscribeChild(uri: string): void {
-    this.#childSubscribed.delete(uri);
-    void this.#request("resources/unsubscribe", { uri }).then((o) => {
-      if ("error" in o) this.#logger.debug({ uri, error: o.error }, "resources/unsubscribe failed");
-    });
-  }
-
   #initializeResultFor(params: Record<string, unknown>): InitializeResult {
     const init = this.#init!;
     const requested = params.protocolVersion;
@@ -571,6 +464,6 @@ export class StdioBridge {
     for (const [, route] of this.#routes.takeChildRequests((r) => r.session === session)) {
       this.#answerChild(route.childId, `the client disconnected before answering ${route.method}`);
     }
-    for (const uri of this.#subscriptions.removeSession(session)) this.#unsubscribeChild(uri);
+    this.#subscriptions.dropSession(session);
   }
 }

@@ -93,16 +93,14 @@ export function startChild(options: StdioChildOptions): StdioChild {
       ((line) => logger.warn({ bytes: line.bytes }, "dropped a stdout line longer than the limit")),
   });
   const junk = new RateLimitedWarning(logger, "ignoring stdout lines that are not JSON-RPC");
-  proc.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-  proc.stdout?.on("end", () => stdout.end());
+  readPaced(proc.stdout, stdout);
   const stderr = new LineSplitter({
     maxLineBytes: STDERR_LINE_BYTES,
     onLine: (line) => logger.info({ stream: "stderr" }, line),
     onOversized: (line) =>
       logger.info({ stream: "stderr", bytes: line.bytes, truncated: true }, `${line.head}…`),
   });
-  proc.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-  proc.stderr?.on("end", () => stderr.end());
+  readPaced(proc.stderr, stderr);
   proc.stdin?.on("error", (error) => logger.debug({ err: error }, "stdin closed"));
 
   return {
@@ -123,6 +121,23 @@ export function startChild(options: StdioChildOptions): StdioChild {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Feeds a pipe to a splitter, yielding to the event loop after every chunk.
+ * Each read is a fresh 64 KiB buffer outside the JS heap, freed only by V8's
+ * incremental marking, whose steps run as event-loop tasks: a child writing
+ * without pause kept the loop busy with reads and the garbage piled up (peak
+ * RSS +180 MiB for 300 MB of stderr); paced, it stays at V8's own step.
+ */
+function readPaced(stream: NodeJS.ReadableStream | null, splitter: LineSplitter): void {
+  if (!stream) return;
+  stream.on("data", (chunk: Buffer) => {
+    splitter.push(chunk);
+    stream.pause();
+    setImmediate(() => stream.resume());
+  });
+  stream.on("end", () => splitter.end());
 }
 
 function parseMessage(line: string): JSONRPCMessage | undefined {

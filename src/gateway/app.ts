@@ -21,6 +21,7 @@ import { Drain, type DrainPhase } from "./drain.ts";
 import { CODES } from "./errors.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { drainHooks } from "./http/drain.ts";
+import { noOAuthRoutes } from "./http/no-oauth.ts";
 import { openApiRoutes } from "./http/openapi.ts";
 import { opsRoutes } from "./http/ops.ts";
 import { Dispatcher } from "./mcp/dispatch.ts";
@@ -38,6 +39,7 @@ import { Subscriptions } from "./mcp/subscriptions.ts";
 import { modernEndpoint } from "./mcp/modern.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
+import { sleep } from "../util/index.ts";
 import { InFlightLimits } from "./limits/index.ts";
 import { capturingSecrets, SecretRedactor } from "./secrets/index.ts";
 
@@ -324,6 +326,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       maxBatchSize: options.maxBatchSize,
     });
   });
+  if (keys.enabled) await app.register(async (scope) => noOAuthRoutes(scope));
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
   await app.register(async (scope) =>
     adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
@@ -376,7 +379,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
         const graceMs = shutdownOptions.graceMs ?? 25_000;
         drain.markUnready();
         logger.info({ delayMs, graceMs, inFlight: drain.inFlight }, "shutdown: not ready, serving on");
-        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (delayMs > 0) await sleep(delayMs);
         drain.stopAccepting();
         logger.info(
           { inFlight: drain.inFlight },

@@ -3,11 +3,12 @@
  * tool, read a resource or get a prompt: look up, check the key, validate the
  * arguments, run it on the shard's upstream, count it, log it.
  */
-import type {
-  CallToolResult,
-  CompleteResult,
-  GetPromptResult,
-  ReadResourceResult,
+import {
+  McpError,
+  type CallToolResult,
+  type CompleteResult,
+  type GetPromptResult,
+  type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
@@ -20,8 +21,14 @@ import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { redactArgumentValues, SecretRedactor } from "./secrets/index.ts";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { messageOf } from "../util/index.ts";
+import {
+  redactArgumentValues,
+  scanForSecrets,
+  SecretRedactor,
+  type SecretScanMode,
+} from "./secrets/index.ts";
+import type { CallOptions } from "./upstream/upstream.ts";
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
@@ -40,7 +47,6 @@ function redactError(error: unknown, secrets: SecretRedactor): unknown {
   if (error instanceof McpError) return new McpError(error.code, message, secrets.redactDeep(error.data));
   return new Error(message);
 }
-import type { CallOptions } from "./upstream/upstream.ts";
 
 export class GatewayCalls {
   #catalogue: CatalogueService;
@@ -129,17 +135,20 @@ export class GatewayCalls {
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
+    const scan = { mode: upstream.target.policy.secretScan, shard: tool.shard, tool: name };
     let result: CallToolResult | undefined;
     let failure: { error: unknown } | undefined;
     try {
-      result = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, argObject, { ...o, displayName: name }),
+      const sent = await this.#scanned(scan, "arguments", argObject);
+      const answered = await this.#cancellable(principal, options, (o) =>
+        upstream.callTool(tool.tool, sent, { ...o, displayName: name }),
       );
+      result = await this.#scanned(scan, "result", answered);
       outcome = result.isError ? "tool_error" : "ok";
     } catch (error) {
       failure = { error };
       // Names only in the log: a shard's error may echo the values it was given.
-      errorText = redactArgumentValues(error instanceof Error ? error.message : String(error), argObject);
+      errorText = redactArgumentValues(messageOf(error), argObject);
       const kind = error instanceof GatewayError ? error.kind : "upstream";
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
     }
@@ -172,6 +181,34 @@ export class GatewayCalls {
     }
     if (failure) throw failure.error;
     return result!;
+  }
+
+  /**
+   * `value` as spec.policy.secretScan wants it: unchanged when off or clean,
+   * masked (redact), or refused (block, an error the activity log records);
+   * every finding is counted and logged (rule names, never the value).
+   */
+  async #scanned<T>(
+    scan: { mode: SecretScanMode; shard: string; tool: string },
+    direction: "arguments" | "result",
+    value: T,
+  ): Promise<T> {
+    if (scan.mode === "off" || value === undefined) return value;
+    const finding = await scanForSecrets(value);
+    if (!finding) return value;
+    const action = scan.mode === "block" ? "blocked" : "redacted";
+    this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
+    const rules = finding.rules.join(", ");
+    this.#logger.warn(
+      { shard: scan.shard, tool: scan.tool, direction, action, rules: finding.rules },
+      "secret scan",
+    );
+    if (scan.mode === "block")
+      throw new GatewayError(
+        "forbidden",
+        `the ${direction} of tool ${scan.tool} hold what looks like a secret (${rules}); spec.policy.secretScan blocks it`,
+      );
+    return finding.masked as T;
   }
 
   async readResource(

@@ -42,6 +42,33 @@ export const gatewayConfigSchema = z.object({
     .min(1024)
     .default(1024 * 1024)
     .describe("largest request body (413 beyond)"),
+  maxBatchSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64)
+    .describe("most messages in one JSON-RPC batch (a larger batch is refused whole)"),
+  maxInFlightPerSession: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64)
+    .describe("calls one MCP session may have running; more are refused with -32015"),
+  maxInFlightPerKey: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256)
+    .describe(
+      "calls one API key may have running over all its sessions (anonymous: all callers); more get -32015",
+    ),
+  maxNestingDepth: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(10_000)
+    .default(128)
+    .describe("deepest nesting accepted in tool arguments and in shards' answers"),
   bareNames: z
     .stringbool()
     .default(false)

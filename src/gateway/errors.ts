@@ -5,6 +5,7 @@
  */
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { ERRORS, httpStatusOfCode, type ErrorName } from "../errors/index.ts";
+import { messageOf } from "../util/index.ts";
 
 export const CODES = ERRORS;
 export type { ErrorName };
@@ -29,7 +30,7 @@ export function toJsonRpcError(error: unknown): { code: number; message: string;
       ? { code: error.code, message }
       : { code: error.code, message, data: error.data };
   }
-  return { code: CODES.internal.code, message: error instanceof Error ? error.message : String(error) };
+  return { code: CODES.internal.code, message: messageOf(error) };
 }
 
 export function httpStatusOf(error: unknown): number {

@@ -6,6 +6,7 @@ export interface GatewayMetrics {
   readonly calls: Counter<"shard" | "tool" | "outcome">;
   readonly callDuration: Histogram<"shard" | "tool">;
   readonly upstreamErrors: Counter<"shard" | "kind">;
+  readonly secretFindings: Counter<"shard" | "direction" | "action">;
   readonly sessionsInitialized: Counter;
   readonly openStreams: Gauge<"kind">;
   readonly shardUp: Gauge<"shard">;
@@ -34,6 +35,12 @@ export function createMetrics(): GatewayMetrics {
       name: "shardgate_gateway_upstream_errors_total",
       help: "Failed requests to shards by error kind.",
       labelNames: ["shard", "kind"],
+      registers,
+    }),
+    secretFindings: new Counter({
+      name: "shardgate_gateway_secret_findings_total",
+      help: "Well-known secret formats found by spec.policy.secretScan, by direction (arguments, result) and action (redacted, blocked).",
+      labelNames: ["shard", "direction", "action"],
       registers,
     }),
     sessionsInitialized: new Counter({

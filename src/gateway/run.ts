@@ -10,13 +10,14 @@ import { KeyStore } from "./auth.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
+import { exitOnStopSignals, messageOf } from "../util/index.ts";
 import { SecretRedactor } from "./secrets/index.ts";
 
 function errorText(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === "ENOENT") return `${(error as { path?: string }).path ?? "path"} does not exist`;
   if (code === "EACCES") return `${(error as { path?: string }).path ?? "path"} is not readable`;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 export async function runGateway(config: GatewayConfig): Promise<void> {
@@ -73,6 +74,10 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    maxBatchSize: config.maxBatchSize,
+    maxInFlightPerSession: config.maxInFlightPerSession,
+    maxInFlightPerKey: config.maxInFlightPerKey,
+    maxNestingDepth: config.maxNestingDepth,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     activity: {
@@ -88,27 +93,12 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
   logger.info({ address, mode: registry.mode, keys: keys.size }, "gateway listening");
 
   // First signal: drain (shutdown()). Second: exit at once, work in flight or not.
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    gateway
-      .shutdown({
+  exitOnStopSignals(
+    () =>
+      gateway.shutdown({
         delayMs: config.shutdownDelaySeconds * 1000,
         graceMs: config.shutdownGraceSeconds * 1000,
-      })
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+      }),
+    logger,
+  );
 }

@@ -8,6 +8,7 @@ import { Agent, type Dispatcher } from "undici";
 import type { KubeAccess } from "./config.ts";
 import { resourcePath, type ResourceType } from "./resources.ts";
 import type { KubeObject, ObjectList, Status, WatchEvent } from "./types.ts";
+import { messageOf } from "../util/index.ts";
 
 /** A non-2xx answer from the apiserver (or no answer at all: status 0). */
 export class KubeApiError extends Error {
@@ -157,7 +158,7 @@ export class KubeClient {
         bodyTimeout: stream ? 0 : timeout,
       });
     } catch (cause) {
-      const why = cause instanceof Error ? cause.message : String(cause);
+      const why = messageOf(cause);
       throw new KubeApiError(`${method} ${path}: ${why}`, 0, "ConnectionFailed", { cause });
     }
     if (response.statusCode >= 400) {

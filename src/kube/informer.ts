@@ -14,6 +14,7 @@
 import { isGone, KubeApiError, type KubeClient } from "./client.ts";
 import type { ResourceType } from "./resources.ts";
 import { objectKey, type KubeObject } from "./types.ts";
+import { backoffDelay, jitter, sleep } from "../util/index.ts";
 
 export type RestartReason = "gone" | "disconnected" | "resync" | "timeout";
 
@@ -72,23 +73,6 @@ function older(candidate: KubeObject, cached: KubeObject | undefined): boolean {
   const b = cached?.metadata?.resourceVersion;
   if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
   return BigInt(a) < BigInt(b);
-}
-
-function jitter(ms: number, fraction = 0.2): number {
-  return Math.round(ms * (1 - fraction + Math.random() * 2 * fraction));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 export class Informer<T extends KubeObject> {
@@ -173,13 +157,14 @@ export class Informer<T extends KubeObject> {
 
   async #run(): Promise<void> {
     const { minBackoffMs = 200, maxBackoffMs = 5000 } = this.#options;
-    let backoff = minBackoffMs;
+    const backoff = { initialDelayMs: minBackoffMs, maxDelayMs: maxBackoffMs, jitter: 0.5 };
+    let failures = 0;
     const stop = this.#stop.signal;
     while (!stop.aborted) {
       let phase: "list" | "watch" = "list";
       try {
         let resourceVersion = await this.#relist();
-        backoff = minBackoffMs;
+        failures = 0;
         phase = "watch";
         const resyncAt =
           this.#options.resyncMs === 0 ? Infinity : Date.now() + jitter(this.#options.resyncMs ?? 300_000);
@@ -189,7 +174,7 @@ export class Informer<T extends KubeObject> {
           if (stop.aborted) return;
           // A server that ends watches at once must not turn this into a hot loop.
           if (outcome.reason === "timeout" && Date.now() - started < 1000)
-            await sleep(jitter(backoff, 0.5), stop);
+            await sleep(backoffDelay(0, backoff), stop);
           resourceVersion = outcome.resourceVersion;
           this.#emit({ type: "restart", reason: outcome.reason });
           if (outcome.reason === "resync") break;
@@ -203,8 +188,7 @@ export class Informer<T extends KubeObject> {
         }
         this.#emit({ type: "error", phase, error: err });
         this.#emit({ type: "restart", reason: "disconnected" });
-        await sleep(jitter(backoff, 0.5), stop);
-        backoff = Math.min(backoff * 2, maxBackoffMs);
+        await sleep(backoffDelay(failures++, backoff), stop);
       }
     }
   }

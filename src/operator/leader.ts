@@ -9,6 +9,7 @@
  */
 import { isConflict, isNotFound, RESOURCES, type KubeClient, type KubeObject } from "../kube/index.ts";
 import type { Logger } from "../log.ts";
+import { sleep } from "../util/index.ts";
 
 export interface LeaderElectionOptions {
   readonly client: KubeClient;
@@ -68,18 +69,8 @@ export class LeaderElector {
     this.#leading = false;
   }
 
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#stop.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+  #sleep(ms: number): Promise<void> {
+    return sleep(ms, this.#stop.signal);
   }
 
   async #run(): Promise<void> {

@@ -5,6 +5,7 @@
  * event arriving meanwhile queues it again for after the current run; failures
  * come back after an exponential, jittered backoff per key.
  */
+import { backoffDelay as shared } from "../util/index.ts";
 
 export interface WorkQueueOptions {
   /** First retry delay of a failing key. @default 500 */
@@ -25,9 +26,8 @@ export function backoffDelay(
   options: Pick<WorkQueueOptions, "baseDelayMs" | "maxDelayMs"> = {},
   random: () => number = Math.random,
 ): number {
-  const base = options.baseDelayMs ?? 500;
-  const delay = Math.min(base * 2 ** failures, options.maxDelayMs ?? 300_000);
-  return Math.round(delay * (0.8 + random() * 0.4));
+  const initialDelayMs = options.baseDelayMs ?? 500;
+  return shared(failures, { initialDelayMs, maxDelayMs: options.maxDelayMs ?? 300_000, jitter: 0.2 }, random);
 }
 
 export class WorkQueue {

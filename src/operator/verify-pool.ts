@@ -9,6 +9,7 @@
  */
 import { BoundedRunner } from "./bounded-runner.ts";
 import type { VerifyResult } from "./verify.ts";
+import { messageOf } from "../util/index.ts";
 
 export interface VerificationMemo {
   /** What was verified (URL, transport, auth, generation): a different one means "not verified yet". */
@@ -102,7 +103,7 @@ export class VerifyPool {
       result = {
         ok: false,
         reason: "VerificationFailed",
-        message: error instanceof Error ? error.message : String(error),
+        message: messageOf(error),
       };
     }
     const stillWanted = this.#pending.get(key) === fingerprint;

@@ -10,6 +10,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
 import { Agent, fetch as undiciFetch } from "undici";
 import { readPackage } from "../package-info.ts";
+import { messageOf } from "../util/index.ts";
 
 export interface VerifyRequest {
   readonly url: string;
@@ -60,7 +61,7 @@ export type VerifyResult =
 export const MAX_TOOLS_IN_STATUS = 100;
 
 function failure(error: unknown, url: string, timeoutMs: number): VerifyResult {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const causeCode = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
   if (/timed? ?out|timeout|AbortError|aborted/i.test(message))
     return { ok: false, reason: "Timeout", message: `no MCP answer from ${url} within ${timeoutMs} ms` };

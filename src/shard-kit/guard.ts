@@ -16,9 +16,11 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { SHARD_TOKEN_ENV } from "../api/v1alpha1/mcpshard.ts";
 import { originAllowed } from "../net/origin.ts";
 
-export const SHARD_TOKEN_ENV = "SHARDGATE_SHARD_TOKEN";
+// One name for the operator that sets it and the shard that reads it.
+export { SHARD_TOKEN_ENV };
 export const SHARD_ALLOWED_ORIGINS_ENV = "SHARDGATE_SHARD_ALLOWED_ORIGINS";
 
 export interface ShardGuardOptions {

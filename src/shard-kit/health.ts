@@ -1,4 +1,5 @@
 import type { HealthCheck } from "./define.ts";
+import { messageOf } from "../util/index.ts";
 
 export interface CheckResult {
   readonly name: string;
@@ -38,7 +39,7 @@ async function runCheck(check: HealthCheck): Promise<CheckResult> {
       durationMs: elapsed(),
     };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return { name: check.name, ok: false, message, durationMs: elapsed() };
   }
 }

@@ -45,6 +45,7 @@ import { guardFromEnv, installGuard, type ShardGuardOptions } from "./guard.ts";
 import type { HealthReport } from "./health.ts";
 import type { McpMetrics } from "./metrics.ts";
 import { ENDPOINTS } from "./manifest.ts";
+import { sleep } from "../util/index.ts";
 
 /** Whatever answers the MCP messages of one downstream session. */
 export interface McpEndpoint {
@@ -302,7 +303,7 @@ export function buildMcpHttpApp(options: McpHttpAppOptions): McpHttpApp {
     draining = true;
     const deadline = Date.now() + graceMs;
     while (endpoint.inFlight() > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await sleep(25);
     }
     if (endpoint.inFlight() > 0)
       logger.warn({ inFlight: endpoint.inFlight() }, "grace period over, aborting calls");

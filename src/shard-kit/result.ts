@@ -6,6 +6,7 @@ import {
   type ReadResourceResult,
 } from "@modelcontextprotocol/server";
 import type { ToolReturn } from "./define.ts";
+import { messageOf } from "../util/index.ts";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -33,7 +34,7 @@ export function toCallToolResult(value: ToolReturn): CallToolResult | InputRequi
 
 /** A tool error as the model sees it: one text block, flagged `isError`. */
 export function toolErrorResult(toolName: string, error: unknown): CallToolResult {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return { isError: true, content: [{ type: "text", text: `${toolName} failed: ${message}` }] };
 }
 

@@ -10,6 +10,7 @@ import {
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { loadShardConfig, type ShardConfig } from "./config.ts";
 import { createLogger, silentLogger, type Logger } from "../log.ts";
+import { exitOnStopSignals } from "../util/index.ts";
 import type { Shard } from "./define.ts";
 import { runHealthChecks } from "./health.ts";
 import { buildMcpHttpApp, type McpHttpApp } from "./http.ts";
@@ -167,21 +168,7 @@ export async function listen(
  * closing failed). A second signal exits at once.
  */
 export function exitOnSignals(served: ServedShard, logger: Logger): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    served.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  exitOnStopSignals(() => served.close(), logger);
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type Traefik,
 } from "../harness/index.ts";
 import { CHART_DIR, helm } from "../support/chart-helpers.ts";
+import { initializeRequest } from "../support/mcp.ts";
 
 const ns = useNamespace("delivery-traefik");
 
@@ -146,16 +147,7 @@ ${rendered.stdout}`,
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-    const accepted = await post({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2024-11-05",
-        capabilities: {},
-        clientInfo: { name: "sse-test", version: "1" },
-      },
-    });
+    const accepted = await post(initializeRequest({ protocolVersion: "2024-11-05", client: "sse-test" }));
     expect(accepted.status).toBe(202);
     await accepted.body?.cancel();
     const initialized = JSON.parse((await events.next()).data) as {

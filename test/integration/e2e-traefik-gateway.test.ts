@@ -24,33 +24,11 @@ import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard } from "../../src/shards/traefik/index.ts";
 import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
+import { TRAEFIK_TOOLS, USER_FILE } from "../support/traefik.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
 const DOCS = join(import.meta.dirname, "../fixtures/traefik/docs");
-const TRAEFIK_TOOLS = [
-  "check_ssl_status",
-  "create_route",
-  "delete_route",
-  "get_backend_status",
-  "get_traefik_docs",
-  "list_routes",
-  "reload_config",
-  "validate_config",
-] as const;
 type TraefikTool = (typeof TRAEFIK_TOOLS)[number];
-
-// The user's own configuration: listed, validated, never touched.
-const USER_FILE = `http:
-  routers:
-    user-app:
-      rule: Host(\`user.home.arpa\`)
-      service: user-app
-  services:
-    user-app:
-      loadBalancer:
-        servers:
-          - url: http://127.0.0.1:9
-`;
 
 const run = promisify(execFile);
 

@@ -7,7 +7,6 @@
  * verify it, and call its tools through the real gateway (its own process, kube
  * mode) with the official MCP client.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,6 +27,7 @@ import {
   waitFor,
 } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
+import { runCommand } from "../support/cli.ts";
 import { grantOperatorRbac } from "./operator-support.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
@@ -67,24 +67,8 @@ const GITEA_LOG = [
 ].join("\n");
 
 /** Runs a command to completion; rejects with its output when it fails. */
-function run(command: string, args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`)),
-    );
-  });
-}
+const run = (command: string, args: string[], cwd: string) =>
+  runCommand(command, args, cwd, { ...process.env, NO_COLOR: "1" });
 
 async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });

@@ -14,7 +14,7 @@ import { KubeRegistry } from "../../src/gateway/registry/kube.ts";
 import { KubeClient, loadKubeConfig, RESOURCES } from "../../src/kube/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
-import { connectStreamable, startShard, type TestShard } from "../unit/gateway-fixtures.ts";
+import { connectStreamable, startShard, type TestShard } from "../support/gateway-fixtures.ts";
 
 const ns = useNamespace("gateway");
 

@@ -16,8 +16,8 @@ import {
   RESOURCES,
   shardManifest,
   startLoopbackMcp,
-  type LoopbackMcp,
 } from "./operator-support.ts";
+import type { LoopbackMcp } from "./operator-support.ts";
 
 const ns = useNamespace("operator-leader");
 const suffix = Math.random().toString(36).slice(2, 8);

@@ -15,8 +15,8 @@ import {
   RESOURCES,
   shardManifest,
   startLoopbackMcp,
-  type LoopbackMcp,
 } from "./operator-support.ts";
+import type { LoopbackMcp } from "./operator-support.ts";
 
 const ns = useNamespace("operator");
 const user = `shardgate-operator-${Math.random().toString(36).slice(2, 8)}`;

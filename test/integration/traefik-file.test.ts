@@ -6,38 +6,30 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
-import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
+import type { ServedShard } from "../../src/shard-kit/index.ts";
+import { TraefikApi } from "../../src/shards/traefik/index.ts";
 import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
-
-interface ToolResult {
-  isError?: boolean;
-  content: { type: string; text?: string }[];
-}
+import {
+  callTool,
+  serveTraefikShard,
+  TRAEFIK_TOOLS,
+  USER_FILE as SHARED_USER_FILE,
+  type TestTraefikShard,
+} from "../support/traefik.ts";
 
 let dir: string;
 let backend: Server;
 let backendUrl: string;
 let traefik: Traefik;
+let traefikShard: TestTraefikShard;
 let served: ServedShard;
 let client: Client;
 
-const USER_FILE = `# the user's own configuration, not shardgate's
-http:
-  routers:
-    user-app:
-      rule: Host(\`user.home.arpa\`)
-      service: user-app
-  services:
-    user-app:
-      loadBalancer:
-        servers:
-          - url: http://127.0.0.1:9
-`;
+// The user's own configuration, not shardgate's.
+const USER_FILE = `# the user's own configuration, not shardgate's\n${SHARED_USER_FILE}`;
 const TCP_UDP_FILE = `# managed-by: shardgate route=tcpudp
 tcp:
   routers:
@@ -64,20 +56,7 @@ udp:
 // Named like a managed file but without the header: must never be touched either.
 const LOOKALIKE = "http:\n  middlewares:\n    lookalike:\n      addPrefix:\n        prefix: /x\n";
 
-async function call(
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<{ isError: boolean; body: Record<string, unknown> }> {
-  const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-  const text = result.content.find((c) => c.type === "text")?.text ?? "";
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    body = { text };
-  }
-  return { isError: result.isError === true, body };
-}
+const call = (name: string, args: Record<string, unknown> = {}) => callTool(client, name, args);
 
 async function hashes(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -113,15 +92,16 @@ beforeAll(async () => {
       `--entrypoints.udp.address=127.0.0.1:${udpPort}/udp`,
     ],
   });
-  const shard = createTraefikShard({ traefikApiUrl: traefik.apiUrl, dynamicDir: dir, routeWaitSeconds: 30 });
-  served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
-  client = new Client({ name: "traefik-file-test", version: "0.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`)));
+  traefikShard = await serveTraefikShard("traefik-file-test", {
+    traefikApiUrl: traefik.apiUrl,
+    dynamicDir: dir,
+    routeWaitSeconds: 30,
+  });
+  ({ served, client } = traefikShard);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await served?.close();
+  await traefikShard?.close();
   await traefik?.stop();
   await new Promise((resolve) => backend?.close(resolve));
   await rm(dir, { recursive: true, force: true });
@@ -134,16 +114,7 @@ describe("traefik shard, file mode, real Traefik", () => {
 
   it("lists all eight tools over MCP", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "check_ssl_status",
-      "create_route",
-      "delete_route",
-      "get_backend_status",
-      "get_traefik_docs",
-      "list_routes",
-      "reload_config",
-      "validate_config",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(TRAEFIK_TOOLS);
   });
 
   it("creates a route that Traefik enables and that really proxies", async () => {

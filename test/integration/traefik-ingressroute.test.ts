@@ -12,12 +12,10 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { ApiException, CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from "@kubernetes/client-node";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
-import { createTraefikShard, TraefikApi } from "../../src/shards/traefik/index.ts";
+import { TraefikApi } from "../../src/shards/traefik/index.ts";
 import { TRAEFIK_SHARD_RULES } from "../../cdk8s/lib/rbac.ts";
 import {
   applyYaml,
@@ -29,33 +27,16 @@ import {
   waitFor,
   type Traefik,
 } from "../harness/index.ts";
-
-interface ToolResult {
-  isError?: boolean;
-  content: { type: string; text?: string }[];
-}
+import { callTool, serveTraefikShard, type TestTraefikShard } from "../support/traefik.ts";
 
 const ns = useNamespace("traefik-shard");
 let backend: Server;
 let backendPort: number;
 let traefik: Traefik;
-let served: ServedShard;
+let traefikShard: TestTraefikShard;
 let client: Client;
 
-async function call(
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<{ isError: boolean; body: Record<string, unknown> }> {
-  const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-  const text = result.content.find((c) => c.type === "text")?.text ?? "";
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    body = { text };
-  }
-  return { isError: result.isError === true, body };
-}
+const call = (name: string, args: Record<string, unknown> = {}) => callTool(client, name, args);
 
 function ingressRoutes() {
   return kubeConfig().makeApiClient(CustomObjectsApi);
@@ -219,18 +200,22 @@ spec:
       }),
     { namespace: ns.name },
   );
-  const shard = createTraefikShard(
-    { traefikApiUrl: traefik.apiUrl, mode: "ingressroute", namespace: ns.name, routeWaitSeconds: 45 },
-    { kubeConfig: kubeConfig(await userKubeconfig(user)) },
+  traefikShard = await serveTraefikShard(
+    "traefik-ingressroute-test",
+    // The shard's own kubeconfig handling (src/kube), as `--kubeconfig` uses it.
+    {
+      traefikApiUrl: traefik.apiUrl,
+      mode: "ingressroute",
+      namespace: ns.name,
+      routeWaitSeconds: 45,
+      kubeconfig: await userKubeconfig(user),
+    },
   );
-  served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
-  client = new Client({ name: "traefik-ingressroute-test", version: "0.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`)));
+  ({ client } = traefikShard);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await served?.close();
+  await traefikShard?.close();
   await traefik?.stop();
   await new Promise((resolve) => backend?.close(resolve));
 });

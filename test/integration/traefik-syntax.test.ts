@@ -6,13 +6,12 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
-import { createTraefikShard, TraefikApi, type RouterInfo } from "../../src/shards/traefik/index.ts";
+import { TraefikApi, type RouterInfo } from "../../src/shards/traefik/index.ts";
 import { startTraefik, waitFor, type Traefik } from "../harness/index.ts";
+import { serveTraefikShard, type TestTraefikShard } from "../support/traefik.ts";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/traefik");
 
@@ -26,7 +25,7 @@ interface Re2Case {
 let dir: string;
 let traefik: Traefik;
 let api: TraefikApi;
-let served: ServedShard;
+let traefikShard: TestTraefikShard;
 let client: Client;
 let cases: Re2Case[];
 
@@ -47,15 +46,16 @@ beforeAll(async () => {
   );
   traefik = await startTraefik({ fileDir: dir });
   api = new TraefikApi({ baseUrl: traefik.apiUrl });
-  const shard = createTraefikShard({ traefikApiUrl: traefik.apiUrl, dynamicDir: dir, routeWaitSeconds: 20 });
-  served = await serveShard(shard, { host: "127.0.0.1", port: 0 });
-  client = new Client({ name: "traefik-syntax-test", version: "0.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`)));
+  traefikShard = await serveTraefikShard("traefik-syntax-test", {
+    traefikApiUrl: traefik.apiUrl,
+    dynamicDir: dir,
+    routeWaitSeconds: 20,
+  });
+  ({ client } = traefikShard);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await served?.close();
+  await traefikShard?.close();
   await traefik?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

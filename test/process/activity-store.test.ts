@@ -16,13 +16,8 @@ import {
   type ActivityStore,
 } from "../../src/gateway/activity-store/index.ts";
 import { startPostgres, type Postgres } from "../harness/postgres.ts";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../unit/gateway-fixtures.ts";
+import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 let pg: Postgres;
 let dir: string;
@@ -210,5 +205,29 @@ describe("activity across gateway replicas and restarts", () => {
     await call(second, "after restart");
     expect((await activity(second)).length).toBe(2);
     await second.close();
+  });
+});
+
+describe("activity store errors", () => {
+  it("names the flag and the file when SQLite cannot open it", async () => {
+    const store = new SqliteActivityStore(join(dir, "not-a-dir.sqlite", "activity.sqlite"));
+    await import("node:fs/promises").then((fs) => fs.writeFile(join(dir, "not-a-dir.sqlite"), "x"));
+    await expect(store.init()).rejects.toThrow(
+      /^activity log: cannot open SQLite file .*not-a-dir\.sqlite.* \(--activity-db\)/,
+    );
+  });
+
+  it("names the flag, not the password, when PostgreSQL cannot be reached", async () => {
+    const closed = `postgres://shard:s3cret-pw@127.0.0.1:${pg.port + 1}/nope`;
+    const store = new PostgresActivityStore(closed);
+    const error = await store.init().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    await store.close();
+    expect(error?.message).toMatch(
+      /^activity log: cannot use PostgreSQL at postgres:\/\/shard:\*\*\*@127\.0\.0\.1:\d+\/nope \(--activity-postgres-url\)/,
+    );
+    expect(error?.message).not.toContain("s3cret-pw");
   });
 });

@@ -113,12 +113,13 @@ describe("bridge memory under a hostile child", () => {
       `bridge peak RSS: ${before.peakMiB.toFixed(0)} MiB before, ${afterStderr.peakMiB.toFixed(0)} after 100 MB of stderr, ${afterStdout.peakMiB.toFixed(0)} after the stdout flood, ${afterTriple.peakMiB.toFixed(0)} after 300 MB of stderr (RSS now ${afterTriple.rssMiB.toFixed(0)} MiB)`,
     );
     // Unbounded, the first two cost +231 MB and +279 MB, and more with more input. Bounded,
-    // what is left is a constant that does not grow with the flood (300 MB costs what 100 MB
-    // does): V8 collecting the 64 KiB read buffers lazily (its ~64 MiB external-memory step,
-    // which makes the figure vary by a few dozen MiB between runs), plus on stdout the
-    // 16 MiB of a line held before it is known to be too long.
+    // what is left does not grow with the flood (300 MB costs about what 100 MB does): V8
+    // frees the 64 KiB pipe read buffers only when its incremental marking gets to them
+    // (a ~64 MiB external-memory step, overshot while the child writes without pause; 60 to
+    // 140 MiB measured here), plus on stdout the 16 MiB of a line held before it is known
+    // to be too long.
     for (const after of [afterStderr, afterStdout, afterTriple]) {
-      expect(after.peakMiB - before.peakMiB).toBeLessThan(128);
+      expect(after.peakMiB - before.peakMiB).toBeLessThan(160);
     }
     expect(await call(client, "echo", { text: "alive" })).toBe("echo: alive");
   }, 180_000);

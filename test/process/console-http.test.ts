@@ -12,13 +12,8 @@ import { KeyStore } from "../../src/gateway/index.ts";
 import { SqliteActivityStore } from "../../src/gateway/activity-store/index.ts";
 import { activityQuery, patchShardBody } from "../../src/gateway/http/admin-schemas.ts";
 import { CONTENT_SECURITY_POLICY } from "../../src/gateway/ui/routes.ts";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../unit/gateway-fixtures.ts";
+import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";

@@ -3,11 +3,11 @@
  * child process, exit status 2 and a message naming the flag (moved out of
  * the in-process gateway-security tests because it spawns the CLI).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
 
 describe("gateway CLI config errors", () => {
   let dir: string;
@@ -18,21 +18,16 @@ describe("gateway CLI config errors", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const gateway = (...args: string[]) =>
-    spawnSync(
-      process.execPath,
-      [
-        "src/cli.ts",
-        "gateway",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--shards-file",
-        join(dir, "shards.yaml"),
-        ...args,
-      ],
-      { encoding: "utf8", timeout: 20_000 },
-    );
+    runCli([
+      "gateway",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--shards-file",
+      join(dir, "shards.yaml"),
+      ...args,
+    ]);
 
   it("names the bad key entry and field of --api-keys (exit 2, no stack)", async () => {
     const file = join(dir, "keys.yaml");

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
-import { startGateway, type TestGateway } from "../unit/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
 
 const SUITE_DIR = fileURLToPath(
   new URL("../../node_modules/@modelcontextprotocol/conformance/", import.meta.url),

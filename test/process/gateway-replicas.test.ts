@@ -3,7 +3,6 @@
  * file; one MCP client whose requests rotate across them. No session store:
  * every replica must serve every request of the session.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,66 +11,20 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
-import { eventually, startShard, type TestShard } from "../unit/gateway-fixtures.ts";
+import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
 
 const SECRET = "replica-test-secret-0123456789abcdef";
 
-interface Replica {
-  readonly process: ChildProcess;
-  readonly base: string;
-}
-
-async function startReplica(shardsFile: string): Promise<Replica> {
-  const child = spawn(
-    process.execPath,
-    [
-      "src/cli.ts",
-      "gateway",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--shards-file",
-      shardsFile,
-      "--session-secret",
-      SECRET,
-      // Nothing routes by readiness here: stop without the endpoint-propagation delay.
-      "--shutdown-delay-seconds",
-      "0",
-    ],
-    {
-      cwd: join(import.meta.dirname, "../.."),
-      env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  return { process: child, base };
-}
-
-async function stopReplica(r: Replica): Promise<void> {
-  if (r.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.process.once("exit", resolve));
-  r.process.kill("SIGTERM");
-  const timer = setTimeout(() => r.process.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
+// Nothing routes by readiness here: spawnGateway stops without the endpoint-propagation delay.
+const startReplica = (shardsFile: string) =>
+  spawnGateway(["--shards-file", shardsFile, "--session-secret", SECRET]);
 
 describe("three gateway replicas, one session", () => {
   let shard: TestShard;
   let dir: string;
   let shardsFile: string;
-  const replicas: Replica[] = [];
+  const replicas: GatewayProcess[] = [];
 
   beforeAll(async () => {
     shard = await startShard({ name: "lab" });
@@ -79,13 +32,10 @@ describe("three gateway replicas, one session", () => {
     shardsFile = join(dir, "shards.yaml");
     await writeFile(shardsFile, stringify({ shards: { lab: { url: shard.url } } }));
     replicas.push(...(await Promise.all([0, 1, 2].map(() => startReplica(shardsFile)))));
-    for (const r of replicas) {
-      await eventually(async () => (await fetch(`${r.base}/ready`)).ok, `replica ${r.base} ready`, 30_000);
-    }
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map(stopReplica));
+    await Promise.all(replicas.map((r) => r.stop()));
     await shard.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -7,7 +7,6 @@
  * and the process exits 0. A call outlasting the grace period is cancelled
  * upstream and its caller reads -32014.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -15,17 +14,17 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { eventually } from "../unit/gateway-fixtures.ts";
+import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { connectLegacy, connectStreamable, eventually } from "../support/gateway-fixtures.ts";
+import { postInitialize } from "../support/mcp.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
 const SHUTTING_DOWN = -32014;
 
 /** A shard whose `hold` tool answers only when the test releases its key. */
@@ -122,57 +121,17 @@ async function startGateShard(): Promise<GateShard> {
   };
 }
 
-interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly base: string;
-  readonly exited: Promise<number | null>;
-  output(): string;
-}
+const spawnDraining = (shardsFile: string, delaySeconds: number, graceSeconds: number) =>
+  spawnGateway([
+    "--shards-file",
+    shardsFile,
+    "--shutdown-delay-seconds",
+    String(delaySeconds),
+    "--shutdown-grace-seconds",
+    String(graceSeconds),
+  ]);
 
-async function spawnGateway(shardsFile: string, delaySeconds: number, graceSeconds: number) {
-  const child = spawn(
-    process.execPath,
-    [
-      "src/cli.ts",
-      "gateway",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--shards-file",
-      shardsFile,
-      "--shutdown-delay-seconds",
-      String(delaySeconds),
-      "--shutdown-grace-seconds",
-      String(graceSeconds),
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  const gw: GatewayProcess = { child, base, exited, output: () => output };
-  await eventually(async () => (await fetch(`${base}/ready`)).ok, "gateway ready", 30_000);
-  return gw;
-}
-
-async function connect(base: string): Promise<Client> {
-  const client = new Client({ name: "drain-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
-  return client;
-}
+const connect = (base: string) => connectStreamable(base);
 
 async function healthPhase(base: string): Promise<string | undefined> {
   const response = await fetch(`${base}/health`);
@@ -200,7 +159,7 @@ describe("gateway shutdown drain (real processes)", () => {
     dir = await mkdtemp(join(tmpdir(), "shardgate-drain-"));
     const shardsFile = join(dir, "shards.yaml");
     await writeFile(shardsFile, stringify({ shards: { gate: { url: shard.url } } }));
-    gateway = await spawnGateway(shardsFile, delaySeconds, graceSeconds);
+    gateway = await spawnDraining(shardsFile, delaySeconds, graceSeconds);
     return gateway;
   }
 
@@ -245,20 +204,7 @@ describe("gateway shutdown drain (real processes)", () => {
     await eventually(async () => (await healthPhase(gw.base)) === "draining", "draining phase");
 
     // New work is refused with a retryable 503 on every front door.
-    const init = await fetch(`${gw.base}/mcp`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 7,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "late", version: "1" },
-        },
-      }),
-    });
+    const init = await postInitialize(`${gw.base}/mcp`, {}, { id: 7, client: "late" });
     expect(init.status).toBe(503);
     expect(init.headers.get("retry-after")).toBe("1");
     const initBody = (await init.json()) as { id: unknown; error: { code: number; message: string } };
@@ -321,9 +267,8 @@ describe("gateway shutdown drain (real processes)", () => {
 
   it("keeps a legacy SSE call's stream open until its answer, then ends it", async () => {
     const gw = await setup(0, 60);
-    const client = new Client({ name: "legacy-drain", version: "1.0.0" });
+    const client = await connectLegacy(gw.base);
     clients.push(client);
-    await client.connect(new SSEClientTransport(new URL(`${gw.base}/sse`)));
     const call = client.callTool({ name: "gate_hold", arguments: { key: "c" } });
     call.catch(() => undefined);
     await eventually(() => shard.started.has("c"), "the shard runs the call");

@@ -10,27 +10,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { KIT_ROOT, kitDependency, renderTemplate, scaffoldShard } from "../../src/scaffold/index.ts";
 import { mcpShard } from "../../src/api/index.ts";
+import { runCommand } from "../support/cli.ts";
 
 /** Runs a command to completion; rejects with its output when it fails. */
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`)),
-    );
-  });
-}
+const run = runCommand;
 
 // The npm that ships with the Node running the tests (>= 22.19).
 const NPM = existsSync(join(dirname(process.execPath), "npm"))

@@ -12,16 +12,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
 import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { initializeRequest } from "../support/mcp.ts";
 
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const TOKEN = "guard-test-token-0123456789";
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "page", version: "1" } },
-});
+const INITIALIZE = JSON.stringify(initializeRequest({ client: "page" }));
 
 /** A raw request, so Host can be what a rebound name makes it (fetch does not let us set Host). */
 async function post(

@@ -3,19 +3,13 @@
  * refusals, the OpenAPI tool server, the admin API and the ops endpoints.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyStore } from "../../src/gateway/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "./gateway-fixtures.ts";
+import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { connectStreamable, MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";
@@ -33,19 +27,13 @@ describe("gateway HTTP surface", () => {
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
     dir = await mkdtemp(join(tmpdir(), "shardgate-keys-"));
-    const keysFile = join(dir, "keys.yaml");
-    await writeFile(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: "ops", sha256: createHash("sha256").update(ADMIN).digest("hex"), admin: true },
-          { id: "chat", key: USER, tools: ["home_echo", "home_add", "home_big"] },
-        ],
-      }),
-    );
+    const keys = await keyStoreFile(dir, [
+      { id: "ops", sha256: createHash("sha256").update(ADMIN).digest("hex"), admin: true },
+      { id: "chat", key: USER, tools: ["home_echo", "home_add", "home_big"] },
+    ]);
     gw = await startGateway(
       { home: { url: shard.url, policy: { maxResultBytes: 2048 } } },
-      { keys: await KeyStore.load(keysFile), allowedOrigins: [ORIGIN], maxBodyBytes: 4096 },
+      { keys, allowedOrigins: [ORIGIN], maxBodyBytes: 4096 },
     );
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "tools");
   });
@@ -57,23 +45,9 @@ describe("gateway HTTP surface", () => {
   });
 
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
   async function initialize(key = USER, extra: Record<string, string> = {}): Promise<string> {
-    const res = await fetch(`${gw.base}/mcp`, {
-      method: "POST",
-      headers: { ...mcpHeaders, ...auth(key), ...extra },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "1" },
-        },
-      }),
-    });
+    const res = await postInitialize(`${gw.base}/mcp`, { ...auth(key), ...extra });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.result.protocolVersion).toBe("2025-06-18");
@@ -84,7 +58,7 @@ describe("gateway HTTP surface", () => {
     return fetch(`${gw.base}/mcp`, {
       method: "POST",
       headers: {
-        ...mcpHeaders,
+        ...MCP_HEADERS,
         ...auth(key),
         "mcp-session-id": session,
         "mcp-protocol-version": "2025-06-18",
@@ -95,12 +69,12 @@ describe("gateway HTTP surface", () => {
   }
 
   it("refuses requests without a valid key (401) and hides tools a key may not call", async () => {
-    const res = await fetch(`${gw.base}/mcp`, { method: "POST", headers: mcpHeaders, body: "{}" });
+    const res = await fetch(`${gw.base}/mcp`, { method: "POST", headers: MCP_HEADERS, body: "{}" });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain("Bearer");
     const bad = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth("wrong-key-123") },
+      headers: { ...MCP_HEADERS, ...auth("wrong-key-123") },
       body: "{}",
     });
     expect(bad.status).toBe(401);
@@ -118,7 +92,7 @@ describe("gateway HTTP surface", () => {
   it("validates Origin: 403 for others, allowed for the list and without Origin", async () => {
     const evil = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth(USER), origin: "http://evil.example.com" },
+      headers: { ...MCP_HEADERS, ...auth(USER), origin: "http://evil.example.com" },
       body: "{}",
     });
     expect(evil.status).toBe(403);
@@ -140,7 +114,7 @@ describe("gateway HTTP surface", () => {
     expect(version.status).toBe(400);
     const noSession = await fetch(`${gw.base}/mcp`, {
       method: "POST",
-      headers: { ...mcpHeaders, ...auth(USER) },
+      headers: { ...MCP_HEADERS, ...auth(USER) },
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
     });
     expect(noSession.status).toBe(400);

@@ -11,9 +11,9 @@ import {
   eventually,
   startGateway,
   startShard,
-  type TestGateway,
-  type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 
 describe("gateway over MCP", () => {
   let alpha: TestShard;
@@ -105,21 +105,8 @@ describe("gateway over MCP", () => {
   });
 
   it("keeps -32602 for invalid arguments in sessions of protocol 2025-06-18", async () => {
-    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-    const init = await fetch(`${gw.base}/mcp`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "old", version: "1" },
-        },
-      }),
-    });
+    const headers = MCP_HEADERS;
+    const init = await postInitialize(`${gw.base}/mcp`, {}, { client: "old" });
     const session = init.headers.get("mcp-session-id")!;
     const call = await fetch(`${gw.base}/mcp`, {
       method: "POST",

@@ -5,21 +5,16 @@
  * revocation, what /health tells strangers, and secret paths from the shards
  * file. The CLI's config errors: test/process/gateway-config-errors.test.ts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRegistry, KeyStore, SessionSigner, type ShardTarget } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "./gateway-fixtures.ts";
+import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { connectStreamable, initializeRequest } from "../support/mcp.ts";
 
 const ADMIN = "admin-key-0123456789";
 const OPEN = "open-key-0123456789";
@@ -55,12 +50,7 @@ function raw(
   });
 }
 
-const initialize = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-});
+const initialize = JSON.stringify(initializeRequest());
 
 describe("gateway security", () => {
   let shard: TestShard;
@@ -71,28 +61,19 @@ describe("gateway security", () => {
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
     dir = await mkdtemp(join(tmpdir(), "shardgate-sec-"));
-    const keysFile = join(dir, "keys.yaml");
-    await writeFile(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: "ops", key: ADMIN, admin: true },
-          { id: "open", key: OPEN },
-          { id: "narrow", key: NARROW, tools: ["home_echo"] },
-          {
-            id: "scoped",
-            key: SCOPED,
-            tools: ["home_echo"],
-            resources: ["memo://home/*"],
-            prompts: ["home_*"],
-          },
-        ],
-      }),
-    );
-    gw = await startGateway(
-      { home: { url: shard.url } },
-      { keys: await KeyStore.load(keysFile), allowedOrigins: [ORIGIN] },
-    );
+    const keys = await keyStoreFile(dir, [
+      { id: "ops", key: ADMIN, admin: true },
+      { id: "open", key: OPEN },
+      { id: "narrow", key: NARROW, tools: ["home_echo"] },
+      {
+        id: "scoped",
+        key: SCOPED,
+        tools: ["home_echo"],
+        resources: ["memo://home/*"],
+        prompts: ["home_*"],
+      },
+    ]);
+    gw = await startGateway({ home: { url: shard.url } }, { keys, allowedOrigins: [ORIGIN] });
     host = new URL(gw.base).host;
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "tools");
   });

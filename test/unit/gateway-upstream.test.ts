@@ -17,10 +17,9 @@ import {
   startFloodShard,
   startGateway,
   startShard,
-  type FloodShard,
-  type TestGateway,
-  type TestShard,
-} from "./gateway-fixtures.ts";
+} from "../support/gateway-fixtures.ts";
+import type { FloodShard, TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { initializeRequest, MCP_HEADERS } from "../support/mcp.ts";
 
 const TOKEN = "shard-token-0123456789";
 
@@ -236,21 +235,8 @@ describe("gateway upstreams and edges", () => {
       expect(pre.headers.get("access-control-allow-headers")).toContain("Mcp-Session-Id");
       const init = await fetch(`${gw.base}/mcp`, {
         method: "POST",
-        headers: {
-          origin: ORIGIN,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-06-18",
-            capabilities: {},
-            clientInfo: { name: "web", version: "1" },
-          },
-        }),
+        headers: { origin: ORIGIN, ...MCP_HEADERS },
+        body: JSON.stringify(initializeRequest({ client: "web" })),
       });
       expect(init.status).toBe(200);
       expect(init.headers.get("access-control-allow-origin")).toBe(ORIGIN);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { mcpShardSpec, type McpShard } from "../../src/api/index.ts";
 import { contains, needsApply, withDesiredHash } from "../../src/operator/compare.ts";
 import { mergeConditions } from "../../src/operator/conditions.ts";
 import {
@@ -10,20 +9,14 @@ import {
   serviceUrl,
 } from "../../src/operator/desired/index.ts";
 import { WorkQueue } from "../../src/operator/queue.ts";
+import { testShard } from "../support/shards.ts";
 
 const options = {
   shardImage: "ghcr.io/shardgate/shardgate:test",
   gatewaySelector: { "app.kubernetes.io/component": "gateway" },
 };
 
-function shard(spec: unknown): McpShard {
-  return {
-    apiVersion: "mcp.shardgate.dev/v1alpha1",
-    kind: "McpShard",
-    metadata: { name: "s", namespace: "n", uid: "u-1", generation: 1 },
-    spec: mcpShardSpec.parse(spec),
-  };
-}
+const shard = testShard;
 
 type PodTemplate = {
   spec: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isCidr } from "../../src/api/v1alpha1/egress.ts";
-import { mcpShardSpec, SHARD_TOKEN_ENV, type McpShard } from "../../src/api/index.ts";
+import { mcpShardSpec, SHARD_TOKEN_ENV } from "../../src/api/index.ts";
 import * as desired from "../../src/operator/desired/index.ts";
 import {
   desiredChildren,
@@ -9,20 +9,14 @@ import {
   desiredTokenSecret,
   randomToken,
 } from "../../src/operator/desired/index.ts";
+import { testShard } from "../support/shards.ts";
 
 const options = {
   shardImage: "shardgate:test",
   gatewaySelector: { "app.kubernetes.io/component": "gateway" },
 };
 
-function shard(spec: unknown): McpShard {
-  return {
-    apiVersion: "mcp.shardgate.dev/v1alpha1",
-    kind: "McpShard",
-    metadata: { name: "s", namespace: "n", uid: "u-1", generation: 1 },
-    spec: mcpShardSpec.parse(spec),
-  };
-}
+const shard = testShard;
 
 const container = { image: "x:1" };
 const bearer = { generate: true, valuePrefix: "Bearer ", secretKeyRef: { name: "s-token", key: "token" } };

@@ -13,6 +13,7 @@ import {
   tool,
   type ServedShard,
 } from "../../src/shard-kit/index.ts";
+import { initializeRequest } from "../support/mcp.ts";
 
 /** A promise the test resolves by hand, to hold a tool call in flight. */
 function gate() {
@@ -207,12 +208,7 @@ describe("session lifetime", () => {
     const response = await fetch(`${url}/mcp`, {
       method: "POST",
       headers: HEADERS,
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "gw", version: "0" } },
-      }),
+      body: JSON.stringify(initializeRequest({ client: "gw" })),
     });
     expect(response.status).toBe(200);
     await response.text();

@@ -198,6 +198,12 @@ export const callPolicy = z
       .max(1024)
       .default(16)
       .describe("Calls in flight to this shard at once; more wait in a queue. @default 16"),
+    secretScan: z
+      .enum(["off", "redact", "block"])
+      .default("off")
+      .describe(
+        "Scan arguments and results for well-known secret formats (secretlint's recommended rules): redact masks what is found, block fails the call. Known secret values are always masked. @default off",
+      ),
   })
   .describe("Limits the gateway applies to calls to this shard.");
 

@@ -46,17 +46,30 @@ const COLUMNS =
 export class PostgresActivityStore implements ActivityStore {
   readonly kind = "postgres";
   readonly #sql: Sql;
+  /** The URL without its password, for error messages. */
+  readonly #where: string;
 
   /** @param url postgres://user:password@host:port/db (or a socket: ?host=/dir) */
   constructor(url: string, options: { max?: number } = {}) {
     this.#sql = postgres(url, { max: options.max ?? 4, onnotice: () => {}, connect_timeout: 10 });
+    this.#where = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
   }
 
   async init(): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`;
-      await tx.unsafe(SCHEMA);
-    });
+    try {
+      await this.#sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`;
+        await tx.unsafe(SCHEMA);
+      });
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new Error(
+        `activity log: cannot use PostgreSQL at ${this.#where} (--activity-postgres-url): ${why}`,
+        {
+          cause,
+        },
+      );
+    }
   }
 
   async insert(entries: readonly ActivityEntry[]): Promise<void> {

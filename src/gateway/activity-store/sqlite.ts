@@ -56,16 +56,23 @@ export class SqliteActivityStore implements ActivityStore {
     return this.#db;
   }
 
-  init(): Promise<void> {
-    if (this.#path !== ":memory:") mkdirSync(dirname(this.#path), { recursive: true });
-    const db = new DatabaseSync(this.#path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    db.exec(SCHEMA);
-    this.#db = db;
-    return Promise.resolve();
+  // async: a failure rejects rather than throwing at the call.
+  async init(): Promise<void> {
+    try {
+      if (this.#path !== ":memory:") mkdirSync(dirname(this.#path), { recursive: true });
+      const db = new DatabaseSync(this.#path);
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+      db.exec(SCHEMA);
+      this.#db = db;
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new Error(`activity log: cannot open SQLite file ${this.#path} (--activity-db): ${why}`, {
+        cause,
+      });
+    }
   }
 
-  insert(entries: readonly ActivityEntry[]): Promise<void> {
+  async insert(entries: readonly ActivityEntry[]): Promise<void> {
     const db = this.#open;
     const statement = db.prepare(
       `INSERT OR IGNORE INTO activity (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -94,10 +101,9 @@ export class SqliteActivityStore implements ActivityStore {
       db.exec("ROLLBACK");
       throw error;
     }
-    return Promise.resolve();
   }
 
-  query(q: ActivityQuery): Promise<ActivityEntry[]> {
+  async query(q: ActivityQuery): Promise<ActivityEntry[]> {
     const where = whereClause(
       q,
       () => "?",
@@ -106,16 +112,16 @@ export class SqliteActivityStore implements ActivityStore {
     const rows = this.#open
       .prepare(`SELECT ${COLUMNS} FROM activity ${where.sql} ORDER BY time DESC, id DESC LIMIT ?`)
       .all(...(where.params as SQLInputValue[]), q.limit ?? 100) as unknown as ActivityRow[];
-    return Promise.resolve(rows.map(fromRow));
+    return rows.map(fromRow);
   }
 
-  get(id: string): Promise<ActivityEntry | undefined> {
+  async get(id: string): Promise<ActivityEntry | undefined> {
     const row = this.#open.prepare(`SELECT ${COLUMNS} FROM activity WHERE id = ?`).get(id) as
       ActivityRow | undefined;
-    return Promise.resolve(row ? fromRow(row) : undefined);
+    return row ? fromRow(row) : undefined;
   }
 
-  prune(retention: Retention, now = Date.now()): Promise<number> {
+  async prune(retention: Retention, now = Date.now()): Promise<number> {
     const db = this.#open;
     const byAge = db.prepare("DELETE FROM activity WHERE time < ?").run(now - retention.maxAgeMs);
     // Keep the newest maxEntries ordinary entries; audit entries leave by age only.
@@ -125,12 +131,11 @@ export class SqliteActivityStore implements ActivityStore {
            SELECT id FROM activity WHERE audit = 0 ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)`,
       )
       .run(retention.maxEntries);
-    return Promise.resolve(Number(byAge.changes) + Number(bySize.changes));
+    return Number(byAge.changes) + Number(bySize.changes);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
-    return Promise.resolve();
   }
 }

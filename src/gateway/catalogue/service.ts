@@ -9,6 +9,7 @@ import { sameTarget } from "../registry/record.ts";
 import type { Registry, ShardRecord } from "../registry/types.ts";
 import { Upstream, type ListKind, type ShardListing } from "../upstream/upstream.ts";
 import { buildCatalogue, EMPTY_CATALOGUE, type Catalogue } from "./build.ts";
+import { messageOf } from "../../util/index.ts";
 
 export interface CatalogueServiceOptions {
   readonly registry: Registry;
@@ -182,7 +183,7 @@ export class CatalogueService {
       s.listError = undefined;
       this.#rebuild();
     } catch (error) {
-      s.listError = error instanceof Error ? error.message : String(error);
+      s.listError = messageOf(error);
       this.#opts.logger.warn({ shard: s.record.key, error: s.listError }, "listing shard failed");
     }
   }

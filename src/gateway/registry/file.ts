@@ -14,6 +14,7 @@ import { mcpShardSpec, mcpShardStatus } from "../../api/index.ts";
 import type { Logger } from "../../log.ts";
 import { toShardRecord, type RecordOptions } from "./record.ts";
 import { RegistryReadOnlyError, type Registry, type ShardRecord, type ShardTarget } from "./types.ts";
+import { messageOf } from "../../util/index.ts";
 
 export class ShardsFileError extends Error {
   override name = "ShardsFileError";
@@ -184,7 +185,7 @@ export class FileRegistry implements Registry {
     try {
       this.#apply(text, false);
     } catch (error) {
-      this.lastError = error instanceof Error ? error.message : String(error);
+      this.lastError = messageOf(error);
       this.#opts.logger.error(
         { error: this.lastError },
         "shards file invalid; keeping the last good registry",

@@ -55,6 +55,7 @@ function page(assets: ReadonlyMap<string, Asset>): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>shardgate console</title>
 <link rel="stylesheet" href="/ui/assets/console.css?v=${v("console.css")}">
 <script type="module" src="/ui/assets/console.js?v=${v("console.js")}"></script>

@@ -23,6 +23,7 @@ import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.
 import { Agent, request, type Dispatcher } from "undici";
 import { CODES } from "../errors.ts";
 import { SseParser } from "./sse-parser.ts";
+import { backoffDelay, messageOf } from "../../util/index.ts";
 
 export class UpstreamConnectionError extends Error {
   override name = "UpstreamConnectionError";
@@ -60,6 +61,10 @@ const RESULT_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
 
 function isRequestMessage(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId; method: string } {
   return "method" in m && "id" in m;
+}
+
+function isInitialize(m: JSONRPCMessage): boolean {
+  return "method" in m && m.method === "initialize";
 }
 
 function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
@@ -164,6 +169,15 @@ export class HttpTransport implements Transport {
     }
     if (statusCode < 200 || statusCode >= 300) {
       const text = await this.#readText(body, 4096);
+      // A request the shard refused is answered as an error, so the SDK drops
+      // its response handler (a rejected send leaves it behind on a client that
+      // stays open). Initialize (legacy fallback), 404 (session lost) and 401
+      // (credentials rotated) stay HTTP errors: the upstream re-initialises on them.
+      if (requestId !== undefined && statusCode !== 404 && statusCode !== 401 && !isInitialize(message)) {
+        this.#inflight.set(requestId, body);
+        this.#fail(requestId, CODES.upstream.code, `the shard refused the request (HTTP ${statusCode})`);
+        return;
+      }
       throw new StreamableHTTPError(statusCode, `Error POSTing to endpoint: ${text}`);
     }
     if (requestId === undefined || statusCode === 202) {
@@ -208,7 +222,7 @@ export class HttpTransport implements Transport {
   }
 
   #connectionError(cause: unknown): Error {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = messageOf(cause);
     return new UpstreamConnectionError(`cannot reach ${this.#opts.url.host}: ${detail}`, { cause });
   }
 
@@ -325,7 +339,10 @@ export class HttpTransport implements Transport {
   #retryStream(): void {
     if (this.#isClosed) return;
     const initial = this.#opts.streamRetryInitialMs ?? 1000;
-    const delay = Math.min(this.#opts.streamRetryMaxMs ?? 30_000, initial * 2 ** this.#stream.attempt);
+    const delay = backoffDelay(this.#stream.attempt, {
+      initialDelayMs: initial,
+      maxDelayMs: this.#opts.streamRetryMaxMs ?? 30_000,
+    });
     this.#stream.attempt = Math.min(this.#stream.attempt + 1, 16);
     this.#stream.retryTimer = setTimeout(() => this.#openStream(), delay);
     this.#stream.retryTimer.unref();

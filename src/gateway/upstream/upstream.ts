@@ -36,11 +36,13 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
+import { backoffDelay, messageOf } from "../../util/index.ts";
 import { CODES, GatewayError } from "../errors.ts";
 import { DEFAULT_MAX_DEPTH, guardIncomingDepth } from "../limits/depth.ts";
 import type { ShardTarget } from "../registry/types.ts";
-import { HttpTransport, LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
+import { HttpTransport } from "./http-transport.ts";
 import { callChannel, RelayTransport, type CallChannel } from "./relay.ts";
+import { translateUpstreamError } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type UpstreamState = "connecting" | "ready" | "down" | "closed";
@@ -94,33 +96,7 @@ export interface CallOptions {
  */
 const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 const EMPTY: ShardListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
-
-const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
-
-/**
- * Only a failure of the connection itself may take a shard down. Anything the
- * gateway did wrong locally (a request it cannot serialise, a stack overflow,
- * a call it abandoned) or anything the shard answered (an HTTP error status, a
- * JSON-RPC error) fails the one call: otherwise one caller's bad input closes
- * the pooled upstream under every other caller.
- */
-function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof UpstreamConnectionError) return true;
-  if (error instanceof LocalRequestError || error instanceof StreamableHTTPError) return false;
-  if (error instanceof McpError) return error.code === -32000; // ConnectionClosed
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
-  // The legacy SSE transport posts with fetch: "fetch failed" with the socket error as cause.
-  return (
-    (typeof code === "string" && SOCKET_ERRORS.has(code)) ||
-    (error instanceof TypeError && /fetch failed/i.test(error.message))
-  );
-}
 
 export class Upstream {
   readonly target: ShardTarget;
@@ -335,10 +311,12 @@ export class Upstream {
 
   #markDown(error: unknown): void {
     if (this.state === "closed") return;
-    this.lastError = error instanceof Error ? error.message : String(error);
-    const initial = this.#opts.backoffInitialMs ?? 250;
-    const max = this.#opts.backoffMaxMs ?? 30_000;
-    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
+    this.lastError = messageOf(error);
+    const delay = backoffDelay(this.#attempt, {
+      initialDelayMs: this.#opts.backoffInitialMs ?? 250,
+      maxDelayMs: this.#opts.backoffMaxMs ?? 30_000,
+      jitter: 0.2,
+    });
     this.#attempt = Math.min(this.#attempt + 1, 20);
     this.#retryAt = Date.now() + delay;
     this.#setState("down");
@@ -403,10 +381,16 @@ export class Upstream {
           this.lastSeen = new Date();
           return result;
         } catch (error) {
-          if (error instanceof StreamableHTTPError && error.code === 404 && attempt === 0) {
+          // 404: the shard lost the session; 401: the credentials changed (a
+          // rotated Secret): a new session, with auth resolved again, once.
+          if (
+            error instanceof StreamableHTTPError &&
+            (error.code === 404 || error.code === 401) &&
+            attempt === 0
+          ) {
             this.#opts.logger.info(
-              { shard: this.target.key },
-              "shard lost the gateway's session; re-initialising",
+              { shard: this.target.key, status: error.code },
+              "shard refused the gateway's session; re-initialising",
             );
             const stale = this.#client;
             this.#client = undefined;
@@ -484,61 +468,17 @@ export class Upstream {
     timedOut: boolean,
     client: Client,
   ): Error {
-    if (error instanceof GatewayError) return error;
-    if (callerSignal?.aborted) {
-      // A gateway-side reason (the drain's grace period ended) is what the caller must read.
-      const reason: unknown = callerSignal.reason;
-      if (reason instanceof GatewayError)
-        return new GatewayError(
-          reason.kind,
-          `${label}: ${reason.message.replace(/^MCP error -?\d+: /, "")}`,
-          {
-            cause: error,
-          },
-        );
-      return new GatewayError("connectionClosed", `${label}: cancelled by the client`, { cause: error });
-    }
-    if (error instanceof McpError && error.code === CODES.resultTooLarge.code) {
-      return new GatewayError(
-        "resultTooLarge",
-        `${label}: the result of shard ${this.target.key} is over its limit of ${this.target.policy.maxResultBytes} bytes (spec.policy.maxResultBytes)`,
-        { cause: error },
-      );
-    }
-    // -32001 is the SDK's own request timeout; no shard of ours sends it for anything else (src/errors).
-    if (timedOut || (error instanceof McpError && error.code === CODES.timeout.code)) {
-      return new GatewayError(
-        "timeout",
-        `${label}: shard ${this.target.key} did not answer within ${timeoutMs} ms`,
-        { cause: error },
-      );
-    }
-    if (error instanceof McpError) {
-      if (error.code === -32000 || isConnectionFailure(error)) {
-        return new GatewayError(
-          "shardUnavailable",
-          `${label}: connection to shard ${this.target.key} lost during the call`,
-          { cause: error },
-        );
-      }
-      return error; // the shard's own JSON-RPC error, passed on as it is
-    }
-    if (isConnectionFailure(error)) {
-      this.#lost(error, client);
-      return new GatewayError(
-        "shardUnavailable",
-        `${label}: shard ${this.target.key} is unavailable: ${this.lastError ?? messageOf(error)}`,
-        { cause: error },
-      );
-    }
-    if (error instanceof StreamableHTTPError) {
-      return new GatewayError(
-        "upstream",
-        `${label}: shard ${this.target.key} refused the request (HTTP ${error.code})`,
-        { cause: error },
-      );
-    }
-    return new GatewayError("upstream", `${label}: ${messageOf(error)}`, { cause: error });
+    const translated = translateUpstreamError({
+      label,
+      error,
+      shard: this.target.key,
+      maxResultBytes: this.target.policy.maxResultBytes,
+      timeoutMs,
+      callerSignal,
+      timedOut,
+    });
+    if (translated.connectionLost) this.#lost(error, client);
+    return translated.error;
   }
 
   /**

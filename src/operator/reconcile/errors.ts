@@ -5,6 +5,4 @@ export class ChildConflictError extends Error {
   override name = "ChildConflictError";
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from "../../util/index.ts";

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { sleep } from "../../util/index.ts";
 import {
   acceptedContent,
   defineShard,
@@ -31,7 +32,6 @@ export const TEST_IMAGE_BASE64 =
 export const TEST_AUDIO_BASE64 = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 
 const noArgs = z.object({});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (t: string) => ({ content: [{ type: "text" as const, text: t }] });
 
 /** One elicitation round: ask with `form`, then report what the user did. */

@@ -4,6 +4,7 @@
  * `X-Next-Page` which is 1 on the last page), so lists are read page by page.
  */
 import { request } from "undici";
+import { messageOf } from "../../util/index.ts";
 
 export type Protocol = "http" | "tcp" | "udp";
 
@@ -87,7 +88,7 @@ export class TraefikApi {
     try {
       res = await request(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     } catch (cause) {
-      throw new TraefikApiError(`Traefik API unreachable at ${url}: ${(cause as Error).message}`, undefined, {
+      throw new TraefikApiError(`Traefik API unreachable at ${url}: ${messageOf(cause)}`, undefined, {
         cause,
       });
     }

@@ -5,7 +5,13 @@
  * user's Service of the same name is refused. Uses get, create, update and
  * delete only, the verbs the shard already needs for IngressRoutes.
  */
-import { ApiException, CoreV1Api, DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  isNotFound,
+  RESOURCES,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "../../kube/index.ts";
 import type { BackendObjects, EndpointSliceObject, ServiceObject } from "./backend-service.ts";
 import { ownedBy } from "./backend-service.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
@@ -15,22 +21,15 @@ export class BackendServiceOwnershipError extends Refusal {
   override name = "BackendServiceOwnershipError";
 }
 
-interface Stored {
-  metadata?: { labels?: Record<string, string>; resourceVersion?: string; ownerReferences?: unknown[] };
-}
+const ENDPOINT_SLICE: ResourceType = {
+  group: "discovery.k8s.io",
+  version: "v1",
+  kind: "EndpointSlice",
+  plural: "endpointslices",
+  namespaced: true,
+};
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof ApiException ? (error as ApiException<unknown>).code : undefined;
-}
-
-async function orUndefined<T>(read: Promise<T>, what: string): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw new Error(`reading ${what} failed`, { cause: error });
-  }
-}
+type Stored = KubeObject;
 
 function isManaged(obj: Stored | undefined): boolean {
   return obj?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
@@ -38,26 +37,46 @@ function isManaged(obj: Stored | undefined): boolean {
 
 export class BackendServiceStore {
   readonly namespace: string;
-  readonly #core: CoreV1Api;
-  readonly #discovery: DiscoveryV1Api;
+  readonly #client: KubeClient;
 
-  constructor(kubeConfig: KubeConfig, namespace: string) {
+  constructor(client: KubeClient, namespace: string) {
     this.namespace = namespace;
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+    this.#client = client;
+  }
+
+  async #find(type: ResourceType, name: string): Promise<Stored | undefined> {
+    try {
+      return await this.#client.find(type, this.namespace, name);
+    } catch (error) {
+      throw new Error(`reading ${type.kind} ${this.namespace}/${name} failed`, { cause: error });
+    }
   }
 
   async #read(route: string): Promise<{ service?: Stored; slice?: Stored }> {
     const name = objectName(route);
-    const namespace = this.namespace;
     const [service, slice] = await Promise.all([
-      orUndefined(this.#core.readNamespacedService({ name, namespace }), `Service ${namespace}/${name}`),
-      orUndefined(
-        this.#discovery.readNamespacedEndpointSlice({ name, namespace }),
-        `EndpointSlice ${namespace}/${name}`,
-      ),
+      this.#find(RESOURCES.service, name),
+      this.#find(ENDPOINT_SLICE, name),
     ]);
-    return { service: service as Stored | undefined, slice: slice as Stored | undefined };
+    return { service, slice };
+  }
+
+  /** Creates `wanted`, or replaces `existing` at its resourceVersion (fails instead of clobbering a concurrent change). */
+  async #write(type: ResourceType, wanted: Stored, existing: Stored | undefined): Promise<void> {
+    if (!existing) {
+      await this.#client.create(type, wanted);
+      return;
+    }
+    const metadata = { ...wanted.metadata, resourceVersion: existing.metadata?.resourceVersion };
+    await this.#client.replace(type, { ...wanted, metadata });
+  }
+
+  async #delete(type: ResourceType, name: string): Promise<void> {
+    try {
+      await this.#client.delete(type, this.namespace, name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
 
   /** Throws when a Service or EndpointSlice named like the route exists and is not ours. */
@@ -82,33 +101,16 @@ export class BackendServiceStore {
     const name = objectName(route);
     const wantedService: ServiceObject = ownedBy(objects.service, owner);
     try {
-      if (service) {
-        // resourceVersion makes the replace fail instead of clobbering a concurrent change.
-        const body = {
-          ...wantedService,
-          metadata: { ...wantedService.metadata, resourceVersion: service.metadata?.resourceVersion },
-        };
-        await this.#core.replaceNamespacedService({ name, namespace, body });
-      } else {
-        await this.#core.createNamespacedService({ namespace, body: wantedService });
-      }
+      await this.#write(RESOURCES.service, wantedService as unknown as Stored, service);
     } catch (error) {
       throw new Error(`writing Service ${namespace}/${name} failed`, { cause: error });
     }
     try {
       if (objects.endpointSlice) {
         const wantedSlice: EndpointSliceObject = ownedBy(objects.endpointSlice, owner);
-        if (slice) {
-          const body = {
-            ...wantedSlice,
-            metadata: { ...wantedSlice.metadata, resourceVersion: slice.metadata?.resourceVersion },
-          };
-          await this.#discovery.replaceNamespacedEndpointSlice({ name, namespace, body });
-        } else {
-          await this.#discovery.createNamespacedEndpointSlice({ namespace, body: wantedSlice });
-        }
+        await this.#write(ENDPOINT_SLICE, wantedSlice as unknown as Stored, slice);
       } else if (slice) {
-        await this.#discovery.deleteNamespacedEndpointSlice({ name, namespace });
+        await this.#delete(ENDPOINT_SLICE, name);
       }
     } catch (error) {
       throw new Error(`writing EndpointSlice ${namespace}/${name} failed`, { cause: error });
@@ -123,18 +125,14 @@ export class BackendServiceStore {
    */
   async remove(route: string): Promise<boolean> {
     const { service, slice } = await this.#read(route);
-    const namespace = this.namespace;
     const name = objectName(route);
     let removed = false;
-    const ignoreGone = (error: unknown) => {
-      if (statusOf(error) !== 404) throw error;
-    };
     if (isManaged(slice)) {
-      await this.#discovery.deleteNamespacedEndpointSlice({ name, namespace }).catch(ignoreGone);
+      await this.#delete(ENDPOINT_SLICE, name);
       removed = true;
     }
     if (isManaged(service)) {
-      await this.#core.deleteNamespacedService({ name, namespace }).catch(ignoreGone);
+      await this.#delete(RESOURCES.service, name);
       removed = true;
     }
     return removed;

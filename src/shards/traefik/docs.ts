@@ -6,6 +6,7 @@
  */
 import { load } from "cheerio";
 import { request } from "undici";
+import { messageOf } from "../../util/index.ts";
 
 import { DEFAULT_DOCS_BASE_URL } from "./config.ts";
 import { Refusal } from "./refusal.ts";
@@ -259,7 +260,7 @@ export class DocsClient {
     try {
       res = await request(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     } catch (cause) {
-      throw new Error(`fetching Traefik documentation ${url} failed: ${(cause as Error).message}`, { cause });
+      throw new Error(`fetching Traefik documentation ${url} failed: ${messageOf(cause)}`, { cause });
     }
     const html = await res.body.text();
     if (res.statusCode !== 200)

@@ -3,14 +3,24 @@
  * means labelled `app.kubernetes.io/managed-by: shardgate`; anything else with
  * the same name is refused, never updated or deleted.
  */
-import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import {
+  isNotFound,
+  resourcePath,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "../../kube/index.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
 import type { IngressRouteObject } from "./route-spec.ts";
 import { Refusal } from "./refusal.ts";
 
-const GROUP = "traefik.io";
-const VERSION = "v1alpha1";
-const PLURAL = "ingressroutes";
+const INGRESS_ROUTE: ResourceType = {
+  group: "traefik.io",
+  version: "v1alpha1",
+  kind: "IngressRoute",
+  plural: "ingressroutes",
+  namespaced: true,
+};
 
 export class IngressRouteOwnershipError extends Refusal {
   override name = "IngressRouteOwnershipError";
@@ -31,30 +41,19 @@ function isManaged(obj: StoredIngressRoute): boolean {
   return obj.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof ApiException ? (error as ApiException<unknown>).code : undefined;
-}
-
 export class IngressRouteStore {
   readonly namespace: string;
-  readonly #api: CustomObjectsApi;
+  readonly #client: KubeClient;
 
-  constructor(kubeConfig: KubeConfig, namespace: string) {
+  constructor(client: KubeClient, namespace: string) {
     this.namespace = namespace;
-    this.#api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#client = client;
   }
 
   async #get(name: string): Promise<StoredIngressRoute | undefined> {
     try {
-      return (await this.#api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: this.namespace,
-        plural: PLURAL,
-        name,
-      })) as StoredIngressRoute;
+      return await this.#client.find<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, this.namespace, name);
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
       throw new Error(`reading IngressRoute ${this.namespace}/${name} failed`, { cause: error });
     }
   }
@@ -77,7 +76,6 @@ export class IngressRouteStore {
     options: { replace: boolean },
   ): Promise<{ replaced: boolean; uid: string }> {
     const existing = await this.read(route);
-    const common = { group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL };
     if (existing) {
       if (!options.replace) {
         throw new IngressRouteOwnershipError(
@@ -89,17 +87,13 @@ export class IngressRouteStore {
         ...object,
         metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
       };
-      const stored = (await this.#api.replaceNamespacedCustomObject({
-        ...common,
-        name: object.metadata.name,
-        body,
-      })) as StoredIngressRoute;
+      const stored = await this.#client.replace<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, body);
       return { replaced: true, uid: stored.metadata.uid ?? "" };
     }
-    const stored = (await this.#api.createNamespacedCustomObject({
-      ...common,
-      body: object,
-    })) as StoredIngressRoute;
+    const stored = await this.#client.create<StoredIngressRoute & KubeObject>(
+      INGRESS_ROUTE,
+      object as unknown as StoredIngressRoute & KubeObject,
+    );
     return { replaced: false, uid: stored.metadata.uid ?? "" };
   }
 
@@ -107,16 +101,17 @@ export class IngressRouteStore {
     const existing = await this.read(route);
     if (!existing) return false;
     try {
-      await this.#api.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: this.namespace,
-        plural: PLURAL,
-        name: existing.metadata.name,
-        body: { preconditions: { resourceVersion: existing.metadata.resourceVersion } },
+      // The resourceVersion precondition: never delete a version we did not check for the label.
+      await this.#client.request(resourcePath(INGRESS_ROUTE, this.namespace, existing.metadata.name), {
+        method: "DELETE",
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          preconditions: { resourceVersion: existing.metadata.resourceVersion },
+        },
       });
     } catch (error) {
-      if (statusOf(error) === 404) return false;
+      if (isNotFound(error)) return false;
       throw new Error(`deleting IngressRoute ${this.namespace}/${existing.metadata.name} failed`, {
         cause: error,
       });
@@ -125,13 +120,10 @@ export class IngressRouteStore {
   }
 
   async list(): Promise<StoredIngressRoute[]> {
-    const res = (await this.#api.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
+    const res = await this.#client.list<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, {
       namespace: this.namespace,
-      plural: PLURAL,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-    })) as { items?: StoredIngressRoute[] };
-    return (res.items ?? []).filter(isManaged);
+    });
+    return res.items.filter(isManaged);
   }
 }

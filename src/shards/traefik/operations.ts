@@ -4,6 +4,7 @@
  * where routes are written is the RouteStore's business (route-store.ts).
  */
 import { request } from "undici";
+import { messageOf } from "../../util/index.ts";
 import type { Protocol, RouterInfo, ServiceInfo, TraefikApi } from "./api.ts";
 import type { DocsClient } from "./docs.ts";
 import { checkRouteName } from "./naming.ts";
@@ -98,7 +99,7 @@ export async function knownObjects(
       },
     };
   } catch (error) {
-    return { known: {}, warning: `references not checked: ${(error as Error).message}` };
+    return { known: {}, warning: `references not checked: ${messageOf(error)}` };
   }
 }
 
@@ -221,7 +222,7 @@ async function probeUrl(url: string, path: string | undefined, timeoutMs: number
   } catch (error) {
     return {
       url: target,
-      error: (error as Error).message,
+      error: messageOf(error),
       latencyMs: Math.round(performance.now() - started),
     };
   }
@@ -304,7 +305,7 @@ export async function checkSslStatus(deps: TraefikDeps, input: SslStatusInput, s
         error: r.error ?? [],
       }));
   } catch (error) {
-    routersError = (error as Error).message;
+    routersError = messageOf(error);
   }
   return {
     ...tls,

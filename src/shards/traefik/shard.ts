@@ -1,4 +1,4 @@
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient, loadKubeConfig } from "../../kube/index.ts";
 import { defineShard, type Shard } from "../../shard-kit/index.ts";
 import { readPackage } from "../../package-info.ts";
 import { TraefikApi } from "./api.ts";
@@ -13,8 +13,8 @@ import type { TraefikDeps } from "./operations.ts";
 import { traefikTools } from "./tools.ts";
 
 export interface TraefikShardOptions {
-  /** Kubernetes client config for ingressroute mode. @default from config.kubeconfig, else in-cluster / $KUBECONFIG */
-  readonly kubeConfig?: KubeConfig;
+  /** Kubernetes client for ingressroute mode. @default from config.kubeconfig, else in-cluster / $KUBECONFIG */
+  readonly kubeClient?: KubeClient;
 }
 
 /**
@@ -37,12 +37,9 @@ export function createTraefikShard(
       waitMs: cfg.routeWaitSeconds * 1000,
     };
   } else {
-    let kc = options.kubeConfig;
-    if (!kc) {
-      kc = new KubeConfig();
-      if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
-      else kc.loadFromDefault();
-    }
+    const kc =
+      options.kubeClient ??
+      new KubeClient(loadKubeConfig(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}));
     deps = {
       api,
       routes: new IngressRouteRouteStore(

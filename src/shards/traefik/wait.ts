@@ -1,3 +1,4 @@
+import { sleep } from "../../util/index.ts";
 /** Polls `probe` until it returns a value other than undefined, or the time is up (then undefined). */
 export async function pollUntil<T>(
   probe: () => Promise<T | undefined>,
@@ -15,6 +16,6 @@ export async function pollUntil<T>(
       // Transient (API restarting, reload in progress): keep polling until the deadline.
     }
     if (Date.now() >= deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }

@@ -3,13 +3,13 @@
 // tool "crash" exits the process (code 3) without answering. With
 // CRASH_ON_START=1 the process dies before answering initialize.
 import { createInterface } from "node:readline";
+import { answerInitialize, send } from "./stdio.mjs";
 
 if (process.env.CRASH_ON_START === "1") {
   console.error("crashing on start, as asked");
   process.exit(4);
 }
 
-const send = (message) => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", ...message }) + "\n");
 const tools = [
   {
     name: "echo",
@@ -26,14 +26,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   if (message.id === undefined) return;
   switch (message.method) {
     case "initialize":
-      return send({
-        id: message.id,
-        result: {
-          protocolVersion: message.params.protocolVersion,
-          capabilities: { tools: {} },
-          serverInfo: { name: "crashy", version: "0.0.1" },
-        },
-      });
+      return answerInitialize(message, "crashy");
     case "tools/list":
       return send({ id: message.id, result: { tools } });
     case "tools/call":

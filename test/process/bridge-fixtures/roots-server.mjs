@@ -5,8 +5,8 @@
 // answers under any other id leaves the tool call hanging. Tool "last-roots"
 // reports how the most recent roots/list ended.
 import { createInterface } from "node:readline";
+import { answerInitialize, send } from "./stdio.mjs";
 
-const send = (message) => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", ...message }) + "\n");
 const tools = [
   { name: "list-roots", description: "asks the client for its roots", inputSchema: { type: "object" } },
   { name: "last-roots", description: "how the last roots/list ended", inputSchema: { type: "object" } },
@@ -46,14 +46,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   if (message.id === undefined) return;
   switch (message.method) {
     case "initialize":
-      return send({
-        id: message.id,
-        result: {
-          protocolVersion: message.params.protocolVersion,
-          capabilities: { tools: {} },
-          serverInfo: { name: "roots-asker", version: "0.0.1" },
-        },
-      });
+      return answerInitialize(message, "roots-asker");
     case "tools/list":
       return send({ id: message.id, result: { tools } });
     case "tools/call":

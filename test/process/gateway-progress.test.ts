@@ -4,9 +4,11 @@
  * of each POST), over a Streamable HTTP shard and over a legacy SSE shard.
  * The v1 SDK handles notifications a microtask after responses, which once
  * made the gateway write P1 P2 R and lose P3 with legacy SSE upstreams.
+ * In process, but a 2 × 1,000-call stress run (about 35 s on two busy cores):
+ * the process tier, so the unit tier stays the inner loop.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, startShard, type TestGateway, type TestShard } from "./gateway-fixtures.ts";
+import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 
 const CALLS = 1000;
 const PARALLEL = 20;

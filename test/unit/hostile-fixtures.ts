@@ -2,18 +2,11 @@
  * Hostile parts for the gateway's blast-radius tests (issue 10): a shard
  * written on raw HTTP so it can misbehave in ways the SDK's server never
  * would (never answer, answer 200,000 levels deep, drop every socket, echo
- * what it was sent), a `shardgate gateway` child process (its descriptors
- * and log lines are its own), and raw JSON-RPC posting for what an SDK
- * client refuses to send (20,000-level arguments, 5,000-call batches).
+ * what it was sent), and raw JSON-RPC posting for what an SDK client
+ * refuses to send (20,000-level arguments, 5,000-call batches).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
-import { eventually } from "../unit/gateway-fixtures.ts";
-
-export const ROOT = join(import.meta.dirname, "../..");
 
 /** What a raw tool does with one call. */
 export type RawAnswer =
@@ -47,11 +40,24 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+export interface RawShardOptions {
+  /** The Authorization header every request must carry (401 otherwise), read per request. @default none */
+  readonly authorization?: () => string;
+}
+
 /** A minimal Streamable HTTP MCP shard (JSON answers, no GET stream) with the given tools. */
-export async function startRawShard(tools: Record<string, RawTool>): Promise<RawShard> {
+export async function startRawShard(
+  tools: Record<string, RawTool>,
+  options: RawShardOptions = {},
+): Promise<RawShard> {
   const calls = new Map<string, number>();
   const sockets = new Set<Socket>();
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    if (options.authorization && req.headers.authorization !== options.authorization()) {
+      await readBody(req);
+      res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+      return;
+    }
     if (req.method !== "POST") {
       res.writeHead(req.method === "DELETE" ? 200 : 405).end();
       return;
@@ -163,58 +169,6 @@ export async function rawSession(
       const res = await fetch(`${base}/mcp`, { method: "POST", headers: inSession, body });
       const text = await res.text();
       return { status: res.status, answer: text ? (JSON.parse(text) as unknown) : undefined };
-    },
-  };
-}
-
-export interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly base: string;
-  /** Everything it wrote on stdout and stderr so far. */
-  output(): string;
-  /** Its open file descriptors now (/proc/<pid>/fd). */
-  openDescriptors(): number;
-  stop(): Promise<void>;
-}
-
-/** `shardgate gateway` as its own process on 127.0.0.1:0, JSON logs at `logLevel`. */
-export async function spawnGateway(
-  args: readonly string[],
-  env: Record<string, string> = {},
-  logLevel = "info",
-): Promise<GatewayProcess> {
-  const child = spawn(
-    process.execPath,
-    ["src/cli.ts", "gateway", "--host", "127.0.0.1", "--port", "0", "--shutdown-delay-seconds", "0", ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  await eventually(async () => (await fetch(`${base}/ready`)).ok, "gateway ready", 30_000);
-  return {
-    child,
-    base,
-    output: () => output,
-    openDescriptors: () => readdirSync(`/proc/${child.pid}/fd`).length,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
     },
   };
 }

@@ -10,12 +10,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ListRootsResultSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
 import {
@@ -24,6 +26,7 @@ import {
   type FileRegistryOptions,
   type Gateway,
   type GatewayOptions,
+  KeyStore,
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 
@@ -65,6 +68,28 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     });
   });
 }
+
+/** Tools of the fixture shard that ask the calling client (a 2025-era shard's server-to-client requests). */
+const ASKS: Record<string, { method: string; params?: Record<string, unknown>; schema: z.ZodType }> = {
+  ask_sampling: {
+    method: "sampling/createMessage",
+    params: {
+      messages: [{ role: "user", content: { type: "text", text: "capital of France?" } }],
+      maxTokens: 20,
+    },
+    schema: CreateMessageResultSchema,
+  },
+  ask_elicitation: {
+    method: "elicitation/create",
+    params: {
+      mode: "form",
+      message: "Name?",
+      requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    },
+    schema: ElicitResultSchema,
+  },
+  ask_roots: { method: "roots/list", schema: ListRootsResultSchema },
+};
 
 function buildServer(name: string, calls: string[], extra: string[], cancelled: string[]): McpServer {
   const server = new McpServer(
@@ -129,6 +154,22 @@ function buildServer(name: string, calls: string[], extra: string[], cancelled: 
     messages: [{ role: "user", content: { type: "text", text: `hello ${who} from ${name}` } }],
   }));
   for (const t of extra) {
+    // "ask_*": a 2025-era shard asking the calling client during the call.
+    const ask = ASKS[t];
+    if (ask) {
+      server.registerTool(
+        t,
+        { description: `asks the client: ${ask.method}`, inputSchema: {} },
+        async (_args, extra) => {
+          const answer = await extra.sendRequest(
+            { method: ask.method, params: ask.params } as never,
+            ask.schema,
+          );
+          return { content: [{ type: "text", text: `${t}: ${JSON.stringify(answer)}` }] };
+        },
+      );
+      continue;
+    }
     // "burst": progress 1..3 with no pause, the last right before the result.
     if (t === "burst") {
       server.registerTool(
@@ -412,26 +453,14 @@ export async function startGateway(
   };
 }
 
-export async function connectStreamable(base: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: "test-client", version: "1.0.0" });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
-  );
-  return client;
-}
+// The MCP client helpers live in mcp.ts; re-exported for the gateway tests that import everything from here.
+export { connectLegacy, connectStreamable } from "./mcp.ts";
 
-export async function connectLegacy(base: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: "legacy-client", version: "1.0.0" });
-  await client.connect(
-    new SSEClientTransport(new URL(`${base}/sse`), {
-      requestInit: { headers },
-      eventSourceInit: {
-        fetch: (url, init) =>
-          fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-      },
-    }),
-  );
-  return client;
+/** A KeyStore loaded from a keys file written into `dir`, the way --api-keys reads one. */
+export async function keyStoreFile(dir: string, keys: readonly Record<string, unknown>[]): Promise<KeyStore> {
+  const file = join(dir, "keys.yaml");
+  await writeFile(file, JSON.stringify({ keys }));
+  return KeyStore.load(file);
 }
 
 /** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */

@@ -1,0 +1,5 @@
+/** Small helpers shared across shardgate, each written once (import from here, not a copy). */
+export { backoffDelay, jitter, type BackoffOptions } from "./backoff.ts";
+export { messageOf } from "./message.ts";
+export { sleep } from "./sleep.ts";
+export { exitOnStopSignals } from "./signals.ts";

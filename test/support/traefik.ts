@@ -1,0 +1,86 @@
+/**
+ * The Traefik shard as its tests drive it: served on loopback with one SDK
+ * client, tools called with their JSON answer parsed, and the user's own
+ * routes file the shard must list but never touch. (Traefik itself is
+ * started by test/harness/traefik.ts.)
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
+import { createTraefikShard } from "../../src/shards/traefik/index.ts";
+import { connectStreamable } from "./mcp.ts";
+
+/** A user's own dynamic configuration: one router and one service. */
+export const USER_FILE = `http:
+  routers:
+    user-app:
+      rule: Host(\`user.home.arpa\`)
+      service: user-app
+  services:
+    user-app:
+      loadBalancer:
+        servers:
+          - url: http://127.0.0.1:9
+`;
+
+/** The Traefik shard's tools, sorted. */
+export const TRAEFIK_TOOLS = [
+  "check_ssl_status",
+  "create_route",
+  "delete_route",
+  "get_backend_status",
+  "get_traefik_docs",
+  "list_routes",
+  "reload_config",
+  "validate_config",
+] as const;
+
+export interface ToolAnswer {
+  readonly isError: boolean;
+  /** The tool's text parsed as JSON, or `{ text }` when it is not JSON. */
+  readonly body: Record<string, unknown>;
+}
+
+/** Calls a tool and parses its text answer. */
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<ToolAnswer> {
+  const result = (await client.callTool({ name, arguments: args })) as {
+    isError?: boolean;
+    content: { type: string; text?: string }[];
+  };
+  const text = result.content.find((c) => c.type === "text")?.text ?? "";
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { isError: result.isError === true, body };
+}
+
+export interface TestTraefikShard {
+  readonly served: ServedShard;
+  readonly client: Client;
+  call(name: string, args?: Record<string, unknown>): Promise<ToolAnswer>;
+  close(): Promise<void>;
+}
+
+/** Serves a Traefik shard on 127.0.0.1:0 and connects a client named `clientName`. */
+export async function serveTraefikShard(
+  clientName: string,
+  ...shardArgs: Parameters<typeof createTraefikShard>
+): Promise<TestTraefikShard> {
+  const served = await serveShard(createTraefikShard(...shardArgs), { host: "127.0.0.1", port: 0 });
+  const client = await connectStreamable(served.url, {}, { name: clientName });
+  return {
+    served,
+    client,
+    call: (name, args = {}) => callTool(client, name, args),
+    async close() {
+      await client.close();
+      await served.close();
+    },
+  };
+}
