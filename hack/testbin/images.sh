@@ -172,8 +172,9 @@ build_one() {
   echo "${name[$n]}" > "$out/name"
   date -u +%FT%TZ > "$out/.done"
   log "built $n in $((SECONDS - start))s ($(du -sh "$out/image.tar" | cut -f1))"
-  # Older builds of this image are stale by definition.
-  find "$cache" -maxdepth 1 -name "$n-*" ! -name "$n-${key[$n]}" -exec rm -rf {} +
+  # Older keys are kept: several checkouts (worktrees) share this cache, each
+  # with its own sources, and would otherwise delete each other's images.
+  # Reclaim disk with rm -rf ~/.cache/shardgate/images/<name>-*.
 }
 
 if [[ $mode == build ]]; then

@@ -127,7 +127,7 @@ describe("rolling upgrades of the chart without a dropped call", () => {
       await helmChart("upgrade", release, ns.name, [
         ...BASE_SETS,
         `gateway.apiKeys.keys.rotating=${OLD_KEY}`,
-        "gateway.podAnnotations.e2e-revision=2",
+        "gateway.podAnnotations.e2e-revision=r2",
       ]);
       await rollout();
       // Calls keep going a little after the rollout, when the old pods are gone.
@@ -152,7 +152,7 @@ describe("rolling upgrades of the chart without a dropped call", () => {
       await helmChart("upgrade", release, ns.name, [
         ...BASE_SETS,
         `gateway.apiKeys.keys.rotating=${NEW_KEY}`,
-        "gateway.podAnnotations.e2e-revision=2",
+        "gateway.podAnnotations.e2e-revision=r2",
       ]);
       await rollout();
       await new Promise((r) => setTimeout(r, 3_000));

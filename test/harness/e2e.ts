@@ -60,7 +60,9 @@ export async function helmChart(
     kubeconfigPath(),
     "--namespace",
     namespace,
-    "--skip-crds",
+    // The e2e setup installed crds/ already (unowned by Helm).
+    "--set",
+    "crds.enabled=false",
     "--set",
     `image.repository=${LOCAL_IMAGE.repository}`,
     "--set",
