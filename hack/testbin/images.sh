@@ -177,12 +177,16 @@ build_one() {
   # Reclaim disk with rm -rf ~/.cache/shardgate/images/<name>-*.
 }
 
+# The images named on the command line (default all): built, then checked. A
+# partial build (make testbin builds the images that need no Go binary beside
+# the Go builds) must not fail on the images a later call builds.
+read -r -a wanted <<< "${*:-${keys[*]}}"
 if [[ $mode == build ]]; then
   exec 9>"$cache/.lock"; flock 9
-  for n in ${*:-${keys[*]}}; do build_one "$n"; done
+  for n in "${wanted[@]}"; do build_one "$n"; done
 fi
 missing=0
-for n in "${keys[@]}"; do
+for n in "${wanted[@]}"; do
   [[ $n == node-base ]] && continue
   out=$(dir_of "$n")
   if [[ -f $out/.done ]]; then echo "$n=$out/image.tar"
