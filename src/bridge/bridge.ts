@@ -25,6 +25,7 @@
  * one per direction and kind of message; split further, the path of one
  * message could no longer be read in one place.
  */
+/* eslint-disable max-lines -- the method dispatch of one protocol peer; supervision and id routing are already apart */
 export { BridgeErrorCode, DEFAULT_REQUEST_TIMEOUT_MS, type BridgeStatus, type StdioBridgeOptions };
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {

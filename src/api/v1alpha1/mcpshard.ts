@@ -10,6 +10,7 @@
  *  - `stdio`:     a managed stdio MCP server run through `shardgate bridge`;
  *  - `url`:       an external MCP server; nothing is deployed.
  */
+/* eslint-disable max-lines -- the McpShard schema is one document: kubectl explain text and CEL rules beside each field */
 import { z } from "zod";
 import {
   condition,

@@ -17,6 +17,7 @@
  * are the SDK's StreamableHTTPError (404 = session lost, 4xx on initialize =
  * try legacy SSE); a broken connection is an UpstreamConnectionError.
  */
+/* eslint-disable max-lines -- one transport: request, streaming response, size limits and cancellation share the undici state */
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";

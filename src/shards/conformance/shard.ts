@@ -9,6 +9,7 @@
  * (`inputRequired`); 2025-era sessions get real elicitation/sampling/roots
  * requests from the SDK's legacy shim.
  */
+/* eslint-disable max-lines -- the conformance suite's whole server surface, listed flat so it reads against the scenarios */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { sleep } from "../../util/index.ts";
