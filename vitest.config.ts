@@ -16,6 +16,9 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // Tiers run one after another, fastest first (vitest requires a
+          // group of its own for each project with its own maxWorkers).
+          sequence: { groupOrder: 0 },
           include: ["src/**/*.test.ts", "test/unit/**/*.test.ts", "cdk8s/**/*.test.ts"],
           setupFiles: ["test/support/in-process-only.ts"],
           // One module graph for all files of a worker: importing the SDK,
@@ -27,6 +30,7 @@ export default defineConfig({
       {
         test: {
           name: "process",
+          sequence: { groupOrder: 1 },
           include: ["test/process/**/*.test.ts"],
           testTimeout: 120_000,
           // Setups that start several processes (gateway-replicas starts three) outlast the 10 s default on two busy cores.
@@ -36,6 +40,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          sequence: { groupOrder: 2 },
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 120_000,
@@ -51,6 +56,7 @@ export default defineConfig({
         // namespace, shared by every file; images from `make testbin`.
         test: {
           name: "e2e",
+          sequence: { groupOrder: 3 },
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: ["test/harness/node-setup.ts"],
           testTimeout: 300_000,

@@ -44,10 +44,11 @@ if (!report) {
   process.exit(run.status || 1);
 }
 // A test file that fails to load counts as a failure even though it ran no test.
-const failed =
-  report.numFailedTests +
-  (report.numFailedTests === 0 ? report.numFailedTestSuites : 0) +
-  failedChecks.length;
+// And a run that vitest failed for any other reason (an unhandled error, a
+// failed global setup) counts as one failure, so the closing line never says
+// "0 failed" for a failed run.
+const counted = report.numFailedTests + (report.numFailedTests === 0 ? report.numFailedTestSuites : 0);
+const failed = Math.max(counted, run.status !== 0 ? 1 : 0) + failedChecks.length;
 const skipped = report.numPendingTests + report.numTodoTests;
 console.log(`${report.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failedChecks.length > 0 ? 1 : (run.status ?? 1));
