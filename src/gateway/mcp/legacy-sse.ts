@@ -13,7 +13,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { ALL_VERSIONS, type Dispatcher } from "./dispatch.ts";
 import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
 import type { SessionSigner } from "./session.ts";
-import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
+import { endSseStream, hijackForSse, writeSseEvent, type StreamHub } from "./streams.ts";
 
 export interface LegacySseOptions {
   readonly dispatcher: Dispatcher;
@@ -63,14 +63,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
       keyId: principal.id,
       client: null,
     });
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    });
+    const raw = hijackForSse(reply);
     writeSseEvent(raw, `/messages?sessionId=${encodeURIComponent(id)}`, "endpoint");
     const send = (message: JSONRPCMessage) => {
       if (!raw.writableEnded) writeSseEvent(raw, message);

@@ -17,7 +17,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
 import { isNotification, isRequest, isResponse, jsonRpcError, parseBody } from "./messages.ts";
 import type { SessionClaims, SessionSigner } from "./session.ts";
-import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
+import { endSseStream, hijackForSse, writeSseEvent, type StreamHub } from "./streams.ts";
 
 export interface StreamableOptions {
   readonly dispatcher: Dispatcher;
@@ -64,13 +64,7 @@ function lazySse(reply: FastifyReply, allowed: boolean) {
       if (state.started) return true;
       if (!allowed || reply.raw.headersSent) return false;
       state.started = true;
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
+      hijackForSse(reply);
       return true;
     },
     /** Writes a message on the stream, starting it; dropped when the client takes no SSE. */
@@ -292,14 +286,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
     }
     const admitted = admit(request, reply, true);
     if (!admitted) return reply;
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    });
+    const raw = hijackForSse(reply);
     raw.write(": shardgate\n\n");
     const keepAlive = setInterval(() => {
       if (!raw.writableEnded) raw.write(": keep-alive\n\n");
