@@ -586,46 +586,35 @@ export class Upstream {
     }
   }
 
-  async callTool(
-    name: string,
-    args: Record<string, unknown> | undefined,
-    options: CallOptions = {},
-  ): Promise<CallToolResult> {
-    const label = `tool ${options.displayName ?? name}`;
+  /** A request whose answer is held to the size limit: tool calls, resource reads, prompts. */
+  async #answer<T>(
+    label: string,
+    method: string,
+    params: Record<string, unknown>,
+    schema: { parse(value: unknown): T },
+    options: CallOptions,
+  ): Promise<T> {
     const result = await this.#run(
       label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "tools/call",
-          { ...options.modern?.inputs, name, arguments: args },
-          CallToolResultSchema,
-          o,
-          options.modern,
-        ),
+      (c, o) => this.#ask(c, method, { ...options.modern?.inputs, ...params }, schema, o, options.modern),
       options,
     );
     this.#checkSize(label, result);
     return result;
   }
 
+  async callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions = {},
+  ): Promise<CallToolResult> {
+    const label = `tool ${options.displayName ?? name}`;
+    return this.#answer(label, "tools/call", { name, arguments: args }, CallToolResultSchema, options);
+  }
+
   async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
     const label = `resource ${uri}`;
-    const result = await this.#run(
-      label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "resources/read",
-          { ...options.modern?.inputs, uri },
-          ReadResourceResultSchema,
-          o,
-          options.modern,
-        ),
-      options,
-    );
-    this.#checkSize(label, result);
-    return result;
+    return this.#answer(label, "resources/read", { uri }, ReadResourceResultSchema, options);
   }
 
   async getPrompt(
@@ -634,21 +623,7 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
     const label = `prompt ${options.displayName ?? name}`;
-    const result = await this.#run(
-      label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "prompts/get",
-          { ...options.modern?.inputs, name, arguments: args },
-          GetPromptResultSchema,
-          o,
-          options.modern,
-        ),
-      options,
-    );
-    this.#checkSize(label, result);
-    return result;
+    return this.#answer(label, "prompts/get", { name, arguments: args }, GetPromptResultSchema, options);
   }
 
   /** Every list the shard offers (by its capabilities), all pages. */
