@@ -630,57 +630,30 @@ export class Upstream {
   async list(): Promise<ShardListing> {
     return this.#run("list", async (client, o) => {
       const caps = client.getServerCapabilities() ?? {};
-      const all = async <T>(
-        page: (cursor?: string) => Promise<{ items: T[]; next?: string }>,
+      const opts = { timeout: Math.min(o.timeout, 30_000), signal: o.signal };
+      // One list's pages (at most 100), followed by nextCursor.
+      const all = async <R extends { nextCursor?: string | undefined }, T>(
+        method: string,
+        schema: { parse(value: unknown): R },
+        items: (page: R) => T[],
       ): Promise<T[]> => {
         const out: T[] = [];
         let cursor: string | undefined;
         for (let i = 0; i < 100; i++) {
-          const r = await page(cursor);
-          out.push(...r.items);
-          if (!r.next) break;
-          cursor = r.next;
+          const r = await this.#ask(client, method, { cursor }, schema, opts);
+          out.push(...items(r));
+          if (!r.nextCursor) break;
+          cursor = r.nextCursor;
         }
         return out;
       };
-      const opts = { timeout: Math.min(o.timeout, 30_000), signal: o.signal };
       const [tools, resources, resourceTemplates, prompts] = await Promise.all([
-        caps.tools
-          ? all(async (cursor) => {
-              const r = await this.#ask(client, "tools/list", { cursor }, ListToolsResultSchema, opts);
-              return { items: r.tools, next: r.nextCursor };
-            })
-          : [],
+        caps.tools ? all("tools/list", ListToolsResultSchema, (r) => r.tools) : [],
+        caps.resources ? all("resources/list", ListResourcesResultSchema, (r) => r.resources) : [],
         caps.resources
-          ? all(async (cursor) => {
-              const r = await this.#ask(
-                client,
-                "resources/list",
-                { cursor },
-                ListResourcesResultSchema,
-                opts,
-              );
-              return { items: r.resources, next: r.nextCursor };
-            })
+          ? all("resources/templates/list", ListResourceTemplatesResultSchema, (r) => r.resourceTemplates)
           : [],
-        caps.resources
-          ? all(async (cursor) => {
-              const r = await this.#ask(
-                client,
-                "resources/templates/list",
-                { cursor },
-                ListResourceTemplatesResultSchema,
-                opts,
-              );
-              return { items: r.resourceTemplates, next: r.nextCursor };
-            })
-          : [],
-        caps.prompts
-          ? all(async (cursor) => {
-              const r = await this.#ask(client, "prompts/list", { cursor }, ListPromptsResultSchema, opts);
-              return { items: r.prompts, next: r.nextCursor };
-            })
-          : [],
+        caps.prompts ? all("prompts/list", ListPromptsResultSchema, (r) => r.prompts) : [],
       ]);
       return { tools, resources, resourceTemplates, prompts };
     });
