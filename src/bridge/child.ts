@@ -26,7 +26,8 @@ export interface ChildExit {
   readonly error?: Error;
 }
 
-export interface StdioChildOptions {
+/** The stdio server to run, as the bridge's callers name it. */
+export interface ChildCommand {
   readonly command: string;
   readonly args: readonly string[];
   /** @default process.env */
@@ -34,6 +35,9 @@ export interface StdioChildOptions {
   /** @default process.cwd() */
   readonly cwd?: string;
   readonly logger: Logger;
+}
+
+export interface StdioChildOptions extends ChildCommand {
   /** Longest stdout line (one JSON-RPC message) taken. @default DEFAULT_MAX_LINE_BYTES */
   readonly maxLineBytes?: number;
   readonly onMessage: (message: JSONRPCMessage) => void;

@@ -41,8 +41,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { rpcError } from "../errors/index.ts";
-import type { Logger } from "../log.ts";
-import { describeExit, startChild, type StdioChild } from "./child.ts";
+import { describeExit, startChild, type ChildCommand, type StdioChild } from "./child.ts";
 
 export const MODERN_VERSION = "2026-07-28";
 
@@ -58,12 +57,7 @@ const RELAYED: readonly RequestMethod[] = [
   "completion/complete",
 ];
 
-export interface ModernRelayOptions {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-  readonly logger: Logger;
+export interface ModernRelayOptions extends ChildCommand {
   /** How long the era probe waits for the child's `server/discover` answer. @default 10_000 */
   readonly probeTimeoutMs?: number;
 }

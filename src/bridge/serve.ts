@@ -2,7 +2,7 @@ import { Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
 import { silentLogger, type Logger } from "../log.ts";
 import type { ShardGuardOptions } from "../shard-kit/guard.ts";
-import { buildMcpHttpApp, type McpHttpApp } from "../shard-kit/http.ts";
+import { buildMcpHttpApp, sessionLimits, type McpHttpApp } from "../shard-kit/http.ts";
 import { ENDPOINTS, type ShardManifest } from "../shard-kit/manifest.ts";
 import { createMcpMetrics } from "../shard-kit/metrics.ts";
 import { listen, type ServedShard } from "../shard-kit/serve.ts";
@@ -115,10 +115,7 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     registry,
     metrics,
     logger,
-    ...(options.sessionIdleTimeoutMs !== undefined
-      ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
-      : {}),
-    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
+    ...sessionLimits(options),
     ...(options.guard ? { guard: options.guard } : {}),
   });
   built.app.addHook("onClose", () => Promise.all([bridge.stop(), relay.stop()]));

@@ -6,17 +6,11 @@
  * an old process never reach the bridge once a new one was started.
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "../log.ts";
 import { restartDelay, type BackoffOptions } from "./backoff.ts";
-import { describeExit, startChild, type StdioChild } from "./child.ts";
+import { describeExit, startChild, type ChildCommand, type StdioChild } from "./child.ts";
 import type { OversizedLine } from "./lines.ts";
 
-export interface SupervisorOptions {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-  readonly logger: Logger;
+export interface SupervisorOptions extends ChildCommand {
   readonly backoff: BackoffOptions;
   readonly maxLineBytes: number;
   readonly onMessage: (message: JSONRPCMessage) => void;

@@ -2,7 +2,6 @@
  * The gateway as a fastify app, built apart from listen(): tests build it,
  * listen on 127.0.0.1:0 and talk to it with real MCP clients.
  */
-/* eslint-disable max-lines -- the one place every gateway feature is wired into fastify; each route lives in its own module */
 import { randomBytes } from "node:crypto";
 import Fastify, {
   LogController,
@@ -299,33 +298,23 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   });
 
   let started = false;
+  // What both transports' routes are given alike.
+  const routes = {
+    dispatcher,
+    signer,
+    keys,
+    hub,
+    metrics,
+    clientRequests,
+    endSession,
+    keepAliveMs: options.keepAliveMs,
+    maxBatchSize: options.maxBatchSize,
+  };
   await app.register(async (scope) => {
-    streamableRoutes(scope, {
-      dispatcher,
-      signer,
-      keys,
-      hub,
-      metrics,
-      clientRequests,
-      endSession,
-      modern,
-      keepAliveMs: options.keepAliveMs,
-      maxBatchSize: options.maxBatchSize,
-    });
+    streamableRoutes(scope, { ...routes, modern });
   });
   await app.register(async (scope) => {
-    legacySseRoutes(scope, {
-      dispatcher,
-      signer,
-      keys,
-      hub,
-      metrics,
-      clientRequests,
-      endSession,
-      keepAliveMs: options.keepAliveMs,
-      track: () => drain.track(),
-      maxBatchSize: options.maxBatchSize,
-    });
+    legacySseRoutes(scope, { ...routes, track: () => drain.track() });
   });
   if (keys.enabled) await app.register(async (scope) => noOAuthRoutes(scope));
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));

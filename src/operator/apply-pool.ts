@@ -20,20 +20,20 @@ export interface ApplyPoolOptions {
   readonly onDone: (key: string) => void;
 }
 
-export class ApplyPool {
+interface Waiting {
+  readonly key: string;
+  readonly run: () => Promise<void>;
+}
+
+export class ApplyPool extends BoundedRunner<Waiting> {
   readonly #onDone: (key: string) => void;
-  readonly #waiting: Array<{ key: string; run: () => Promise<void> }> = [];
   /** Keys queued or running. */
   readonly #busy = new Set<string>();
   readonly #outcomes = new Map<string, ApplyOutcome>();
-  readonly #runner: BoundedRunner;
 
   constructor(options: ApplyPoolOptions) {
+    super(options.concurrency ?? 8);
     this.#onDone = options.onDone;
-    this.#runner = new BoundedRunner(options.concurrency ?? 8, () => {
-      const next = this.#waiting.shift();
-      return next && (() => this.#run(next.key, next.run));
-    });
   }
 
   /** Are writes of `key` queued or running? Then its next reconcile comes from onDone. */
@@ -43,11 +43,10 @@ export class ApplyPool {
 
   /** Queues the writes of `key`; refused (false) while it has some queued or running, or when closed. */
   run(key: string, writes: () => Promise<void>): boolean {
-    if (this.#runner.closed || this.#busy.has(key)) return false;
+    if (this.closed || this.#busy.has(key)) return false;
     this.#busy.add(key);
     this.#outcomes.delete(key);
-    this.#waiting.push({ key, run: writes });
-    this.#runner.drain();
+    this.enqueue({ key, run: writes });
     return true;
   }
 
@@ -62,26 +61,15 @@ export class ApplyPool {
   forget(key: string): void {
     this.#outcomes.delete(key);
     this.#busy.delete(key);
-    const i = this.#waiting.findIndex((w) => w.key === key);
-    if (i >= 0) this.#waiting.splice(i, 1);
+    this.dropWaiting(key);
   }
 
-  get running(): number {
-    return this.#runner.running;
+  /** Writes close() dropped unstarted are no longer queued. */
+  protected override dropped(entries: readonly Waiting[]): void {
+    for (const w of entries) this.#busy.delete(w.key);
   }
 
-  get queued(): number {
-    return this.#waiting.length;
-  }
-
-  /** Stops starting writes and waits for the running ones. */
-  async close(): Promise<void> {
-    const closing = this.#runner.close();
-    for (const w of this.#waiting.splice(0)) this.#busy.delete(w.key);
-    await closing;
-  }
-
-  async #run(key: string, writes: () => Promise<void>): Promise<void> {
+  protected override async start({ key, run: writes }: Waiting): Promise<void> {
     let outcome: ApplyOutcome;
     try {
       await writes();
@@ -90,7 +78,7 @@ export class ApplyPool {
       outcome = { ok: false, error };
     }
     const wanted = this.#busy.delete(key);
-    if (this.#runner.closed || !wanted) return;
+    if (this.closed || !wanted) return;
     this.#outcomes.set(key, outcome);
     this.#onDone(key);
   }

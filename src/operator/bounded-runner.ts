@@ -1,46 +1,72 @@
 /**
  * The scheduling core the operator's apply and verification pools share:
- * start queued tasks while fewer than `concurrency` run, start the next as
- * one finishes, and on close stop starting and wait for what runs. The pools
- * own their waiting lines (each keys and deduplicates them its own way) and
- * hand the runner a `next()` that takes the first task off theirs.
+ * a waiting line of keyed entries, started first come first served while
+ * fewer than `concurrency` run, the next as one finishes, and on close no
+ * more started while what runs is waited for. The pools extend it and say
+ * what starting an entry means (`start`); each keys and deduplicates its
+ * line its own way through `enqueue`, `waitingFor` and `dropWaiting`.
  */
-export class BoundedRunner {
+export abstract class BoundedRunner<T extends { readonly key: string }> {
   readonly #concurrency: number;
-  readonly #next: () => (() => Promise<void>) | undefined;
+  readonly #waiting: T[] = [];
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(concurrency: number, next: () => (() => Promise<void>) | undefined) {
+  constructor(concurrency: number) {
     this.#concurrency = concurrency;
-    this.#next = next;
   }
+
+  /** Runs one entry taken off the line; it must settle, and should not throw. */
+  protected abstract start(entry: T): Promise<void>;
+
+  /** Entries dropped from the line unstarted by close(). */
+  protected dropped(_entries: readonly T[]): void {}
 
   get running(): number {
     return this.#running.size;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Starts waiting tasks up to the limit; call after adding to the waiting line. */
-  drain(): void {
+  /** Stops starting entries, drops the waiting ones and waits for the running ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.dropped(this.#waiting.splice(0));
+    await Promise.all(this.#running);
+  }
+
+  /** Puts an entry at the end of the line and starts what the limit allows. */
+  protected enqueue(entry: T): void {
+    this.#waiting.push(entry);
+    this.#drain();
+  }
+
+  /** The waiting (not yet started) entry of `key`. */
+  protected waitingFor(key: string): T | undefined {
+    return this.#waiting.find((w) => w.key === key);
+  }
+
+  protected dropWaiting(key: string): void {
+    const i = this.#waiting.findIndex((w) => w.key === key);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  #drain(): void {
     while (!this.#closed && this.#running.size < this.#concurrency) {
-      const task = this.#next();
-      if (!task) return;
-      const running = task();
+      const next = this.#waiting.shift();
+      if (!next) return;
+      const running = this.start(next);
       this.#running.add(running);
       void running.finally(() => {
         this.#running.delete(running);
-        this.drain();
+        this.#drain();
       });
     }
-  }
-
-  /** Stops starting tasks and waits for the running ones. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all(this.#running);
   }
 }

@@ -26,20 +26,21 @@ export interface VerifyPoolOptions {
   readonly onDone: (key: string) => void;
 }
 
-export class VerifyPool {
+interface Waiting {
+  readonly key: string;
+  fingerprint: string;
+  run: () => Promise<VerifyResult>;
+}
+
+export class VerifyPool extends BoundedRunner<Waiting> {
   readonly #onDone: (key: string) => void;
   readonly #memos = new Map<string, VerificationMemo>();
   /** Keys running or waiting, with what they verify. */
   readonly #pending = new Map<string, string>();
-  readonly #waiting: Array<{ key: string; fingerprint: string; run: () => Promise<VerifyResult> }> = [];
-  readonly #runner: BoundedRunner;
 
   constructor(options: VerifyPoolOptions) {
+    super(options.concurrency ?? 16);
     this.#onDone = options.onDone;
-    this.#runner = new BoundedRunner(options.concurrency ?? 16, () => {
-      const next = this.#waiting.shift();
-      return next && (() => this.#run(next.key, next.fingerprint, next.run));
-    });
   }
 
   /** The last finished verification of `key`, whatever its fingerprint. */
@@ -54,12 +55,12 @@ export class VerifyPool {
 
   /** Queues a verification unless the same one is already queued or running. */
   request(key: string, fingerprint: string, run: () => Promise<VerifyResult>): void {
-    if (this.#runner.closed || this.#pending.get(key) === fingerprint) return;
+    if (this.closed || this.#pending.get(key) === fingerprint) return;
     const queued = this.#pending.has(key);
     this.#pending.set(key, fingerprint);
     if (queued) {
       // Still waiting: verify the new fingerprint in the same place in line.
-      const entry = this.#waiting.find((w) => w.key === key);
+      const entry = this.waitingFor(key);
       if (entry) {
         entry.fingerprint = fingerprint;
         entry.run = run;
@@ -67,34 +68,17 @@ export class VerifyPool {
       }
       // Running with an old fingerprint: it finishes, then this one waits its turn.
     }
-    this.#waiting.push({ key, fingerprint, run });
-    this.#runner.drain();
+    this.enqueue({ key, fingerprint, run });
   }
 
   /** The shard is gone: drop its memo (a running verification may still finish and is ignored). */
   forget(key: string): void {
     this.#memos.delete(key);
     this.#pending.delete(key);
-    const i = this.#waiting.findIndex((w) => w.key === key);
-    if (i >= 0) this.#waiting.splice(i, 1);
+    this.dropWaiting(key);
   }
 
-  get running(): number {
-    return this.#runner.running;
-  }
-
-  get queued(): number {
-    return this.#waiting.length;
-  }
-
-  /** Stops starting verifications and waits for the running ones. */
-  async close(): Promise<void> {
-    const closing = this.#runner.close();
-    this.#waiting.length = 0;
-    await closing;
-  }
-
-  async #run(key: string, fingerprint: string, run: () => Promise<VerifyResult>): Promise<void> {
+  protected override async start({ key, fingerprint, run }: Waiting): Promise<void> {
     let result: VerifyResult;
     try {
       result = await run();
@@ -108,7 +92,7 @@ export class VerifyPool {
     }
     const stillWanted = this.#pending.get(key) === fingerprint;
     if (stillWanted) this.#pending.delete(key);
-    if (this.#runner.closed) return;
+    if (this.closed) return;
     // A forgotten key (shard deleted) keeps no memo; a superseded fingerprint's result is still the latest fact.
     if (stillWanted || this.#pending.has(key)) this.#memos.set(key, { fingerprint, at: Date.now(), result });
     this.#onDone(key);

@@ -78,6 +78,18 @@ export interface McpHttpAppOptions {
   readonly guard?: ShardGuardOptions;
 }
 
+type SessionLimits = Pick<McpHttpAppOptions, "sessionIdleTimeoutMs" | "maxSessions">;
+
+/** The session limits a caller set, for passing on (an unset one stays absent, so the default applies). */
+export function sessionLimits(options: SessionLimits): SessionLimits {
+  return {
+    ...(options.sessionIdleTimeoutMs !== undefined
+      ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
+      : {}),
+    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
+  };
+}
+
 export interface McpHttpApp {
   readonly app: FastifyInstance;
   /**

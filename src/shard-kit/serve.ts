@@ -13,7 +13,7 @@ import { createLogger, silentLogger, type Logger } from "../log.ts";
 import { exitOnStopSignals } from "../util/index.ts";
 import type { Shard } from "./define.ts";
 import { runHealthChecks } from "./health.ts";
-import { buildMcpHttpApp, type McpHttpApp } from "./http.ts";
+import { buildMcpHttpApp, sessionLimits, type McpHttpApp } from "./http.ts";
 import { shardManifest } from "./manifest.ts";
 import { createMcpMetrics } from "./metrics.ts";
 import { ShardSessions, type ShardEvents } from "./events.ts";
@@ -103,10 +103,7 @@ function buildShard(shard: Shard, options: ShardAppOptions): McpHttpApp & { even
     registry,
     metrics,
     logger,
-    ...(options.sessionIdleTimeoutMs !== undefined
-      ? { sessionIdleTimeoutMs: options.sessionIdleTimeoutMs }
-      : {}),
-    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
+    ...sessionLimits(options),
   });
   built.app.addHook("onClose", () => modern.close());
   return { ...built, events: deps.sessions };

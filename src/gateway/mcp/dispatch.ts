@@ -70,6 +70,19 @@ function reportsArgumentErrorsAsResults(protocolVersion: string | undefined): bo
   return protocolVersion !== undefined && protocolVersion >= "2025-11-25";
 }
 
+/** What the gateway offers clients, in either protocol era (a fresh object each time: the SDK keeps its own). */
+export function gatewayCapabilities() {
+  return {
+    tools: { listChanged: true },
+    resources: { listChanged: true, subscribe: true },
+    prompts: { listChanged: true },
+    completions: {},
+    logging: {},
+  };
+}
+
+export const GATEWAY_INSTRUCTIONS = "shardgate gateway: the tools of every shard, named <shard>_<tool>.";
+
 export interface ServerInfo {
   readonly name: string;
   readonly version: string;
@@ -132,15 +145,9 @@ export class Dispatcher {
   initializeResult(params: Record<string, unknown> | undefined, versions: readonly string[]) {
     return {
       protocolVersion: negotiate(params?.protocolVersion, versions),
-      capabilities: {
-        tools: { listChanged: true },
-        resources: { listChanged: true, subscribe: true },
-        prompts: { listChanged: true },
-        completions: {},
-        logging: {},
-      },
+      capabilities: gatewayCapabilities(),
       serverInfo: this.#serverInfo,
-      instructions: "shardgate gateway: the tools of every shard, named <shard>_<tool>.",
+      instructions: GATEWAY_INSTRUCTIONS,
     };
   }
 

@@ -6,34 +6,21 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
-import { abilitiesOf, type ClientRequests } from "./client-requests.ts";
-import type { KeyStore, Principal } from "../auth.ts";
+import { abilitiesOf } from "./client-requests.ts";
+import type { Principal } from "../auth.ts";
 import { CODES } from "../errors.ts";
-import type { GatewayMetrics } from "../metrics.ts";
-import { ALL_VERSIONS, type Dispatcher } from "./dispatch.ts";
+import { ALL_VERSIONS } from "./dispatch.ts";
 import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
-import type { SessionSigner } from "./session.ts";
-import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
+import type { RouteOptions } from "./route-options.ts";
+import { endSseStream, hijackForSse, writeSseEvent } from "./streams.ts";
 
-export interface LegacySseOptions {
-  readonly dispatcher: Dispatcher;
-  readonly signer: SessionSigner;
-  readonly keys: KeyStore;
-  readonly hub: StreamHub;
-  readonly metrics: GatewayMetrics;
-  readonly clientRequests: ClientRequests;
-  /** A session ended: this replica forgets what it held for it. */
-  readonly endSession: (session: string) => void;
-  /** @default 15000 */
-  readonly keepAliveMs?: number;
+export interface LegacySseOptions extends RouteOptions {
   /**
    * Counts a call whose answer travels on the stream after the POST got its
    * 202, so that a drain waits for it. Returns the function that says it is done.
    * @default not counted
    */
   readonly track?: () => () => void;
-  /** Most messages in one JSON-RPC batch. @default 64 */
-  readonly maxBatchSize?: number;
 }
 
 interface LegacySession {
@@ -63,14 +50,7 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
       keyId: principal.id,
       client: null,
     });
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    });
+    const raw = hijackForSse(reply);
     writeSseEvent(raw, `/messages?sessionId=${encodeURIComponent(id)}`, "endpoint");
     const send = (message: JSONRPCMessage) => {
       if (!raw.writableEnded) writeSseEvent(raw, message);

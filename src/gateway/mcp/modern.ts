@@ -29,7 +29,13 @@ import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.j
 import type { Logger } from "../../log.ts";
 import type { Principal } from "../auth.ts";
 import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
-import type { Dispatcher, RequestContext, ServerInfo } from "./dispatch.ts";
+import {
+  gatewayCapabilities,
+  GATEWAY_INSTRUCTIONS,
+  type Dispatcher,
+  type RequestContext,
+  type ServerInfo,
+} from "./dispatch.ts";
 import { PendingInputs } from "./inputs.ts";
 import { fastError, fastRequest, fastResult, type FastRequest } from "./modern-fast.ts";
 import { isLogLevel, LOG_LEVELS } from "./logging.ts";
@@ -181,14 +187,8 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     const server = new Server(
       { name: options.serverInfo.name, version: options.serverInfo.version },
       {
-        capabilities: {
-          tools: { listChanged: true },
-          resources: { listChanged: true, subscribe: true },
-          prompts: { listChanged: true },
-          completions: {},
-          logging: {},
-        },
-        instructions: "shardgate gateway: the tools of every shard, named <shard>_<tool>.",
+        capabilities: gatewayCapabilities(),
+        instructions: GATEWAY_INSTRUCTIONS,
       },
     );
     for (const method of PLAIN_METHODS) {

@@ -9,31 +9,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth.ts";
-import type { KeyStore } from "../auth.ts";
 import { CODES, GatewayError } from "../errors.ts";
 import { abilitiesOf, ClientRequests } from "./client-requests.ts";
 import { isModernRequest, type ModernEndpoint } from "./modern.ts";
-import type { GatewayMetrics } from "../metrics.ts";
-import { STREAMABLE_VERSIONS, type Dispatcher } from "./dispatch.ts";
+import { STREAMABLE_VERSIONS } from "./dispatch.ts";
 import { isNotification, isRequest, isResponse, jsonRpcError, parseBody } from "./messages.ts";
-import type { SessionClaims, SessionSigner } from "./session.ts";
-import { endSseStream, writeSseEvent, type StreamHub } from "./streams.ts";
+import type { RouteOptions } from "./route-options.ts";
+import type { SessionClaims } from "./session.ts";
+import { endSseStream, hijackForSse, writeSseEvent } from "./streams.ts";
 
-export interface StreamableOptions {
-  readonly dispatcher: Dispatcher;
-  readonly signer: SessionSigner;
-  readonly keys: KeyStore;
-  readonly hub: StreamHub;
-  readonly metrics: GatewayMetrics;
-  readonly clientRequests: ClientRequests;
+export interface StreamableOptions extends RouteOptions {
   /** The 2026-07-28 leg. @default 2025 revisions only */
   readonly modern?: ModernEndpoint;
-  /** A session ended: this replica forgets what it held for it. */
-  readonly endSession: (session: string) => void;
-  /** @default 15000 */
-  readonly keepAliveMs?: number;
-  /** Most messages in one JSON-RPC batch. @default 64 */
-  readonly maxBatchSize?: number;
 }
 
 function accepts(request: FastifyRequest, type: string): boolean {
@@ -64,13 +51,7 @@ function lazySse(reply: FastifyReply, allowed: boolean) {
       if (state.started) return true;
       if (!allowed || reply.raw.headersSent) return false;
       state.started = true;
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
+      hijackForSse(reply);
       return true;
     },
     /** Writes a message on the stream, starting it; dropped when the client takes no SSE. */
@@ -292,14 +273,7 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
     }
     const admitted = admit(request, reply, true);
     if (!admitted) return reply;
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    });
+    const raw = hijackForSse(reply);
     raw.write(": shardgate\n\n");
     const keepAlive = setInterval(() => {
       if (!raw.writableEnded) raw.write(": keep-alive\n\n");

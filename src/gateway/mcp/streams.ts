@@ -4,6 +4,7 @@
  * notifications/cancelled can reach them. Neither is shared across replicas.
  */
 import type { ServerResponse } from "node:http";
+import type { FastifyReply } from "fastify";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { SHUTTING_DOWN_MESSAGE } from "../drain.ts";
 import { GatewayError } from "../errors.ts";
@@ -15,6 +16,19 @@ export interface ClientStream {
   send(message: JSONRPCMessage): void;
   /** Ends the stream; with `reconnectMs`, first tells the client when to reconnect (SSE `retry:`). */
   close(reconnectMs?: number): void;
+}
+
+/** Takes the response from Fastify and starts it as an event stream (headers Fastify set are kept). */
+export function hijackForSse(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  return raw;
 }
 
 export function writeSseEvent(raw: ServerResponse, message: unknown, event = "message"): void {

@@ -12,6 +12,7 @@ import { basename, dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { mcpShardSpec, mcpShardStatus } from "../../api/index.ts";
 import type { Logger } from "../../log.ts";
+import { RecordSnapshot } from "./snapshot.ts";
 import { toShardRecord, type RecordOptions } from "./record.ts";
 import { RegistryReadOnlyError, type Registry, type ShardRecord, type ShardTarget } from "./types.ts";
 import { messageOf } from "../../util/index.ts";
@@ -137,10 +138,8 @@ export function secretEnvName(secret: string, key: string): string {
   return `SHARDGATE_SECRET_${up(secret)}_${up(key)}`;
 }
 
-export class FileRegistry implements Registry {
+export class FileRegistry extends RecordSnapshot implements Registry {
   readonly mode = "file" as const;
-  #records = new Map<string, ShardRecord>();
-  #listeners = new Set<() => void>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastText: string | undefined;
@@ -149,6 +148,7 @@ export class FileRegistry implements Registry {
   lastError: string | undefined;
 
   constructor(options: FileRegistryOptions) {
+    super();
     this.#opts = options;
   }
 
@@ -195,20 +195,11 @@ export class FileRegistry implements Registry {
 
   #apply(text: string, first: boolean): void {
     if (!first && text === this.#lastText) return;
-    this.#records = parseShardsFile(text, { requireReady: this.#opts.requireReady ?? false });
+    this.records = parseShardsFile(text, { requireReady: this.#opts.requireReady ?? false });
     this.#lastText = text;
     this.lastError = undefined;
-    this.#opts.logger.info({ shards: this.#records.size }, "shards file loaded");
-    if (!first) for (const l of this.#listeners) l();
-  }
-
-  snapshot(): ReadonlyMap<string, ShardRecord> {
-    return this.#records;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#opts.logger.info({ shards: this.records.size }, "shards file loaded");
+    if (!first) this.changed();
   }
 
   async resolveAuth(target: ShardTarget): Promise<Record<string, string>> {

@@ -8,6 +8,7 @@
 import { API_VERSION, KIND, mcpShardSpec, mcpShardStatus, type McpShard } from "../../api/index.ts";
 import { Informer, RESOURCES, type KubeClient, type KubeObject } from "../../kube/index.ts";
 import type { Logger } from "../../log.ts";
+import { RecordSnapshot } from "./snapshot.ts";
 import { toShardRecord } from "./record.ts";
 
 /** The pod-template annotation `kubectl rollout restart` writes. */
@@ -58,17 +59,16 @@ export function recordFromObject(obj: ShardObject, requireReady: boolean): Shard
   );
 }
 
-export class KubeRegistry implements Registry {
+export class KubeRegistry extends RecordSnapshot implements Registry {
   readonly mode = "kube" as const;
   #opts: KubeRegistryOptions;
   #informers: Informer<ShardObject>[] = [];
-  #records = new Map<string, ShardRecord>();
   #fingerprint = "";
-  #listeners = new Set<() => void>();
   #secrets = new Map<string, { value: string; at: number }>();
   lastError: string | undefined;
 
   constructor(options: KubeRegistryOptions) {
+    super();
     this.#opts = options;
   }
 
@@ -112,19 +112,10 @@ export class KubeRegistry implements Registry {
     const fingerprint = JSON.stringify(
       sorted.map((r) => [r.key, r.target, r.reason, r.spec.enabled, r.status?.gateway]),
     );
-    this.#records = new Map(sorted.map((r) => [r.key, r]));
+    this.records = new Map(sorted.map((r) => [r.key, r]));
     if (fingerprint === this.#fingerprint) return;
     this.#fingerprint = fingerprint;
-    for (const l of this.#listeners) l();
-  }
-
-  snapshot(): ReadonlyMap<string, ShardRecord> {
-    return this.#records;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.changed();
   }
 
   async resolveAuth(target: ShardTarget): Promise<Record<string, string>> {
@@ -162,7 +153,7 @@ export class KubeRegistry implements Registry {
   }
 
   async reportGatewayStatus(key: string, report: GatewayStatusReport): Promise<void> {
-    const record = this.#records.get(key);
+    const record = this.records.get(key);
     if (!record) return;
     const current = record.status?.gateway;
     if (

@@ -586,46 +586,35 @@ export class Upstream {
     }
   }
 
-  async callTool(
-    name: string,
-    args: Record<string, unknown> | undefined,
-    options: CallOptions = {},
-  ): Promise<CallToolResult> {
-    const label = `tool ${options.displayName ?? name}`;
+  /** A request whose answer is held to the size limit: tool calls, resource reads, prompts. */
+  async #answer<T>(
+    label: string,
+    method: string,
+    params: Record<string, unknown>,
+    schema: { parse(value: unknown): T },
+    options: CallOptions,
+  ): Promise<T> {
     const result = await this.#run(
       label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "tools/call",
-          { ...options.modern?.inputs, name, arguments: args },
-          CallToolResultSchema,
-          o,
-          options.modern,
-        ),
+      (c, o) => this.#ask(c, method, { ...options.modern?.inputs, ...params }, schema, o, options.modern),
       options,
     );
     this.#checkSize(label, result);
     return result;
   }
 
+  async callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CallOptions = {},
+  ): Promise<CallToolResult> {
+    const label = `tool ${options.displayName ?? name}`;
+    return this.#answer(label, "tools/call", { name, arguments: args }, CallToolResultSchema, options);
+  }
+
   async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
     const label = `resource ${uri}`;
-    const result = await this.#run(
-      label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "resources/read",
-          { ...options.modern?.inputs, uri },
-          ReadResourceResultSchema,
-          o,
-          options.modern,
-        ),
-      options,
-    );
-    this.#checkSize(label, result);
-    return result;
+    return this.#answer(label, "resources/read", { uri }, ReadResourceResultSchema, options);
   }
 
   async getPrompt(
@@ -634,78 +623,37 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
     const label = `prompt ${options.displayName ?? name}`;
-    const result = await this.#run(
-      label,
-      (c, o) =>
-        this.#ask(
-          c,
-          "prompts/get",
-          { ...options.modern?.inputs, name, arguments: args },
-          GetPromptResultSchema,
-          o,
-          options.modern,
-        ),
-      options,
-    );
-    this.#checkSize(label, result);
-    return result;
+    return this.#answer(label, "prompts/get", { name, arguments: args }, GetPromptResultSchema, options);
   }
 
   /** Every list the shard offers (by its capabilities), all pages. */
   async list(): Promise<ShardListing> {
     return this.#run("list", async (client, o) => {
       const caps = client.getServerCapabilities() ?? {};
-      const all = async <T>(
-        page: (cursor?: string) => Promise<{ items: T[]; next?: string }>,
+      const opts = { timeout: Math.min(o.timeout, 30_000), signal: o.signal };
+      // One list's pages (at most 100), followed by nextCursor.
+      const all = async <R extends { nextCursor?: string | undefined }, T>(
+        method: string,
+        schema: { parse(value: unknown): R },
+        items: (page: R) => T[],
       ): Promise<T[]> => {
         const out: T[] = [];
         let cursor: string | undefined;
         for (let i = 0; i < 100; i++) {
-          const r = await page(cursor);
-          out.push(...r.items);
-          if (!r.next) break;
-          cursor = r.next;
+          const r = await this.#ask(client, method, { cursor }, schema, opts);
+          out.push(...items(r));
+          if (!r.nextCursor) break;
+          cursor = r.nextCursor;
         }
         return out;
       };
-      const opts = { timeout: Math.min(o.timeout, 30_000), signal: o.signal };
       const [tools, resources, resourceTemplates, prompts] = await Promise.all([
-        caps.tools
-          ? all(async (cursor) => {
-              const r = await this.#ask(client, "tools/list", { cursor }, ListToolsResultSchema, opts);
-              return { items: r.tools, next: r.nextCursor };
-            })
-          : [],
+        caps.tools ? all("tools/list", ListToolsResultSchema, (r) => r.tools) : [],
+        caps.resources ? all("resources/list", ListResourcesResultSchema, (r) => r.resources) : [],
         caps.resources
-          ? all(async (cursor) => {
-              const r = await this.#ask(
-                client,
-                "resources/list",
-                { cursor },
-                ListResourcesResultSchema,
-                opts,
-              );
-              return { items: r.resources, next: r.nextCursor };
-            })
+          ? all("resources/templates/list", ListResourceTemplatesResultSchema, (r) => r.resourceTemplates)
           : [],
-        caps.resources
-          ? all(async (cursor) => {
-              const r = await this.#ask(
-                client,
-                "resources/templates/list",
-                { cursor },
-                ListResourceTemplatesResultSchema,
-                opts,
-              );
-              return { items: r.resourceTemplates, next: r.nextCursor };
-            })
-          : [],
-        caps.prompts
-          ? all(async (cursor) => {
-              const r = await this.#ask(client, "prompts/list", { cursor }, ListPromptsResultSchema, opts);
-              return { items: r.prompts, next: r.nextCursor };
-            })
-          : [],
+        caps.prompts ? all("prompts/list", ListPromptsResultSchema, (r) => r.prompts) : [],
       ]);
       return { tools, resources, resourceTemplates, prompts };
     });

@@ -216,6 +216,21 @@ const confirmForm = {
   },
 };
 
+/**
+ * The round both requestState scenarios run: a confirmation that came back
+ * with the state this shard sealed (naming `tool`) is answered with `done`;
+ * otherwise it asks for the confirmation and seals a fresh state.
+ */
+async function confirmWithState(ctx: ToolContext, tool: string, done: string) {
+  if (acceptedContent(ctx.input.responses, "confirm") !== undefined && ctx.input.state() !== undefined) {
+    return text(done);
+  }
+  return inputRequired({
+    inputRequests: { confirm: inputRequired.elicit(confirmForm) },
+    requestState: await ctx.input.mintState({ tool, nonce: randomUUID() }),
+  });
+}
+
 const mrtrTools = [
   tool({
     name: "test_input_required_result_elicitation",
@@ -269,15 +284,8 @@ const mrtrTools = [
     description:
       "MRTR (SEP-2322): round-trips integrity-protected requestState alongside an elicitation request",
     input: noArgs,
-    handler: async (_args, ctx) => {
-      if (acceptedContent(ctx.input.responses, "confirm") !== undefined && ctx.input.state() !== undefined) {
-        return text("state-ok: requestState verified and confirmation received");
-      }
-      return inputRequired({
-        inputRequests: { confirm: inputRequired.elicit(confirmForm) },
-        requestState: await ctx.input.mintState({ tool: "request_state", nonce: randomUUID() }),
-      });
-    },
+    handler: (_args, ctx) =>
+      confirmWithState(ctx, "request_state", "state-ok: requestState verified and confirmation received"),
   }),
   tool({
     name: "test_input_required_result_multiple_inputs",
@@ -354,16 +362,8 @@ const mrtrTools = [
     name: "test_input_required_result_tampered_state",
     description: "MRTR (SEP-2322): rejects retries whose requestState fails integrity verification",
     input: noArgs,
-    handler: async (_args, ctx) => {
-      // A tampered requestState never gets here: the kit's verify hook answers -32602 first.
-      if (ctx.input.state() !== undefined && acceptedContent(ctx.input.responses, "confirm") !== undefined) {
-        return text("integrity-ok: requestState verified");
-      }
-      return inputRequired({
-        inputRequests: { confirm: inputRequired.elicit(confirmForm) },
-        requestState: await ctx.input.mintState({ tool: "tampered_state", nonce: randomUUID() }),
-      });
-    },
+    // A tampered requestState never gets here: the kit's verify hook answers -32602 first.
+    handler: (_args, ctx) => confirmWithState(ctx, "tampered_state", "integrity-ok: requestState verified"),
   }),
   tool({
     name: "test_input_required_result_capabilities",

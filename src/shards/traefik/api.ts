@@ -23,18 +23,7 @@ export interface RouterInfo {
   readonly using?: string[];
 }
 
-export interface ServiceInfo {
-  readonly name: string;
-  readonly provider: string;
-  readonly type?: string;
-  readonly status?: string;
-  readonly error?: string[];
-  readonly usedBy?: string[];
-  /** Server URL (or address) -> "UP" / "DOWN". */
-  readonly serverStatus?: Record<string, string>;
-  readonly loadBalancer?: { servers?: { url?: string; address?: string }[] };
-}
-
+/** What Traefik's API reports for every middleware, and for every service besides its servers. */
 export interface MiddlewareInfo {
   readonly name: string;
   readonly provider: string;
@@ -42,6 +31,12 @@ export interface MiddlewareInfo {
   readonly status?: string;
   readonly error?: string[];
   readonly usedBy?: string[];
+}
+
+export interface ServiceInfo extends MiddlewareInfo {
+  /** Server URL (or address) -> "UP" / "DOWN". */
+  readonly serverStatus?: Record<string, string>;
+  readonly loadBalancer?: { servers?: { url?: string; address?: string }[] };
 }
 
 export interface EntryPointInfo {

@@ -16,16 +16,9 @@
  * lets the garbage collector remove them. Pure: nothing here talks to the cluster.
  */
 import { isIP } from "node:net";
+import type { OwnerReference } from "../../kube/index.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
 import { RouteSpecError } from "./route-spec-error.ts";
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-}
 
 interface Metadata {
   name: string;

@@ -14,6 +14,16 @@ const options = z.record(z.string(), z.unknown());
 
 const domains = z.array(z.strictObject({ main: z.string().optional(), sans: stringList.optional() }));
 
+/** The fields HTTP and TCP routers share (each adds its own `tls` and the rest). */
+const routerFields = {
+  entryPoints: stringList.optional(),
+  middlewares: stringList.optional(),
+  service: z.string().optional(),
+  rule: z.string(),
+  ruleSyntax: z.string().optional(),
+  priority: z.number().int().optional(),
+};
+
 const routerTls = z.strictObject({
   certResolver: z.string().optional(),
   options: z.string().optional(),
@@ -21,12 +31,7 @@ const routerTls = z.strictObject({
 });
 
 const httpRouter = z.strictObject({
-  entryPoints: stringList.optional(),
-  middlewares: stringList.optional(),
-  service: z.string().optional(),
-  rule: z.string(),
-  ruleSyntax: z.string().optional(),
-  priority: z.number().int().optional(),
+  ...routerFields,
   tls: routerTls.nullable().optional(),
   observability: options.optional(),
   parentRefs: stringList.optional(),
@@ -121,12 +126,7 @@ const http = z.strictObject({
 });
 
 const tcpRouter = z.strictObject({
-  entryPoints: stringList.optional(),
-  middlewares: stringList.optional(),
-  service: z.string().optional(),
-  rule: z.string(),
-  ruleSyntax: z.string().optional(),
-  priority: z.number().int().optional(),
+  ...routerFields,
   tls: z
     .strictObject({
       passthrough: z.boolean().optional(),

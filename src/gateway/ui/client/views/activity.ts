@@ -21,6 +21,16 @@ interface Entry {
 
 const FILTERS = ["tool", "shard", "outcome", "key", "since", "until"] as const;
 
+/** A section of what was recorded, or which of the shard's spec.activity switches left it out. */
+function recorded(title: string, value: unknown, className: string, setting: string): HTMLElement[] {
+  return [
+    h("h3", {}, title),
+    value !== undefined
+      ? h("pre", { class: className }, pretty(value))
+      : h("p", { class: "hint not-recorded" }, `Not recorded: the shard's spec.activity.${setting} is off.`),
+  ];
+}
+
 function detail(entry: Entry): HTMLElement {
   return h(
     "aside",
@@ -40,22 +50,8 @@ function detail(entry: Entry): HTMLElement {
       ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
       entry.error ? [h("dt", {}, "Error"), h("dd", { class: "error" }, entry.error)] : null,
     ),
-    h("h3", {}, "Arguments"),
-    entry.arguments !== undefined
-      ? h("pre", { class: "arguments" }, pretty(entry.arguments))
-      : h(
-          "p",
-          { class: "hint not-recorded" },
-          "Not recorded: the shard's spec.activity.recordArguments is off.",
-        ),
-    h("h3", {}, "Result"),
-    entry.result !== undefined
-      ? h("pre", { class: "result-json" }, pretty(entry.result))
-      : h(
-          "p",
-          { class: "hint not-recorded" },
-          "Not recorded: the shard's spec.activity.recordResults is off.",
-        ),
+    recorded("Arguments", entry.arguments, "arguments", "recordArguments"),
+    recorded("Result", entry.result, "result-json", "recordResults"),
   );
 }
 
