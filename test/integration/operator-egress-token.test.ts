@@ -7,11 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { silentLogger } from "../../src/log.ts";
 import { isNotFound, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
-import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
-import { kubeconfigPath, kubectl, userKubeconfig, useNamespace, waitFor } from "../harness/index.ts";
-import { adminClient, grantOperatorRbac, RESOURCES, shardManifest } from "./operator-support.ts";
+import type { RunningOperator } from "../../src/operator/index.ts";
+import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { adminClient, RESOURCES, shardManifest, startOperatorAs } from "./operator-support.ts";
 
 const ns = useNamespace("egress-token");
 const user = `shardgate-operator-${Math.random().toString(36).slice(2, 8)}`;
@@ -19,17 +18,8 @@ let operator: RunningOperator;
 let admin: KubeClient;
 
 beforeAll(async () => {
-  await grantOperatorRbac(kubeconfigPath(), user);
   admin = adminClient(kubeconfigPath());
-  const config = operatorConfigSchema.parse({
-    kubeconfig: await userKubeconfig(user),
-    namespaces: ns.name,
-    metricsHost: "127.0.0.1",
-    metricsPort: "0",
-    leaseNamespace: ns.name,
-    resync: "3",
-  });
-  operator = await startOperator(config, silentLogger());
+  operator = await startOperatorAs(user, ns.name, { resync: "3" });
 });
 
 afterAll(async () => {
