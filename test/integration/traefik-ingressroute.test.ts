@@ -57,6 +57,18 @@ async function getIngressRoute(name: string): Promise<Record<string, unknown> | 
   }
 }
 
+/** Waits until Traefik's web entry point answers 200 for `host`; that answer's body. */
+function proxiedBody(host: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const r = await request(`${traefik.webUrl}/`, { headers: { host } });
+      const body = await r.body.text();
+      return r.statusCode === 200 ? body : undefined;
+    },
+    { message: `Traefik never proxied ${host}` },
+  );
+}
+
 async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
   try {
     return await read;
@@ -243,14 +255,7 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
     expect((stored?.metadata as { labels: Record<string, string> }).labels).toEqual({
       "app.kubernetes.io/managed-by": "shardgate",
     });
-    const res = await waitFor(
-      async () => {
-        const r = await request(`${traefik.webUrl}/`, { headers: { host: "app.home.arpa" } });
-        const body = await r.body.text();
-        return r.statusCode === 200 ? body : undefined;
-      },
-      { message: "Traefik never proxied app.home.arpa" },
-    );
+    const res = await proxiedBody("app.home.arpa");
     expect(res).toBe("hello from app.home.arpa");
   });
 
@@ -329,14 +334,7 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
         uid: (ir?.metadata as { uid: string }).uid,
       }),
     ]);
-    const body = await waitFor(
-      async () => {
-        const r = await request(`${traefik.webUrl}/`, { headers: { host: "url.home.arpa" } });
-        const text = await r.body.text();
-        return r.statusCode === 200 ? text : undefined;
-      },
-      { message: "Traefik never proxied url.home.arpa" },
-    );
+    const body = await proxiedBody("url.home.arpa");
     expect(body).toBe("hello from url.home.arpa");
   });
 
