@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { isNotFound, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
 import type { RunningOperator } from "../../src/operator/index.ts";
 import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { DNS_EGRESS, egressPolicyHead } from "../support/shards.ts";
 import { adminClient, RESOURCES, shardManifest, startOperatorAs } from "./operator-support.ts";
 
 const ns = useNamespace("egress-token");
@@ -58,21 +59,9 @@ describe("spec.egress", () => {
       controller: true,
     });
     expect(policy.spec).toEqual({
-      podSelector: {
-        matchLabels: {
-          "app.kubernetes.io/instance": "fenced",
-          "app.kubernetes.io/component": "shard",
-          "app.kubernetes.io/managed-by": "shardgate",
-        },
-      },
-      policyTypes: ["Egress"],
+      ...egressPolicyHead("fenced"),
       egress: [
-        {
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
+        DNS_EGRESS,
         {
           to: [{ ipBlock: { cidr: "192.168.1.0/24", except: ["192.168.1.1/32"] } }],
           ports: [{ protocol: "TCP", port: 8123 }],

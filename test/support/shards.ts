@@ -1,4 +1,7 @@
-/** McpShard objects for the operator's pure tests: a spec parsed by the real schema, fixed metadata. */
+/**
+ * McpShard objects for the operator's pure tests (a spec parsed by the real
+ * schema, fixed metadata), and what its egress NetworkPolicy must hold.
+ */
 import { mcpShardSpec, type McpShard } from "../../src/api/index.ts";
 
 /** The McpShard n/s (uid u-1, generation 1) with `spec` parsed and defaulted by the zod schema. */
@@ -10,3 +13,25 @@ export function testShard(spec: unknown): McpShard {
     spec: mcpShardSpec.parse(spec),
   };
 }
+
+/** The egress NetworkPolicy of McpShard `instance` and the policy kind it declares, before its rules. */
+export function egressPolicyHead(instance: string) {
+  return {
+    podSelector: {
+      matchLabels: {
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": "shard",
+        "app.kubernetes.io/managed-by": "shardgate",
+      },
+    },
+    policyTypes: ["Egress"],
+  };
+}
+
+/** The first rule of every egress policy: DNS, over UDP and TCP. */
+export const DNS_EGRESS = {
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
+};

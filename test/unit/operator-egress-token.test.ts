@@ -9,7 +9,7 @@ import {
   desiredTokenSecret,
   randomToken,
 } from "../../src/operator/desired/index.ts";
-import { testShard } from "../support/shards.ts";
+import { DNS_EGRESS, egressPolicyHead, testShard } from "../support/shards.ts";
 
 const options = {
   shardImage: "shardgate:test",
@@ -47,22 +47,8 @@ describe("spec.egress", () => {
     const policy = desiredEgressPolicy(shard({ container, egress: {} }));
     expect(policy?.metadata?.name).toBe("s-egress");
     expect(policy?.spec).toEqual({
-      podSelector: {
-        matchLabels: {
-          "app.kubernetes.io/instance": "s",
-          "app.kubernetes.io/component": "shard",
-          "app.kubernetes.io/managed-by": "shardgate",
-        },
-      },
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
-      ],
+      ...egressPolicyHead("s"),
+      egress: [DNS_EGRESS],
     });
   });
 
