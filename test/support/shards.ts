@@ -14,6 +14,11 @@ export function testShard(spec: unknown): McpShard {
   };
 }
 
+/** The operator's desired-state options with `shardImage`, gateways selected by their component label. */
+export function desiredOptions(shardImage: string) {
+  return { shardImage, gatewaySelector: { "app.kubernetes.io/component": "gateway" } };
+}
+
 /** The egress NetworkPolicy of McpShard `instance` and the policy kind it declares, before its rules. */
 export function egressPolicyHead(instance: string) {
   return {

@@ -9,14 +9,9 @@ import {
   desiredTokenSecret,
   randomToken,
 } from "../../src/operator/desired/index.ts";
-import { DNS_EGRESS, egressPolicyHead, testShard } from "../support/shards.ts";
+import { desiredOptions, DNS_EGRESS, egressPolicyHead, testShard as shard } from "../support/shards.ts";
 
-const options = {
-  shardImage: "shardgate:test",
-  gatewaySelector: { "app.kubernetes.io/component": "gateway" },
-};
-
-const shard = testShard;
+const options = desiredOptions("shardgate:test");
 
 const container = { image: "x:1" };
 const bearer = { generate: true, valuePrefix: "Bearer ", secretKeyRef: { name: "s-token", key: "token" } };
