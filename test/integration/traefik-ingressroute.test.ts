@@ -146,33 +146,29 @@ function tlsGet(
   });
 }
 
+/** A YAML ExternalName Service `name` for the loopback backend (ends with a newline). */
+function loopbackService(name: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  type: ExternalName
+  externalName: 127.0.0.1
+  ports:
+    - port: ${backendPort}
+`;
+}
+
 beforeAll(async () => {
   backend = createServer((req, res) => res.end(`hello from ${req.headers.host}`));
   await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
   backendPort = (backend.address() as AddressInfo).port;
   await applyYaml(
     kubeConfig(),
-    `apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  type: ExternalName
-  externalName: 127.0.0.1
-  ports:
-    - port: ${backendPort}
----
+    `${loopbackService("backend")}---
 # The user's own Service that happens to have the name a route "taken" would use.
-apiVersion: v1
-kind: Service
-metadata:
-  name: shardgate-taken
-spec:
-  type: ExternalName
-  externalName: 127.0.0.1
-  ports:
-    - port: ${backendPort}
----
+${loopbackService("shardgate-taken")}---
 apiVersion: traefik.io/v1alpha1
 kind: IngressRoute
 metadata:

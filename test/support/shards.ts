@@ -40,3 +40,8 @@ export const DNS_EGRESS = {
     { protocol: "TCP", port: 53 },
   ],
 };
+
+/** A status condition `type` that is True (reason Verified), as the operator writes it, dated now. */
+export function trueCondition(type: string, message: string) {
+  return { type, status: "True", reason: "Verified", message, lastTransitionTime: new Date().toISOString() };
+}
