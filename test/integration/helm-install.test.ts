@@ -21,6 +21,8 @@ const ns = useNamespace("helm-install");
 // Cluster-scoped names carry the release name: unique per run.
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;
 const fullname = `${release}-shardgate`;
+/** What `helm install` and `helm upgrade` both name: the release, the chart, this cluster and namespace. */
+const releaseArgs = () => [release, CHART_DIR, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name];
 
 describe("helm install charts/shardgate", () => {
   let operator: ChildProcess | undefined;
@@ -31,12 +33,7 @@ describe("helm install charts/shardgate", () => {
   beforeAll(async () => {
     const result = await helm([
       "install",
-      release,
-      CHART_DIR,
-      "--kubeconfig",
-      kubeconfigPath(),
-      "--namespace",
-      ns.name,
+      ...releaseArgs(),
       // The global setup installed crds/ already (the same object: chart-render.test.ts), unowned by Helm.
       "--set",
       "crds.enabled=false",
@@ -134,18 +131,7 @@ describe("helm install charts/shardgate", () => {
       (await core.readNamespacedSecret({ name: `${fullname}-gateway-session`, namespace: ns.name })).data
         ?.secret;
     const before = await read();
-    const result = await helm([
-      "upgrade",
-      release,
-      CHART_DIR,
-      "--kubeconfig",
-      kubeconfigPath(),
-      "--namespace",
-      ns.name,
-      "--reuse-values",
-      "--set",
-      "gateway.replicas=3",
-    ]);
+    const result = await helm(["upgrade", ...releaseArgs(), "--reuse-values", "--set", "gateway.replicas=3"]);
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     expect(await read()).toBe(before);
