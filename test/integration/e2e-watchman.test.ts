@@ -26,7 +26,7 @@ import {
   waitFor,
 } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
-import { runCommand } from "../support/cli.ts";
+import { runCommand, serveArgs } from "../support/cli.ts";
 import { grantOperatorRbac } from "./operator-support.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
@@ -202,20 +202,7 @@ describe("a scaffolded watchman shard, through operator and gateway", () => {
     const port = await freePort();
     const gateway = startProcess(
       "gateway",
-      [
-        CLI,
-        "gateway",
-        "--kubeconfig",
-        kubeconfigPath(),
-        "--namespaces",
-        ns.name,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--shutdown-delay-seconds",
-        "0",
-      ],
+      [CLI, "gateway", "--kubeconfig", kubeconfigPath(), "--namespaces", ns.name, ...serveArgs(port)],
       KIT_ROOT,
     );
     gatewayUrl = `http://127.0.0.1:${port}`;

@@ -63,6 +63,11 @@ export function postMcp(base: string, session: string | undefined, body: unknown
   });
 }
 
+/** An `initialize` result of a tools-only server `name` that echoes the client's `protocolVersion`. */
+export function toolsServerInitialize(name: string, protocolVersion: string | undefined) {
+  return { protocolVersion, capabilities: { tools: {} }, serverInfo: { name, version: "1.0.0" } };
+}
+
 export interface ConnectOptions {
   /** Sent with every request (and the SSE stream). */
   readonly headers?: Record<string, string>;
