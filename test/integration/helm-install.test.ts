@@ -3,10 +3,8 @@
 // RBAC, reconciles the chart's Traefik McpShard into a Deployment and a
 // Service. `helm upgrade` keeps the gateway's session secret.
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { repoRoot } from "../harness/binaries.ts";
 import {
   applyYaml,
   kubeConfig,
@@ -16,6 +14,7 @@ import {
   waitFor,
 } from "../harness/index.ts";
 import { CHART_DIR, helm } from "../support/chart-helpers.ts";
+import { operatorCliArgs } from "./operator-support.ts";
 
 const ns = useNamespace("helm-install");
 // Cluster-scoped names carry the release name: unique per run.
@@ -159,24 +158,12 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
     const kubeconfig = await userKubeconfig(user);
     operator = spawn(
       process.execPath,
-      [
-        join(repoRoot(), "src/cli.ts"),
-        "operator",
-        "--kubeconfig",
-        kubeconfig,
-        "--namespaces",
-        ns.name,
-        "--lease-namespace",
-        ns.name,
+      operatorCliArgs(kubeconfig, ns.name, [
         "--lease-name",
         `${fullname}-operator`,
-        "--metrics-host",
-        "127.0.0.1",
-        "--metrics-port",
-        "0",
         "--gateway-selector",
         "shardgate.dev/shard-client=true",
-      ],
+      ]),
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_FORMAT: "json" } },
     );
     operator.stdout?.on("data", (c: Buffer) => (operatorLog += c.toString()));

@@ -158,3 +158,26 @@ export async function startOperatorAs(
   });
   return startOperator(config, silentLogger());
 }
+
+/**
+ * The command line (after node) of a `shardgate operator` process that logs in
+ * with `kubeconfig`, watches `namespace` and holds its lease there, its metrics
+ * on a free loopback port; flags in `extra` follow.
+ */
+export function operatorCliArgs(kubeconfig: string, namespace: string, extra: readonly string[]): string[] {
+  return [
+    join(import.meta.dirname, "../../src/cli.ts"),
+    "operator",
+    "--kubeconfig",
+    kubeconfig,
+    "--namespaces",
+    namespace,
+    "--lease-namespace",
+    namespace,
+    "--metrics-host",
+    "127.0.0.1",
+    "--metrics-port",
+    "0",
+    ...extra,
+  ];
+}
