@@ -12,8 +12,9 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { applyMcpShard, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
 import {
+  applyStdioEchoShard,
   forwardService,
   helmChart,
   podLogs,
@@ -27,7 +28,6 @@ import { helm } from "../support/chart-helpers.ts";
 const ns = useNamespace("e2e-chart");
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;
 const fullname = `${release}-shardgate`;
-const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
 
 /** An MCP client session through the gateway Service's forward. */
 async function connectGateway(url: string): Promise<Client> {
@@ -134,31 +134,13 @@ describe("the chart on a real node", () => {
 
   it("runs a stdio McpShard through shardgate bridge and a url McpShard, both Ready with tools through the gateway", async () => {
     onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    await applyYaml(
-      kubeConfig(),
-      JSON.stringify({
-        apiVersion: "mcp.shardgate.dev/v1alpha1",
-        kind: "McpShard",
-        metadata: { name: "stdio-echo" },
-        spec: {
-          stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
-          tools: { prefix: "sx" },
-        },
-      }),
-      { namespace: ns.name },
-    );
+    await applyStdioEchoShard(ns.name);
     console.log(`[e2e] stdio McpShard Ready ${await waitShardReady(ns.name, "stdio-echo")} s after apply`);
     // The url kind deploys nothing: it names a server that already runs (here the stdio shard's Service).
-    await applyYaml(
-      kubeConfig(),
-      JSON.stringify({
-        apiVersion: "mcp.shardgate.dev/v1alpha1",
-        kind: "McpShard",
-        metadata: { name: "url-echo" },
-        spec: { url: `http://stdio-echo.${ns.name}.svc.cluster.local:8080/mcp`, tools: { prefix: "ux" } },
-      }),
-      { namespace: ns.name },
-    );
+    await applyMcpShard(ns.name, "url-echo", {
+      url: `http://stdio-echo.${ns.name}.svc.cluster.local:8080/mcp`,
+      tools: { prefix: "ux" },
+    });
     await waitShardReady(ns.name, "url-echo", 120_000);
     gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
     const client = await connectGateway(gateway.url);

@@ -5,13 +5,12 @@
  * removed key refused once the rollout ends). Every call must succeed; the
  * figures (calls attempted / failed per upgrade) are printed.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
 import {
+  applyStdioEchoShard,
   forwardService,
   helmChart,
   podLogs,
@@ -24,7 +23,6 @@ import { helm } from "../support/chart-helpers.ts";
 const ns = useNamespace("e2e-upgrade");
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;
 const fullname = `${release}-shardgate`;
-const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
 // "steady" stays across both upgrades (the loop's key); "rotating" is replaced.
 const STEADY = "steady-key-0123456789abcdef0123456789";
 const OLD_KEY = "rotating-key-old-0123456789abcdef0123";
@@ -86,25 +84,35 @@ async function rollout(): Promise<void> {
   await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
 }
 
+/**
+ * `helm upgrade` to revision r2 with `rotatingKey` while a call loop runs on
+ * `client`; logs the loop's figures (as "`what`") and returns them.
+ */
+async function upgradeUnderLoad(client: Client, rotatingKey: string, what: string) {
+  const loop = callLoop(client);
+  const start = Date.now();
+  await helmChart("upgrade", release, ns.name, [
+    ...BASE_SETS,
+    `gateway.apiKeys.keys.rotating=${rotatingKey}`,
+    "gateway.podAnnotations.e2e-revision=r2",
+  ]);
+  await rollout();
+  // Calls keep going a little after the rollout, when the old pods are gone.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const figures = await loop.stop();
+  console.log(
+    `[e2e] helm upgrade (${what}, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
+  );
+  return figures;
+}
+
 describe("rolling upgrades of the chart without a dropped call", () => {
   let gateway: Forward;
 
   beforeAll(async () => {
     await helmChart("install", release, ns.name, [...BASE_SETS, `gateway.apiKeys.keys.rotating=${OLD_KEY}`]);
     await rollout();
-    await applyYaml(
-      kubeConfig(),
-      JSON.stringify({
-        apiVersion: "mcp.shardgate.dev/v1alpha1",
-        kind: "McpShard",
-        metadata: { name: "stdio-echo" },
-        spec: {
-          stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
-          tools: { prefix: "sx" },
-        },
-      }),
-      { namespace: ns.name },
-    );
+    await applyStdioEchoShard(ns.name);
     await waitShardReady(ns.name, "stdio-echo");
     gateway = await forwardService(ns.name, `${fullname}-gateway`);
   });
@@ -122,20 +130,7 @@ describe("rolling upgrades of the chart without a dropped call", () => {
         timeoutMs: 60_000,
         message: "the gateway never listed sx_echo",
       });
-      const loop = callLoop(client);
-      const start = Date.now();
-      await helmChart("upgrade", release, ns.name, [
-        ...BASE_SETS,
-        `gateway.apiKeys.keys.rotating=${OLD_KEY}`,
-        "gateway.podAnnotations.e2e-revision=r2",
-      ]);
-      await rollout();
-      // Calls keep going a little after the rollout, when the old pods are gone.
-      await new Promise((r) => setTimeout(r, 3_000));
-      const figures = await loop.stop();
-      console.log(
-        `[e2e] helm upgrade (gateway pods replaced, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
-      );
+      const figures = await upgradeUnderLoad(client, OLD_KEY, "gateway pods replaced");
       expect(figures.attempted).toBeGreaterThan(10);
       expect(figures.failed).toBe(0);
     } finally {
@@ -147,19 +142,7 @@ describe("rolling upgrades of the chart without a dropped call", () => {
     onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=gateway")));
     const client = await connect(gateway.url, STEADY);
     try {
-      const loop = callLoop(client);
-      const start = Date.now();
-      await helmChart("upgrade", release, ns.name, [
-        ...BASE_SETS,
-        `gateway.apiKeys.keys.rotating=${NEW_KEY}`,
-        "gateway.podAnnotations.e2e-revision=r2",
-      ]);
-      await rollout();
-      await new Promise((r) => setTimeout(r, 3_000));
-      const figures = await loop.stop();
-      console.log(
-        `[e2e] helm upgrade (API key rotated, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
-      );
+      const figures = await upgradeUnderLoad(client, NEW_KEY, "API key rotated");
       expect(figures.failed).toBe(0);
     } finally {
       await client.close();

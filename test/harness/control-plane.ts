@@ -373,50 +373,43 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       (await httpGet(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false })).status === 200;
 
     const waits: Promise<void>[] = [];
-    if (controllerManagerBin) {
+    // A component that serves its health on a free loopback port; `waits` gets its readiness.
+    const startComponent = async (name: string, bin: string, kubeconfig: string, flags: string[]) => {
       const port = await freePort();
-      const cm = spawnManaged(
-        "kube-controller-manager",
-        controllerManagerBin,
+      const child = spawnManaged(
+        name,
+        bin,
         [
-          `--kubeconfig=${join(dir, "controller-manager.kubeconfig")}`,
+          `--kubeconfig=${join(dir, kubeconfig)}`,
           "--bind-address=127.0.0.1",
           `--secure-port=${port}`,
-          `--cert-dir=${join(dir, "controller-manager-certs")}`,
-          "--leader-elect=false",
-          // Every default controller; the cloud ones stay off without a cloud provider.
-          "--controllers=*",
-          // Each controller acts as its own service account, as in a real cluster.
-          "--use-service-account-credentials=true",
-          `--root-ca-file=${pki.ca.certPath}`,
-          `--service-account-private-key-file=${pki.serviceAccount.privatePath}`,
-          `--cluster-signing-cert-file=${pki.ca.certPath}`,
-          `--cluster-signing-key-file=${pki.ca.keyPath}`,
-          `--service-cluster-ip-range=${SERVICE_CIDR}`,
-          // Tests create and delete many objects quickly; client-side throttling would only slow them.
-          "--kube-api-qps=200",
-          "--kube-api-burst=400",
+          ...flags,
         ],
-        { logPath: join(dir, "kube-controller-manager.log") },
+        { logPath: join(dir, `${name}.log`) },
       );
-      processes.push(cm);
-      waits.push(waitUntilReady(cm, "healthy", healthz(port)));
+      processes.push(child);
+      waits.push(waitUntilReady(child, "healthy", healthz(port)));
+    };
+    if (controllerManagerBin) {
+      await startComponent("kube-controller-manager", controllerManagerBin, "controller-manager.kubeconfig", [
+        `--cert-dir=${join(dir, "controller-manager-certs")}`,
+        "--leader-elect=false",
+        // Every default controller; the cloud ones stay off without a cloud provider.
+        "--controllers=*",
+        // Each controller acts as its own service account, as in a real cluster.
+        "--use-service-account-credentials=true",
+        `--root-ca-file=${pki.ca.certPath}`,
+        `--service-account-private-key-file=${pki.serviceAccount.privatePath}`,
+        `--cluster-signing-cert-file=${pki.ca.certPath}`,
+        `--cluster-signing-key-file=${pki.ca.keyPath}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        // Tests create and delete many objects quickly; client-side throttling would only slow them.
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
+      ]);
     }
     if (schedulerBin) {
-      const port = await freePort();
-      const scheduler = spawnManaged(
-        "kube-scheduler",
-        schedulerBin,
-        [
-          `--kubeconfig=${join(dir, "scheduler.kubeconfig")}`,
-          "--bind-address=127.0.0.1",
-          `--secure-port=${port}`,
-          "--leader-elect=false",
-        ],
-        { logPath: join(dir, "kube-scheduler.log") },
-      );
-      processes.push(scheduler);
-      waits.push(waitUntilReady(scheduler, "healthy", healthz(port)));
+      await startComponent("kube-scheduler", schedulerBin, "scheduler.kubeconfig", ["--leader-elect=false"]);
     }
     await Promise.all(waits);
 

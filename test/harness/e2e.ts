@@ -3,9 +3,11 @@
  * node-setup.ts (one per run), forwards from this process into it, container
  * logs, and the chart installed with the locally built image.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { inject } from "vitest";
 import { CHART_DIR, helm, type HelmResult } from "../support/chart-helpers.ts";
-import { kubeconfigPath, kubectl, waitFor } from "./index.ts";
+import { applyMcpShard, kubeconfigPath, kubectl, waitFor } from "./index.ts";
 import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
 
 export type { Forward } from "./node.ts";
@@ -147,6 +149,16 @@ export async function probeFromPod(
   } finally {
     await kubectl(["-n", namespace, "delete", "pod", name, "--wait=false"], { allowFailure: true });
   }
+}
+
+const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
+
+/** Applies the McpShard "stdio-echo": test/fixtures/e2e/stdio-server.mjs run through shardgate bridge, tools "sx_". */
+export async function applyStdioEchoShard(namespace: string): Promise<void> {
+  await applyMcpShard(namespace, "stdio-echo", {
+    stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
+    tools: { prefix: "sx" },
+  });
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { TestProject } from "vitest/node";
 import { componentDir, testbinCacheDir } from "./binaries.ts";
-import { startControlPlane } from "./control-plane.ts";
+import { startControlPlane, type ControlPlane } from "./control-plane.ts";
 import { installTestCrds } from "./crds.ts";
 
 declare module "vitest" {
@@ -31,6 +31,19 @@ declare module "vitest" {
   }
 }
 
+/** Hands the control plane `cp` (and the testbin folders) to the test files: the ProvidedContext above. */
+export function provideControlPlane(project: TestProject, cp: ControlPlane): void {
+  project.provide("kubeconfig", cp.kubeconfigPath);
+  project.provide("server", cp.server);
+  project.provide("caCertPath", cp.caCertPath);
+  project.provide("caKeyPath", cp.caKeyPath);
+  project.provide("auditLogPath", cp.auditLogPath);
+  project.provide("controlPlaneDir", cp.dir);
+  project.provide("testbinDir", testbinCacheDir());
+  project.provide("traefikDir", componentDir("traefik"));
+  project.provide("helmDir", componentDir("helm"));
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   // CRDs go in before the controller-manager starts, so its garbage collector
@@ -42,15 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.SHARDGATE_TEST_VERBOSE) {
     console.log(`[harness] control plane ${cp.server} ready in ${Date.now() - started} ms (${cp.dir})`);
   }
-  project.provide("kubeconfig", cp.kubeconfigPath);
-  project.provide("server", cp.server);
-  project.provide("caCertPath", cp.caCertPath);
-  project.provide("caKeyPath", cp.caKeyPath);
-  project.provide("auditLogPath", cp.auditLogPath);
-  project.provide("controlPlaneDir", cp.dir);
-  project.provide("testbinDir", testbinCacheDir());
-  project.provide("traefikDir", componentDir("traefik"));
-  project.provide("helmDir", componentDir("helm"));
+  provideControlPlane(project, cp);
   return async () => {
     await cp.stop();
   };

@@ -191,6 +191,16 @@ export async function applyYaml(
   return applied;
 }
 
+/** Server-side applies one McpShard `name` with `spec` in `namespace` (see applyYaml). */
+export function applyMcpShard(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<KubernetesObject[]> {
+  const shard = { apiVersion: "mcp.shardgate.dev/v1alpha1", kind: "McpShard", metadata: { name }, spec };
+  return applyYaml(kubeConfig(), JSON.stringify(shard), { namespace });
+}
+
 export interface KubectlOptions {
   /** @default the shared control plane's admin kubeconfig */
   readonly kubeconfig?: string;

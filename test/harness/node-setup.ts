@@ -8,8 +8,8 @@
  */
 import type { TestProject } from "vitest/node";
 import { installTestCrds } from "./crds.ts";
-import { componentDir, testbinCacheDir } from "./binaries.ts";
 import { startControlPlane } from "./control-plane.ts";
+import { provideControlPlane } from "./global-setup.ts";
 import { startNode } from "./node.ts";
 
 declare module "vitest" {
@@ -36,15 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await cp.stop();
     throw err;
   }
-  project.provide("kubeconfig", cp.kubeconfigPath);
-  project.provide("server", cp.server);
-  project.provide("caCertPath", cp.caCertPath);
-  project.provide("caKeyPath", cp.caKeyPath);
-  project.provide("auditLogPath", cp.auditLogPath);
-  project.provide("controlPlaneDir", cp.dir);
-  project.provide("testbinDir", testbinCacheDir());
-  project.provide("traefikDir", componentDir("traefik"));
-  project.provide("helmDir", componentDir("helm"));
+  provideControlPlane(project, cp);
   project.provide("nodeDir", node.dir);
   project.provide("nodeHolderPid", node.holderPid);
   return async () => {

@@ -44,6 +44,11 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
+/** `openssl req -x509` with a fresh P-256 key written to keyPath, the certificate to certPath. */
+function newCertArgs(out: { certPath: string; keyPath: string }, subject: string): string[] {
+  return ["req", "-x509", ...KEY_ARGS, "-keyout", out.keyPath, "-out", out.certPath, "-subj", subject];
+}
+
 /** RFC 2253-ish escaping for openssl's -subj syntax, where "/" separates entries. */
 function subjectPart(value: string): string {
   return value.replace(/[\\/,+=]/g, (c) => `\\${c}`);
@@ -53,15 +58,7 @@ export async function createCa(dir: string): Promise<Ca> {
   const certPath = join(dir, "ca.crt");
   const keyPath = join(dir, "ca.key");
   await openssl([
-    "req",
-    "-x509",
-    ...KEY_ARGS,
-    "-keyout",
-    keyPath,
-    "-out",
-    certPath,
-    "-subj",
-    "/CN=shardgate-test-ca",
+    ...newCertArgs({ certPath, keyPath }, "/CN=shardgate-test-ca"),
     ...DAYS,
     "-addext",
     "basicConstraints=critical,CA:TRUE",
@@ -88,15 +85,7 @@ export async function issueCert(ca: Ca, dir: string, req: CertRequest): Promise<
   ];
   if (server) extensions.push("-addext", `subjectAltName=${req.altNames.join(",")}`);
   await openssl([
-    "req",
-    "-x509",
-    ...KEY_ARGS,
-    "-keyout",
-    keyPath,
-    "-out",
-    certPath,
-    "-subj",
-    subject,
+    ...newCertArgs({ certPath, keyPath }, subject),
     "-CA",
     ca.certPath,
     "-CAkey",

@@ -21,6 +21,7 @@ import { KubeClient, loadKubeConfig, RESOURCES, type KubeObject } from "../../sr
 import { silentLogger } from "../../src/log.ts";
 import { startBrowser, type BrowserPage, type TestBrowser } from "../harness/browser.ts";
 import { kubectl, kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
+import { trueCondition } from "../support/shards.ts";
 
 const ns = useNamespace("console");
 const ADMIN = "console-admin-key-0123456789";
@@ -84,22 +85,7 @@ describe("console in Chromium", () => {
 
   const ready = (url: string) => ({
     url,
-    conditions: [
-      {
-        type: "Ready",
-        status: "True",
-        reason: "Verified",
-        message: "test",
-        lastTransitionTime: new Date().toISOString(),
-      },
-      {
-        type: "Verified",
-        status: "True",
-        reason: "Verified",
-        message: "tools/list answered",
-        lastTransitionTime: new Date().toISOString(),
-      },
-    ],
+    conditions: [trueCondition("Ready", "test"), trueCondition("Verified", "tools/list answered")],
   });
 
   beforeAll(async () => {

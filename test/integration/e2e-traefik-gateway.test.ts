@@ -24,6 +24,7 @@ import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard } from "../../src/shards/traefik/index.ts";
 import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
+import { serveArgs } from "../support/cli.ts";
 import { TRAEFIK_TOOLS, USER_FILE } from "../support/traefik.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
@@ -191,18 +192,7 @@ beforeAll(async () => {
   gateway = spawnManaged(
     "gateway",
     process.execPath,
-    [
-      CLI,
-      "gateway",
-      "--shards-file",
-      shardsFile,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--shutdown-delay-seconds",
-      "0",
-    ],
+    [CLI, "gateway", "--shards-file", shardsFile, ...serveArgs(port)],
     {
       logPath: join(scratch, "gateway.log"),
       cwd: KIT_ROOT,

@@ -18,16 +18,15 @@ import type { McpShard } from "../../src/api/index.ts";
 import { KubeClient, loadKubeConfig, RESOURCES, type KubeObject } from "../../src/kube/index.ts";
 import { KIT_ROOT, scaffoldShard } from "../../src/scaffold/index.ts";
 import {
-  applyYaml,
+  applyMcpShard,
   freePort,
-  kubeConfig,
   kubeconfigPath,
   userKubeconfig,
   useNamespace,
   waitFor,
 } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
-import { runCommand } from "../support/cli.ts";
+import { runCommand, serveArgs } from "../support/cli.ts";
 import { grantOperatorRbac } from "./operator-support.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
@@ -156,20 +155,11 @@ describe("a scaffolded watchman shard, through operator and gateway", () => {
   });
 
   it("is declared as an external McpShard and verified by the operator", async () => {
-    await applyYaml(
-      kubeConfig(),
-      JSON.stringify({
-        apiVersion: "mcp.shardgate.dev/v1alpha1",
-        kind: "McpShard",
-        metadata: { name: "watchman" },
-        spec: {
-          description: "Container logs (a Dozzle stand-in), scaffolded with shardgate new-shard.",
-          url: `http://127.0.0.1:${shardPort}/mcp`,
-          tools: { prefix: "watchman" },
-        },
-      }),
-      { namespace: ns.name },
-    );
+    await applyMcpShard(ns.name, "watchman", {
+      description: "Container logs (a Dozzle stand-in), scaffolded with shardgate new-shard.",
+      url: `http://127.0.0.1:${shardPort}/mcp`,
+      tools: { prefix: "watchman" },
+    });
     // The operator runs as a user with exactly deploy/rbac's ClusterRole.
     const user = `e2e-watchman-operator-${ns.name.slice(-6)}`;
     await grantOperatorRbac(kubeconfigPath(), user);
@@ -212,20 +202,7 @@ describe("a scaffolded watchman shard, through operator and gateway", () => {
     const port = await freePort();
     const gateway = startProcess(
       "gateway",
-      [
-        CLI,
-        "gateway",
-        "--kubeconfig",
-        kubeconfigPath(),
-        "--namespaces",
-        ns.name,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--shutdown-delay-seconds",
-        "0",
-      ],
+      [CLI, "gateway", "--kubeconfig", kubeconfigPath(), "--namespaces", ns.name, ...serveArgs(port)],
       KIT_ROOT,
     );
     gatewayUrl = `http://127.0.0.1:${port}`;

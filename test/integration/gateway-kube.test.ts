@@ -14,6 +14,7 @@ import { KubeRegistry } from "../../src/gateway/registry/kube.ts";
 import { KubeClient, loadKubeConfig, RESOURCES } from "../../src/kube/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
+import { trueCondition } from "../support/shards.ts";
 import { connectStreamable, startShard, type TestShard } from "../support/gateway-fixtures.ts";
 
 const ns = useNamespace("gateway");
@@ -46,15 +47,7 @@ async function markMcpShardReady(
     {
       status: {
         url,
-        conditions: [
-          {
-            type: "Ready",
-            status: "True",
-            reason: "Verified",
-            message: "test",
-            lastTransitionTime: new Date().toISOString(),
-          },
-        ],
+        conditions: [trueCondition("Ready", "test")],
       },
     },
     "status",

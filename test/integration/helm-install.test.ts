@@ -3,10 +3,8 @@
 // RBAC, reconciles the chart's Traefik McpShard into a Deployment and a
 // Service. `helm upgrade` keeps the gateway's session secret.
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { repoRoot } from "../harness/binaries.ts";
 import {
   applyYaml,
   kubeConfig,
@@ -16,11 +14,14 @@ import {
   waitFor,
 } from "../harness/index.ts";
 import { CHART_DIR, helm } from "../support/chart-helpers.ts";
+import { operatorCliArgs } from "./operator-support.ts";
 
 const ns = useNamespace("helm-install");
 // Cluster-scoped names carry the release name: unique per run.
 const release = `sg${Math.random().toString(36).slice(2, 7)}`;
 const fullname = `${release}-shardgate`;
+/** What `helm install` and `helm upgrade` both name: the release, the chart, this cluster and namespace. */
+const releaseArgs = () => [release, CHART_DIR, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name];
 
 describe("helm install charts/shardgate", () => {
   let operator: ChildProcess | undefined;
@@ -31,12 +32,7 @@ describe("helm install charts/shardgate", () => {
   beforeAll(async () => {
     const result = await helm([
       "install",
-      release,
-      CHART_DIR,
-      "--kubeconfig",
-      kubeconfigPath(),
-      "--namespace",
-      ns.name,
+      ...releaseArgs(),
       // The global setup installed crds/ already (the same object: chart-render.test.ts), unowned by Helm.
       "--set",
       "crds.enabled=false",
@@ -134,18 +130,7 @@ describe("helm install charts/shardgate", () => {
       (await core.readNamespacedSecret({ name: `${fullname}-gateway-session`, namespace: ns.name })).data
         ?.secret;
     const before = await read();
-    const result = await helm([
-      "upgrade",
-      release,
-      CHART_DIR,
-      "--kubeconfig",
-      kubeconfigPath(),
-      "--namespace",
-      ns.name,
-      "--reuse-values",
-      "--set",
-      "gateway.replicas=3",
-    ]);
+    const result = await helm(["upgrade", ...releaseArgs(), "--reuse-values", "--set", "gateway.replicas=3"]);
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     expect(await read()).toBe(before);
@@ -173,24 +158,12 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
     const kubeconfig = await userKubeconfig(user);
     operator = spawn(
       process.execPath,
-      [
-        join(repoRoot(), "src/cli.ts"),
-        "operator",
-        "--kubeconfig",
-        kubeconfig,
-        "--namespaces",
-        ns.name,
-        "--lease-namespace",
-        ns.name,
+      operatorCliArgs(kubeconfig, ns.name, [
         "--lease-name",
         `${fullname}-operator`,
-        "--metrics-host",
-        "127.0.0.1",
-        "--metrics-port",
-        "0",
         "--gateway-selector",
         "shardgate.dev/shard-client=true",
-      ],
+      ]),
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_FORMAT: "json" } },
     );
     operator.stdout?.on("data", (c: Buffer) => (operatorLog += c.toString()));

@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { silentLogger } from "../../src/log.ts";
 import { isNotFound, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
-import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
-import { kubeconfigPath, kubectl, userKubeconfig, useNamespace, waitFor } from "../harness/index.ts";
-import { adminClient, grantOperatorRbac, RESOURCES, shardManifest } from "./operator-support.ts";
+import type { RunningOperator } from "../../src/operator/index.ts";
+import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { DNS_EGRESS, egressPolicyHead } from "../support/shards.ts";
+import { adminClient, RESOURCES, shardManifest, startOperatorAs } from "./operator-support.ts";
 
 const ns = useNamespace("egress-token");
 const user = `shardgate-operator-${Math.random().toString(36).slice(2, 8)}`;
@@ -19,17 +19,8 @@ let operator: RunningOperator;
 let admin: KubeClient;
 
 beforeAll(async () => {
-  await grantOperatorRbac(kubeconfigPath(), user);
   admin = adminClient(kubeconfigPath());
-  const config = operatorConfigSchema.parse({
-    kubeconfig: await userKubeconfig(user),
-    namespaces: ns.name,
-    metricsHost: "127.0.0.1",
-    metricsPort: "0",
-    leaseNamespace: ns.name,
-    resync: "3",
-  });
-  operator = await startOperator(config, silentLogger());
+  operator = await startOperatorAs(user, ns.name, { resync: "3" });
 });
 
 afterAll(async () => {
@@ -68,21 +59,9 @@ describe("spec.egress", () => {
       controller: true,
     });
     expect(policy.spec).toEqual({
-      podSelector: {
-        matchLabels: {
-          "app.kubernetes.io/instance": "fenced",
-          "app.kubernetes.io/component": "shard",
-          "app.kubernetes.io/managed-by": "shardgate",
-        },
-      },
-      policyTypes: ["Egress"],
+      ...egressPolicyHead("fenced"),
       egress: [
-        {
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
+        DNS_EGRESS,
         {
           to: [{ ipBlock: { cidr: "192.168.1.0/24", except: ["192.168.1.1/32"] } }],
           ports: [{ protocol: "TCP", port: 8123 }],

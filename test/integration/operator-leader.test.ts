@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { McpShard } from "../../src/api/index.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/index.ts";
@@ -13,6 +12,7 @@ import { auditEvents, kubeconfigPath, userKubeconfig, useNamespace, waitFor } fr
 import {
   adminClient,
   grantOperatorRbac,
+  operatorCliArgs,
   RESOURCES,
   shardManifest,
   startLoopbackMcp,
@@ -30,26 +30,14 @@ async function spawnOperator(user: string): Promise<ChildProcess> {
   const kubeconfig = await userKubeconfig(user);
   const child = spawn(
     process.execPath,
-    [
-      join(import.meta.dirname, "../../src/cli.ts"),
-      "operator",
-      "--kubeconfig",
-      kubeconfig,
-      "--namespaces",
-      ns.name,
-      "--lease-namespace",
-      ns.name,
-      "--metrics-host",
-      "127.0.0.1",
-      "--metrics-port",
-      "0",
+    operatorCliArgs(kubeconfig, ns.name, [
       "--lease-duration",
       "3",
       "--renew-deadline",
       "2",
       "--retry-period",
       "0.5",
-    ],
+    ]),
     { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } },
   );
   children.push(child);

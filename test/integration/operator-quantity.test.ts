@@ -83,18 +83,19 @@ const VALUES: Array<string | number> = [
   ".5",
 ];
 
+/** POSTs `body` to `path` with dryRun=All: what kube-apiserver would store, nothing stored. */
+function dryRunCreate<T>(path: string, body: Record<string, unknown>): Promise<T> {
+  return admin.request<T>(path, { method: "POST", query: { dryRun: "All" }, body });
+}
+
 async function storedAs(value: string | number): Promise<string> {
-  const quota = await admin.request<KubeObject & { spec: { hard: Record<string, string> } }>(
+  const quota = await dryRunCreate<KubeObject & { spec: { hard: Record<string, string> } }>(
     resourcePath({ ...RESOURCES.configMap, kind: "ResourceQuota", plural: "resourcequotas" }, ns.name),
     {
-      method: "POST",
-      query: { dryRun: "All" },
-      body: {
-        apiVersion: "v1",
-        kind: "ResourceQuota",
-        metadata: { name: "q" },
-        spec: { hard: { "requests.cpu": value } },
-      },
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "q" },
+      spec: { hard: { "requests.cpu": value } },
     },
   );
   return quota.spec.hard["requests.cpu"]!;
@@ -108,19 +109,15 @@ describe("canonical quantities", () => {
   });
 
   it("match what kube-apiserver stores outside a ResourceList (emptyDir sizeLimit: nano precision)", async () => {
-    const pod = await admin.request<
+    const pod = await dryRunCreate<
       KubeObject & { spec: { volumes: Array<{ emptyDir: { sizeLimit: string } }> } }
     >(resourcePath(RESOURCES.pod, ns.name), {
-      method: "POST",
-      query: { dryRun: "All" },
-      body: {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "p" },
-        spec: {
-          containers: [{ name: "c", image: "example.com/x:1" }],
-          volumes: VALUES.map((v, i) => ({ name: `v${i}`, emptyDir: { sizeLimit: v } })),
-        },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        containers: [{ name: "c", image: "example.com/x:1" }],
+        volumes: VALUES.map((v, i) => ({ name: `v${i}`, emptyDir: { sizeLimit: v } })),
       },
     });
     const stored = VALUES.map((v, i) => [v, pod.spec.volumes[i]!.emptyDir.sizeLimit] as const);

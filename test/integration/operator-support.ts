@@ -10,6 +10,9 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { z } from "zod";
 import { parse } from "yaml";
 import { KubeClient, loadKubeConfig, RESOURCES, type KubeObject } from "../../src/kube/index.ts";
+import { silentLogger } from "../../src/log.ts";
+import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
+import { kubeconfigPath, userKubeconfig } from "../harness/index.ts";
 
 export interface LoopbackMcp {
   readonly url: string;
@@ -132,4 +135,49 @@ export async function installCrds(kubeconfig: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/**
+ * An in-process operator running as `user` (granted deploy/rbac's ClusterRole
+ * first), watching `namespace` and holding its lease there; `settings` adds
+ * to (or overrides) that configuration.
+ */
+export async function startOperatorAs(
+  user: string,
+  namespace: string,
+  settings: Record<string, string> = {},
+): Promise<RunningOperator> {
+  await grantOperatorRbac(kubeconfigPath(), user);
+  const config = operatorConfigSchema.parse({
+    kubeconfig: await userKubeconfig(user),
+    namespaces: namespace,
+    metricsHost: "127.0.0.1",
+    metricsPort: "0",
+    leaseNamespace: namespace,
+    ...settings,
+  });
+  return startOperator(config, silentLogger());
+}
+
+/**
+ * The command line (after node) of a `shardgate operator` process that logs in
+ * with `kubeconfig`, watches `namespace` and holds its lease there, its metrics
+ * on a free loopback port; flags in `extra` follow.
+ */
+export function operatorCliArgs(kubeconfig: string, namespace: string, extra: readonly string[]): string[] {
+  return [
+    join(import.meta.dirname, "../../src/cli.ts"),
+    "operator",
+    "--kubeconfig",
+    kubeconfig,
+    "--namespaces",
+    namespace,
+    "--lease-namespace",
+    namespace,
+    "--metrics-host",
+    "127.0.0.1",
+    "--metrics-port",
+    "0",
+    ...extra,
+  ];
 }

@@ -5,16 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { McpShard } from "../../src/api/index.ts";
-import { silentLogger } from "../../src/log.ts";
 import { isNotFound, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
-import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
-import { auditEvents, kubeconfigPath, userKubeconfig, useNamespace, waitFor } from "../harness/index.ts";
+import type { RunningOperator } from "../../src/operator/index.ts";
+import { auditEvents, kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
 import {
   adminClient,
-  grantOperatorRbac,
   RESOURCES,
   shardManifest,
   startLoopbackMcp,
+  startOperatorAs,
 } from "./operator-support.ts";
 import type { LoopbackMcp } from "./operator-support.ts";
 
@@ -34,18 +33,8 @@ type Pod = {
 
 beforeAll(async () => {
   mcp = await startLoopbackMcp();
-  await grantOperatorRbac(kubeconfigPath(), user);
   admin = adminClient(kubeconfigPath());
-  const config = operatorConfigSchema.parse({
-    kubeconfig: await userKubeconfig(user),
-    namespaces: ns.name,
-    metricsHost: "127.0.0.1",
-    metricsPort: "0",
-    leaseNamespace: ns.name,
-    verifyInterval: "2",
-    resync: "3",
-  });
-  operator = await startOperator(config, silentLogger());
+  operator = await startOperatorAs(user, ns.name, { verifyInterval: "2", resync: "3" });
 });
 
 afterAll(async () => {

@@ -57,6 +57,18 @@ async function getIngressRoute(name: string): Promise<Record<string, unknown> | 
   }
 }
 
+/** Waits until Traefik's web entry point answers 200 for `host`; that answer's body. */
+function proxiedBody(host: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const r = await request(`${traefik.webUrl}/`, { headers: { host } });
+      const body = await r.body.text();
+      return r.statusCode === 200 ? body : undefined;
+    },
+    { message: `Traefik never proxied ${host}` },
+  );
+}
+
 async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
   try {
     return await read;
@@ -134,33 +146,29 @@ function tlsGet(
   });
 }
 
+/** A YAML ExternalName Service `name` for the loopback backend (ends with a newline). */
+function loopbackService(name: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  type: ExternalName
+  externalName: 127.0.0.1
+  ports:
+    - port: ${backendPort}
+`;
+}
+
 beforeAll(async () => {
   backend = createServer((req, res) => res.end(`hello from ${req.headers.host}`));
   await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
   backendPort = (backend.address() as AddressInfo).port;
   await applyYaml(
     kubeConfig(),
-    `apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  type: ExternalName
-  externalName: 127.0.0.1
-  ports:
-    - port: ${backendPort}
----
+    `${loopbackService("backend")}---
 # The user's own Service that happens to have the name a route "taken" would use.
-apiVersion: v1
-kind: Service
-metadata:
-  name: shardgate-taken
-spec:
-  type: ExternalName
-  externalName: 127.0.0.1
-  ports:
-    - port: ${backendPort}
----
+${loopbackService("shardgate-taken")}---
 apiVersion: traefik.io/v1alpha1
 kind: IngressRoute
 metadata:
@@ -243,14 +251,7 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
     expect((stored?.metadata as { labels: Record<string, string> }).labels).toEqual({
       "app.kubernetes.io/managed-by": "shardgate",
     });
-    const res = await waitFor(
-      async () => {
-        const r = await request(`${traefik.webUrl}/`, { headers: { host: "app.home.arpa" } });
-        const body = await r.body.text();
-        return r.statusCode === 200 ? body : undefined;
-      },
-      { message: "Traefik never proxied app.home.arpa" },
-    );
+    const res = await proxiedBody("app.home.arpa");
     expect(res).toBe("hello from app.home.arpa");
   });
 
@@ -329,14 +330,7 @@ describe("traefik shard, ingressroute mode, real apiserver and Traefik", () => {
         uid: (ir?.metadata as { uid: string }).uid,
       }),
     ]);
-    const body = await waitFor(
-      async () => {
-        const r = await request(`${traefik.webUrl}/`, { headers: { host: "url.home.arpa" } });
-        const text = await r.body.text();
-        return r.statusCode === 200 ? text : undefined;
-      },
-      { message: "Traefik never proxied url.home.arpa" },
-    );
+    const body = await proxiedBody("url.home.arpa");
     expect(body).toBe("hello from url.home.arpa");
   });
 

@@ -8,8 +8,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
+import { connectV2, textOf } from "../support/mcp-v2.ts";
 
 const EVERYTHING = fileURLToPath(
   new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
@@ -34,17 +35,16 @@ async function bridge(args: string[]): Promise<ServedBridge> {
 }
 
 async function autoClient(url: string): Promise<Client> {
-  const client = new Client(
-    { name: "bridge-eras", version: "0" },
-    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: "auto" } },
+  const options = {
+    capabilities: { elicitation: { form: {} } },
+    versionNegotiation: { mode: "auto" as const },
+  };
+  const client = await connectV2(url, "bridge-eras", options, (c) =>
+    c.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { response: "yes" } })),
   );
-  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { response: "yes" } }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
   cleanups.push(() => client.close());
   return client;
 }
-
-const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 describe("shardgate bridge, protocol eras", () => {
   it("answers 2026 requests for a 2025-only child with -32022, so negotiating clients fall back", async () => {

@@ -8,23 +8,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectStreamable, eventually } from "../support/gateway-fixtures.ts";
 import { spawnGateway } from "../support/cli.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import { startRawShard } from "../unit/hostile-fixtures.ts";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0)
-    await cleanup
-      .pop()?.()
-      .catch(() => undefined);
-});
-
-function later<T extends { close(): Promise<unknown> }>(thing: T): T {
-  cleanup.push(() => thing.close());
-  return thing;
-}
+const { cleanup, later } = cleanupAfterEach();
 
 const client = async (base: string, headers: Record<string, string> = {}) =>
   later(await connectStreamable(base, headers));

@@ -9,22 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
+import { postMcp } from "../support/mcp.ts";
 
 const CALLS = 1000;
 const PARALLEL = 20;
 
-async function post(base: string, session: string | undefined, body: unknown) {
-  return fetch(`${base}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-      ...(session ? { "mcp-session-id": session } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-}
+const post = postMcp;
 
 /** The messages of one answer, in wire order (JSON body or SSE events). */
 async function messages(response: Response): Promise<{ method?: string; params?: { progress?: number } }[]> {

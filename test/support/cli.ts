@@ -60,20 +60,21 @@ export interface GatewayProcess {
  * `logLevel` and no endpoint-propagation delay (later `args` override it);
  * resolves once /ready answers.
  */
+/** The serving flags of a test's `shardgate gateway`: loopback, `port`, no shutdown delay. */
+export function serveArgs(port: number): string[] {
+  return ["--host", "127.0.0.1", "--port", String(port), "--shutdown-delay-seconds", "0"];
+}
+
 export async function spawnGateway(
   args: readonly string[],
   env: Record<string, string> = {},
   logLevel = "info",
 ): Promise<GatewayProcess> {
-  const child = spawn(
-    process.execPath,
-    ["src/cli.ts", "gateway", "--host", "127.0.0.1", "--port", "0", "--shutdown-delay-seconds", "0", ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, ["src/cli.ts", "gateway", ...serveArgs(0), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -29,6 +29,7 @@ import {
   KeyStore,
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
+import { toolsServerInitialize } from "./mcp.ts";
 
 export interface TestShard {
   readonly name: string;
@@ -360,11 +361,7 @@ export async function startFloodShard(): Promise<FloodShard> {
         .end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result }));
     switch (message.method) {
       case "initialize":
-        return reply({
-          protocolVersion: message.params?.protocolVersion,
-          capabilities: { tools: {} },
-          serverInfo: { name: "flood", version: "1.0.0" },
-        });
+        return reply(toolsServerInitialize("flood", message.params?.protocolVersion));
       case "tools/list":
         return reply({ tools: [{ name: "flood", inputSchema: { type: "object" } }] });
       case "tools/call": {

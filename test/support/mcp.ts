@@ -50,6 +50,24 @@ export function postInitialize(
   });
 }
 
+/** POSTs `body` to `<base>/mcp` as a 2025-11-25 client, in `session` when given; the raw response. */
+export function postMcp(base: string, session: string | undefined, body: unknown): Promise<Response> {
+  return fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: {
+      ...MCP_HEADERS,
+      "mcp-protocol-version": "2025-11-25",
+      ...(session ? { "mcp-session-id": session } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An `initialize` result of a tools-only server `name` that echoes the client's `protocolVersion`. */
+export function toolsServerInitialize(name: string, protocolVersion: string | undefined) {
+  return { protocolVersion, capabilities: { tools: {} }, serverInfo: { name, version: "1.0.0" } };
+}
+
 export interface ConnectOptions {
   /** Sent with every request (and the SSE stream). */
   readonly headers?: Record<string, string>;

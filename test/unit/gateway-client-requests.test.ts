@@ -13,21 +13,11 @@ import {
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { postMcp } from "../support/mcp.ts";
 
 const SECRET = "a-shared-session-secret-of-replicas";
 
-function post(base: string, session: string | undefined, body: unknown) {
-  return fetch(`${base}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-      ...(session ? { "mcp-session-id": session } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-}
+const post = postMcp;
 
 /** Reads SSE messages off a response body as they arrive. */
 async function* events(response: Response): AsyncGenerator<Record<string, unknown>> {

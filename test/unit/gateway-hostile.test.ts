@@ -11,24 +11,14 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/gateway/index.ts";
 import { connectStreamable, eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import { nestedJson, rawSession, startRawShard, type RawShard } from "./hostile-fixtures.ts";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0)
-    await cleanup
-      .pop()?.()
-      .catch(() => undefined);
-});
-
-function later<T extends { close(): Promise<unknown> }>(thing: T): T {
-  cleanup.push(() => thing.close());
-  return thing;
-}
+const { cleanup, later } = cleanupAfterEach();
 
 async function client(base: string, headers: Record<string, string> = {}): Promise<Client> {
   return later(await connectStreamable(base, headers));

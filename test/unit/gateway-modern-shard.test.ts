@@ -11,10 +11,11 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { acceptedContent, createMcpHandler, inputRequired, McpServer } from "@modelcontextprotocol/server";
 import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
 
 function modernOnlyServer(): McpServer {
   const server = new McpServer({ name: "modern-only", version: "1.0.0" });
@@ -44,24 +45,17 @@ function modernOnlyServer(): McpServer {
 
 const clients: Client[] = [];
 
-async function connect(base: string, era: "modern" | "legacy"): Promise<Client> {
-  const client = new Client(
-    { name: `modern-shard-${era}`, version: "0" },
-    {
-      capabilities: { elicitation: { form: {} } },
-      versionNegotiation: { mode: era === "modern" ? { pin: "2026-07-28" } : "legacy" },
-    },
+async function connect(base: string, era: Era): Promise<Client> {
+  const options = { capabilities: { elicitation: { form: {} } }, versionNegotiation: eraNegotiation(era) };
+  const client = await connectV2(base, `modern-shard-${era}`, options, (c) =>
+    c.setRequestHandler("elicitation/create", (request) => ({
+      action: "accept",
+      content: { name: `Ada-${era}-${(request.params as { message: string }).message}` },
+    })),
   );
-  client.setRequestHandler("elicitation/create", (request) => ({
-    action: "accept",
-    content: { name: `Ada-${era}-${(request.params as { message: string }).message}` },
-  }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
   clients.push(client);
   return client;
 }
-
-const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 describe("a shard that speaks only 2026-07-28, through the gateway", () => {
   let http: HttpServer;

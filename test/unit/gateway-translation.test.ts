@@ -9,22 +9,16 @@
  *    the waiting upstream call completes with its answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
 import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
+import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
 
 const clients: Client[] = [];
 
-async function connect(base: string, era: "modern" | "legacy"): Promise<Client> {
-  const client = new Client(
-    { name: `translation-${era}`, version: "0" },
-    {
-      capabilities: { sampling: {}, elicitation: { form: {} }, roots: {} },
-      versionNegotiation: { mode: era === "modern" ? { pin: "2026-07-28" } : "legacy" },
-    },
-  );
+function answerAll(client: Client, era: Era): void {
   client.setRequestHandler("elicitation/create", () => ({
     action: "accept",
     content: { name: `Ada-${era}` },
@@ -36,12 +30,15 @@ async function connect(base: string, era: "modern" | "legacy"): Promise<Client> 
     stopReason: "endTurn",
   }));
   client.setRequestHandler("roots/list", () => ({ roots: [{ uri: `file:///${era}`, name: era }] }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+}
+
+async function connect(base: string, era: Era): Promise<Client> {
+  const capabilities = { sampling: {}, elicitation: { form: {} }, roots: {} };
+  const options = { capabilities, versionNegotiation: eraNegotiation(era) };
+  const client = await connectV2(base, `translation-${era}`, options, (c) => answerAll(c, era));
   clients.push(client);
   return client;
 }
-
-const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 describe("translation between protocol eras through the gateway", () => {
   let kit: ServedShard;
@@ -89,11 +86,9 @@ describe("translation between protocol eras through the gateway", () => {
   });
 
   it("2026 client without the capability: the call ends with -32021 (MissingRequiredClientCapability)", async () => {
-    const bare = new Client(
-      { name: "translation-bare", version: "0" },
-      { versionNegotiation: { mode: { pin: "2026-07-28" } } },
-    );
-    await bare.connect(new StreamableHTTPClientTransport(new URL(`${gateway.base}/mcp`)));
+    const bare = await connectV2(gateway.base, "translation-bare", {
+      versionNegotiation: { mode: { pin: "2026-07-28" } },
+    });
     clients.push(bare);
     await expect(bare.callTool({ name: "old_ask_sampling" })).rejects.toMatchObject({ code: -32021 });
   });

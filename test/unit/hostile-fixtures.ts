@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { toolsServerInitialize } from "../support/mcp.ts";
 
 /** What a raw tool does with one call. */
 export type RawAnswer =
@@ -78,11 +79,7 @@ export async function startRawShard(
     }
     switch (message.method) {
       case "initialize":
-        return reply({
-          protocolVersion: message.params?.protocolVersion,
-          capabilities: { tools: {} },
-          serverInfo: { name: "raw", version: "1.0.0" },
-        });
+        return reply(toolsServerInitialize("raw", message.params?.protocolVersion));
       case "tools/list":
         return reply({
           tools: Object.entries(tools).map(([name, t]) => ({

@@ -9,14 +9,9 @@ import {
   serviceUrl,
 } from "../../src/operator/desired/index.ts";
 import { WorkQueue } from "../../src/operator/queue.ts";
-import { testShard } from "../support/shards.ts";
+import { desiredOptions, testShard as shard } from "../support/shards.ts";
 
-const options = {
-  shardImage: "ghcr.io/shardgate/shardgate:test",
-  gatewaySelector: { "app.kubernetes.io/component": "gateway" },
-};
-
-const shard = testShard;
+const options = desiredOptions("ghcr.io/shardgate/shardgate:test");
 
 type PodTemplate = {
   spec: {

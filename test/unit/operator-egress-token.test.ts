@@ -9,14 +9,9 @@ import {
   desiredTokenSecret,
   randomToken,
 } from "../../src/operator/desired/index.ts";
-import { testShard } from "../support/shards.ts";
+import { desiredOptions, DNS_EGRESS, egressPolicyHead, testShard as shard } from "../support/shards.ts";
 
-const options = {
-  shardImage: "shardgate:test",
-  gatewaySelector: { "app.kubernetes.io/component": "gateway" },
-};
-
-const shard = testShard;
+const options = desiredOptions("shardgate:test");
 
 const container = { image: "x:1" };
 const bearer = { generate: true, valuePrefix: "Bearer ", secretKeyRef: { name: "s-token", key: "token" } };
@@ -47,22 +42,8 @@ describe("spec.egress", () => {
     const policy = desiredEgressPolicy(shard({ container, egress: {} }));
     expect(policy?.metadata?.name).toBe("s-egress");
     expect(policy?.spec).toEqual({
-      podSelector: {
-        matchLabels: {
-          "app.kubernetes.io/instance": "s",
-          "app.kubernetes.io/component": "shard",
-          "app.kubernetes.io/managed-by": "shardgate",
-        },
-      },
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
-      ],
+      ...egressPolicyHead("s"),
+      egress: [DNS_EGRESS],
     });
   });
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import {
   acceptedContent,
   defineShard,
@@ -17,6 +17,7 @@ import {
   tool,
   type ServedKitShard,
 } from "../../src/shard-kit/index.ts";
+import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
 
 const shard = defineShard({
   name: "eras",
@@ -76,21 +77,14 @@ async function served(): Promise<ServedKitShard> {
   return s;
 }
 
-async function connect(url: string, era: "modern" | "legacy"): Promise<Client> {
-  const client = new Client(
-    { name: "eras-test", version: "0" },
-    {
-      capabilities: { elicitation: { form: {} } },
-      versionNegotiation: { mode: era === "modern" ? { pin: "2026-07-28" } : "legacy" },
-    },
+async function connect(url: string, era: Era): Promise<Client> {
+  const options = { capabilities: { elicitation: { form: {} } }, versionNegotiation: eraNegotiation(era) };
+  const client = await connectV2(url, "eras-test", options, (c) =>
+    c.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { name: era } })),
   );
-  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { name: era } }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
   cleanups.push(() => client.close());
   return client;
 }
-
-const textOf = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 describe("shard kit, both protocol eras on one /mcp", () => {
   it("serves one input-required handler to a 2026-07-28 client and to a 2025 session", async () => {
@@ -105,15 +99,11 @@ describe("shard kit, both protocol eras on one /mcp", () => {
 
   it("refuses a tampered requestState with -32602 before the handler runs", async () => {
     const { url } = await served();
-    const client = new Client(
-      { name: "eras-test", version: "0" },
-      {
-        capabilities: { elicitation: { form: {} } },
-        versionNegotiation: { mode: { pin: "2026-07-28" } },
-        inputRequired: { autoFulfill: false },
-      },
-    );
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+    const client = await connectV2(url, "eras-test", {
+      capabilities: { elicitation: { form: {} } },
+      versionNegotiation: { mode: { pin: "2026-07-28" } },
+      inputRequired: { autoFulfill: false },
+    });
     cleanups.push(() => client.close());
     const first = (await client.request(
       { method: "tools/call", params: { name: "greet", arguments: {} } },
