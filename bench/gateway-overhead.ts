@@ -183,8 +183,17 @@ async function main(): Promise<void> {
     const m: Result[] = [];
     for (let r = 0; r < rounds; r++) {
       d.push(await measure(concurrency, calls, call(direct, "echo"), { shard }));
-      g.push(await measure(concurrency, calls, call(viaGateway, "bench_echo"), { shard, gateway }));
-      m.push(await measure(concurrency, calls, callModern, { shard, gateway }));
+      // The two eras share one gateway: alternate which goes first, so work one
+      // leaves behind (activity-log writes, GC) does not always land on the other.
+      const session = () => measure(concurrency, calls, call(viaGateway, "bench_echo"), { shard, gateway });
+      const stateless = () => measure(concurrency, calls, callModern, { shard, gateway });
+      if (r % 2 === 0) {
+        g.push(await session());
+        m.push(await stateless());
+      } else {
+        m.push(await stateless());
+        g.push(await session());
+      }
     }
     rows.push({ concurrency, direct: median(d), gateway: median(g), modern: median(m) });
   }
