@@ -17,6 +17,8 @@ export interface VerificationMemo {
   /** Date.now() when it finished. */
   readonly at: number;
   readonly result: VerifyResult;
+  /** Failed results in a row for this fingerprint (0 after a success): paces the retries. */
+  readonly failures: number;
 }
 
 export interface VerifyPoolOptions {
@@ -94,7 +96,12 @@ export class VerifyPool extends BoundedRunner<Waiting> {
     if (stillWanted) this.#pending.delete(key);
     if (this.closed) return;
     // A forgotten key (shard deleted) keeps no memo; a superseded fingerprint's result is still the latest fact.
-    if (stillWanted || this.#pending.has(key)) this.#memos.set(key, { fingerprint, at: Date.now(), result });
+    if (stillWanted || this.#pending.has(key)) {
+      const previous = this.#memos.get(key);
+      const failedBefore = previous?.fingerprint === fingerprint ? previous.failures : 0;
+      const failures = result.ok ? 0 : failedBefore + 1;
+      this.#memos.set(key, { fingerprint, at: Date.now(), result, failures });
+    }
     this.#onDone(key);
   }
 }

@@ -10,6 +10,9 @@ import { hashOf } from "../compare.ts";
 import { verifyShard, type VerifyRequest, type VerifyResult } from "../verify.ts";
 import { VerifyPool } from "../verify-pool.ts";
 
+/** First re-verification after a failed one (then doubling up to the interval). */
+const FAILED_RETRY_MS = 2_000;
+
 export interface ShardVerifierOptions {
   readonly client: KubeClient;
   /** Re-verify a healthy shard this often. */
@@ -54,13 +57,25 @@ export class ShardVerifier {
     const key = objectKey(shard);
     const fingerprint = hashOf([url, shard.spec.transport, shard.spec.auth, shard.metadata.generation]);
     const memo = this.#pool.memo(key);
-    const { intervalMs } = this.#options;
     const current = memo?.fingerprint === fingerprint ? memo : undefined;
+    const intervalMs = current ? this.#dueAfterMs(current.failures) : this.#options.intervalMs;
     const age = current ? Date.now() - current.at : Infinity;
     if (age >= intervalMs * 0.9) this.#pool.request(key, fingerprint, () => this.#verify(shard, url));
     if (!current) return undefined;
     const jitter = 0.9 + Math.random() * 0.2;
     return { result: current.result, dueInMs: Math.max(1000, Math.round(intervalMs * jitter - age)) };
+  }
+
+  /**
+   * A healthy shard is re-verified every intervalMs; a failing one sooner, 2 s
+   * after its first failure and doubling up to intervalMs. A new pod's server
+   * is often not listening yet at the first try, and waiting a whole interval
+   * (60 s by default) for the retry kept such shards not Ready for a minute.
+   */
+  #dueAfterMs(failures: number): number {
+    const { intervalMs } = this.#options;
+    if (failures === 0) return intervalMs;
+    return Math.min(intervalMs, FAILED_RETRY_MS * 2 ** Math.min(failures - 1, 16));
   }
 
   async #verify(shard: McpShard, url: string): Promise<VerifyResult> {
