@@ -1,7 +1,7 @@
 /**
  * Least-privilege RBAC rules of each shardgate component: the single list the
  * cdk8s manifests build from and the Helm chart's templates are checked
- * against (test/unit/chart-rbac.test.ts), so the two installs cannot drift.
+ * against (test/process/chart-render.test.ts), so the two installs cannot drift.
  * Each rule names only the verbs the component's code actually uses.
  */
 import { GROUP, PLURAL } from "../../src/api/index.ts";
