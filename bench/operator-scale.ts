@@ -19,8 +19,11 @@
  * (there is no kubelet, so pods never run: Available False, Verified Unknown).
  * The time is from the first create request to the last shard converging.
  *
- * Printed per run: time to converge, writes per shard, writes during a steady
- * window spanning three resyncs (must be 0), operator RSS and heap, CPU
+ * Printed per run: time to converge (and per shard from its own create, p50/p90
+ * by kind), kube-apiserver CPU seconds per shard (from /proc; the apiserver is
+ * the bottleneck), the load average (the machine is shared), writes per shard,
+ * writes during a steady window spanning three resyncs (must be 0), operator
+ * RSS and heap, CPU
  * seconds each process used while converging, and a per-shard timeline
  * (created -> first reconcile -> children applied -> Deployment observed ->
  * verified -> status written -> converged) from the audit log and the
@@ -29,18 +32,23 @@
  *
  *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--workers 8]
  *     [--reference-workers 1] [--reference-root DIR] [--reference-last] [--no-reference] [--record]
- *     [--profile DIR] [--logs DIR]
+ *     [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
  *
  * --reference-root runs the reference with the operator of another checkout
  * (e.g. `git archive <commit> src | tar -x -C DIR`, with node_modules and
  * package.json linked in), to compare two versions in the same run.
- * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR;
+ * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR
+ * (with --apiserver-profile SECONDS also kube-apiserver.pprof, from the first create);
  * --logs writes each operator's debug log there.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import type { IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { createInterface } from "node:readline";
 import { mcpShardSpec, type McpShard } from "../src/api/index.ts";
 import {
@@ -66,6 +74,8 @@ const MANAGED = Math.min(args.number("managed", 50), SHARDS);
 const TUNED_WORKERS = args.number("workers", 8);
 const REFERENCE_WORKERS = args.number("reference-workers", 1);
 const PROFILE_DIR = args.string("profile");
+/** Seconds of kube-apiserver CPU profile to take from the tuned run's first create (into --profile DIR). */
+const APISERVER_PROFILE_S = args.number("apiserver-profile", 0);
 const LOG_DIR = args.string("logs");
 const REFERENCE_LAST = args.flag("reference-last");
 const RESYNC_S = 4;
@@ -113,6 +123,16 @@ interface RunResult extends Figures {
   /** Shards whose status was converged, then was not (a second, different write). */
   flips: number;
   cpuSeconds: Record<string, number>;
+  /** kube-apiserver CPU seconds while converging, per shard: the bottleneck's cost of one shard. */
+  apiserverCpuPerShard: number;
+  /** Per shard, from its own create to converged (s): p50 and p90 of external and of managed shards. */
+  externalP50: number;
+  externalP90: number;
+  managedP50: number;
+  managedP90: number;
+  /** 1-minute load average when the run started and when it converged (the machine is shared). */
+  loadBefore: number;
+  loadAfter: number;
   timeline: string[];
 }
 
@@ -304,6 +324,23 @@ function startOperator(
   return { child, log };
 }
 
+/** A CPU profile of kube-apiserver (its /debug/pprof, as admin) for `seconds`; `go tool pprof` reads it. */
+async function profileApiserver(cp: ControlPlane, seconds: number, file: string): Promise<void> {
+  const { tls } = loadKubeConfig({ kubeconfig: cp.kubeconfigPath });
+  const response = await new Promise<IncomingMessage>((resolve, reject) =>
+    httpsRequest(`${cp.server}/debug/pprof/profile?seconds=${seconds}`, {
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+    })
+      .once("response", resolve)
+      .once("error", reject)
+      .end(),
+  );
+  if (response.statusCode !== 200) throw new Error(`apiserver profile: HTTP ${response.statusCode}`);
+  await pipeline(response, createWriteStream(file));
+}
+
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}`);
@@ -446,8 +483,13 @@ async function run(
       bench: process.pid,
       "mcp server": mcp.pid,
     };
+    const loadBefore = round(loadavg()[0]!, 1);
     const cpuBefore = await cpuSecondsOf(pids);
     const done = watch.all(SHARDS, 300_000);
+    const apiserverProfile =
+      profile && PROFILE_DIR && APISERVER_PROFILE_S > 0
+        ? profileApiserver(cp, APISERVER_PROFILE_S, join(PROFILE_DIR, "kube-apiserver.pprof"))
+        : undefined;
 
     const names = Array.from({ length: SHARDS }, (_, i) => `shard-${i}`);
     const managedNames = new Set(names.slice(0, MANAGED));
@@ -466,7 +508,9 @@ async function run(
     }
     const createSeconds = round((Date.now() - started) / 1000);
     await done;
+    await apiserverProfile;
     const cpuAfter = await cpuSecondsOf(pids);
+    const loadAfter = round(loadavg()[0]!, 1);
     const audit = await cp.auditEvents();
     const firstCreate = Math.min(
       ...audit
@@ -483,6 +527,7 @@ async function run(
         .map((e) => Date.parse(e.stageTimestamp)),
     );
     const lagSeconds = round((lastConverged - lastCreate) / 1000);
+    const perShard = ownConvergeSeconds(namespace, audit, watch.convergedAt, managedNames);
 
     const writes = (events: readonly AuditEvent[], since = 0) =>
       events.filter(
@@ -516,6 +561,7 @@ async function run(
     const cpu = Object.fromEntries(
       Object.entries(cpuAfter).map(([name, s]) => [name, round(s - (cpuBefore[name] ?? 0), 1)]),
     );
+    const apiserverCpu = (cpuAfter["kube-apiserver"] ?? NaN) - (cpuBefore["kube-apiserver"] ?? NaN);
     return {
       label,
       workers,
@@ -532,6 +578,10 @@ async function run(
       memory,
       flips: watch.flips.size,
       cpuSeconds: cpu,
+      apiserverCpuPerShard: round(apiserverCpu / SHARDS, 3),
+      ...perShard,
+      loadBefore,
+      loadAfter,
       timeline: timeline(
         namespace,
         audit,
@@ -547,6 +597,36 @@ async function run(
     operator.kill("SIGTERM");
     await exited;
   }
+}
+
+/** Per shard, from its own create request (audit log) to converged: p50 and p90 in seconds, by kind. */
+function ownConvergeSeconds(
+  namespace: string,
+  audit: readonly AuditEvent[],
+  convergedAt: ReadonlyMap<string, number>,
+  managedNames: ReadonlySet<string>,
+): Pick<RunResult, "externalP50" | "externalP90" | "managedP50" | "managedP90"> {
+  const created = new Map<string, number>();
+  for (const e of audit) {
+    const ref = e.objectRef;
+    if (e.user.username !== "admin" || ref?.namespace !== namespace || ref.resource !== "mcpshards") continue;
+    if (ref.subresource || !ref.name || created.has(ref.name)) continue;
+    created.set(ref.name, Date.parse(e.stageTimestamp));
+  }
+  const own = { external: [] as number[], managed: [] as number[] };
+  for (const [key, t] of convergedAt) {
+    const name = key.split("/")[1]!;
+    const start = created.get(name);
+    if (start !== undefined) own[managedNames.has(name) ? "managed" : "external"].push((t - start) / 1000);
+  }
+  const e = summary(own.external);
+  const m = summary(own.managed);
+  return {
+    externalP50: round(e.p50),
+    externalP90: round(e.p90),
+    managedP50: round(m.p50),
+    managedP90: round(m.p90),
+  };
 }
 
 type Row = {
@@ -571,14 +651,21 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
   const row = (name: string, key: Row) =>
     console.log(`  ${name.padEnd(26)}${columns.map((c) => String(c.get(key) ?? "-").padStart(18)).join("")}`);
   console.log(`  ${"".padEnd(26)}${columns.map((c) => c.head.padStart(18)).join("")}`);
-  row("converged in (s, aim <10)", "convergeSeconds");
+  row("converged in (s)", "convergeSeconds");
   row("  creating shards (s)", "createSeconds");
-  row("  after the last create (s)", "lagSeconds");
+  row("  after last create (s, aim <=10)", "lagSeconds");
+  row("managed p50 own (s)", "managedP50");
+  row("managed p90 own (s, aim <=15)", "managedP90");
+  row("external p50 own (s)", "externalP50");
+  row("external p90 own (s)", "externalP90");
+  row("apiserver CPU s per shard", "apiserverCpuPerShard");
+  row("load average start", "loadBefore");
+  row("load average converged", "loadAfter");
   row("writes per shard", "writesPerShard");
   row("  + events per shard", "eventsPerShard");
   row("status flips", "flips");
   row(`steady writes (${STEADY_WINDOW_MS / 1000 / RESYNC_S} resyncs)`, "steadyStateWrites");
-  row("operator RSS (MiB)", "operatorRssMiB");
+  row("operator RSS (MiB, aim <=220)", "operatorRssMiB");
   row("operator heap used (MiB)", "operatorHeapMiB");
   for (const r of results) {
     console.log(
@@ -628,7 +715,12 @@ async function serveMcp(): Promise<void> {
 
 async function main(): Promise<void> {
   const mcp = await startMcpProcess();
-  const cp = await startControlPlane({ controllerManager: true });
+  const cp = await startControlPlane({
+    controllerManager: true,
+    profiling: APISERVER_PROFILE_S > 0,
+    // Room for both runs' Services (a /24 holds 253), as a real cluster's range has (10.96.0.0/12).
+    serviceCidr: "10.0.0.0/16",
+  });
   const admin = new KubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
   try {
     await installCrds(cp.kubeconfigPath);
