@@ -25,7 +25,7 @@ import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import { WorkQueue } from "./queue.ts";
-import { CHILD_TYPES, Reconciler } from "./reconcile/index.ts";
+import { CHILD_TYPES, controllerUid, Reconciler } from "./reconcile/index.ts";
 import { buildHealthApp } from "./server.ts";
 
 export interface RunningOperator {
@@ -78,6 +78,7 @@ export async function startOperator(
         labelSelector: CHILD_SELECTOR,
         resyncMs,
         transform: withoutManagedFields,
+        indexBy: controllerUid,
       }),
     ]),
   );
@@ -120,6 +121,9 @@ export async function startOperator(
         }
         case "restart":
           metrics.watchRestarts.inc({ resource, reason: event.reason });
+          break;
+        case "resynced":
+          metrics.resyncs.inc({ resource });
           break;
         case "error":
           logger.warn({ resource, phase: event.phase, err: event.error }, "watch failed; retrying");
