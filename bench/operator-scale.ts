@@ -32,8 +32,11 @@
  *
  *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--workers 8]
  *     [--reference-workers 1] [--reference-root DIR] [--reference-last] [--no-reference] [--record]
- *     [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
+ *     [--rounds N] [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
  *
+ * --rounds N runs reference and tuned N times each, alternating which goes
+ * first, every run on a control plane of its own, and prints the median and
+ * range of the main figures (the machine is shared: one run proves little).
  * --reference-root runs the reference with the operator of another checkout
  * (e.g. `git archive <commit> src | tar -x -C DIR`, with node_modules and
  * package.json linked in), to compare two versions in the same run.
@@ -65,7 +68,15 @@ import { CHILD_TYPES, shardStatusParts } from "../src/operator/reconcile/index.t
 import type { VerifyResult } from "../src/operator/verify.ts";
 import { freePort, startControlPlane, type AuditEvent, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest, startLoopbackMcp } from "../test/integration/operator-support.ts";
-import { benchArgs, cpuSecondsOf, findProcesses, memoryKiB, round, summary } from "./lib/index.ts";
+import {
+  benchArgs,
+  cpuSecondsOf,
+  findProcesses,
+  memoryKiB,
+  percentile,
+  round,
+  summary,
+} from "./lib/index.ts";
 import { sleep } from "../src/util/index.ts";
 
 const args = benchArgs();
@@ -78,6 +89,8 @@ const PROFILE_DIR = args.string("profile");
 const APISERVER_PROFILE_S = args.number("apiserver-profile", 0);
 const LOG_DIR = args.string("logs");
 const REFERENCE_LAST = args.flag("reference-last");
+/** Rounds of reference and tuned, order alternating, each run on a fresh control plane. */
+const ROUNDS = args.number("rounds", 1);
 const RESYNC_S = 4;
 const STEADY_WINDOW_MS = 3 * RESYNC_S * 1000;
 const CREATE_PARALLELISM = 16;
@@ -461,7 +474,7 @@ async function run(
   profile: boolean,
   root = ROOT,
 ): Promise<RunResult> {
-  const namespace = `bench-${label}`;
+  const namespace = `bench-${label.replace("#", "-")}`;
   await admin.create(RESOURCES.namespace, {
     apiVersion: "v1",
     kind: "Namespace",
@@ -713,8 +726,15 @@ async function serveMcp(): Promise<void> {
   process.once("SIGTERM", () => void mcp.close().then(() => process.exit(0)));
 }
 
-async function main(): Promise<void> {
-  const mcp = await startMcpProcess();
+interface Cluster {
+  readonly cp: ControlPlane;
+  readonly admin: KubeClient;
+  /** The operator's kubeconfig (its own user, so the audit log tells its writes apart). */
+  readonly kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+async function startCluster(): Promise<Cluster> {
   const cp = await startControlPlane({
     controllerManager: true,
     profiling: APISERVER_PROFILE_S > 0,
@@ -725,22 +745,86 @@ async function main(): Promise<void> {
   try {
     await installCrds(cp.kubeconfigPath);
     const kubeconfig = await cp.userKubeconfig(USER, ["system:masters"]);
+    return {
+      cp,
+      admin,
+      kubeconfig,
+      stop: async () => {
+        await admin.close();
+        await cp.stop();
+      },
+    };
+  } catch (error) {
+    await admin.close();
+    await cp.stop();
+    throw error;
+  }
+}
+
+/** Median and range of one figure over rounds, per label. */
+function spread(results: readonly RunResult[]): void {
+  const labels = [...new Set(results.map((r) => r.label.replace(/#\d+$/, "")))];
+  const rows: Array<[string, Row]> = [
+    ["after last create (s)", "lagSeconds"],
+    ["managed p90 own (s)", "managedP90"],
+    ["external p90 own (s)", "externalP90"],
+    ["apiserver CPU s/shard", "apiserverCpuPerShard"],
+    ["operator RSS (MiB)", "operatorRssMiB"],
+  ];
+  console.log(`\n  over ${ROUNDS} rounds (fresh control plane per run, order alternating): median [min-max]`);
+  for (const [name, key] of rows) {
+    const cells = labels.map((label) => {
+      const values = results.filter((r) => r.label.startsWith(label)).map((r) => r[key]);
+      const sorted = [...values].sort((a, b) => a - b);
+      return `${label} ${percentile(sorted, 50)} [${sorted[0]}-${sorted.at(-1)}]`;
+    });
+    console.log(`    ${name.padEnd(24)}${cells.join("   ")}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const mcp = await startMcpProcess();
+  // Several rounds: every run gets a control plane of its own, so neither meets the other's leftovers
+  // (the second of two runs on one control plane was up to 2x slower, whichever it was).
+  const fresh = ROUNDS > 1;
+  let shared: Cluster | undefined;
+  try {
+    shared = fresh ? undefined : await startCluster();
     const results: RunResult[] = [];
-    const reference = () =>
-      REFERENCE_ROOT
-        ? run(cp, admin, kubeconfig, mcp, "before", REFERENCE_WORKERS, false, REFERENCE_ROOT)
-        : run(cp, admin, kubeconfig, mcp, "reference", REFERENCE_WORKERS, false);
+    let profiled = false;
+    const once = async (which: "reference" | "tuned", round: number): Promise<RunResult> => {
+      const cluster = shared ?? (await startCluster());
+      try {
+        const suffix = ROUNDS > 1 ? `#${round + 1}` : "";
+        const { cp, admin, kubeconfig } = cluster;
+        if (which === "tuned") {
+          const profile = !profiled;
+          profiled = true;
+          return await run(cp, admin, kubeconfig, mcp, `tuned${suffix}`, TUNED_WORKERS, profile);
+        }
+        return REFERENCE_ROOT
+          ? await run(cp, admin, kubeconfig, mcp, `before${suffix}`, REFERENCE_WORKERS, false, REFERENCE_ROOT)
+          : await run(cp, admin, kubeconfig, mcp, `reference${suffix}`, REFERENCE_WORKERS, false);
+      } finally {
+        if (!shared) await cluster.stop();
+      }
+    };
     const withReference = !args.flag("no-reference");
-    // Whichever runs second meets a fuller etcd; --reference-last swaps the order to see how much that weighs.
-    if (withReference && !REFERENCE_LAST) results.push(await reference());
-    results.push(await run(cp, admin, kubeconfig, mcp, "tuned", TUNED_WORKERS, true));
-    if (withReference && REFERENCE_LAST) results.push(await reference());
+    for (let round = 0; round < ROUNDS; round++) {
+      // Whichever runs second on a shared control plane meets a fuller etcd; --reference-last swaps
+      // the order, and rounds alternate it.
+      const referenceFirst = withReference && (round % 2 === 0) !== REFERENCE_LAST;
+      if (referenceFirst) results.push(await once("reference", round));
+      results.push(await once("tuned", round));
+      if (withReference && !referenceFirst) results.push(await once("reference", round));
+    }
     const baseline = await readFile(BASELINE, "utf8").then(
       (t) => JSON.parse(t) as Figures,
       () => undefined,
     );
     report(results, baseline);
-    const tuned = results.find((r) => r.label === "tuned")!;
+    if (ROUNDS > 1) spread(results);
+    const tuned = results.find((r) => r.label.startsWith("tuned"))!;
     if (args.flag("record")) {
       const figures: Figures = {
         shards: tuned.shards,
@@ -755,8 +839,7 @@ async function main(): Promise<void> {
     }
     if (results.some((r) => r.steadyStateWrites !== 0)) process.exitCode = 1;
   } finally {
-    await admin.close();
-    await cp.stop();
+    await shared?.stop();
     await mcp.close();
   }
 }

@@ -84,12 +84,13 @@ export async function startOperator(
   );
 
   const queue = new WorkQueue({ onDepth: (depth) => metrics.queueDepth.set(depth) });
+  const events = kubeEventRecorder(client, identity, logger);
   const reconciler = new Reconciler({
     client,
     fieldManager: FIELD_MANAGER,
     shards,
     children,
-    events: kubeEventRecorder(client, identity, logger),
+    events,
     logger,
     onWrite: (kind, verb) => metrics.writes.inc({ kind, verb }),
     enqueue: (key) => queue.add(key),
@@ -102,8 +103,11 @@ export async function startOperator(
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.
       verifyConcurrency: config.workers * 4,
-      // Child writes wait on the apiserver: as many shards at once as there are workers.
-      applyConcurrency: config.workers,
+      // Writes wait on the apiserver, which is rarely short of CPU but slow to answer when
+      // loaded: more at once than workers (its own limit is 200 mutating requests). A
+      // Service's ClusterIP allocation gets slower with many at once, so fewer child batches.
+      applyConcurrency: config.workers * 2,
+      statusConcurrency: config.workers * 4,
     },
   });
 
@@ -190,6 +194,7 @@ export async function startOperator(
     await elector?.stop();
     await Promise.all(workers);
     await reconciler.close();
+    await events.close?.();
     await Promise.all([shards.stop(), ...[...children.values()].map((c) => c.stop())]);
     await app.close();
     await client.close();
