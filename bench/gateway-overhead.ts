@@ -217,6 +217,8 @@ async function main(): Promise<void> {
         checkout,
         cpus: gatewayCpus,
         nodeFlags,
+        // Stop at once when the bench ends (a CPU profile is written on exit).
+        extraArgs: ["--shutdown-delay-seconds", "0", "--shutdown-grace-seconds", "1"],
       });
       gatewayProcesses.push(g);
       gateways.push({ label, process: g });

@@ -13,6 +13,7 @@ import {
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
+import { CallLog } from "./call-log.ts";
 import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
@@ -53,6 +54,7 @@ export class GatewayCalls {
   #metrics: GatewayMetrics;
   #activity: ActivityLog;
   #logger: Logger;
+  #callLog: CallLog;
   #shutdown: AbortSignal | undefined;
   #secrets: SecretRedactor;
   #limits: InFlightLimits;
@@ -71,11 +73,14 @@ export class GatewayCalls {
     limits?: InFlightLimits;
     /** Deepest nesting accepted in arguments. @default 128 */
     maxDepth?: number;
+    /** The per-call log line (call-log.ts). @default sampled */
+    callLog?: CallLog;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#callLog = deps.callLog ?? new CallLog(deps.logger);
     this.#shutdown = deps.shutdown;
     this.#secrets = deps.secrets ?? new SecretRedactor();
     this.#limits = deps.limits ?? new InFlightLimits();
@@ -168,7 +173,16 @@ export class GatewayCalls {
       ...(recording.recordResults && result ? { result } : {}),
       ...(audit ? { audit: true } : {}),
     };
-    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    this.#callLog.record({
+      key: entry.key,
+      tool: name,
+      shard: tool.shard,
+      durationMs: entry.durationMs,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: entry.argumentNames,
+      ...(audit ? { audit: true } : {}),
+    });
     if (audit) {
       // An audited call's result leaves only with its record stored.
       await this.#activity.addDurably(entry).catch((error: unknown) => {
