@@ -78,6 +78,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     maxInFlightPerSession: config.maxInFlightPerSession,
     maxInFlightPerKey: config.maxInFlightPerKey,
     maxNestingDepth: config.maxNestingDepth,
+    callLog: config.callLog,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     activity: {
