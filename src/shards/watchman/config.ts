@@ -1,14 +1,16 @@
 import { z } from "zod";
 
-/** A comma-separated list flag ("apps, media") as a list of names. */
+/** A comma-separated list flag ("apps, media") as a list of names; a list passes through (re-parsing). */
 const nameList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((n) => n.trim())
-      .filter(Boolean),
-  )
+  .union([
+    z.string().transform((s) =>
+      s
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+    z.array(z.string()),
+  ])
   .pipe(
     z
       .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a namespace name"))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isoTimestamp, splitTimestamped, textLines } from "./lines.ts";
 import { resolveInstant } from "./time.ts";
+import { watchmanShardConfigSchema } from "./config.ts";
 
 describe("timestamped lines", () => {
   it("turns RFC 3339 nano stamps into ISO 8601 UTC", () => {
@@ -38,5 +39,18 @@ describe("resolveInstant", () => {
   it("refuses anything else naming both forms", () => {
     expect(() => resolveInstant("last tuesday", now)).toThrow(/ISO 8601.*age/);
     expect(() => resolveInstant("12345", now)).toThrow(/not a time/);
+  });
+});
+
+describe("watchmanShardConfigSchema", () => {
+  it("reads the namespace list from a flag, and again once parsed", () => {
+    const once = watchmanShardConfigSchema.parse({ namespaces: "apps, media" });
+    expect(once.namespaces).toEqual(["apps", "media"]);
+    expect(watchmanShardConfigSchema.parse(once).namespaces).toEqual(["apps", "media"]);
+    expect(watchmanShardConfigSchema.parse({}).namespaces).toEqual(["default"]);
+  });
+  it("refuses a name that is no namespace", () => {
+    expect(() => watchmanShardConfigSchema.parse({ namespaces: "Apps" })).toThrow(/not a namespace name/);
+    expect(() => watchmanShardConfigSchema.parse({ namespaces: " , " })).toThrow(/at least one namespace/);
   });
 });
