@@ -112,10 +112,12 @@ export class KubernetesBackend implements LogBackend {
     const cut = truncated || Buffer.byteLength(text) >= maxBytes;
     const raw = textLines(text);
     if (cut && !text.endsWith("\n")) raw.pop();
-    return {
-      lines: raw.map((line) => ({ source, ...splitTimestamped(line) })),
-      cut,
-    };
+    const lines = raw.map((line): LogLine => ({ source, ...splitTimestamped(line) }));
+    // The kubelet reports some failures in-band, as a 200 answer of one unstamped line
+    // ("unable to retrieve container logs for containerd://..."): a note, not a log line.
+    if (lines.length === 1 && !lines[0]?.timestamp)
+      throw new Error(`the kubelet answered: ${lines[0]?.text}`);
+    return { lines, cut };
   }
 
   async tailLogs(request: TailLogsRequest): Promise<TailLogsResult> {
