@@ -9,17 +9,17 @@
  * logs through the gateway. The apiserver reaches the kubelet through the
  * node harness's egress proxy (pods/log and the node proxy are real).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from "vitest";
 import { stringify } from "yaml";
 import { KubeApiError, KubeClient, RESOURCES, loadKubeConfig } from "../../src/kube/index.ts";
 import { watchmanNamespaceRules, watchmanNodeRules } from "../../src/shards/watchman/index.ts";
-import { freePort, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
-import { podLogs, secondsSince } from "../harness/e2e.ts";
+import { binary, freePort, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { forward, podLogs, secondsSince, type Forward } from "../harness/e2e.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 
@@ -36,6 +36,9 @@ setInterval(() => console.log("tick " + ++n + " from " + host), 1000);
 `;
 const CRASH_LINE = "FATAL: database /data/app.db is locked (crash-e2e)";
 const CRASHER = `console.log("crasher starting"); console.error(${JSON.stringify(CRASH_LINE)}); process.exit(3);`;
+// The backend of a Traefik route that fails: it dies before it listens.
+const GITEA_LINE = "gitea: FATAL: failed to open config /etc/gitea/app.ini: permission denied";
+const GITEA = `console.log("gitea starting on :3000"); console.error(${JSON.stringify(GITEA_LINE)}); process.exit(1);`;
 
 const ns = useNamespace("e2e-watchman");
 const other = useNamespace("e2e-watchman-other");
@@ -71,6 +74,12 @@ function workloads(namespace: string): object[] {
       kind: "Pod",
       metadata: { name: "crasher", namespace, labels: { app: "crasher" } },
       spec: { containers: [container("crasher", CRASHER)] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "gitea", namespace, labels: { app: "gitea" } },
+      spec: { containers: [container("gitea", GITEA)] },
     },
   ];
 }
@@ -154,6 +163,8 @@ describe("the Watchman shard on a real node, through the gateway", () => {
   let client: Client | undefined;
   let saKubeconfig: string;
   const clusterRole = `watchman-e2e-${Math.random().toString(36).slice(2, 8)}`;
+  let watchmanUrl: string;
+  const cleanups: (() => Promise<unknown>)[] = [];
 
   const call = async (tool: string, args: Record<string, unknown>): Promise<Call> => {
     if (!client) throw new Error("no client");
@@ -164,7 +175,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
     dir = await mkdtemp(join(tmpdir(), "sg-e2e-watchman-"));
     const start = Date.now();
     await apply([...workloads(ns.name), ...rbac(ns.name, clusterRole)]);
-    await apply([workloads(other.name)[1] as object]);
+    await apply(workloads(other.name).slice(1, 2));
     await kubectl(["-n", ns.name, "rollout", "status", "deploy/greeter", "--timeout=180s"]);
     console.log(`[e2e] greeter Deployment (2 pods) ready in ${secondsSince(start)} s`);
     saKubeconfig = await serviceAccountKubeconfig(dir, ns.name);
@@ -198,7 +209,8 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       { timeoutMs: 60_000, message: "the watchman shard never became healthy" },
     );
     const shardsFile = join(dir, "shards.yaml");
-    await writeFile(shardsFile, stringify({ shards: { watchman: { url: `http://127.0.0.1:${port}/mcp` } } }));
+    watchmanUrl = `http://127.0.0.1:${port}/mcp`;
+    await writeFile(shardsFile, stringify({ shards: { watchman: { url: watchmanUrl } } }));
     gateway = await spawnGateway(["--shards-file", shardsFile]);
     client = new Client({ name: "e2e-watchman", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.base}/mcp`)));
@@ -209,6 +221,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
   }, 300_000);
 
   afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await client?.close().catch(() => undefined);
     await gateway?.stop();
     await shard?.stop();
@@ -387,5 +400,184 @@ describe("the Watchman shard on a real node, through the gateway", () => {
     const missing = await call("tail_logs", { target: "deployment/nope", namespace: ns.name });
     expect(missing.isError).toBe(true);
     expect(textOf(missing)).toContain(`no deployment/nope in namespace ${ns.name}`);
+  });
+
+  it("diagnose_service, executed step by step by a client, surfaces the failing backend pod's error line", async () => {
+    // Traefik and the Traefik shard run inside the node's network namespace, where pod IPs are
+    // routable: Traefik's backend is the gitea pod's IP, and the shard's probe really dials it.
+    const holder = String(inject("nodeHolderPid"));
+    const inNode = (name: string, command: string, args: string[]) => {
+      const p = spawnManaged(name, "nsenter", ["-t", holder, "-n", "-m", "--", command, ...args], {
+        cwd: ROOT,
+        logPath: join(dir, `${name}.log`),
+        env: { ...process.env, LOG_FORMAT: "json" },
+      });
+      cleanups.push(() => p.stop());
+      return p;
+    };
+    const podIP = await waitFor(
+      async () => {
+        const { stdout } = await kubectl([
+          "-n",
+          ns.name,
+          "get",
+          "pod",
+          "gitea",
+          "-o",
+          "jsonpath={.status.podIP}",
+        ]);
+        return stdout.trim() || undefined;
+      },
+      { timeoutMs: 60_000, message: "the gitea pod never got an IP" },
+    );
+    const dynamicDir = join(dir, "dynamic");
+    await mkdir(dynamicDir);
+    await writeFile(
+      join(dynamicDir, "gitea.yaml"),
+      stringify({
+        http: {
+          routers: { gitea: { rule: "Host(`gitea.home.lab`)", service: "gitea", entryPoints: ["web"] } },
+          services: { gitea: { loadBalancer: { servers: [{ url: `http://${podIP}:3000` }] } } },
+        },
+      }),
+    );
+    const traefik = inNode("traefik", binary("traefik"), [
+      "--entrypoints.web.address=127.0.0.1:18080",
+      "--entrypoints.traefik.address=127.0.0.1:18081",
+      "--api.insecure=true",
+      "--ping=true",
+      `--providers.file.directory=${dynamicDir}`,
+      "--providers.file.watch=true",
+      "--global.checknewversion=false",
+      "--global.sendanonymoususage=false",
+    ]);
+    const traefikShard = inNode("traefik-shard", process.execPath, [
+      // nsenter starts in / (the node's mount namespace): an absolute path.
+      join(ROOT, "src/cli.ts"),
+      "shard",
+      "traefik",
+      "--traefik-api-url",
+      "http://127.0.0.1:18081",
+      "--mode",
+      "file",
+      "--dynamic-dir",
+      dynamicDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "18090",
+    ]);
+    const shardForward: Forward = await forward("127.0.0.1", 18090);
+    cleanups.push(() => shardForward.close());
+    await waitFor(
+      async () => {
+        for (const p of [traefik, traefikShard])
+          if (p.exit) throw new Error(`${p.name} exited: ${p.logTail(20)}`);
+        const health = (await (await fetch(`${shardForward.url}/health`)).json()) as { status?: string };
+        return health.status === "ok";
+      },
+      { timeoutMs: 60_000, message: "the Traefik shard (in the node) never reached Traefik" },
+    );
+    const shardsFile = join(dir, "shards-diagnose.yaml");
+    await writeFile(
+      shardsFile,
+      stringify({ shards: { watchman: { url: watchmanUrl }, traefik: { url: `${shardForward.url}/mcp` } } }),
+    );
+    const gw = await spawnGateway(["--shards-file", shardsFile]);
+    cleanups.push(() => gw.stop());
+    const model = new Client({ name: "e2e-diagnose", version: "1.0.0" });
+    await model.connect(new StreamableHTTPClientTransport(new URL(`${gw.base}/mcp`)));
+    cleanups.push(() => model.close());
+    await waitFor(async () => (await model.listTools()).tools.length >= 11, {
+      timeoutMs: 30_000,
+      message: "the gateway never listed both shards' tools",
+    });
+
+    const prompt = await model.getPrompt({
+      name: "watchman_diagnose_service",
+      arguments: { service: "gitea" },
+    });
+    const text = prompt.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
+    // The steps as the prompt gives them: every tool it names, with its arguments, in order.
+    const steps = [...text.matchAll(/[Cc]all (\w+) with (\{[^}]*\})/g)].map((m) => ({
+      tool: m[1] ?? "",
+      args: m[2] ?? "{}",
+    }));
+    expect(steps.map((s) => s.tool)).toEqual([
+      "traefik_list_routes",
+      "traefik_get_backend_status",
+      "watchman_get_container_stats",
+      "watchman_tail_logs",
+      "watchman_search_logs",
+    ]);
+    const exposed = (await model.listTools()).tools.map((t) => t.name);
+    for (const step of steps) expect(exposed).toContain(step.tool);
+
+    // What a model would fill in between the steps.
+    const fill: Record<string, string> = {};
+    const run = async (i: number, extra: Record<string, unknown> = {}) => {
+      const step = steps[i]!;
+      let args = step.args;
+      for (const [placeholder, value] of Object.entries(fill)) args = args.replaceAll(placeholder, value);
+      const result = (await model.callTool({
+        name: step.tool,
+        arguments: { ...(JSON.parse(args) as Record<string, unknown>), ...extra },
+      })) as Call;
+      expect(result.isError, `${step.tool}: ${textOf(result)}`).toBeFalsy();
+      return result.structuredContent as Record<string, unknown>;
+    };
+    const routes = (await run(0)) as { routes: { name: string; rule?: string; service?: string }[] };
+    const router = routes.routes.find((r) => r.rule?.includes("gitea.home.lab"));
+    expect(router?.service).toBeDefined();
+    fill["<the router's service>"] = (router?.service ?? "").replace(/@.*$/, "");
+
+    // Step 2 (probe: true): Traefik sends to the pod's IP, and nothing answers there.
+    const backends = await waitFor(
+      async () => {
+        const b = (await run(1)) as {
+          services: { servers: string[]; probes?: { ok?: boolean; error?: string }[] }[];
+        };
+        return b.services[0]?.probes?.length ? b : undefined;
+      },
+      { timeoutMs: 30_000, message: "get_backend_status never probed the backend" },
+    );
+    const server = backends.services[0]?.servers[0] ?? "";
+    expect(server).toBe(`http://${podIP}:3000`);
+    console.log(`[e2e] diagnose step 2 (probe): ${JSON.stringify(backends.services[0]?.probes)}`);
+    expect(backends.services[0]?.probes?.[0]?.error).toMatch(/ECONNREFUSED|refused/);
+    fill["<target>"] = `ip/${new URL(server).hostname}`;
+
+    // Steps 3-5: Watchman finds the pod by that IP; it crash-loops; its logs say why.
+    const stats = await waitFor(
+      async () => {
+        const s = (await run(2)) as {
+          containers: { restarts: number; lastTermination?: { exitCode?: number } }[];
+        };
+        return (s.containers[0]?.restarts ?? 0) >= 1 ? s : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000, message: "gitea never restarted" },
+    );
+    expect(stats.containers[0]).toMatchObject({
+      pod: "gitea",
+      lastTermination: { reason: "Error", exitCode: 1 },
+    });
+    const previous = await waitFor(
+      async () => {
+        const r = (await run(3, { previous: true })) as { logs: { lines: { text: string }[] }[] };
+        return r.logs[0]?.lines.some((l) => l.text === GITEA_LINE) ? r : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 2_000,
+        message: "the previous gitea container's logs never held its error",
+      },
+    );
+    expect(previous.logs[0]?.lines.map((l) => l.text)).toContain(GITEA_LINE);
+    const search = (await run(4)) as { matches: { pod: string; text: string; timestamp: string }[] };
+    expect(search.matches.map((m) => m.text)).toContain(GITEA_LINE);
+    expect(search.matches.every((m) => m.pod === "gitea")).toBe(true);
+    console.log(
+      `[e2e] diagnose surfaced: ${search.matches[0]?.timestamp} ${search.matches[0]?.pod}: ${GITEA_LINE}`,
+    );
   });
 });
