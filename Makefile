@@ -17,7 +17,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-test-deps: ## apt-get install what tests drive for real: postgresql, chromium (skipped when present)
+test-deps: ## apt-get install what tests drive for real: postgresql, chromium, docker.io + haproxy + busybox-static (skipped when present)
 	hack/test-deps.sh
 
 # The node's Debian packages first (apt, once). The images that need no Go
