@@ -33,16 +33,19 @@ export class FrameDecoder {
     let offset = 0;
     while (this.pending.length - offset >= HEADER_BYTES) {
       const type = this.pending[offset];
+      // Checked before waiting for the payload: raw (TTY) bytes read as a
+      // header would otherwise announce gigabytes and stall the read.
+      if (type !== 0 && type !== 1 && type !== 2 && type !== 3) {
+        throw new DockerStreamError(`not a Docker log stream: frame header with stream type ${String(type)}`);
+      }
       const size = this.pending.readUInt32BE(offset + 4);
       if (this.pending.length - offset - HEADER_BYTES < size) break;
       const payload = this.pending.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + size);
       offset += HEADER_BYTES + size;
-      if (type === 3)
+      if (type === 3) {
         throw new DockerStreamError(
           `Docker reported an error in the log stream: ${payload.toString("utf8").trim()}`,
         );
-      if (type !== 0 && type !== 1 && type !== 2) {
-        throw new DockerStreamError(`not a Docker log stream: frame header with stream type ${String(type)}`);
       }
       // stdin (0) only appears for attached streams; count it as stdout.
       frames.push({ stream: type === 2 ? "stderr" : "stdout", payload: Buffer.from(payload) });
