@@ -173,6 +173,10 @@ describe("tail_logs through the proxy", () => {
     await expect(backend.tailLogs(tail("service/nope"))).rejects.toBeInstanceOf(WatchmanNotFound);
     await expect(backend.tailLogs(tail("web-1", { namespace: "apps" }))).rejects.toThrow(WatchmanRefusal);
     await expect(backend.tailLogs(tail("bad target!"))).rejects.toThrow(/invalid target/);
+    const withContainer = await backend.tailLogs(tail("web-1", { container: "app", lines: 1 }));
+    expect(withContainer.notes).toEqual([
+      'container "app" was ignored: on Docker the target names the containers',
+    ]);
   });
 });
 

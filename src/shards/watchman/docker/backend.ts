@@ -88,6 +88,7 @@ class DockerBackend implements LogBackend {
   async tailLogs(request: TailLogsRequest): Promise<TailLogsResult> {
     refuseNamespace(request.namespace);
     const { containers, notes } = await this.resolve(request.target, request.signal);
+    notes.push(...containerNote(request.container));
     if (request.previous) {
       notes.push(
         "Docker keeps one log per container across its restarts: earlier runs' lines are already part of this log " +
@@ -137,14 +138,16 @@ class DockerBackend implements LogBackend {
       );
       searched.push({ source, ...(scan.cut ? { cut: true } : {}) });
     }
-    const notes =
-      listed.length === 0 ? [`no container matches ${request.target ?? "(any)"} on ${this.api.display}`] : [];
+    const notes = containerNote(request.container);
+    if (listed.length === 0)
+      notes.push(`no container matches ${request.target ?? "(any)"} on ${this.api.display}`);
     return { matches, searched, skipped, limited, ...(notes.length > 0 ? { notes } : {}) };
   }
 
   async containerStats(request: ContainerStatsRequest): Promise<ContainerStatsResult> {
     refuseNamespace(request.namespace);
     const { containers, notes } = await this.resolve(request.target, request.signal);
+    notes.push(...containerNote(request.container));
     const stats = await Promise.all(
       containers.map(async (inspect): Promise<ContainerStats> => {
         // stream=false waits for a second sample, so CPU is a rate, not empty.
@@ -236,6 +239,11 @@ function parseTarget(target: string): DockerTarget {
   } catch (error) {
     throw new WatchmanRefusal((error as Error).message, { cause: error });
   }
+}
+
+/** Docker has no pods: the target already is the container, so `container` only earns a note. */
+function containerNote(container: string | undefined): string[] {
+  return container ? [`container "${container}" was ignored: on Docker the target names the containers`] : [];
 }
 
 function refuseNamespace(namespace: string | undefined): void {
