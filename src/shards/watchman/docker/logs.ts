@@ -4,7 +4,8 @@
  * a byte budget so no log is ever buffered whole.
  */
 import type { DockerApi, Query } from "./client.ts";
-import { FrameDecoder, LineSplitter, type Frame, type RawLine } from "./frames.ts";
+import { messageOf } from "../../../util/index.ts";
+import { DockerStreamError, FrameDecoder, LineSplitter, type Frame, type RawLine } from "./frames.ts";
 
 export interface LogContainer {
   readonly id: string;
@@ -83,13 +84,22 @@ export async function scanLog(
       }
       if (bytes >= maxBytes) return { cut: true, lineTruncated: splitter.truncated };
     }
-    for (const line of splitter.flush()) {
-      if (!onLine(line)) break;
-    }
-    return { cut: false, lineTruncated: splitter.truncated };
+  } catch (error) {
+    if (signal.aborted || error instanceof DockerStreamError) throw error;
+    // The request's own timeout, or the proxy hung up mid-stream.
+    throw new Error(
+      `reading the log of ${container.name} from ${api.display} failed after ${bytes} bytes: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     res.destroy();
   }
+  for (const line of splitter.flush()) {
+    if (!onLine(line)) break;
+  }
+  return { cut: false, lineTruncated: splitter.truncated };
 }
 
 /**
