@@ -152,6 +152,12 @@ describe("tail_logs through the proxy", () => {
     expect(service.logs.map((l) => l.source.container)).toEqual(["web-1", "web-2"]);
     const project = await backend.tailLogs(tail("service/homelab/web", { lines: 1 }));
     expect(project.logs).toHaveLength(2);
+    // A bare name that is no container's but a compose service's (Traefik knows services).
+    const bare = await backend.tailLogs(tail("web", { lines: 1 }));
+    expect(bare.logs.map((l) => l.source.container)).toEqual(["web-1", "web-2"]);
+    expect(bare.notes).toEqual([
+      'no container is named "web": read compose service web instead (web-1, web-2)',
+    ]);
     const labelled = await backend.tailLogs(tail("shardgate.test/replica=2", { lines: 1 }));
     expect(labelled.logs.map((l) => [l.source.container, l.lines[0]?.text])).toEqual([
       ["web-2", "phase two on web-2"],

@@ -181,6 +181,10 @@ class DockerBackend implements LogBackend {
         return { containers: [await this.inspect(parsed.name, signal)], notes: [] };
       } catch (error) {
         if (!(error instanceof WatchmanNotFound)) throw error;
+        // Compose names containers project-service-N, but a Traefik backend
+        // URL (and so diagnose_service) knows the service: try it as one.
+        const service = await this.composeService(parsed.name, signal);
+        if (service) return service;
         throw new WatchmanNotFound(
           `no container "${parsed.name}" on ${this.api.display}; ${await this.someNames(signal)}`,
           { cause: error },
@@ -203,6 +207,18 @@ class DockerBackend implements LogBackend {
       listed.slice(0, MAX_CONTAINERS).map((c) => this.inspect(c.Id, signal)),
     );
     return { containers, notes };
+  }
+
+  /** The containers of compose service `name`, when there are any, with a note saying so. */
+  private async composeService(name: string, signal: AbortSignal): Promise<Resolved | undefined> {
+    const target = parseDockerTarget(`service/${name}`);
+    if (target.kind !== "labels") return undefined;
+    const listed = await this.list(target, signal);
+    if (listed.length === 0) return undefined;
+    const chosen = listed.slice(0, MAX_CONTAINERS);
+    const names = chosen.map(listedName).join(", ");
+    const notes = [`no container is named "${name}": read compose service ${name} instead (${names})`];
+    return { containers: await Promise.all(chosen.map((c) => this.inspect(c.Id, signal))), notes };
   }
 
   /** search_logs: every container, those whose name contains a bare target, or those a service/label target names. */

@@ -14,8 +14,9 @@ export const dockerBackendConfigSchema = z.object({
       "Docker API of a GET-only socket proxy, tcp://HOST:PORT (default $DOCKER_HOST); " +
         "a unix:// socket only with --allow-raw-socket",
     ),
+  // A boolean passes too: the shard parses the CLI's already parsed config again.
   allowRawSocket: z
-    .stringbool()
+    .union([z.boolean(), z.stringbool()])
     .default(false)
     .describe(
       "allow a raw Docker socket (unix://...) instead of a socket proxy: whoever controls the shard then controls the host",
