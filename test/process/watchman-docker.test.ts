@@ -7,6 +7,7 @@
  * stderr, one that crashes and is restarted by Docker, one with a TTY.
  */
 import { request } from "node:http";
+import { connect, createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   WatchmanNotFound,
@@ -334,6 +335,29 @@ describe("the raw socket", () => {
     }
   });
 
+  it("is refused behind a tcp:// port that is the engine itself (it accepts more than GET)", async () => {
+    // What `dockerd -H tcp://0.0.0.0:2375` exposes: the engine's API, every method, on a TCP port.
+    const rawPort: Server = createServer((socket) => socket.pipe(connect(engine.socketPath)).pipe(socket));
+    await new Promise<void>((resolve) => rawPort.listen(0, "127.0.0.1", resolve));
+    const { port } = rawPort.address() as { port: number };
+    const config = { dockerHost: `tcp://127.0.0.1:${port}`, allowRawSocket: false, dockerTimeoutSeconds: 10 };
+    const raw = createDockerBackend(config);
+    const allowed = createDockerBackend({ ...config, allowRawSocket: true });
+    try {
+      await expect(raw.tailLogs(tail("web-1"))).rejects.toBeInstanceOf(WatchmanRefusal);
+      await expect(raw.check(signal())).rejects.toThrow(
+        /accepts requests other than GET \(it answered OPTIONS\).*GET-only socket proxy.*--allow-raw-socket/,
+      );
+      expect((await allowed.tailLogs(tail("web-1", { lines: 1 }))).logs[0]?.lines[0]?.text).toBe(
+        "phase two on web-1",
+      );
+    } finally {
+      await raw.close();
+      await allowed.close();
+      rawPort.close();
+    }
+  });
+
   it("fails clearly when nothing answers", async () => {
     const down = createDockerBackend({
       dockerHost: "tcp://127.0.0.1:1",
@@ -341,7 +365,7 @@ describe("the raw socket", () => {
       dockerTimeoutSeconds: 5,
     });
     await expect(down.check(signal())).rejects.toThrow(
-      /cannot read the Docker API at tcp:\/\/127\.0\.0\.1:1 \(GET \/version\)/,
+      /cannot reach the Docker API at tcp:\/\/127\.0\.0\.1:1/,
     );
     await down.close();
   });

@@ -69,13 +69,41 @@ class DockerBackend implements LogBackend {
   readonly kind = "docker" as const;
   readonly scope: string;
   private readonly api: DockerApi;
+  private readonly allowWritable: boolean;
+  private vetted: Promise<void> | undefined;
 
-  constructor(api: DockerApi) {
+  constructor(api: DockerApi, allowWritable: boolean) {
     this.api = api;
+    this.allowWritable = allowWritable;
     this.scope = `the Docker host at ${api.display}; targets: ${TARGET_SYNTAX}`;
   }
 
+  /**
+   * Once, before the first read: the endpoint must refuse what is not a GET.
+   * A tcp:// address can be the engine's own port (dockerd -H tcp://…), as
+   * dangerous as its socket; that is refused like the socket, unless allowed.
+   */
+  private vet(signal: AbortSignal): Promise<void> {
+    if (this.allowWritable) return Promise.resolve();
+    this.vetted ??= (async () => {
+      if (await this.api.acceptsOtherMethods(signal)) {
+        throw new WatchmanRefusal(
+          `the Docker API at ${this.api.display} accepts requests other than GET (it answered OPTIONS): ` +
+            `it is the engine itself or a proxy that allows writes, and whoever controls this shard could ` +
+            `control the host. Point --docker-host at a GET-only socket proxy (examples/watchman-docker/haproxy.cfg), ` +
+            `or pass --allow-raw-socket to accept that risk`,
+        );
+      }
+    })();
+    // Checked again next time, after a failure (the proxy may be fixed, or was just down).
+    this.vetted.catch(() => {
+      this.vetted = undefined;
+    });
+    return this.vetted;
+  }
+
   async check(signal: AbortSignal): Promise<string> {
+    await this.vet(signal);
     const { api, engine } = await this.api.version(signal);
     await this.api.getJson<unknown>("/containers/json", { limit: 1 }, signal);
     return `Docker Engine ${engine} (API ${api}) at ${this.api.display}`;
@@ -87,6 +115,7 @@ class DockerBackend implements LogBackend {
 
   async tailLogs(request: TailLogsRequest): Promise<TailLogsResult> {
     refuseNamespace(request.namespace);
+    await this.vet(request.signal);
     const { containers, notes } = await this.resolve(request.target, request.signal);
     notes.push(...containerNote(request.container));
     if (request.previous) {
@@ -109,6 +138,7 @@ class DockerBackend implements LogBackend {
 
   async searchLogs(request: SearchLogsRequest): Promise<SearchLogsResult> {
     refuseNamespace(request.namespace);
+    await this.vet(request.signal);
     const listed = await this.candidates(request.target, request.signal);
     const chosen = listed.slice(0, request.maxSources);
     const skipped = listed.slice(request.maxSources).map((c) => ({ container: listedName(c) }));
@@ -146,6 +176,7 @@ class DockerBackend implements LogBackend {
 
   async containerStats(request: ContainerStatsRequest): Promise<ContainerStatsResult> {
     refuseNamespace(request.namespace);
+    await this.vet(request.signal);
     const { containers, notes } = await this.resolve(request.target, request.signal);
     notes.push(...containerNote(request.container));
     const stats = await Promise.all(
@@ -276,5 +307,6 @@ export function createDockerBackend(
   env: NodeJS.ProcessEnv = process.env,
 ): LogBackend {
   const endpoint = parseDockerHost(config.dockerHost ?? env.DOCKER_HOST, config.allowRawSocket);
-  return new DockerBackend(createDockerApi(endpoint, { timeoutMs: config.dockerTimeoutSeconds * 1000 }));
+  const api = createDockerApi(endpoint, { timeoutMs: config.dockerTimeoutSeconds * 1000 });
+  return new DockerBackend(api, config.allowRawSocket);
 }

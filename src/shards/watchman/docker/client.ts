@@ -1,7 +1,8 @@
 /**
  * A GET-only Docker Engine API client on node:http. Deliberately small: the
  * shard reads seven endpoints, and a client without a write method cannot be
- * talked into one (the proxy in front refuses writes too: two locks). No SDK:
+ * talked into one (the proxy in front refuses writes too: two locks; the one
+ * other request, an OPTIONS probe, checks that the second lock is there). No SDK:
  * dockerode and friends bring a dependency tree for the same seven GETs.
  *
  * The API version is negotiated once, like the docker CLI does: the engine's
@@ -31,6 +32,12 @@ export interface DockerApi {
   getJson<T>(path: string, query: Query, signal: AbortSignal): Promise<T>;
   /** GET a stream (a log); the caller reads it and destroys it when done. */
   getStream(path: string, query: Query, signal: AbortSignal): Promise<IncomingMessage>;
+  /**
+   * True when the endpoint answers a method other than GET: the engine itself
+   * answers `OPTIONS` on any path with 200, a GET-only proxy refuses it. The
+   * probe is the client's one non-GET request, and OPTIONS changes nothing.
+   */
+  acceptsOtherMethods(signal: AbortSignal): Promise<boolean>;
   /** The negotiated API version, e.g. "1.41", and the engine's version. */
   version(signal: AbortSignal): Promise<{ readonly api: string; readonly engine: string }>;
   close(): void;
@@ -160,9 +167,27 @@ export function createDockerApi(endpoint: DockerEndpoint, opts: DockerApiOptions
   const versioned = async (path: string, signal: AbortSignal): Promise<string> =>
     `/v${(await version(signal)).api}${path}`;
 
+  const acceptsOtherMethods = (signal: AbortSignal): Promise<boolean> => {
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
+    return new Promise((resolve, reject) => {
+      const req = request({ ...target, agent, method: "OPTIONS", path: "/_ping", signal: bounded }, (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 300);
+      });
+      req.on("error", (cause) =>
+        reject(
+          new Error(`cannot reach the Docker API at ${endpoint.display}: ${messageOf(cause)}`, { cause }),
+        ),
+      );
+      req.end();
+    });
+  };
+
   return {
     display: endpoint.display,
     version,
+    acceptsOtherMethods,
     async getJson<T>(path: string, query: Query, signal: AbortSignal): Promise<T> {
       const res = await get(await versioned(path, signal), query, signal);
       const body = await readBody(res, 16 * 1024 * 1024);

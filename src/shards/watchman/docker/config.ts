@@ -19,7 +19,8 @@ export const dockerBackendConfigSchema = z.object({
     .union([z.boolean(), z.stringbool()])
     .default(false)
     .describe(
-      "allow a raw Docker socket (unix://...) instead of a socket proxy: whoever controls the shard then controls the host",
+      "allow a raw Docker socket (unix://...), or an engine port that accepts more than GET, instead of a GET-only " +
+        "socket proxy: whoever controls the shard then controls the host",
     ),
   dockerTimeoutSeconds: z.coerce
     .number()
