@@ -17,7 +17,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-test-deps: ## apt-get install what tests drive for real: postgresql, chromium; Python venvs with the pinned MCP SDKs (cached)
+test-deps: ## apt-get install what tests drive for real (postgresql, chromium, docker.io, haproxy, busybox-static); Python venvs with the pinned MCP SDKs (cached)
 	hack/test-deps.sh
 	node test/harness/python.ts
 
