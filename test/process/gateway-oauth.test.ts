@@ -28,7 +28,10 @@ class MemoryProvider implements OAuthClientProvider {
   #tokens: OAuthTokens | undefined;
   #verifier = "";
   authorizationUrl: URL | undefined;
-  constructor(readonly redirectUrl: string) {}
+  readonly redirectUrl: string;
+  constructor(redirectUrl: string) {
+    this.redirectUrl = redirectUrl;
+  }
   get clientMetadata() {
     return {
       redirect_uris: [this.redirectUrl],
