@@ -13,8 +13,8 @@ import {
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog, SecretScanDecision } from "./activity.ts";
+import type { Principal } from "./auth/index.ts";
 import { CallLog } from "./call-log.ts";
-import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
