@@ -1,0 +1,234 @@
+/**
+ * `shardgate connect` as Claude Desktop runs it: the SDK's real stdio client
+ * (StdioClientTransport) spawns `node src/cli.ts connect <gateway>`, which
+ * talks to a real `shardgate gateway` process (API keys on) in front of a
+ * real MCP shard (the SDK's server, in this process).
+ */
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { textOf } from "../support/mcp-v2.ts";
+
+const KEY = "desk-key-0123456789";
+const TOOLS = ["ask_sampling", "ask_elicitation", "ask_roots"];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Connected {
+  readonly client: Client;
+  readonly transport: StdioClientTransport;
+  stderr(): string;
+}
+
+/** The stdio client connected through `shardgate connect` to `gatewayUrl`. */
+async function connect(gatewayUrl: string, env: Record<string, string>): Promise<Connected> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ["src/cli.ts", "connect", gatewayUrl, "--reconnect-timeout-seconds", "20"],
+    cwd: ROOT,
+    env: { ...(process.env as Record<string, string>), LOG_LEVEL: "debug", ...env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const client = new Client(
+    { name: "desktop", version: "1.0.0" },
+    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } } },
+  );
+  client.setRequestHandler("sampling/createMessage", () => ({
+    role: "assistant",
+    content: { type: "text", text: "Paris" },
+    model: "test-model",
+  }));
+  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { name: "Ada" } }));
+  client.setRequestHandler("roots/list", () => ({ roots: [{ uri: "file:///home/ada", name: "home" }] }));
+  await client.connect(transport);
+  return { client, transport, stderr: () => stderr };
+}
+
+/** The connector process behind `transport` (the SDK keeps it private; the test needs its exit code). */
+function childOf(transport: StdioClientTransport): ChildProcess {
+  const child = (transport as unknown as { _process?: ChildProcess })._process;
+  if (!child) throw new Error("the connector is not running");
+  return child;
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+/** Resolves once the shard has seen one more `slow` call than when this was called. */
+function slowCallStarted(shard: TestShard): () => Promise<unknown> {
+  const before = shard.calls.filter((c) => c === "slow").length;
+  return () =>
+    eventually(() => shard.calls.filter((c) => c === "slow").length > before, "the call reached the shard");
+}
+
+describe("shardgate connect (API key)", () => {
+  let dir: string;
+  let shard: TestShard;
+  let gateway: GatewayProcess;
+  let port: number;
+  let gatewayArgs: string[];
+  const open: Connected[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shardgate-connect-"));
+    shard = await startShard({ name: "desk", extraTools: TOOLS });
+    await writeFile(join(dir, "shards.yaml"), `shards:\n  desk:\n    url: ${shard.url}\n`);
+    await writeFile(join(dir, "keys.yaml"), JSON.stringify({ keys: [{ id: "desktop", key: KEY }] }));
+    port = await freePort();
+    gatewayArgs = [
+      "--shards-file",
+      join(dir, "shards.yaml"),
+      "--api-keys",
+      join(dir, "keys.yaml"),
+      "--port",
+      String(port),
+    ];
+    gateway = await spawnGateway(gatewayArgs);
+  });
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.client.close().catch(() => undefined);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await shard?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function connected(env: Record<string, string> = { SHARDGATE_API_KEY: KEY }): Promise<Connected> {
+    const c = await connect(gateway.base, env);
+    open.push(c);
+    return c;
+  }
+
+  it("lists and calls the shard's tools, keeping the client's protocol version", async () => {
+    const connection = await connected();
+    const { client } = connection;
+    // The gateway answered the client's own initialize: the version the client asked for, not the connector's.
+    expect(client.getNegotiatedProtocolVersion()).toBe(LATEST_PROTOCOL_VERSION);
+    expect(connection.stderr()).toContain(`"protocolVersion":"${LATEST_PROTOCOL_VERSION}"`);
+    const tools = await eventually(async () => {
+      const listed = (await client.listTools()).tools.map((t) => t.name);
+      return listed.includes("desk_echo") ? listed : undefined;
+    }, "desk tools");
+    expect(tools).toEqual(expect.arrayContaining(["desk_echo", "desk_add", "desk_slow"]));
+    expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "hi" } }))).toBe("desk:hi");
+    const sum = await client.callTool({ name: "desk_add", arguments: { a: 2, b: 3 } });
+    expect(sum.structuredContent).toEqual({ sum: 5 });
+  });
+
+  it("relays progress notifications of a call", async () => {
+    const { client } = await connected();
+    const progress: number[] = [];
+    const result = await client.callTool(
+      { name: "desk_slow", arguments: { ms: 200 } },
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    expect(textOf(result)).toBe("done");
+    expect(progress).toEqual([1, 2, 3, 4]);
+  });
+
+  it("relays the shard's sampling, elicitation and roots requests to the stdio client and back", async () => {
+    const { client } = await connected();
+    expect(textOf(await client.callTool({ name: "desk_ask_sampling", arguments: {} }))).toContain("Paris");
+    expect(textOf(await client.callTool({ name: "desk_ask_elicitation", arguments: {} }))).toContain("Ada");
+    expect(textOf(await client.callTool({ name: "desk_ask_roots", arguments: {} }))).toContain(
+      "file:///home/ada",
+    );
+  });
+
+  it("passes the client's cancellation through to the shard", async () => {
+    const { client } = await connected();
+    const abort = new AbortController();
+    const started = slowCallStarted(shard);
+    const call = client.callTool({ name: "desk_slow", arguments: { ms: 20_000 } }, { signal: abort.signal });
+    await started();
+    const before = shard.cancelled.length;
+    abort.abort("user pressed stop");
+    await expect(call).rejects.toThrow();
+    await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
+  });
+
+  it("refuses a wrong API key with a clear error", async () => {
+    await expect(connected({ SHARDGATE_API_KEY: "not-the-key-at-all" })).rejects.toThrow(
+      /refused the credentials/,
+    );
+  });
+
+  it("exits 0 on SIGINT, answering and cancelling what is in flight", async () => {
+    const { client, transport } = await connected();
+    const started = slowCallStarted(shard);
+    const failed = client.callTool({ name: "desk_slow", arguments: { ms: 60_000 } }).then(
+      () => "answered",
+      (error: unknown) => String(error),
+    );
+    const before = shard.cancelled.length;
+    await started();
+    const child = childOf(transport);
+    const exited = exitCode(child);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(await failed).toMatch(/shutting down/);
+    await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
+  });
+
+  it("exits 0 when the client closes stdin, cancelling what is in flight", async () => {
+    const { client, transport } = await connected();
+    const started = slowCallStarted(shard);
+    void client.callTool({ name: "desk_slow", arguments: { ms: 60_000 } }).catch(() => undefined);
+    const before = shard.cancelled.length;
+    await started();
+    const child = childOf(transport);
+    const exited = exitCode(child);
+    child.stdin?.end();
+    expect(await exited).toBe(0);
+    await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
+  });
+
+  it("survives a gateway restart: in-flight calls fail clearly, the next call works on a new session", async () => {
+    const connection = await connected();
+    const { client } = connection;
+    expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "before" } }))).toBe(
+      "desk:before",
+    );
+    const started = slowCallStarted(shard);
+    const inFlight = client.callTool({ name: "desk_slow", arguments: { ms: 60_000 } });
+    const outcome = inFlight.then(
+      () => "answered",
+      (error: unknown) => String(error),
+    );
+    await started();
+    // A hard stop: the gateway's drain would hold the call for its grace period.
+    gateway.child.kill("SIGKILL");
+    await gateway.exited;
+    gateway = await spawnGateway(gatewayArgs);
+    // The SDK's "Connection closed" (-32000), saying what happened and that the call may have run.
+    expect(await outcome).toMatch(/Connection closed: .*gateway.*may have run/);
+    const after = await eventually(
+      async () => {
+        const r = await client.callTool({ name: "desk_echo", arguments: { text: "after" } });
+        return textOf(r) === "desk:after" ? r : undefined;
+      },
+      "a call after the restart",
+      30_000,
+    );
+    expect(textOf(after)).toBe("desk:after");
+    expect(connection.stderr()).toContain("gateway session re-established");
+  });
+});
