@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/client";
+import { Client, LATEST_PROTOCOL_VERSION, type ClientOptions } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
@@ -34,7 +34,12 @@ interface Connected {
 }
 
 /** The stdio client connected through `shardgate connect` to `gatewayUrl`. */
-async function connect(gatewayUrl: string, env: Record<string, string>): Promise<Connected> {
+async function connect(
+  gatewayUrl: string,
+  env: Record<string, string>,
+  setup: (client: Client) => void = () => undefined,
+  options: Pick<ClientOptions, "versionNegotiation"> = {},
+): Promise<Connected> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: ["src/cli.ts", "connect", gatewayUrl, "--reconnect-timeout-seconds", "20"],
@@ -46,7 +51,7 @@ async function connect(gatewayUrl: string, env: Record<string, string>): Promise
   transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client(
     { name: "desktop", version: "1.0.0" },
-    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } } },
+    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } }, ...options },
   );
   client.setRequestHandler("sampling/createMessage", () => ({
     role: "assistant",
@@ -55,6 +60,7 @@ async function connect(gatewayUrl: string, env: Record<string, string>): Promise
   }));
   client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { name: "Ada" } }));
   client.setRequestHandler("roots/list", () => ({ roots: [{ uri: "file:///home/ada", name: "home" }] }));
+  setup(client);
   await client.connect(transport);
   return { client, transport, stderr: () => stderr };
 }
@@ -111,8 +117,12 @@ describe("shardgate connect (API key)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function connected(env: Record<string, string> = { SHARDGATE_API_KEY: KEY }): Promise<Connected> {
-    const c = await connect(gateway.base, env);
+  async function connected(
+    env: Record<string, string> = { SHARDGATE_API_KEY: KEY },
+    setup?: (client: Client) => void,
+    options?: Pick<ClientOptions, "versionNegotiation">,
+  ): Promise<Connected> {
+    const c = await connect(gateway.base, env, setup, options);
     open.push(c);
     return c;
   }
@@ -151,6 +161,32 @@ describe("shardgate connect (API key)", () => {
     expect(textOf(await client.callTool({ name: "desk_ask_roots", arguments: {} }))).toContain(
       "file:///home/ada",
     );
+  });
+
+  it("relays a log level to the gateway and list changes from its notification stream", async () => {
+    let changed = 0;
+    const { client } = await connected(undefined, (c) =>
+      c.setNotificationHandler("notifications/tools/list_changed", () => void changed++),
+    );
+    await client.setLoggingLevel("debug");
+    shard.addTool(`late_${Date.now()}`);
+    await eventually(() => changed > 0, "tools/list_changed at the stdio client");
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names.some((n) => n.startsWith("desk_late_"))).toBe(true);
+  });
+
+  it("serves a 2026-07-28 stdio client statelessly through the same connector", async () => {
+    const { client } = await connected(undefined, undefined, { versionNegotiation: { mode: "auto" } });
+    expect(client.getProtocolEra()).toBe("modern");
+    expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "modern" } }))).toBe(
+      "desk:modern",
+    );
+    const progress: number[] = [];
+    await client.callTool(
+      { name: "desk_slow", arguments: { ms: 200 } },
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    expect(progress).toEqual([1, 2, 3, 4]);
   });
 
   it("passes the client's cancellation through to the shard", async () => {
