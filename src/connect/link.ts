@@ -39,7 +39,7 @@ export interface LinkOptions {
   readonly onmessage: (message: JSONRPCMessage, generation: number) => void;
   /** Generation `generation` is gone: whatever was sent on it gets no answer. */
   readonly onlost: (generation: number) => void;
-  /** A new session replaced a lost one (the catalogue may have changed meanwhile). */
+  /** The link is back after a loss (new or resumed session; the catalogue may have changed meanwhile). */
   readonly onrenewed: () => void;
 }
 
@@ -116,9 +116,10 @@ export class GatewayLink {
     return this.#transport.sessionId;
   }
 
-  #open(): StreamableHTTPClientTransport {
+  #open(sessionId?: string): StreamableHTTPClientTransport {
     const generation = this.#generation;
     const transport = new StreamableHTTPClientTransport(this.#options.url, {
+      ...(sessionId ? { sessionId } : {}),
       ...(this.#options.auth ? { authProvider: this.#options.auth } : {}),
       ...(this.#negotiated ? { protocolVersion: this.#negotiated } : {}),
       // The GET notification stream: a few quick tries, then the session counts as lost (renew).
@@ -134,7 +135,7 @@ export class GatewayLink {
       if (generation !== this.#generation || this.#stop.signal.aborted) return;
       if (/Maximum reconnection attempts/.test(error.message)) {
         this.#options.logger.warn("the gateway's notification stream is gone; opening a new session");
-        void this.#renew(generation);
+        void this.#renew(generation, "notification stream lost");
         return;
       }
       this.#options.logger.debug({ err: error }, "gateway transport");
@@ -215,7 +216,7 @@ export class GatewayLink {
           throw new GatewayUnreachableError(`${this.#options.url.origin}: ${notDelivered}`, { cause: error });
         }
         this.#options.logger.info({ reason: notDelivered, attempt }, "gateway not reachable; retrying");
-        if (notDelivered === "session not found") await this.#renew(generation);
+        if (notDelivered === "session not found") await this.#renew(generation, notDelivered);
         else await sleep(backoffDelay(attempt, RETRY), this.#stop.signal);
       }
     }
@@ -254,7 +255,7 @@ export class GatewayLink {
   }
 
   /** Replaces a lost session (once per lost generation, however many noticed). */
-  #renew(lost: number): Promise<void> {
+  #renew(lost: number, reason: string): Promise<void> {
     if (lost !== this.#generation || this.#stop.signal.aborted) return this.#renewing ?? Promise.resolve();
     if (this.#renewing) return this.#renewing;
     const old = this.#transport;
@@ -265,21 +266,34 @@ export class GatewayLink {
     }
     void old.close().catch(() => undefined);
     this.#options.onlost(lost);
-    this.#renewing = this.#reopen().finally(() => {
+    // After a 404 the session is known to be gone; otherwise it may have survived.
+    const previous = reason === "session not found" ? undefined : old.sessionId;
+    this.#renewing = this.#reopen(previous).finally(() => {
       this.#renewing = undefined;
     });
     return this.#renewing;
   }
 
-  async #reopen(): Promise<void> {
+  /**
+   * A new transport. The old session is tried first: a gateway restarted
+   * with the same session secret still knows it (its ids are signed, not
+   * stored), and then nothing needs replaying. A 404 says it is gone.
+   */
+  async #reopen(previous: string | undefined): Promise<void> {
+    let keep = previous;
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
-      this.#transport = this.#open();
+      this.#transport = this.#open(keep);
       try {
-        await this.#replay();
-        this.#options.logger.info({ session: this.#transport.sessionId }, "gateway session re-established");
+        if (keep) await this.#resume();
+        else await this.#replay();
+        this.#options.logger.info(
+          { session: this.#transport.sessionId, kept: keep !== undefined },
+          keep ? "gateway session resumed" : "gateway session re-established",
+        );
         this.#options.onrenewed();
         return;
       } catch (error) {
+        if (error instanceof SdkHttpError && error.status === 404) keep = undefined;
         this.#options.logger.info(
           { err: messageOf(error), attempt },
           "gateway session not re-established yet",
@@ -288,6 +302,12 @@ export class GatewayLink {
         await sleep(backoffDelay(attempt, RETRY), this.#stop.signal);
       }
     }
+  }
+
+  /** The old session still answers: re-open its notification stream (the transport opens it after `initialized`). */
+  async #resume(): Promise<void> {
+    await this.#request("ping", {});
+    await this.#transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
   }
 
   /** What the client told the lost session, told again to the new one. */

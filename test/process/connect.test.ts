@@ -267,4 +267,34 @@ describe("shardgate connect (API key)", () => {
     expect(textOf(after)).toBe("desk:after");
     expect(connection.stderr()).toContain("gateway session re-established");
   });
+
+  it("keeps its session across a restart of a gateway with the same --session-secret", async () => {
+    const samePort = await freePort();
+    const args = [
+      ...gatewayArgs,
+      "--port",
+      String(samePort),
+      "--session-secret",
+      "connect-test-secret-0123456789",
+    ];
+    let steady = await spawnGateway(args);
+    try {
+      const connection = await connect(steady.base, { SHARDGATE_API_KEY: KEY });
+      open.push(connection);
+      const { client } = connection;
+      expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "one" } }))).toBe(
+        "desk:one",
+      );
+      await steady.stop();
+      steady = await spawnGateway(args);
+      expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "two" } }))).toBe(
+        "desk:two",
+      );
+      // The signed session id was still valid: the notification stream re-opened, or the link resumed it
+      // ("kept"), depending on how long the restart took; nothing was replayed.
+      expect(connection.stderr()).not.toContain("gateway session re-established");
+    } finally {
+      await steady.stop();
+    }
+  });
 });
