@@ -286,12 +286,14 @@ describe("shardgate connect (API key)", () => {
         "desk:one",
       );
       await steady.stop();
+      // Down long enough for the connector to give up its notification stream and start over.
+      await eventually(() => connection.stderr().includes("notification stream is gone"), "the link noticed");
       steady = await spawnGateway(args);
       expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "two" } }))).toBe(
         "desk:two",
       );
-      // The signed session id was still valid: the notification stream re-opened, or the link resumed it
-      // ("kept"), depending on how long the restart took; nothing was replayed.
+      // The signed session id was still valid: resumed, nothing replayed.
+      await eventually(() => connection.stderr().includes('"kept":true'), "session resumed");
       expect(connection.stderr()).not.toContain("gateway session re-established");
     } finally {
       await steady.stop();
