@@ -13,7 +13,7 @@ import {
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog } from "./activity.ts";
-import type { Principal } from "./auth.ts";
+import type { Principal } from "./auth/index.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
