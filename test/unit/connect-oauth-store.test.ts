@@ -14,6 +14,7 @@ import {
   defaultConfigDir,
   listenForCallback,
   LoginRequiredError,
+  refreshDue,
   TokenStore,
 } from "../../src/connect/oauth/index.ts";
 
@@ -90,6 +91,20 @@ describe("connect's token cache", () => {
     await expect(provider.redirectToAuthorization(new URL("https://as.example/auth"))).rejects.toBeInstanceOf(
       LoginRequiredError,
     );
+  });
+});
+
+describe("connect's refresh margin", () => {
+  it("refreshes a minute before expiry, or at half the lifetime of short-lived tokens", () => {
+    const now = 1_000_000;
+    const hour = { expiresAt: now + 3_600_000, lifetimeMs: 3_600_000 };
+    expect(refreshDue(hour, now)).toBe(false);
+    expect(refreshDue(hour, now + 3_540_000)).toBe(true);
+    expect(refreshDue(hour, now + 3_539_000)).toBe(false);
+    const short = { expiresAt: now + 10_000, lifetimeMs: 10_000 };
+    expect(refreshDue(short, now + 4_000)).toBe(false);
+    expect(refreshDue(short, now + 5_000)).toBe(true);
+    expect(refreshDue({}, now)).toBe(false);
   });
 });
 

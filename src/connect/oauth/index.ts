@@ -18,8 +18,15 @@ export { ConnectOAuthProvider, LoginRequiredError } from "./provider.ts";
 export { cacheFile, defaultConfigDir, TokenStore } from "./store.ts";
 export { listenForCallback } from "./callback.ts";
 
-/** Refresh this long before the access token expires, so no request carries a token about to lapse. */
-export const REFRESH_MARGIN_MS = 60_000;
+/**
+ * Refresh this long before the access token expires (a minute, or half the
+ * lifetime of short-lived tokens), so no request carries a token about to lapse.
+ */
+export function refreshDue(cached: { expiresAt?: number; lifetimeMs?: number }, now = Date.now()): boolean {
+  if (cached.expiresAt === undefined) return false;
+  const margin = Math.min(60_000, (cached.lifetimeMs ?? 120_000) / 2);
+  return cached.expiresAt - margin <= now;
+}
 
 type LoginConfig = Pick<
   ConnectConfig,
@@ -105,8 +112,7 @@ export function oauthLogin(gateway: URL, config: LoginConfig, logger: Logger): O
   const token = async (): Promise<string | undefined> => {
     const cached = (await provider.cached()).tokens;
     if (!cached) return undefined;
-    const expiring = cached.expiresAt !== undefined && cached.expiresAt - REFRESH_MARGIN_MS < Date.now();
-    if (expiring && cached.tokens.refresh_token) {
+    if (refreshDue(cached) && cached.tokens.refresh_token) {
       try {
         await login(undefined, false);
       } catch (error) {

@@ -52,6 +52,9 @@ export class ConnectOAuthProvider implements OAuthClientProvider {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
       token_endpoint_auth_method: "none",
+      // Some servers (Ory Hydra 2.3) echo unset ones as "" and null, which the SDK's registration schema refuses.
+      client_uri: "https://www.npmjs.com/package/shardgate",
+      contacts: [],
       ...(this.#options.scope ? { scope: this.#options.scope } : {}),
     };
   }
@@ -94,11 +97,13 @@ export class ConnectOAuthProvider implements OAuthClientProvider {
         ? { refresh_token: previous.refresh_token }
         : {}),
     };
-    const expiresAt =
-      typeof tokens.expires_in === "number" ? Date.now() + tokens.expires_in * 1000 : undefined;
+    const lifetimeMs = typeof tokens.expires_in === "number" ? tokens.expires_in * 1000 : undefined;
     await this.#options.store.update((c) => ({
       ...c,
-      tokens: { tokens: merged, ...(expiresAt !== undefined ? { expiresAt } : {}) },
+      tokens: {
+        tokens: merged,
+        ...(lifetimeMs !== undefined ? { expiresAt: Date.now() + lifetimeMs, lifetimeMs } : {}),
+      },
     }));
   }
 

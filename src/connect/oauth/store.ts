@@ -20,6 +20,8 @@ export interface CachedTokens {
   readonly tokens: StoredOAuthTokens;
   /** Epoch ms when the access token expires (from expires_in at the time it was saved). */
   readonly expiresAt?: number;
+  /** Its lifetime in ms (expires_in), for the refresh margin. */
+  readonly lifetimeMs?: number;
 }
 
 export interface CacheContent {
