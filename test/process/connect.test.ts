@@ -4,77 +4,38 @@
  * talks to a real `shardgate gateway` process (API keys on) in front of a
  * real MCP shard (the SDK's server, in this process).
  */
-import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, LATEST_PROTOCOL_VERSION, type ClientOptions } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { LATEST_PROTOCOL_VERSION, type Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { freePort } from "../harness/net.ts";
+import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import {
+  childOf,
+  exitCode,
+  startConnector,
+  type Connector,
+  type ConnectorOptions,
+} from "../support/connect.ts";
 import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
 import { textOf } from "../support/mcp-v2.ts";
 
 const KEY = "desk-key-0123456789";
 const TOOLS = ["ask_sampling", "ask_elicitation", "ask_roots"];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Connected {
-  readonly client: Client;
-  readonly transport: StdioClientTransport;
-  stderr(): string;
-}
+type Connected = Connector;
 
 /** The stdio client connected through `shardgate connect` to `gatewayUrl`. */
 async function connect(
   gatewayUrl: string,
   env: Record<string, string>,
-  setup: (client: Client) => void = () => undefined,
-  options: Pick<ClientOptions, "versionNegotiation"> = {},
+  setup?: (client: Client) => void,
+  options: Pick<ConnectorOptions, "versionNegotiation"> = {},
 ): Promise<Connected> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ["src/cli.ts", "connect", gatewayUrl, "--reconnect-timeout-seconds", "20"],
-    cwd: ROOT,
-    env: { ...(process.env as Record<string, string>), LOG_LEVEL: "debug", ...env },
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const client = new Client(
-    { name: "desktop", version: "1.0.0" },
-    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } }, ...options },
-  );
-  client.setRequestHandler("sampling/createMessage", () => ({
-    role: "assistant",
-    content: { type: "text", text: "Paris" },
-    model: "test-model",
-  }));
-  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { name: "Ada" } }));
-  client.setRequestHandler("roots/list", () => ({ roots: [{ uri: "file:///home/ada", name: "home" }] }));
-  setup(client);
-  await client.connect(transport);
-  return { client, transport, stderr: () => stderr };
-}
-
-/** The connector process behind `transport` (the SDK keeps it private; the test needs its exit code). */
-function childOf(transport: StdioClientTransport): ChildProcess {
-  const child = (transport as unknown as { _process?: ChildProcess })._process;
-  if (!child) throw new Error("the connector is not running");
-  return child;
-}
-
-function exitCode(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const connector = startConnector(gatewayUrl, { env, ...(setup ? { setup } : {}), ...options });
+  await connector.connected;
+  return connector;
 }
 
 /** Resolves once the shard has seen one more `slow` call than when this was called. */
@@ -120,7 +81,7 @@ describe("shardgate connect (API key)", () => {
   async function connected(
     env: Record<string, string> = { SHARDGATE_API_KEY: KEY },
     setup?: (client: Client) => void,
-    options?: Pick<ClientOptions, "versionNegotiation">,
+    options?: Pick<ConnectorOptions, "versionNegotiation">,
   ): Promise<Connected> {
     const c = await connect(gateway.base, env, setup, options);
     open.push(c);

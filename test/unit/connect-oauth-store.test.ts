@@ -1,7 +1,7 @@
 /**
  * What `shardgate connect` keeps on disk for OAuth, and the loopback end of
  * the redirect: pure and in-process parts of the login (the flow itself runs
- * against a real authorization server in test/integration/connect-oauth).
+ * against a real authorization server in test/process/connect-oauth).
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
