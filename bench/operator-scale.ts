@@ -35,7 +35,8 @@
  *     [--rounds N] [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
  *
  * --rounds N runs reference and tuned N times each, alternating which goes
- * first, every run on a control plane of its own, and prints the median and
+ * first, every run on a control plane of its own (--fresh-control-plane does
+ * that for one round), and prints the median and
  * range of the main figures (the machine is shared: one run proves little).
  * --reference-root runs the reference with the operator of another checkout
  * (e.g. `git archive <commit> src | tar -x -C DIR`, with node_modules and
@@ -805,7 +806,7 @@ async function main(): Promise<void> {
   const mcp = await startMcpProcess();
   // Several rounds: every run gets a control plane of its own, so neither meets the other's leftovers
   // (the second of two runs on one control plane was up to 2x slower, whichever it was).
-  const fresh = ROUNDS > 1;
+  const fresh = ROUNDS > 1 || args.flag("fresh-control-plane");
   let shared: Cluster | undefined;
   try {
     shared = fresh ? undefined : await startCluster();
