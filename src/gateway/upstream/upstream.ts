@@ -52,7 +52,7 @@ export class Upstream {
       options.onListChanged("all");
     });
     this.#runner = new RequestRunner(this.#conn, options.logger);
-    this.#subscriptions = new UpstreamSubscriptions(this.#runner, options.logger, options.target.key);
+    this.#subscriptions = new UpstreamSubscriptions(this.#runner, this.#conn, options);
   }
 
   get state(): UpstreamState {
@@ -84,6 +84,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
+    this.#subscriptions.close();
     await this.#conn.close();
   }
 
