@@ -13,7 +13,8 @@ import {
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog, SecretScanDecision } from "./activity.ts";
-import type { Principal } from "./auth.ts";
+import type { Principal } from "./auth/index.ts";
+import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
@@ -61,6 +62,7 @@ export class GatewayCalls {
   #metrics: GatewayMetrics;
   #activity: ActivityLog;
   #logger: Logger;
+  #callLog: CallLog;
   #shutdown: AbortSignal | undefined;
   #secrets: SecretRedactor;
   #limits: InFlightLimits;
@@ -79,11 +81,14 @@ export class GatewayCalls {
     limits?: InFlightLimits;
     /** Deepest nesting accepted in arguments. @default 128 */
     maxDepth?: number;
+    /** The per-call log line (call-log.ts). @default sampled */
+    callLog?: CallLog;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#callLog = deps.callLog ?? new CallLog(deps.logger);
     this.#shutdown = deps.shutdown;
     this.#secrets = deps.secrets ?? new SecretRedactor();
     this.#limits = deps.limits ?? new InFlightLimits();
@@ -182,7 +187,16 @@ export class GatewayCalls {
       ...(audit ? { audit: true } : {}),
       secretScan: scan.decision,
     };
-    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    this.#callLog.record({
+      key: entry.key,
+      tool: name,
+      shard: tool.shard,
+      durationMs: entry.durationMs,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: entry.argumentNames,
+      ...(audit ? { audit: true } : {}),
+    });
     if (audit) {
       // An audited call's result leaves only with its record stored.
       await this.#activity.addDurably(entry).catch((error: unknown) => {

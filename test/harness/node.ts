@@ -292,6 +292,85 @@ function pipeServer(dial: () => Socket): Server {
   return server;
 }
 
+/**
+ * The apiserver's egress proxy (ControlPlaneOptions.kubeletEgressSocket): an
+ * HTTP CONNECT server on a unix socket; each destination host:port gets one
+ * socat in the node's namespace (a unix socket in `dir` → TCP), started on
+ * first use and stopped with the node.
+ */
+function egressProxy(
+  dir: string,
+  daemon: (name: string, command: string, args: readonly string[]) => ManagedProcess,
+): Server {
+  const relays = new Map<string, Promise<string>>();
+  const relayFor = (dest: string): Promise<string> => {
+    let relay = relays.get(dest);
+    if (!relay) {
+      const sock = join(dir, `egress-${relays.size}.sock`);
+      const p = daemon(`egress-${dest}`, "socat", [`UNIX-LISTEN:${sock},fork`, `TCP:${dest}`]);
+      relay = waitUntil(
+        `egress relay to ${dest}`,
+        async () => {
+          if (p.exit) throw new Error(`socat exited: ${p.logTail(5)}`);
+          return existsSync(sock);
+        },
+        10_000,
+      ).then(() => sock);
+      relays.set(dest, relay);
+    }
+    return relay;
+  };
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.on("error", () => client.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (head.length > 8192) client.destroy();
+        return;
+      }
+      client.off("data", onData);
+      client.pause();
+      const dest = /^CONNECT (\S+) HTTP\/1\.[01]\r\n/.exec(head.toString("latin1"))?.[1];
+      if (!dest) {
+        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      relayFor(dest).then(
+        (sock) => {
+          const upstream = connect(sock);
+          open.add(upstream);
+          upstream.on("close", () => {
+            open.delete(upstream);
+            client.destroy();
+          });
+          upstream.on("error", () => upstream.destroy());
+          client.on("close", () => upstream.destroy());
+          upstream.once("connect", () => {
+            client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+            const rest = head.subarray(end + 4);
+            if (rest.length > 0) upstream.write(rest);
+            client.pipe(upstream).pipe(client);
+            client.resume();
+          });
+        },
+        () => client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"),
+      );
+    };
+    client.on("data", onData);
+  });
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    for (const socket of open) socket.destroy();
+    return close(cb);
+  };
+  return server;
+}
+
 function listen(server: Server, where: string | { port: number; host: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -388,6 +467,12 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     };
     // node → apiserver (see the header), on every address: pods reach it through the `kubernetes` Service.
     await bridgeIn("api-bridge", Number(new URL(cp.server).port), API_PORT_IN_NODE, "0.0.0.0");
+    // apiserver → kubelet (pods/log, node proxy), when the control plane was told to use it.
+    if (cp.kubeletEgressSocket) {
+      const egress = egressProxy(dir, daemon);
+      servers.push(egress);
+      await listen(egress, cp.kubeletEgressSocket);
+    }
 
     const ca = { certPath: cp.caCertPath, keyPath: cp.caKeyPath };
     const [nodeCert, , proxyCert, adminCert] = await Promise.all([
