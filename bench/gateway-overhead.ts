@@ -24,6 +24,7 @@
  *                      symlink), interleaved with this one: before/after
  *                      from the same run
  *     [--profile DIR]  V8 CPU profile of this checkout's gateway into DIR
+ *     [--semi-space-mib N]  node --max-semi-space-size=N for this checkout's gateway
  *     [--settle 30]    seconds to wait after the load before RSS is read again
  *
  * Figures go to stdout and to bench/results/gateway-overhead.json.
@@ -224,11 +225,10 @@ async function main(): Promise<void> {
       gateways.push({ label, process: g });
     };
     if (before) await spawnOne("before", resolve(before));
-    await spawnOne(
-      before ? "after" : "gateway",
-      undefined,
-      profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
-    );
+    await spawnOne(before ? "after" : "gateway", undefined, [
+      ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+      ...(args.string("semi-space-mib") ? [`--max-semi-space-size=${args.string("semi-space-mib")}`] : []),
+    ]);
 
     // Both shards listed by every gateway.
     for (const g of gateways) {

@@ -1,7 +1,8 @@
 /**
  * The gateway's per-call bookkeeping made cheap (issue 15) without losing
- * anything: the sampled "tool call" log line, the batched activity writes and
- * the classification of 2025-era requests without the SDK's classifier.
+ * anything: the sampled "tool call" log line, the batched activity writes, the
+ * classification of 2025-era requests without the SDK's classifier, and when
+ * the CLI bounds the gateway's heap.
  */
 import { Writable } from "node:stream";
 import { classifyInboundRequest } from "@modelcontextprotocol/server";
@@ -12,6 +13,7 @@ import { ActivityLog, type NewActivityEntry } from "../../src/gateway/activity.t
 import type { ActivityEntry, ActivityStore } from "../../src/gateway/activity-store/types.ts";
 import { SqliteActivityStore } from "../../src/gateway/activity-store/sqlite.ts";
 import { CallLog, type CallLine } from "../../src/gateway/call-log.ts";
+import { HEAP_FLAGS, heapSizedAlready } from "../../src/gateway/heap.ts";
 import { isModernRequest } from "../../src/gateway/mcp/modern.ts";
 
 function capture(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
@@ -184,5 +186,16 @@ describe("which era a POST /mcp is", () => {
       body,
     });
     expect(isModernRequest(request(headers), body)).toBe(sdk.kind !== "legacy");
+  });
+});
+
+describe("the gateway's heap sizing", () => {
+  it("re-executes with its flags only when nobody sized the heap", () => {
+    expect(heapSizedAlready([], "")).toBe(false);
+    expect(heapSizedAlready(["--enable-source-maps"], "--no-warnings")).toBe(false);
+    expect(heapSizedAlready([...HEAP_FLAGS], "")).toBe(true); // after our own exec
+    expect(heapSizedAlready(["--max_semi_space_size=32"], "")).toBe(true);
+    expect(heapSizedAlready([], "--max-semi-space-size=64 --max-old-space-size=512")).toBe(true);
+    expect(heapSizedAlready([], "--heap-growing-percent=100")).toBe(true);
   });
 });
