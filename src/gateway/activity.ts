@@ -27,7 +27,12 @@ import {
   type Retention,
 } from "./activity-store/types.ts";
 
-export type { ActivityEntry, ActivityOutcome, ActivityQuery } from "./activity-store/types.ts";
+export type {
+  ActivityEntry,
+  ActivityOutcome,
+  ActivityQuery,
+  SecretScanDecision,
+} from "./activity-store/types.ts";
 
 /** What a caller hands in: the log adds id and replica. */
 export type NewActivityEntry = Omit<ActivityEntry, "id" | "replica">;

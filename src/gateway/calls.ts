@@ -12,9 +12,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityLog } from "./activity.ts";
+import type { ActivityLog, SecretScanDecision } from "./activity.ts";
+import type { Principal } from "./auth/index.ts";
 import { CallLog } from "./call-log.ts";
-import type { Principal } from "./auth.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
@@ -30,6 +30,14 @@ import {
   type SecretScanMode,
 } from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
+
+/** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
+interface SecretScan {
+  readonly mode: SecretScanMode;
+  readonly shard: string;
+  readonly tool: string;
+  decision: SecretScanDecision;
+}
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
@@ -140,7 +148,12 @@ export class GatewayCalls {
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
-    const scan = { mode: upstream.target.policy.secretScan, shard: tool.shard, tool: name };
+    const scan: SecretScan = {
+      mode: upstream.target.policy.secretScan,
+      shard: tool.shard,
+      tool: name,
+      decision: upstream.target.policy.secretScan === "off" ? "off" : "clean",
+    };
     let result: CallToolResult | undefined;
     let failure: { error: unknown } | undefined;
     try {
@@ -172,6 +185,7 @@ export class GatewayCalls {
       ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
       ...(recording.recordResults && result ? { result } : {}),
       ...(audit ? { audit: true } : {}),
+      secretScan: scan.decision,
     };
     this.#callLog.record({
       key: entry.key,
@@ -202,15 +216,12 @@ export class GatewayCalls {
    * masked (redact), or refused (block, an error the activity log records);
    * every finding is counted and logged (rule names, never the value).
    */
-  async #scanned<T>(
-    scan: { mode: SecretScanMode; shard: string; tool: string },
-    direction: "arguments" | "result",
-    value: T,
-  ): Promise<T> {
+  async #scanned<T>(scan: SecretScan, direction: "arguments" | "result", value: T): Promise<T> {
     if (scan.mode === "off" || value === undefined) return value;
     const finding = await scanForSecrets(value);
     if (!finding) return value;
     const action = scan.mode === "block" ? "blocked" : "redacted";
+    scan.decision = action;
     this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
     const rules = finding.rules.join(", ");
     this.#logger.warn(

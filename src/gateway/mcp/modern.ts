@@ -28,7 +28,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
 import {
   ALL_VERSIONS,
