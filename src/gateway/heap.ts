@@ -15,9 +15,26 @@
  * a user's shell: so the CLI replaces its own process image once, before the
  * gateway's modules load, with the same arguments plus these flags (same pid,
  * same stdio; `process.execve`, Node >= 23.11). Flags the user gave (node
- * flags or NODE_OPTIONS naming the young generation or heap growth) win.
+ * flags or NODE_OPTIONS naming the young generation or heap growth) win,
+ * and SHARDGATE_GATEWAY_HEAP chooses other sizes (heapFlags).
  */
 export const HEAP_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=25"] as const;
+
+/**
+ * The flags for SHARDGATE_GATEWAY_HEAP: unset gives HEAP_FLAGS, `default`
+ * none (node's own sizing), `SEMI/GROWING` (MiB per semi-space / percent of
+ * old-space growth, e.g. `8/50`) those; anything else is a clear error.
+ */
+export function heapFlags(setting: string | undefined): readonly string[] {
+  if (setting === undefined || setting === "") return HEAP_FLAGS;
+  if (setting === "default") return [];
+  const m = /^(\d+)\/(\d+)$/.exec(setting);
+  if (!m)
+    throw new Error(
+      `SHARDGATE_GATEWAY_HEAP must be "default" or SEMI_MIB/GROWING_PERCENT such as 4/25, got ${JSON.stringify(setting)}`,
+    );
+  return [`--max-semi-space-size=${m[1]}`, `--heap-growing-percent=${m[2]}`];
+}
 
 /** Did the user (or an earlier exec of ours) size the heap? Then nothing changes. */
 export function heapSizedAlready(
@@ -29,16 +46,17 @@ export function heapSizedAlready(
 }
 
 /**
- * Re-executes this process with HEAP_FLAGS unless they (or the user's own
- * sizing) are in effect or the platform cannot; returns when it does not.
- * Set SHARDGATE_GATEWAY_HEAP=default to keep node's own sizing.
+ * Re-executes this process with the heap flags (heapFlags) unless they (or
+ * the user's own sizing) are in effect or the platform cannot; returns when
+ * it does not.
  */
 export function boundGatewayHeap(): void {
-  if (process.env.SHARDGATE_GATEWAY_HEAP === "default" || heapSizedAlready()) return;
+  const flags = heapFlags(process.env.SHARDGATE_GATEWAY_HEAP);
+  if (flags.length === 0 || heapSizedAlready()) return;
   if (typeof process.execve !== "function") return;
   process.execve(process.execPath, [
     process.execPath,
-    ...HEAP_FLAGS,
+    ...flags,
     ...process.execArgv,
     ...process.argv.slice(1),
   ]);
