@@ -7,7 +7,6 @@
  * file is the surface the catalogue and the calls use.
  */
 import {
-  CallToolResultSchema,
   CompleteResultSchema,
   GetPromptResultSchema,
   ListPromptsResultSchema,
@@ -22,6 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { GatewayError } from "../errors.ts";
 import type { ShardTarget } from "../registry/types.ts";
+import { callToolResult } from "./call-result.ts";
 import { ShardConnection } from "./connection.ts";
 import { RequestRunner } from "./request.ts";
 import { UpstreamSubscriptions } from "./subscriptions.ts";
@@ -146,7 +146,7 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<CallToolResult> {
     const label = `tool ${options.displayName ?? name}`;
-    return this.#answer(label, "tools/call", { name, arguments: args }, CallToolResultSchema, options);
+    return this.#answer(label, "tools/call", { name, arguments: args }, callToolResult, options);
   }
 
   async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
