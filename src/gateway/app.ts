@@ -14,14 +14,14 @@ import { silentLogger, type Logger } from "../log.ts";
 import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
 import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
-import { KeyStore } from "./auth.ts";
+import { authRoutes, Gate, KeyStore } from "./auth/index.ts";
+import { CallLog, type CallLogMode } from "./call-log.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import { Drain, type DrainPhase } from "./drain.ts";
 import { CODES } from "./errors.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { drainHooks } from "./http/drain.ts";
-import { noOAuthRoutes } from "./http/no-oauth.ts";
 import { openApiRoutes } from "./http/openapi.ts";
 import { opsRoutes } from "./http/ops.ts";
 import { Dispatcher } from "./mcp/dispatch.ts";
@@ -56,6 +56,8 @@ export interface GatewayOptions {
   readonly sessionMaxAgeSeconds?: number;
   /** @default no keys: auth off */
   readonly keys?: KeyStore;
+  /** Keys, OAuth and policy together (run.ts builds it and reloads its parts). @default a Gate of `keys` */
+  readonly gate?: Gate;
   /**
    * Browser origins allowed on every route but /health, /ready, /metrics
    * ("*" for any). Requests without Origin are allowed (non-browser clients);
@@ -99,6 +101,8 @@ export interface GatewayOptions {
   readonly maxInFlightPerKey?: number;
   /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
   readonly maxNestingDepth?: number;
+  /** The per-call info log line (call-log.ts). @default sampled */
+  readonly callLog?: CallLogMode;
 }
 
 export interface ShutdownOptions {
@@ -160,16 +164,17 @@ function isMcpRoute(request: FastifyRequest): boolean {
 export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? silentLogger();
   const registry = options.registry;
-  const keys = options.keys ?? KeyStore.empty();
+  const gate = options.gate ?? new Gate({ keys: options.keys ?? KeyStore.empty() });
+  const keys = gate.keys;
   const version = readPackage().version;
   if (!options.sessionSecret) {
     logger.warn(
       "no session secret: sessions are valid on this replica only (set --session-secret for replicas)",
     );
   }
-  if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  if (!gate.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
   const secret = options.sessionSecret ?? randomBytes(32);
-  const consoleAuth = new ConsoleAuth(secret, keys);
+  const consoleAuth = new ConsoleAuth(secret, gate);
   const signer = new SessionSigner({
     secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
@@ -212,6 +217,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       perKey: options.maxInFlightPerKey,
     }),
     maxDepth: options.maxNestingDepth,
+    callLog: new CallLog(logger, options.callLog),
   });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
   const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
@@ -282,6 +288,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   });
 
   drainHooks(app as unknown as FastifyInstance, drain);
+  // After the origin check: a refused origin costs no token validation.
+  app.addHook("onRequest", gate.hook);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -302,7 +310,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const routes = {
     dispatcher,
     signer,
-    keys,
+    gate,
     hub,
     metrics,
     clientRequests,
@@ -316,8 +324,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   await app.register(async (scope) => {
     legacySseRoutes(scope, { ...routes, track: () => drain.track() });
   });
-  if (keys.enabled) await app.register(async (scope) => noOAuthRoutes(scope));
-  await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
+  await app.register(async (scope) => authRoutes(scope, gate));
+  await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, gate, version }));
   await app.register(async (scope) =>
     adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
   );
@@ -332,7 +340,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       started: () => started,
       drain,
-      keys,
+      gate,
       registryError: () => (registry as { lastError?: string }).lastError,
     }),
   );

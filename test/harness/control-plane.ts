@@ -35,6 +35,13 @@ export interface ControlPlaneOptions {
    * deleted without its dependents being collected for up to half a minute.
    */
   readonly beforeControllers?: (adminKubeconfigPath: string) => Promise<void>;
+  /** Serve /debug/pprof on the apiserver (benches profile it). @default false */
+  readonly profiling?: boolean;
+  /**
+   * Service ClusterIP range; must start at 10.0.0.0 (the `kubernetes` Service is 10.0.0.1, in the
+   * serving certificate). A /24 holds 253 Services; the operator bench creates more. @default 10.0.0.0/24
+   */
+  readonly serviceCidr?: `10.0.0.0/${number}`;
   /**
    * Let the apiserver reach kubelets (pods/log, node proxy) through an HTTP
    * CONNECT proxy on a unix socket (its "cluster" egress selector), with a
@@ -375,7 +382,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${pki.serviceAccount.publicPath}`,
       `--service-account-signing-key-file=${pki.serviceAccount.privatePath}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
       "--authorization-mode=RBAC",
       "--allow-privileged=true",
       `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
@@ -384,7 +391,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       // Blocking: an event is on disk before the response goes out, so a test
       // that has its answer can count the write right away.
       "--audit-log-mode=blocking",
-      "--profiling=false",
+      `--profiling=${opts.profiling ?? false}`,
       // The "kubernetes" Service's Endpoints may not hold a loopback address,
       // so the default lease reconciler would fail (and log) every 10 s.
       "--endpoint-reconciler-type=none",
@@ -442,7 +449,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--service-account-private-key-file=${pki.serviceAccount.privatePath}`,
         `--cluster-signing-cert-file=${pki.ca.certPath}`,
         `--cluster-signing-key-file=${pki.ca.keyPath}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
         // Tests create and delete many objects quickly; client-side throttling would only slow them.
         "--kube-api-qps=200",
         "--kube-api-burst=400",
