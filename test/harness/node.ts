@@ -17,8 +17,10 @@
  *  - node → a host loopback port: `exposeHostPort()`, the api bridge's way,
  *    for a process in the node (make run's gateway) that dials a server
  *    running on the host's loopback (make run's Traefik shard).
- * The apiserver cannot reach the kubelet (no `kubectl logs/exec`): container
- * logs are read from the node's /var/log/pods, which is a host directory.
+ * The apiserver reaches the kubelet (pods/log, node proxy) when the control
+ * plane was started with `kubeletEgress`: its egress selector dials an HTTP
+ * CONNECT proxy served here (egressProxy). Tests read container logs for
+ * their own failure messages from the node's /var/log/pods, a host directory.
  *
  * Teardown is by PID: stop() stops the daemons and runs `ns.sh down`, which
  * kills whatever is left in the namespace (pods, shims) by cgroup and mount
