@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dockerBackendConfigSchema } from "./docker/config.ts";
 
 /** A comma-separated list flag ("apps, media") as a list of names; a list passes through (re-parsing). */
 const nameList = z
@@ -88,5 +89,7 @@ export const watchmanShardConfigSchema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe("most bytes of log text read from the source per container"),
+  // docker: --docker-host, --allow-raw-socket, --docker-timeout-seconds
+  ...dockerBackendConfigSchema.shape,
 });
 export type WatchmanShardConfig = z.infer<typeof watchmanShardConfigSchema>;
