@@ -14,7 +14,7 @@ import {
   type SocketProxy,
 } from "../harness/docker.ts";
 import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
 import { connectStreamable } from "../support/mcp.ts";
 import { callTool } from "../support/traefik.ts";
 
@@ -143,6 +143,34 @@ describe("the Watchman shard on a Docker host", () => {
     expect(JSON.stringify(await res.json())).toMatch(
       /Docker Engine 20\.10\.\S+ \(API 1\.41\) at tcp:\/\/127\.0\.0\.1:\d+/,
     );
+  });
+});
+
+describe("through the gateway", () => {
+  let gateway: TestGateway;
+  let viaGateway: Client;
+  beforeAll(async () => {
+    gateway = await startGateway({ watchman: { url: `${shard?.url}/mcp` } });
+    viaGateway = await connectStreamable(gateway.base);
+  });
+  afterAll(async () => {
+    await viaGateway?.close();
+    await gateway?.close();
+  });
+
+  it("serves the tools as watchman_*, and the crashed container's error reaches the client", async () => {
+    // The gateway lists a shard's tools once it has connected to it.
+    await eventually(async () => {
+      const names = (await viaGateway.listTools()).tools.map((t) => t.name);
+      return ["watchman_tail_logs", "watchman_search_logs", "watchman_get_container_stats"].every((n) =>
+        names.includes(n),
+      );
+    }, "the gateway to list the watchman tools");
+    const logs = await callTool(viaGateway, "watchman_tail_logs", { target: "db", lines: 5 });
+    expect(logs.isError).toBe(false);
+    expect(JSON.stringify(logs.body)).toContain("FATAL: data directory has wrong ownership");
+    const stats = await callTool(viaGateway, "watchman_get_container_stats", { target: "db" });
+    expect(JSON.stringify(stats.body)).toContain('"restarts":1');
   });
 });
 
