@@ -172,6 +172,38 @@ describe("through the gateway", () => {
     const stats = await callTool(viaGateway, "watchman_get_container_stats", { target: "db" });
     expect(JSON.stringify(stats.body)).toContain('"restarts":1');
   });
+
+  it("diagnose_service's Watchman steps, run as the prompt gives them, surface the service's error line", async () => {
+    const prompt = await viaGateway.getPrompt({
+      name: "watchman_diagnose_service",
+      arguments: { service: "gitea" },
+    });
+    const text = prompt.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
+    // On Docker the prompt says a Traefik server URL's host names the container: compose's
+    // http://gitea:3000 gives "gitea", which is the compose service of homelab-gitea-1.
+    expect(text).toMatch(/server URL names a container/);
+    const steps = [...text.matchAll(/[Cc]all (watchman_\w+) with (\{[^}]*\})/g)].map((m) => ({
+      tool: m[1] ?? "",
+      args: JSON.parse((m[2] ?? "{}").replaceAll("<target>", "gitea")) as Record<string, unknown>,
+    }));
+    expect(steps.map((s) => s.tool)).toEqual([
+      "watchman_get_container_stats",
+      "watchman_tail_logs",
+      "watchman_search_logs",
+    ]);
+    const answers = [];
+    for (const step of steps) {
+      const answer = await callTool(viaGateway, step.tool, step.args);
+      expect(answer.isError, `${step.tool}: ${JSON.stringify(answer.body)}`).toBe(false);
+      answers.push(JSON.stringify(answer.body));
+    }
+    expect(answers[0]).toContain('"container":"homelab-gitea-1"');
+    // tail_logs reads the compose service of that name; search_logs every container whose name holds it.
+    expect(answers[1]).toContain("read compose service gitea instead (homelab-gitea-1)");
+    for (const answer of answers.slice(1)) {
+      expect(answer).toContain("ERROR database: dial tcp db:5432: connect: connection refused");
+    }
+  });
 });
 
 /** Runs the CLI to its end; resolves with its exit code and output. */
