@@ -22,7 +22,7 @@ const nameList = z
  * Settings of the Watchman shard (flags of `shardgate shard watchman`, or
  * SHARDGATE_* variables). Limits bound what one call returns to a model.
  */
-export const watchmanShardConfigSchema = z.object({
+const baseSchema = z.object({
   backend: z
     .enum(["kubernetes", "docker"])
     .default("kubernetes")
@@ -89,7 +89,7 @@ export const watchmanShardConfigSchema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe("most bytes of log text read from the source per container"),
-  // docker: --docker-host, --allow-raw-socket, --docker-timeout-seconds
-  ...dockerBackendConfigSchema.shape,
 });
+/** The backend-neutral settings plus the Docker backend's own (docker/config.ts). */
+export const watchmanShardConfigSchema = baseSchema.extend(dockerBackendConfigSchema.shape);
 export type WatchmanShardConfig = z.infer<typeof watchmanShardConfigSchema>;
