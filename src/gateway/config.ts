@@ -32,6 +32,11 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe("API keys: a YAML/JSON file or a directory (mounted Secret); auth off when unset"),
+  forwardedUserKeys: csv()
+    .default([])
+    .describe(
+      "ids of API keys whose requests may name Open WebUI's user (X-OpenWebUI-User-* headers); ignored on other keys",
+    ),
   oauthIssuer: z
     .url()
     .optional()
