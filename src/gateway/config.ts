@@ -71,6 +71,12 @@ export const gatewayConfigSchema = z.object({
     .max(300)
     .default(30)
     .describe("OAuth: leeway for a token's exp and nbf"),
+  identityKeyFile: z
+    .string()
+    .optional()
+    .describe(
+      "Ed25519 private key (PKCS#8 PEM) signing the caller identity sent to shards with spec.callerIdentity; share it between replicas (default: a key per replica, made at start)",
+    ),
   policyFile: z
     .string()
     .optional()
