@@ -136,7 +136,7 @@ describe("shardgate connect (API key)", () => {
     expect(names.some((n) => n.startsWith("desk_late_"))).toBe(true);
   });
 
-  it("serves a 2026-07-28 stdio client statelessly through the same connector", async () => {
+  it("serves a 2026-07-28 stdio client statelessly through the same connector (calls, progress, cancellation)", async () => {
     const { client } = await connected(undefined, undefined, { versionNegotiation: { mode: "auto" } });
     expect(client.getProtocolEra()).toBe("modern");
     expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "modern" } }))).toBe(
@@ -148,6 +148,15 @@ describe("shardgate connect (API key)", () => {
       { onprogress: (p) => progress.push(p.progress) },
     );
     expect(progress).toEqual([1, 2, 3, 4]);
+    // 2026-07-28 cancels by closing the request's stream: the connector closes its POST, the gateway cancels.
+    const before = shard.cancelled.length;
+    const started = slowCallStarted(shard);
+    const abort = new AbortController();
+    const call = client.callTool({ name: "desk_slow", arguments: { ms: 20_000 } }, { signal: abort.signal });
+    await started();
+    abort.abort("stop");
+    await expect(call).rejects.toThrow();
+    await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
   });
 
   it("passes the client's cancellation through to the shard", async () => {
