@@ -17,8 +17,9 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-test-deps: ## apt-get install what tests drive for real: postgresql, chromium (skipped when present)
+test-deps: ## apt-get install what tests drive for real (postgresql, chromium, docker.io, haproxy, busybox-static); Python venvs with the pinned MCP SDKs (cached)
 	hack/test-deps.sh
+	node test/harness/python.ts
 
 # The node's Debian packages first (apt, once). The images that need no Go
 # binary (debootstrap, npm: mostly network and disk) build beside the Go builds

@@ -35,6 +35,31 @@ const ROOT = repoRoot();
 const CLI = join(ROOT, "src/cli.ts");
 const SHARD_NAMESPACE = "shardgate";
 const EXAMPLES_NAMESPACE = "examples";
+/** What the node imports: the sandbox, CoreDNS and the example pods' image (the rest are test-only). */
+const NODE_IMAGES = ["pause", "coredns", "shardgate"];
+/** The image make testbin built from the Dockerfile (hack/testbin/images.sh). */
+const LOCAL_IMAGE = "docker.io/library/shardgate:test";
+/**
+ * A managed shard that runs on the node with nothing from the internet (the
+ * examples need a registry: `npx -y` and ghcr.io): the conformance shard in
+ * the local shardgate image, so a first look shows a pod-backed shard working.
+ */
+const LOCAL_SHARD = {
+  apiVersion: "mcp.shardgate.dev/v1alpha1",
+  kind: "McpShard",
+  metadata: { name: "conformance" },
+  spec: {
+    description: "The MCP conformance shard from the local shardgate image: runs offline on the node.",
+    container: {
+      image: LOCAL_IMAGE,
+      imagePullPolicy: "Never",
+      args: ["shard", "conformance"],
+      port: 8080,
+      path: "/mcp",
+    },
+    tools: { prefix: "local" },
+  },
+};
 
 interface Stack {
   readonly dir: string;
@@ -85,6 +110,23 @@ function startCli(stack: Stack, name: string, args: string[]): ManagedProcess {
   return child;
 }
 
+/**
+ * The operator and the gateway dial shards by their Service names: with the
+ * node they run inside its namespaces (cluster DNS, kube-proxy), against the
+ * apiserver as the node sees it; without it, here.
+ */
+function startInCluster(stack: Stack, kubeconfig: string, name: string, args: string[]): ManagedProcess {
+  if (!stack.node) return startCli(stack, name, [...args, "--kubeconfig", kubeconfig]);
+  const child = stack.node.spawn(
+    name,
+    process.execPath,
+    [CLI, ...args, "--kubeconfig", stack.node.adminKubeconfig],
+    { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+  );
+  stack.processes.push(child);
+  return child;
+}
+
 async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await res.body?.cancel();
@@ -113,7 +155,7 @@ async function nodeUnavailable(): Promise<string | undefined> {
   try {
     binary("kubelet");
     binary("kube-router");
-    await imageTars();
+    await imageTars(NODE_IMAGES);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -122,6 +164,9 @@ async function nodeUnavailable(): Promise<string | undefined> {
 
 async function start(stack: Stack): Promise<void> {
   const noNode = await nodeUnavailable();
+  // SHARDGATE_RUN_NODE=1 asks for the node: without it the stack is not what was asked for.
+  if (noNode && process.env.SHARDGATE_RUN_NODE === "1")
+    throw new Error(`SHARDGATE_RUN_NODE=1 but no node: ${noNode}`);
   if (noNode) say(`no node (pods will stay Pending): ${noNode}`);
   say("starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs...");
   const crdDir = join(ROOT, "crds");
@@ -144,7 +189,11 @@ async function start(stack: Stack): Promise<void> {
   const kubeconfig = stack.controlPlane.kubeconfigPath;
   if (noNode === undefined) {
     say("starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)...");
-    stack.node = await startNode({ controlPlane: stack.controlPlane, log: (line) => say(`  ${line}`) });
+    stack.node = await startNode({
+      controlPlane: stack.controlPlane,
+      log: (line) => say(`  ${line}`),
+      images: NODE_IMAGES,
+    });
   }
   for (const ns of [SHARD_NAMESPACE, EXAMPLES_NAMESPACE])
     await kubectl(kubeconfig, ["create", "namespace", ns]);
@@ -170,10 +219,8 @@ async function start(stack: Stack): Promise<void> {
     "--dynamic-dir",
     dynamicDir,
   ]);
-  startCli(stack, "operator", [
+  startInCluster(stack, kubeconfig, "operator", [
     "operator",
-    "--kubeconfig",
-    kubeconfig,
     "--leader-elect",
     "false",
     "--metrics-host",
@@ -182,51 +229,31 @@ async function start(stack: Stack): Promise<void> {
     "0",
     "--verify-interval",
     "30",
+    // Pods run what make testbin built (no registry is reachable from the node).
+    ...(stack.node ? ["--shard-image", LOCAL_IMAGE] : []),
   ]);
-  const gatewayArgs = [
+  const gateway = startInCluster(stack, kubeconfig, "gateway", [
     "gateway",
     "--session-secret",
     randomBytes(24).toString("base64url"),
     "--shutdown-delay-seconds",
     "0",
-  ];
-  let gateway: ManagedProcess;
-  let gatewayUrl: string;
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(gatewayPort),
+  ]);
+  let gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   if (stack.node) {
-    // Inside the node's namespace the gateway reaches shard Services (cluster DNS, kube-proxy).
-    gateway = stack.node.spawn(
-      "gateway",
-      process.execPath,
-      [
-        CLI,
-        ...gatewayArgs,
-        "--kubeconfig",
-        stack.node.adminKubeconfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "8080",
-      ],
-      { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
-    );
-    stack.gatewayForward = await forwardIntoNode(stack.node, "127.0.0.1", 8080);
+    stack.gatewayForward = await forwardIntoNode(stack.node, "127.0.0.1", gatewayPort);
     gatewayUrl = stack.gatewayForward.url;
-  } else {
-    gateway = startCli(stack, "gateway", [
-      ...gatewayArgs,
-      "--kubeconfig",
-      kubeconfig,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(gatewayPort),
-    ]);
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   }
   const shardUrl = `http://127.0.0.1:${shardPort}`;
   await waitFor(`the Traefik shard (log: ${shard.logPath})`, async () =>
     (await httpOk(`${shardUrl}/health`)) ? true : undefined,
   );
+  // The gateway in the node dials the same URL: the node's 127.0.0.1:<port> leads here.
+  await stack.node?.exposeHostPort(shardPort);
 
   await kubectl(
     kubeconfig,
@@ -241,6 +268,13 @@ async function start(stack: Stack): Promise<void> {
       },
     }),
   );
+  if (stack.node) {
+    await kubectl(
+      kubeconfig,
+      ["apply", "--server-side", "--field-manager=shardgate-run", "-n", EXAMPLES_NAMESPACE, "-f", "-"],
+      JSON.stringify(LOCAL_SHARD),
+    );
+  }
   for (const manifest of await exampleManifests()) {
     await kubectl(
       kubeconfig,
@@ -275,7 +309,7 @@ async function start(stack: Stack): Promise<void> {
   say(`Traefik: web ${stack.traefik.webUrl}, API/dashboard ${stack.traefik.apiUrl}/dashboard/`);
   say(`Logs: ${stack.dir}${stack.node ? ` (node: ${stack.node.dir})` : ""}`);
   say();
-  await shardSummary(kubeconfig, stack.node !== undefined);
+  await shardSummary(kubeconfig, stack.node);
   say("READY");
 }
 
@@ -288,14 +322,44 @@ interface PodStatus {
   metadata: { name: string; labels?: Record<string, string> };
   status: {
     containerStatuses?: {
+      name: string;
       state?: { waiting?: { reason?: string; message?: string } };
       restartCount?: number;
     }[];
   };
 }
 
-/** Why a shard's pods are not Ready, from their containers' waiting reasons (ErrImageNeverPull...). */
-async function podReasons(kubeconfig: string, ns: string, shard: string): Promise<string> {
+/** Waiting reasons that will not clear by themselves: no point waiting for Ready. */
+const STUCK_REASONS: ReadonlySet<string> = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "ErrImageNeverPull",
+  "InvalidImageName",
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+]);
+
+/** The last line a container wrote (CRI log format: time, stream, tag, text), for a crash's reason. */
+function lastLogLine(node: TestNode, ns: string, pod: string, container: string): string {
+  const lines = node.containerLog(ns, pod, container).trimEnd().split("\n");
+  return (lines.at(-1) ?? "").split(" ").slice(3).join(" ").slice(0, 200);
+}
+
+interface PodProblems {
+  /** Why a shard's pods are not Ready: their containers' waiting reasons (and a crash's last log line). */
+  readonly text: string;
+  /** Some container waits for a reason that will not clear by itself. */
+  readonly stuck: boolean;
+}
+
+async function podProblems(
+  kubeconfig: string,
+  node: TestNode,
+  ns: string,
+  shard: string,
+): Promise<PodProblems> {
   const pods = JSON.parse(
     await kubectl(kubeconfig, [
       "-n",
@@ -308,22 +372,30 @@ async function podReasons(kubeconfig: string, ns: string, shard: string): Promis
       "json",
     ]),
   ) as { items: PodStatus[] };
+  let stuck = false;
   const reasons = pods.items.flatMap((p) =>
-    (p.status.containerStatuses ?? []).map((c) => {
+    (p.status.containerStatuses ?? []).flatMap((c) => {
       const w = c.state?.waiting;
-      return w
-        ? `${p.metadata.name}: ${w.reason ?? "waiting"}${w.message ? ` (${w.message.slice(0, 160)})` : ""}`
-        : "";
+      if (!w) return [];
+      stuck ||= STUCK_REASONS.has(w.reason ?? "");
+      const crashed =
+        w.reason === "CrashLoopBackOff"
+          ? `, last log line: ${lastLogLine(node, ns, p.metadata.name, c.name)}`
+          : "";
+      return [
+        `${p.metadata.name}: ${w.reason ?? "waiting"}${w.message ? ` (${w.message.slice(0, 160)})` : ""}${crashed}`,
+      ];
     }),
   );
-  return reasons.filter((r) => r !== "").join("; ");
+  return { text: reasons.join("; "), stuck };
 }
 
 /**
- * Which McpShards are Ready and why any is not. Gives pods up to a minute to
- * start (or fail for a reason worth printing) before reporting.
+ * Which McpShards are Ready and why any is not. Waits (at most a minute) only
+ * while some shard may still become Ready: one whose pods cannot pull their
+ * image or crash in a loop is reported at once.
  */
-async function shardSummary(kubeconfig: string, withNode: boolean): Promise<void> {
+async function shardSummary(kubeconfig: string, node: TestNode | undefined): Promise<void> {
   const list = async () =>
     (
       JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
@@ -331,10 +403,15 @@ async function shardSummary(kubeconfig: string, withNode: boolean): Promise<void
       }
     ).items;
   const ready = (s: ShardStatus) => s.status?.conditions?.find((c) => c.type === "Ready");
-  const deadline = Date.now() + (withNode ? 60_000 : 0);
+  const problems = async (s: ShardStatus): Promise<PodProblems> =>
+    node ? podProblems(kubeconfig, node, s.metadata.namespace, s.metadata.name) : { text: "", stuck: true };
+  const deadline = Date.now() + (node ? 60_000 : 0);
   let shards = await list();
-  while (Date.now() < deadline && shards.some((s) => ready(s)?.status !== "True")) {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  for (;;) {
+    const pending = shards.filter((s) => ready(s)?.status !== "True");
+    const settled = await Promise.all(pending.map(async (s) => (await problems(s)).stuck));
+    if (settled.every(Boolean) || Date.now() >= deadline) break;
+    await sleep(2_000);
     shards = await list();
   }
   say("McpShards:");
@@ -345,11 +422,8 @@ async function shardSummary(kubeconfig: string, withNode: boolean): Promise<void
       say(`  ${id}: Ready`);
       continue;
     }
-    const pods = withNode ? await podReasons(kubeconfig, s.metadata.namespace, s.metadata.name) : "";
-    const why = [c?.reason, c?.message, pods].filter((x) => x).join(" - ");
-    say(
-      `  ${id}: not Ready: ${why || "no status yet"}${withNode ? "" : " (no node: run make testbin as root)"}`,
-    );
+    const why = [c?.reason, c?.message, (await problems(s)).text].filter((x) => x).join(" - ");
+    say(`  ${id}: not Ready: ${why || "no status yet"}${node ? "" : " (no node: run make testbin as root)"}`);
   }
   say();
 }

@@ -101,6 +101,14 @@ export const chartValuesSchema = z.strictObject({
     nodeSelector: stringMap,
     resources: k8sObject,
   }),
+  watchmanShard: z.strictObject({
+    enabled: z.boolean(),
+    name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/),
+    namespaces: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)),
+    stats: z.enum(["none", "metrics-api", "kubelet-summary"]),
+    traefikToolPrefix: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/),
+    resources: k8sObject,
+  }),
   ingressRoute: z.strictObject({
     enabled: z.boolean(),
     host: z.string(),

@@ -110,6 +110,12 @@ build_traefik() {
   rm -rf "$src"
 }
 
+# The MCP echo upstream bench/gateway-overhead.ts measures the gateway against
+# (no module downloads: standard library only), keyed by its source hash.
+build_echo() {
+  (cd "$here/../../bench/echo-go" && go build -ldflags "-s -w" -o "$1/echo-mcp" .)
+}
+
 # Hydra is built inside a copy of its released module (its go.mod, go.sum and
 # pop replace as released) rather than a wrapper. Its go.mod also replaces
 # hydra-client-go with ./internal/httpclient, a nested module the module zip
@@ -148,11 +154,12 @@ component() {
     traefik) build traefik "$TRAEFIK_VERSION" build_traefik; echo "TRAEFIK_DIR=$cache/traefik-$TRAEFIK_VERSION" ;;
     hydra) build hydra "$HYDRA_VERSION" build_hydra; echo "HYDRA_DIR=$cache/hydra-$HYDRA_VERSION" ;;
     addons) build addons "$ADDONS_KEY" build_addons; echo "ADDONS_DIR=$cache/addons-$ADDONS_KEY" ;;
-    *) echo "unknown component: $c (kubernetes etcd helm traefik addons hydra)" >&2; return 2 ;;
+    echo) build echo "$ECHO_KEY" build_echo; echo "ECHO_DIR=$cache/echo-$ECHO_KEY" ;;
+    *) echo "unknown component: $c (kubernetes etcd helm traefik addons hydra echo)" >&2; return 2 ;;
   esac
 }
 
-want=${*:-kubernetes etcd helm traefik addons hydra}
+want=${*:-kubernetes etcd helm traefik addons hydra echo}
 # The kubernetes build is the long pole of a cold machine; the other components
 # build beside it (their module downloads and single-threaded links overlap its
 # compiles), each writing its own line to a temp file so the output stays ordered.
@@ -165,4 +172,6 @@ done
 i=1
 for c in $want; do [[ $c == kubernetes ]] || { component "$c" > "$out/$i-$c"; i=$((i + 1)); }; done
 for p in "${pids[@]}"; do wait "$p"; done
-cat "$out"/* | tee "$cache/paths.env"
+# paths.env lists every component: a run for a few of them (the bench's
+# `build.sh echo`) prints theirs without overwriting it.
+if [[ $# -eq 0 ]]; then cat "$out"/* | tee "$cache/paths.env"; else cat "$out"/*; fi

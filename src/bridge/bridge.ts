@@ -37,6 +37,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { ERRORS, rpcError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
+import { answerTooLargeError, timeoutError } from "./answers.ts";
 import { DEFAULT_BACKOFF } from "./backoff.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./child.ts";
 import { idOfOversized, type OversizedLine } from "./lines.ts";
@@ -215,10 +216,7 @@ export class StdioBridge {
   }
 
   #timeoutError(method: string): { code: number; message: string } {
-    return rpcError(
-      "timeout",
-      `stdio server did not answer ${method} within ${this.#requestTimeoutMs} ms (the bridge's request timeout)`,
-    );
+    return timeoutError(method, this.#requestTimeoutMs);
   }
 
   // ---------------------------------------------------------------- from the child
@@ -255,10 +253,7 @@ export class StdioBridge {
       "dropped a stdout line longer than the limit",
     );
     if (!entry) return;
-    const error = rpcError(
-      "answerTooLarge",
-      `${line.bytes} bytes, larger than the bridge's limit of ${this.#maxLineBytes} bytes (--max-line-bytes)`,
-    );
+    const error = answerTooLargeError(line.bytes, this.#maxLineBytes);
     if (entry.kind === "internal") entry.resolve({ error });
     else void entry.session.fail(entry.originalId, error);
   }

@@ -13,18 +13,19 @@
  * `input_required`); one `subscriptions/listen` from the bridge to the child
  * feeds list changes and resource updates to its listen streams.
  *
- * What does not cross: `notifications/message` on stdio names no request, so
- * a log line is delivered only while exactly one request is in flight (a
- * 2026 request sees logs only when it asked for a log level anyway); a child
- * that answers `server/discover` with an error is a 2025-only server, and
- * 2026 requests then get `-32022` so clients fall back to `initialize`.
+ * Its connection to the child (modern-child.ts) has the 2025 path's
+ * per-request deadline and answer-size limit, and gives each log line to the
+ * request that asked for log lines; its listen (modern-listen.ts) covers the
+ * resource URIs its clients' listen streams ask for. A child that answers
+ * `server/discover` with an error is a 2025-only server, and 2026 requests
+ * then get `-32022` so clients fall back to `initialize`.
  *
- * Errors of the relay itself use the table's -32000 (connection closed) and
- * -32001 (timeout), not its shard-side -32020..-32022: on a 2026-07-28
- * exchange those codes are the spec's HeaderMismatch,
- * MissingRequiredClientCapability and UnsupportedProtocolVersion, which
- * clients act on (retry with corrected headers, version fallback).
+ * Errors of the relay itself come from the shared table (answers.ts), none
+ * in -32020..-32022: on a 2026-07-28 exchange those codes are the spec's
+ * HeaderMismatch, MissingRequiredClientCapability and
+ * UnsupportedProtocolVersion, which clients act on.
  */
+import type { ServerResponse } from "node:http";
 import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import {
   CLIENT_CAPABILITIES_META_KEY,
@@ -32,16 +33,15 @@ import {
   createMcpHandler,
   inputRequired,
   PROTOCOL_VERSION_META_KEY,
-  ProtocolError,
   Server,
   type McpHttpHandler,
   type RequestMethod,
   type ServerCapabilities,
   type ServerContext,
 } from "@modelcontextprotocol/server";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { rpcError } from "../errors/index.ts";
-import { describeExit, startChild, type ChildCommand, type StdioChild } from "./child.ts";
+import type { ChildCommand } from "./child.ts";
+import { ModernChild } from "./modern-child.ts";
+import { ChildListen, listenedUris } from "./modern-listen.ts";
 
 export const MODERN_VERSION = "2026-07-28";
 
@@ -60,15 +60,10 @@ const RELAYED: readonly RequestMethod[] = [
 export interface ModernRelayOptions extends ChildCommand {
   /** How long the era probe waits for the child's `server/discover` answer. @default 10_000 */
   readonly probeTimeoutMs?: number;
-}
-
-type RpcError = { code: number; message: string; data?: unknown };
-interface Pending {
-  resolve(result: Record<string, unknown>): void;
-  reject(error: RpcError): void;
-  /** Where the child's progress for this request goes. */
-  readonly progressToken: unknown;
-  readonly ctx: ServerContext | undefined;
+  /** Longest message taken from the child's stdout. @default DEFAULT_MAX_LINE_BYTES */
+  readonly maxLineBytes?: number;
+  /** How long a request waits for the child's answer. @default DEFAULT_REQUEST_TIMEOUT_MS */
+  readonly requestTimeoutMs?: number;
 }
 
 interface Discovered {
@@ -77,24 +72,31 @@ interface Discovered {
   readonly serverInfo: { name: string; version: string };
 }
 
-const LISTEN_ID = "shardgate-bridge-listen";
-
 export class ModernRelay {
-  private child: StdioChild | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<string | number, Pending>();
+  private readonly child: ModernChild;
+  private readonly listen: ChildListen;
   private discovered: Discovered | undefined;
   private mcpHandler: McpHttpHandler | undefined;
   private nodeHandler: NodeMcpRequestHandler | undefined;
-  private stopped = false;
-
-  private readonly options: ModernRelayOptions;
+  private started: Promise<boolean> | undefined;
 
   constructor(options: ModernRelayOptions) {
     this.options = options;
+    this.child = new ModernChild({
+      ...options,
+      logger: options.logger.child({ era: MODERN_VERSION }),
+      onNotification: (method, params) => this.onNotification(method, params),
+      // A restarted child knows no listen: open it again (nothing to cancel).
+      onSpawn: () => void this.listen?.open(false),
+    });
+    this.listen = new ChildListen({
+      send: (message) => this.child.send(message),
+      capabilities: () => this.discovered?.capabilities,
+      envelope: (params) => this.envelope(params),
+    });
   }
 
-  private started: Promise<boolean> | undefined;
+  private readonly options: ModernRelayOptions;
 
   /**
    * The 2026 handler, once the probe showed the child speaks 2026-07-28
@@ -102,8 +104,18 @@ export class ModernRelay {
    */
   async handler(): Promise<NodeMcpRequestHandler | undefined> {
     await this.start();
-    return this.nodeHandler;
+    return this.nodeHandler ? this.serve : undefined;
   }
+
+  /** A client's listen for resource URIs first widens the child's listen to them. */
+  private readonly serve: NodeMcpRequestHandler = async (req, res, body) => {
+    const uris = listenedUris(body);
+    if (uris.length > 0) {
+      const release = await this.listen.watch(uris);
+      (res as unknown as ServerResponse).once("close", release);
+    }
+    await this.nodeHandler?.(req, res, body);
+  };
 
   /** Starts the 2026 copy of the child and probes it once; resolves false for a 2025-only server. */
   start(): Promise<boolean> {
@@ -111,9 +123,8 @@ export class ModernRelay {
   }
 
   private async probe(): Promise<boolean> {
-    this.spawn();
     try {
-      const result = await this.call(
+      const result = await this.child.call(
         "server/discover",
         this.envelope({}),
         undefined,
@@ -133,39 +144,14 @@ export class ModernRelay {
       onerror: (error) => this.options.logger.warn({ err: error }, "2026-07-28 request failed"),
     });
     this.nodeHandler = toNodeHandler(this.mcpHandler);
-    this.listen();
+    void this.listen.open();
     return true;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.nodeHandler = undefined;
     await this.mcpHandler?.close();
-    await this.child?.stop();
-    this.child = undefined;
-  }
-
-  private spawn(): void {
-    const { logger } = this.options;
-    const child = startChild({
-      command: this.options.command,
-      args: this.options.args,
-      ...(this.options.env ? { env: this.options.env } : {}),
-      ...(this.options.cwd ? { cwd: this.options.cwd } : {}),
-      logger: logger.child({ era: MODERN_VERSION }),
-      onMessage: (message) => this.onMessage(message),
-      onExit: (exit) => {
-        if (this.child === child) this.child = undefined;
-        const reason = describeExit(exit);
-        for (const [id, p] of this.pending) {
-          this.pending.delete(id);
-          p.reject(rpcError("connectionClosed", `the stdio server ${reason} before answering`));
-        }
-        if (!this.stopped)
-          logger.warn({ exit: reason }, "2026-07-28 stdio server stopped; restarting on the next request");
-      },
-    });
-    this.child = child;
+    await this.child.stop();
   }
 
   private envelope(params: Record<string, unknown>): Record<string, unknown> {
@@ -181,93 +167,7 @@ export class ModernRelay {
     };
   }
 
-  /** Sends one request to the child; progress and (unambiguous) logs go to `ctx`. */
-  private call(
-    method: string,
-    params: Record<string, unknown>,
-    ctx: ServerContext | undefined,
-    timeoutMs?: number,
-  ): Promise<Record<string, unknown>> {
-    if (!this.child && !this.stopped) {
-      this.spawn();
-      this.listen();
-    }
-    const id = `b${this.nextId++}`;
-    const progressToken = (params._meta as Record<string, unknown> | undefined)?.progressToken;
-    return new Promise((resolve, reject) => {
-      const timer = timeoutMs ? setTimeout(() => fail(rpcError("timeout")), timeoutMs) : undefined;
-      const fail = (error: RpcError) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(new ProtocolError(error.code, error.message, error.data));
-      };
-      this.pending.set(id, {
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-        reject: fail,
-        progressToken,
-        ctx,
-      });
-      const sent = this.child?.send({ jsonrpc: "2.0", id, method, params }) ?? false;
-      if (!sent) fail(rpcError("connectionClosed", "the stdio server is not running"));
-      ctx?.mcpReq.signal.addEventListener("abort", () => {
-        this.child?.send({
-          jsonrpc: "2.0",
-          method: "notifications/cancelled",
-          params: { requestId: id, reason: "client cancelled" },
-        });
-      });
-    });
-  }
-
-  /** One listen stream to the child for every list change and resource update it announces. */
-  private listen(): void {
-    const capabilities = this.discovered?.capabilities;
-    if (!capabilities) return;
-    const filter = {
-      ...(capabilities.tools?.listChanged ? { toolsListChanged: true } : {}),
-      ...(capabilities.prompts?.listChanged ? { promptsListChanged: true } : {}),
-      ...(capabilities.resources?.listChanged ? { resourcesListChanged: true } : {}),
-    };
-    this.child?.send({
-      jsonrpc: "2.0",
-      id: LISTEN_ID,
-      method: "subscriptions/listen",
-      params: this.envelope({ notifications: filter }),
-    });
-  }
-
-  private onMessage(message: JSONRPCMessage): void {
-    const m = message as {
-      id?: string | number;
-      method?: string;
-      params?: Record<string, unknown>;
-      result?: Record<string, unknown>;
-      error?: RpcError;
-    };
-    if (m.method === undefined) {
-      if (m.id === undefined || m.id === LISTEN_ID) return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error) p.reject(m.error);
-      else p.resolve(m.result ?? {});
-      return;
-    }
-    if (m.id !== undefined) {
-      // A 2026 connection has no server-to-client requests: refuse rather than hang the child.
-      this.child?.send({
-        jsonrpc: "2.0",
-        id: m.id,
-        error: rpcError("methodNotFound", "no server-to-client requests on a 2026-07-28 connection"),
-      });
-      return;
-    }
-    this.onNotification(m.method, m.params ?? {});
-  }
-
+  /** Notifications of the child's listen stream, to the clients' listen streams. */
   private onNotification(method: string, params: Record<string, unknown>): void {
     const notify = this.mcpHandler?.notify;
     switch (method) {
@@ -280,16 +180,8 @@ export class ModernRelay {
       case "notifications/resources/updated":
         if (typeof params.uri === "string") notify?.resourceUpdated(params.uri);
         return;
-      case "notifications/progress": {
-        const target = [...this.pending.values()].find((p) => p.progressToken === params.progressToken);
-        void target?.ctx?.mcpReq.notify({ method, params }).catch(() => undefined);
-        return;
-      }
-      case "notifications/message": {
-        const only = this.pending.size === 1 ? [...this.pending.values()][0] : undefined;
-        void only?.ctx?.mcpReq.notify({ method, params }).catch(() => undefined);
-        return;
-      }
+      case "notifications/subscriptions/acknowledged":
+        return this.listen.acknowledged(params);
     }
   }
 
@@ -304,7 +196,7 @@ export class ModernRelay {
       if (!advertised(discovered.capabilities, method)) continue;
       // One generic relay for all methods; the SDK's per-method types do not help here.
       const relay = async (request: { params?: Record<string, unknown> }, ctx: ServerContext) => {
-        const result = await this.call(method, this.forwardParams(request.params ?? {}, ctx), ctx);
+        const result = await this.child.call(method, this.forwardParams(request.params ?? {}, ctx), ctx);
         return toHandlerResult(result);
       };
       (server.setRequestHandler as (m: string, h: typeof relay) => void)(method, relay);

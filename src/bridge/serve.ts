@@ -94,6 +94,8 @@ function build(options: BridgeOptions): McpHttpApp & { bridge: StdioBridge } {
     args: options.args ?? [],
     ...(options.env ? { env: options.env } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     logger,
   });
   const built = buildMcpHttpApp({

@@ -15,6 +15,7 @@ import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
 import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
 import { authRoutes, Gate, KeyStore } from "./auth/index.ts";
+import { CallLog, type CallLogMode } from "./call-log.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import { Drain, type DrainPhase } from "./drain.ts";
@@ -100,6 +101,8 @@ export interface GatewayOptions {
   readonly maxInFlightPerKey?: number;
   /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
   readonly maxNestingDepth?: number;
+  /** The per-call info log line (call-log.ts). @default sampled */
+  readonly callLog?: CallLogMode;
 }
 
 export interface ShutdownOptions {
@@ -214,6 +217,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       perKey: options.maxInFlightPerKey,
     }),
     maxDepth: options.maxNestingDepth,
+    callLog: new CallLog(logger, options.callLog),
   });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
   const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));

@@ -12,8 +12,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityLog } from "./activity.ts";
+import type { ActivityLog, SecretScanDecision } from "./activity.ts";
 import type { Principal } from "./auth/index.ts";
+import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
@@ -29,6 +30,14 @@ import {
   type SecretScanMode,
 } from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
+
+/** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
+interface SecretScan {
+  readonly mode: SecretScanMode;
+  readonly shard: string;
+  readonly tool: string;
+  decision: SecretScanDecision;
+}
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
@@ -53,6 +62,7 @@ export class GatewayCalls {
   #metrics: GatewayMetrics;
   #activity: ActivityLog;
   #logger: Logger;
+  #callLog: CallLog;
   #shutdown: AbortSignal | undefined;
   #secrets: SecretRedactor;
   #limits: InFlightLimits;
@@ -71,11 +81,14 @@ export class GatewayCalls {
     limits?: InFlightLimits;
     /** Deepest nesting accepted in arguments. @default 128 */
     maxDepth?: number;
+    /** The per-call log line (call-log.ts). @default sampled */
+    callLog?: CallLog;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#callLog = deps.callLog ?? new CallLog(deps.logger);
     this.#shutdown = deps.shutdown;
     this.#secrets = deps.secrets ?? new SecretRedactor();
     this.#limits = deps.limits ?? new InFlightLimits();
@@ -135,7 +148,12 @@ export class GatewayCalls {
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
-    const scan = { mode: upstream.target.policy.secretScan, shard: tool.shard, tool: name };
+    const scan: SecretScan = {
+      mode: upstream.target.policy.secretScan,
+      shard: tool.shard,
+      tool: name,
+      decision: upstream.target.policy.secretScan === "off" ? "off" : "clean",
+    };
     let result: CallToolResult | undefined;
     let failure: { error: unknown } | undefined;
     try {
@@ -167,8 +185,18 @@ export class GatewayCalls {
       ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
       ...(recording.recordResults && result ? { result } : {}),
       ...(audit ? { audit: true } : {}),
+      secretScan: scan.decision,
     };
-    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    this.#callLog.record({
+      key: entry.key,
+      tool: name,
+      shard: tool.shard,
+      durationMs: entry.durationMs,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: entry.argumentNames,
+      ...(audit ? { audit: true } : {}),
+    });
     if (audit) {
       // An audited call's result leaves only with its record stored.
       await this.#activity.addDurably(entry).catch((error: unknown) => {
@@ -188,15 +216,12 @@ export class GatewayCalls {
    * masked (redact), or refused (block, an error the activity log records);
    * every finding is counted and logged (rule names, never the value).
    */
-  async #scanned<T>(
-    scan: { mode: SecretScanMode; shard: string; tool: string },
-    direction: "arguments" | "result",
-    value: T,
-  ): Promise<T> {
+  async #scanned<T>(scan: SecretScan, direction: "arguments" | "result", value: T): Promise<T> {
     if (scan.mode === "off" || value === undefined) return value;
     const finding = await scanForSecrets(value);
     if (!finding) return value;
     const action = scan.mode === "block" ? "blocked" : "redacted";
+    scan.decision = action;
     this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
     const rules = finding.rules.join(", ");
     this.#logger.warn(

@@ -1,6 +1,7 @@
 /** `shardgate gateway` settings: flags and SHARDGATE_* variables, validated at boot. */
 import { z } from "zod";
 import { csv } from "../config/index.ts";
+import { CALL_LOG_MODES } from "./call-log.ts";
 
 export const gatewayConfigSchema = z.object({
   host: z.string().default("0.0.0.0").describe("address to listen on"),
@@ -112,6 +113,12 @@ export const gatewayConfigSchema = z.object({
     .stringbool()
     .default(false)
     .describe("expose tools without the shard prefix where unambiguous"),
+  callLog: z
+    .enum(CALL_LOG_MODES)
+    .default("sampled")
+    .describe(
+      "the per-call info log line: all, sampled (every failed call, and per tool at most one successful call a second, with the count it stands for) or errors; the activity log records every call either way",
+    ),
   refreshIntervalSeconds: z.coerce.number().positive().default(300).describe("slow re-list of every shard"),
   activityDb: z
     .string()

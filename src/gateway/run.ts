@@ -71,6 +71,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     maxInFlightPerSession: config.maxInFlightPerSession,
     maxInFlightPerKey: config.maxInFlightPerKey,
     maxNestingDepth: config.maxNestingDepth,
+    callLog: config.callLog,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     activity: {

@@ -153,11 +153,25 @@ export async function probeFromPod(
 
 const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
 
-/** Applies the McpShard "stdio-echo": test/fixtures/e2e/stdio-server.mjs run through shardgate bridge, tools "sx_". */
-export async function applyStdioEchoShard(namespace: string): Promise<void> {
-  await applyMcpShard(namespace, "stdio-echo", {
+export interface StdioEchoOptions {
+  /** @default "stdio-echo" */
+  readonly name?: string;
+  /** Tool name prefix. @default "sx" */
+  readonly prefix?: string;
+  /** More McpShard spec fields (egress, policy...). */
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Applies an McpShard (default "stdio-echo", tools "sx_") running
+ * test/fixtures/e2e/stdio-server.mjs through shardgate bridge. Server-side
+ * apply: applying again without a field removes it.
+ */
+export async function applyStdioEchoShard(namespace: string, options: StdioEchoOptions = {}): Promise<void> {
+  await applyMcpShard(namespace, options.name ?? "stdio-echo", {
     stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
-    tools: { prefix: "sx" },
+    tools: { prefix: options.prefix ?? "sx" },
+    ...options.spec,
   });
 }
 

@@ -16,8 +16,10 @@
  *    audience the RFC 8707 `resource` of the authorization request (Hydra
  *    itself only knows its own `audience` parameter, so this is how a
  *    resource indicator reaches `aud`, as Keycloak or Authentik mappers do).
- *    The user's email and groups go into the token as claims `email` and
- *    `groups` (top level: `oauth2.allowed_top_level_claims`).
+ *    The resource is also added to the client's allowed audiences, since
+ *    Hydra checks them again when a refresh token is used. The user's email
+ *    and groups go into the token as claims `email` and `groups` (top level:
+ *    `oauth2.allowed_top_level_claims`).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -115,6 +117,19 @@ function loginConsentApp(adminUrl: string, currentUser: () => HydraUser): Server
       const requestUrl = new URL(String(request.request_url), "http://hydra.invalid");
       const resources = requestUrl.searchParams.getAll("resource");
       const requested = (request.requested_access_token_audience as string[] | null) ?? [];
+      const client = request.client as { client_id: string; audience?: string[] | null };
+      const missing = resources.filter((r) => !(client.audience ?? []).includes(r));
+      // Hydra re-checks a granted audience against the client's allowed list on
+      // refresh: allow the resource for the client, as an IdP admin would.
+      if (missing.length > 0) {
+        const patch = missing.map((value) => ({ op: "add", path: "/audience/-", value }));
+        const patched = await fetch(`${adminUrl}/admin/clients/${encodeURIComponent(client.client_id)}`, {
+          method: "PATCH",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(client.audience ? patch : [{ op: "add", path: "/audience", value: missing }]),
+        });
+        await json(patched, "allow the resource as the client's audience");
+      }
       const claims = { email: user.email, groups: user.groups ?? [] };
       next = await accept("consent", challenge, {
         grant_scope: request.requested_scope ?? [],

@@ -26,6 +26,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     controllerManager: true,
     scheduler: true,
     beforeControllers: installTestCrds,
+    // pods/log and the node proxy (Watchman's e2e test): the apiserver reaches the kubelet through the node harness.
+    kubeletEgress: true,
   });
   const log = (line: string) => console.log(line);
   log(`[node] control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -11,10 +11,12 @@ import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/client";
 import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 import { connectV2, textOf } from "../support/mcp-v2.ts";
+import { exchange2026, messagesOf, post2026, type WireMessage } from "../support/mcp-raw.ts";
 
 const EVERYTHING = fileURLToPath(
   new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
 );
+const MODERN_FIXTURE = fileURLToPath(new URL("./bridge-fixtures/modern-server.mjs", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -86,5 +88,47 @@ describe("shardgate bridge, protocol eras", () => {
     expect(progress).toEqual([0, 50, 100]);
     const elicited = await client.callTool({ name: "test_elicitation", arguments: { message: "ok?" } });
     expect(textOf(elicited)).toBe('User response: action=accept, content={"response":"yes"}');
+  });
+
+  it("gives each log line of a 2026 child to the request that asked for it, with several in flight", async () => {
+    const served = await bridge([MODERN_FIXTURE]);
+    const logLevel = { "io.modelcontextprotocol/logLevel": "debug" };
+    const call = (text: string, ms: number, id: number) =>
+      exchange2026(
+        served.url,
+        "tools/call",
+        { name: "log_slow", arguments: { text, ms } },
+        { id, meta: logLevel },
+      );
+    // The slow one logs first and is still running when the quick one starts.
+    const [slow, quick] = await Promise.all([call("slow", 400, 1), call("quick", 10, 2)]);
+    const logs = (messages: WireMessage[]) =>
+      messages.filter((m) => m.method === "notifications/message").map((m) => m.params?.data);
+    expect(logs(slow)).toEqual(["slow"]);
+    expect(logs(quick)).toEqual(["quick"]);
+    expect(slow.at(-1)?.result?.content).toEqual([{ type: "text", text: "slow" }]);
+    expect(quick.at(-1)?.result?.content).toEqual([{ type: "text", text: "quick" }]);
+  });
+
+  it("relays resources/updated of a 2026 child to the listen streams that asked for that URI", async () => {
+    const served = await bridge([MODERN_FIXTURE]);
+    const abort = new AbortController();
+    const listen = await post2026(
+      served.url,
+      "subscriptions/listen",
+      { notifications: { resourceSubscriptions: ["test://a"] } },
+      { id: "listen-1", signal: abort.signal },
+    );
+    const stream = messagesOf(listen);
+    const ack = (await stream.next()).value as WireMessage;
+    expect(ack.method).toBe("notifications/subscriptions/acknowledged");
+    expect(ack.params?.notifications).toEqual({ resourceSubscriptions: ["test://a"] });
+    // b first: not asked for, so the next message on the stream must be a's update.
+    for (const uri of ["test://b", "test://a"])
+      await exchange2026(served.url, "tools/call", { name: "touch", arguments: { uri } }, { id: uri });
+    const update = (await stream.next()).value as WireMessage;
+    expect(update.method).toBe("notifications/resources/updated");
+    expect(update.params?.uri).toBe("test://a");
+    abort.abort();
   });
 });

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, type Client as ClientV2 } from "@modelcontextprotocol/client";
 import { BridgeErrorCode } from "../../src/bridge/index.ts";
 import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { connectV2, eraNegotiation, textOf } from "../support/mcp-v2.ts";
 
 const HOSTILE = join(ROOT, "test/process/bridge-fixtures/hostile-server.mjs");
 
@@ -81,6 +83,54 @@ describe("bridge line limit and request timeout", () => {
     const cancelled = JSON.parse(await call(client, "cancelled")) as number[];
     expect(cancelled.length).toBe(1);
     expect(await call(client, "echo", { text: "still" })).toBe("echo: still");
+  });
+});
+
+describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
+  let served: CliProcess;
+  let client: ClientV2;
+  beforeAll(async () => {
+    served = await bridge(["--max-line-bytes", String(1024 * 1024), "--request-timeout-ms", "1500"]);
+    client = await connectV2(served.url, "limits-test-2026", {
+      versionNegotiation: eraNegotiation("modern"),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await client?.close();
+    await stopCli(served);
+  });
+
+  async function call2026(name: string, args: Record<string, unknown> = {}): Promise<string> {
+    return textOf(await client.callTool({ name, arguments: args }, { timeout: 120_000 }));
+  }
+
+  async function failure2026(promise: Promise<unknown>): Promise<ProtocolError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProtocolError);
+    return error as ProtocolError;
+  }
+
+  it("fails a longer answer at once with the 2025 path's error", async () => {
+    expect(client.getProtocolEra()).toBe("modern");
+    expect((await call2026("big", { bytes: 900_000 })).length).toBe(900_000);
+    const started = Date.now();
+    const error = await failure2026(call2026("big", { bytes: 3_000_000 }));
+    expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
+    expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(await call2026("echo", { text: "after" })).toBe("echo: after");
+  });
+
+  it("releases a request the child never answers with a timeout error, and cancels it in the child", async () => {
+    const error = await failure2026(call2026("hang"));
+    expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
+    expect(error.message).toMatch(/did not answer tools\/call within 1500 ms/);
+    const cancelled = JSON.parse(await call2026("cancelled")) as number[];
+    expect(cancelled.length).toBe(1);
+    expect(await call2026("echo", { text: "still" })).toBe("echo: still");
   });
 });
 

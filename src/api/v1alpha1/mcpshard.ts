@@ -231,6 +231,12 @@ export const activityRecording = z
 
 /** The environment variable a generated token reaches the shard's container in (src/shard-kit checks it). */
 export const SHARD_TOKEN_ENV = "SHARDGATE_SHARD_TOKEN";
+/**
+ * The environment variable the operator lists a managed shard's Service names
+ * in (the Host the gateway sends): the shard kit refuses other host names on
+ * requests without Origin (DNS rebinding).
+ */
+export const SHARD_ALLOWED_HOSTS_ENV = "SHARDGATE_SHARD_ALLOWED_HOSTS";
 
 export const upstreamAuth = z
   .object({

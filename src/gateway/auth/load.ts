@@ -64,7 +64,7 @@ export function tokenVerifierOf(config: AuthConfig): TokenVerifier | undefined {
 export interface LoadedGate {
   readonly gate: Gate;
   /** Stops watching the files. */
-  close(): void;
+  readonly close: () => void;
 }
 
 export async function loadGate(

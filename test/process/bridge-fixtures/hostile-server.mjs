@@ -8,6 +8,8 @@
 //  - stdout_flood {mb}: that many MB of lines that are not JSON-RPC, then one
 //    line of that size without a newline break before its end, then answers;
 //  - echo {text}.
+// It speaks both eras: `initialize` (2025) and `server/discover` (2026-07-28,
+// so the bridge's 2026 relay runs its own copy of it too).
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 
@@ -61,6 +63,12 @@ createInterface({ input: process.stdin }).on("line", (line) => {
         protocolVersion: message.params.protocolVersion,
         capabilities: { tools: {} },
         serverInfo: { name: "hostile", version: "0.0.1" },
+      });
+    case "server/discover":
+      return answer(message.id, {
+        supportedVersions: ["2026-07-28"],
+        capabilities: { tools: {} },
+        _meta: { "io.modelcontextprotocol/serverInfo": { name: "hostile", version: "0.0.1" } },
       });
     case "tools/list":
       return answer(message.id, { tools });
