@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { LATEST_PROTOCOL_VERSION, type Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../harness/net.ts";
-import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { runCli, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import {
   childOf,
   exitCode,
@@ -44,6 +44,20 @@ function slowCallStarted(shard: TestShard): () => Promise<unknown> {
   return () =>
     eventually(() => shard.calls.filter((c) => c === "slow").length > before, "the call reached the shard");
 }
+
+describe("shardgate connect settings", () => {
+  it("stops with status 2 and a message for a bad gateway URL or two key sources", () => {
+    const ftp = runCli(["connect", "ftp://mcp.example.lan"]);
+    expect(ftp.status).toBe(2);
+    expect(ftp.stderr).toContain("only http and https");
+    const both = runCli(["connect", "https://mcp.example.lan", "--api-key-file", "/nonexistent"], {
+      SHARDGATE_API_KEY: "k-123",
+    });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("keep one");
+    expect(both.stdout).toBe("");
+  });
+});
 
 describe("shardgate connect (API key)", () => {
   let dir: string;
