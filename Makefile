@@ -17,7 +17,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: node_modules/.installed ## install Node 24 (if needed) and npm dependencies
 
-test-deps: ## apt-get install what tests drive for real: postgresql, chromium; Python venvs with the pinned MCP SDKs (cached)
+test-deps: ## apt-get install what tests drive for real (postgresql, chromium, docker.io, haproxy, busybox-static); Python venvs with the pinned MCP SDKs (cached)
 	hack/test-deps.sh
 	node test/harness/python.ts
 
@@ -26,7 +26,7 @@ test-deps: ## apt-get install what tests drive for real: postgresql, chromium; P
 # (CPU); the CoreDNS and Traefik images wrap Go-built binaries, so they come last.
 testbin: ## build the control plane, the test node (kubelet, CoreDNS, kube-router...) and its images, once per input
 	hack/node/packages.sh
-	hack/testbin/images.sh build pause hello node-base shardgate >/dev/null & images=$$!; \
+	hack/testbin/images.sh build pause hello node-base shardgate scaffold >/dev/null & images=$$!; \
 	hack/testbin/build.sh; wait $$images
 	hack/testbin/images.sh
 

@@ -19,8 +19,11 @@
  * (there is no kubelet, so pods never run: Available False, Verified Unknown).
  * The time is from the first create request to the last shard converging.
  *
- * Printed per run: time to converge, writes per shard, writes during a steady
- * window spanning three resyncs (must be 0), operator RSS and heap, CPU
+ * Printed per run: time to converge (and per shard from its own create, p50/p90
+ * by kind), kube-apiserver CPU seconds per shard (from /proc; the apiserver is
+ * the bottleneck), the load average (the machine is shared), writes per shard,
+ * writes during a steady window spanning three resyncs (must be 0), operator
+ * RSS and heap, CPU
  * seconds each process used while converging, and a per-shard timeline
  * (created -> first reconcile -> children applied -> Deployment observed ->
  * verified -> status written -> converged) from the audit log and the
@@ -29,18 +32,26 @@
  *
  *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--workers 8]
  *     [--reference-workers 1] [--reference-root DIR] [--reference-last] [--no-reference] [--record]
- *     [--profile DIR] [--logs DIR]
+ *     [--rounds N] [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
  *
+ * --rounds N runs reference and tuned N times each, alternating which goes
+ * first, every run on a control plane of its own, and prints the median and
+ * range of the main figures (the machine is shared: one run proves little).
  * --reference-root runs the reference with the operator of another checkout
  * (e.g. `git archive <commit> src | tar -x -C DIR`, with node_modules and
  * package.json linked in), to compare two versions in the same run.
- * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR;
+ * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR
+ * (with --apiserver-profile SECONDS also kube-apiserver.pprof, from the first create);
  * --logs writes each operator's debug log there.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import type { IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { createInterface } from "node:readline";
 import { mcpShardSpec, type McpShard } from "../src/api/index.ts";
 import {
@@ -57,8 +68,16 @@ import { CHILD_TYPES, shardStatusParts } from "../src/operator/reconcile/index.t
 import type { VerifyResult } from "../src/operator/verify.ts";
 import { freePort, startControlPlane, type AuditEvent, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest, startLoopbackMcp } from "../test/integration/operator-support.ts";
-import { benchArgs, cpuSecondsOf, findProcesses, memoryKiB, round, summary } from "./lib/index.ts";
-import { sleep } from "../src/util/index.ts";
+import {
+  benchArgs,
+  cpuSecondsOf,
+  findProcesses,
+  memoryKiB,
+  percentile,
+  round,
+  summary,
+} from "./lib/index.ts";
+import { messageOf, sleep } from "../src/util/index.ts";
 
 const args = benchArgs();
 const SHARDS = args.number("shards", 200);
@@ -66,8 +85,12 @@ const MANAGED = Math.min(args.number("managed", 50), SHARDS);
 const TUNED_WORKERS = args.number("workers", 8);
 const REFERENCE_WORKERS = args.number("reference-workers", 1);
 const PROFILE_DIR = args.string("profile");
+/** Seconds of kube-apiserver CPU profile to take from the tuned run's first create (into --profile DIR). */
+const APISERVER_PROFILE_S = args.number("apiserver-profile", 0);
 const LOG_DIR = args.string("logs");
 const REFERENCE_LAST = args.flag("reference-last");
+/** Rounds of reference and tuned, order alternating, each run on a fresh control plane. */
+const ROUNDS = args.number("rounds", 1);
 const RESYNC_S = 4;
 const STEADY_WINDOW_MS = 3 * RESYNC_S * 1000;
 const CREATE_PARALLELISM = 16;
@@ -113,6 +136,23 @@ interface RunResult extends Figures {
   /** Shards whose status was converged, then was not (a second, different write). */
   flips: number;
   cpuSeconds: Record<string, number>;
+  /** kube-apiserver CPU seconds while converging, per shard: the bottleneck's cost of one shard. */
+  apiserverCpuPerShard: number;
+  /**
+   * The same from the first create to the end of the steady window: it also
+   * counts writes made after convergence (events trail in their own lane).
+   */
+  apiserverCpuPerShardToEnd: number;
+  /** Operator RSS once ready, before the first shard (MiB): what the shards add is the difference. */
+  operatorIdleRssMiB: number;
+  /** Per shard, from its own create to converged (s): p50 and p90 of external and of managed shards. */
+  externalP50: number;
+  externalP90: number;
+  managedP50: number;
+  managedP90: number;
+  /** 1-minute load average when the run started and when it converged (the machine is shared). */
+  loadBefore: number;
+  loadAfter: number;
   timeline: string[];
 }
 
@@ -304,6 +344,23 @@ function startOperator(
   return { child, log };
 }
 
+/** A CPU profile of kube-apiserver (its /debug/pprof, as admin) for `seconds`; `go tool pprof` reads it. */
+async function profileApiserver(cp: ControlPlane, seconds: number, file: string): Promise<void> {
+  const { tls } = loadKubeConfig({ kubeconfig: cp.kubeconfigPath });
+  const response = await new Promise<IncomingMessage>((resolve, reject) =>
+    httpsRequest(`${cp.server}/debug/pprof/profile?seconds=${seconds}`, {
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+    })
+      .once("response", resolve)
+      .once("error", reject)
+      .end(),
+  );
+  if (response.statusCode !== 200) throw new Error(`apiserver profile: HTTP ${response.statusCode}`);
+  await pipeline(response, createWriteStream(file));
+}
+
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}`);
@@ -424,7 +481,7 @@ async function run(
   profile: boolean,
   root = ROOT,
 ): Promise<RunResult> {
-  const namespace = `bench-${label}`;
+  const namespace = `bench-${label.replace("#", "-")}`;
   await admin.create(RESOURCES.namespace, {
     apiVersion: "v1",
     kind: "Namespace",
@@ -446,8 +503,17 @@ async function run(
       bench: process.pid,
       "mcp server": mcp.pid,
     };
+    const loadBefore = round(loadavg()[0]!, 1);
+    const idleRss = round((await memoryKiB(operator.pid!, "VmRSS")).VmRSS! / 1024, 1);
     const cpuBefore = await cpuSecondsOf(pids);
-    const done = watch.all(SHARDS, 300_000);
+    // Generous: on the shared machine at load 26, 1,000 shards took more than 300 s.
+    const done = watch.all(SHARDS, Math.max(300_000, SHARDS * 900)).catch((error: unknown) => {
+      throw new Error(`${label}: ${messageOf(error)} (${watch.convergedAt.size} of ${SHARDS} converged)`);
+    });
+    const apiserverProfile =
+      profile && PROFILE_DIR && APISERVER_PROFILE_S > 0
+        ? profileApiserver(cp, APISERVER_PROFILE_S, join(PROFILE_DIR, "kube-apiserver.pprof"))
+        : undefined;
 
     const names = Array.from({ length: SHARDS }, (_, i) => `shard-${i}`);
     const managedNames = new Set(names.slice(0, MANAGED));
@@ -466,7 +532,9 @@ async function run(
     }
     const createSeconds = round((Date.now() - started) / 1000);
     await done;
+    await apiserverProfile;
     const cpuAfter = await cpuSecondsOf(pids);
+    const loadAfter = round(loadavg()[0]!, 1);
     const audit = await cp.auditEvents();
     const firstCreate = Math.min(
       ...audit
@@ -483,6 +551,7 @@ async function run(
         .map((e) => Date.parse(e.stageTimestamp)),
     );
     const lagSeconds = round((lastConverged - lastCreate) / 1000);
+    const perShard = ownConvergeSeconds(namespace, audit, watch.convergedAt, managedNames);
 
     const writes = (events: readonly AuditEvent[], since = 0) =>
       events.filter(
@@ -506,6 +575,8 @@ async function run(
     const steadySince = Date.now();
     await sleep(STEADY_WINDOW_MS);
     const steadyStateWrites = writes(await cp.auditEvents(), steadySince);
+    const cpuEnd = await cpuSecondsOf(pids);
+    const apiserverCpuToEnd = (cpuEnd["kube-apiserver"] ?? NaN) - (cpuBefore["kube-apiserver"] ?? NaN);
     const memory = await memoryMiB(operator.pid!, metricsUrl);
     if (profile && PROFILE_DIR) {
       operator.kill("SIGUSR2");
@@ -516,6 +587,7 @@ async function run(
     const cpu = Object.fromEntries(
       Object.entries(cpuAfter).map(([name, s]) => [name, round(s - (cpuBefore[name] ?? 0), 1)]),
     );
+    const apiserverCpu = (cpuAfter["kube-apiserver"] ?? NaN) - (cpuBefore["kube-apiserver"] ?? NaN);
     return {
       label,
       workers,
@@ -528,10 +600,16 @@ async function run(
       eventsPerShard,
       steadyStateWrites,
       operatorRssMiB: memory.rss ?? NaN,
+      operatorIdleRssMiB: idleRss,
       operatorHeapMiB: memory.heapUsed ?? NaN,
       memory,
       flips: watch.flips.size,
       cpuSeconds: cpu,
+      apiserverCpuPerShard: round(apiserverCpu / SHARDS, 3),
+      apiserverCpuPerShardToEnd: round(apiserverCpuToEnd / SHARDS, 3),
+      ...perShard,
+      loadBefore,
+      loadAfter,
       timeline: timeline(
         namespace,
         audit,
@@ -547,6 +625,36 @@ async function run(
     operator.kill("SIGTERM");
     await exited;
   }
+}
+
+/** Per shard, from its own create request (audit log) to converged: p50 and p90 in seconds, by kind. */
+function ownConvergeSeconds(
+  namespace: string,
+  audit: readonly AuditEvent[],
+  convergedAt: ReadonlyMap<string, number>,
+  managedNames: ReadonlySet<string>,
+): Pick<RunResult, "externalP50" | "externalP90" | "managedP50" | "managedP90"> {
+  const created = new Map<string, number>();
+  for (const e of audit) {
+    const ref = e.objectRef;
+    if (e.user.username !== "admin" || ref?.namespace !== namespace || ref.resource !== "mcpshards") continue;
+    if (ref.subresource || !ref.name || created.has(ref.name)) continue;
+    created.set(ref.name, Date.parse(e.stageTimestamp));
+  }
+  const own = { external: [] as number[], managed: [] as number[] };
+  for (const [key, t] of convergedAt) {
+    const name = key.split("/")[1]!;
+    const start = created.get(name);
+    if (start !== undefined) own[managedNames.has(name) ? "managed" : "external"].push((t - start) / 1000);
+  }
+  const e = summary(own.external);
+  const m = summary(own.managed);
+  return {
+    externalP50: round(e.p50),
+    externalP90: round(e.p90),
+    managedP50: round(m.p50),
+    managedP90: round(m.p90),
+  };
 }
 
 type Row = {
@@ -571,14 +679,23 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
   const row = (name: string, key: Row) =>
     console.log(`  ${name.padEnd(26)}${columns.map((c) => String(c.get(key) ?? "-").padStart(18)).join("")}`);
   console.log(`  ${"".padEnd(26)}${columns.map((c) => c.head.padStart(18)).join("")}`);
-  row("converged in (s, aim <10)", "convergeSeconds");
+  row("converged in (s)", "convergeSeconds");
   row("  creating shards (s)", "createSeconds");
-  row("  after the last create (s)", "lagSeconds");
+  row("  after last create (s, aim <=10)", "lagSeconds");
+  row("managed p50 own (s)", "managedP50");
+  row("managed p90 own (s, aim <=15)", "managedP90");
+  row("external p50 own (s)", "externalP50");
+  row("external p90 own (s)", "externalP90");
+  row("apiserver CPU s per shard", "apiserverCpuPerShard");
+  row(`  to end of steady window`, "apiserverCpuPerShardToEnd");
+  row("load average start", "loadBefore");
+  row("load average converged", "loadAfter");
   row("writes per shard", "writesPerShard");
   row("  + events per shard", "eventsPerShard");
   row("status flips", "flips");
   row(`steady writes (${STEADY_WINDOW_MS / 1000 / RESYNC_S} resyncs)`, "steadyStateWrites");
-  row("operator RSS (MiB)", "operatorRssMiB");
+  row("operator RSS (MiB, aim <=220)", "operatorRssMiB");
+  row("  RSS before the first shard", "operatorIdleRssMiB");
   row("operator heap used (MiB)", "operatorHeapMiB");
   for (const r of results) {
     console.log(
@@ -626,29 +743,107 @@ async function serveMcp(): Promise<void> {
   process.once("SIGTERM", () => void mcp.close().then(() => process.exit(0)));
 }
 
-async function main(): Promise<void> {
-  const mcp = await startMcpProcess();
-  const cp = await startControlPlane({ controllerManager: true });
+interface Cluster {
+  readonly cp: ControlPlane;
+  readonly admin: KubeClient;
+  /** The operator's kubeconfig (its own user, so the audit log tells its writes apart). */
+  readonly kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+async function startCluster(): Promise<Cluster> {
+  const cp = await startControlPlane({
+    controllerManager: true,
+    profiling: APISERVER_PROFILE_S > 0,
+    // Room for both runs' Services (a /24 holds 253), as a real cluster's range has (10.96.0.0/12).
+    serviceCidr: "10.0.0.0/16",
+  });
   const admin = new KubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
   try {
     await installCrds(cp.kubeconfigPath);
     const kubeconfig = await cp.userKubeconfig(USER, ["system:masters"]);
+    return {
+      cp,
+      admin,
+      kubeconfig,
+      stop: async () => {
+        await admin.close();
+        await cp.stop();
+      },
+    };
+  } catch (error) {
+    await admin.close();
+    await cp.stop();
+    throw error;
+  }
+}
+
+/** Median and range of one figure over rounds, per label. */
+function spread(results: readonly RunResult[]): void {
+  const labels = [...new Set(results.map((r) => r.label.replace(/#\d+$/, "")))];
+  const rows: Array<[string, Row]> = [
+    ["after last create (s)", "lagSeconds"],
+    ["managed p90 own (s)", "managedP90"],
+    ["external p90 own (s)", "externalP90"],
+    ["apiserver CPU s/shard", "apiserverCpuPerShard"],
+    ["  to end of steady window", "apiserverCpuPerShardToEnd"],
+    ["operator RSS (MiB)", "operatorRssMiB"],
+    ["  before the first shard", "operatorIdleRssMiB"],
+  ];
+  console.log(`\n  over ${ROUNDS} rounds (fresh control plane per run, order alternating): median [min-max]`);
+  for (const [name, key] of rows) {
+    const cells = labels.map((label) => {
+      const values = results.filter((r) => r.label.startsWith(label)).map((r) => r[key]);
+      const sorted = [...values].sort((a, b) => a - b);
+      return `${label} ${percentile(sorted, 50)} [${sorted[0]}-${sorted.at(-1)}]`;
+    });
+    console.log(`    ${name.padEnd(24)}${cells.join("   ")}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const mcp = await startMcpProcess();
+  // Several rounds: every run gets a control plane of its own, so neither meets the other's leftovers
+  // (the second of two runs on one control plane was up to 2x slower, whichever it was).
+  const fresh = ROUNDS > 1;
+  let shared: Cluster | undefined;
+  try {
+    shared = fresh ? undefined : await startCluster();
     const results: RunResult[] = [];
-    const reference = () =>
-      REFERENCE_ROOT
-        ? run(cp, admin, kubeconfig, mcp, "before", REFERENCE_WORKERS, false, REFERENCE_ROOT)
-        : run(cp, admin, kubeconfig, mcp, "reference", REFERENCE_WORKERS, false);
+    let profiled = false;
+    const once = async (which: "reference" | "tuned", round: number): Promise<RunResult> => {
+      const cluster = shared ?? (await startCluster());
+      try {
+        const suffix = ROUNDS > 1 ? `#${round + 1}` : "";
+        const { cp, admin, kubeconfig } = cluster;
+        if (which === "tuned") {
+          const profile = !profiled;
+          profiled = true;
+          return await run(cp, admin, kubeconfig, mcp, `tuned${suffix}`, TUNED_WORKERS, profile);
+        }
+        return REFERENCE_ROOT
+          ? await run(cp, admin, kubeconfig, mcp, `before${suffix}`, REFERENCE_WORKERS, false, REFERENCE_ROOT)
+          : await run(cp, admin, kubeconfig, mcp, `reference${suffix}`, REFERENCE_WORKERS, false);
+      } finally {
+        if (!shared) await cluster.stop();
+      }
+    };
     const withReference = !args.flag("no-reference");
-    // Whichever runs second meets a fuller etcd; --reference-last swaps the order to see how much that weighs.
-    if (withReference && !REFERENCE_LAST) results.push(await reference());
-    results.push(await run(cp, admin, kubeconfig, mcp, "tuned", TUNED_WORKERS, true));
-    if (withReference && REFERENCE_LAST) results.push(await reference());
+    for (let round = 0; round < ROUNDS; round++) {
+      // Whichever runs second on a shared control plane meets a fuller etcd; --reference-last swaps
+      // the order, and rounds alternate it.
+      const referenceFirst = withReference && (round % 2 === 0) !== REFERENCE_LAST;
+      if (referenceFirst) results.push(await once("reference", round));
+      results.push(await once("tuned", round));
+      if (withReference && !referenceFirst) results.push(await once("reference", round));
+    }
     const baseline = await readFile(BASELINE, "utf8").then(
       (t) => JSON.parse(t) as Figures,
       () => undefined,
     );
     report(results, baseline);
-    const tuned = results.find((r) => r.label === "tuned")!;
+    if (ROUNDS > 1) spread(results);
+    const tuned = results.find((r) => r.label.startsWith("tuned"))!;
     if (args.flag("record")) {
       const figures: Figures = {
         shards: tuned.shards,
@@ -663,8 +858,7 @@ async function main(): Promise<void> {
     }
     if (results.some((r) => r.steadyStateWrites !== 0)) process.exitCode = 1;
   } finally {
-    await admin.close();
-    await cp.stop();
+    await shared?.stop();
     await mcp.close();
   }
 }

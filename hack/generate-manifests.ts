@@ -11,6 +11,7 @@ import { format, resolveConfig } from "prettier";
 import { stringify } from "yaml";
 import { crds } from "../src/api/crd.ts";
 import { isLeaseRule, operatorRules, type ExplainedRule } from "../src/operator/rbac.ts";
+import { watchmanNamespaceRules, watchmanNodeRules } from "../src/shards/watchman/kubernetes/rbac.ts";
 import { withConfigReference } from "./config-reference.ts";
 import { withValuesTable } from "./values-readme.ts";
 import { chartValuesJsonSchema, EXAMPLE_SHARDS, exampleObject, synthManifests } from "../cdk8s/main.ts";
@@ -108,6 +109,14 @@ export const GENERATORS: Generator[] = [
     files: async () => ({
       "operator-cluster-rules.yaml": await pretty("x.yaml", rbacFiles().clusterRules),
       "operator-leader-rules.yaml": await pretty("x.yaml", rbacFiles().leaderRules),
+      // The Watchman shard's Role (each namespace it reads) and, per stats source, what it adds.
+      "watchman-rules.yaml": await pretty("x.yaml", HEADER + rulesYaml(watchmanNamespaceRules())),
+      "watchman-metrics-rules.yaml": await pretty(
+        "x.yaml",
+        HEADER +
+          rulesYaml(watchmanNamespaceRules({ metricsApi: true }).slice(watchmanNamespaceRules().length)),
+      ),
+      "watchman-node-rules.yaml": await pretty("x.yaml", HEADER + rulesYaml(watchmanNodeRules())),
     }),
   },
   {

@@ -35,6 +35,31 @@ const ROOT = repoRoot();
 const CLI = join(ROOT, "src/cli.ts");
 const SHARD_NAMESPACE = "shardgate";
 const EXAMPLES_NAMESPACE = "examples";
+/** What the node imports: the sandbox, CoreDNS and the example pods' image (the rest are test-only). */
+const NODE_IMAGES = ["pause", "coredns", "shardgate"];
+/** The image make testbin built from the Dockerfile (hack/testbin/images.sh). */
+const LOCAL_IMAGE = "docker.io/library/shardgate:test";
+/**
+ * A managed shard that runs on the node with nothing from the internet (the
+ * examples need a registry: `npx -y` and ghcr.io): the conformance shard in
+ * the local shardgate image, so a first look shows a pod-backed shard working.
+ */
+const LOCAL_SHARD = {
+  apiVersion: "mcp.shardgate.dev/v1alpha1",
+  kind: "McpShard",
+  metadata: { name: "conformance" },
+  spec: {
+    description: "The MCP conformance shard from the local shardgate image: runs offline on the node.",
+    container: {
+      image: LOCAL_IMAGE,
+      imagePullPolicy: "Never",
+      args: ["shard", "conformance"],
+      port: 8080,
+      path: "/mcp",
+    },
+    tools: { prefix: "local" },
+  },
+};
 
 interface Stack {
   readonly dir: string;
@@ -43,10 +68,19 @@ interface Stack {
   gatewayForward?: Forward;
   traefik?: Traefik;
   readonly processes: ManagedProcess[];
+  /** Aborted when the stack stops (ends followShards). */
+  readonly stopped: AbortController;
 }
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
+}
+
+const STARTED = Date.now();
+
+/** Seconds since `since` (this process's start), for the progress lines: where the time goes. */
+function elapsed(since = STARTED): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
 async function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
@@ -85,6 +119,23 @@ function startCli(stack: Stack, name: string, args: string[]): ManagedProcess {
   return child;
 }
 
+/**
+ * The operator and the gateway dial shards by their Service names: with the
+ * node they run inside its namespaces (cluster DNS, kube-proxy), against the
+ * apiserver as the node sees it; without it, here.
+ */
+function startInCluster(stack: Stack, kubeconfig: string, name: string, args: string[]): ManagedProcess {
+  if (!stack.node) return startCli(stack, name, [...args, "--kubeconfig", kubeconfig]);
+  const child = stack.node.spawn(
+    name,
+    process.execPath,
+    [CLI, ...args, "--kubeconfig", stack.node.adminKubeconfig],
+    { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+  );
+  stack.processes.push(child);
+  return child;
+}
+
 async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await res.body?.cancel();
@@ -113,7 +164,7 @@ async function nodeUnavailable(): Promise<string | undefined> {
   try {
     binary("kubelet");
     binary("kube-router");
-    await imageTars();
+    await imageTars(NODE_IMAGES);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -122,8 +173,13 @@ async function nodeUnavailable(): Promise<string | undefined> {
 
 async function start(stack: Stack): Promise<void> {
   const noNode = await nodeUnavailable();
+  // SHARDGATE_RUN_NODE=1 asks for the node: without it the stack is not what was asked for.
+  if (noNode && process.env.SHARDGATE_RUN_NODE === "1")
+    throw new Error(`SHARDGATE_RUN_NODE=1 but no node: ${noNode}`);
   if (noNode) say(`no node (pods will stay Pending): ${noNode}`);
-  say("starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs...");
+  say(
+    `starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs... (at ${elapsed()})`,
+  );
   const crdDir = join(ROOT, "crds");
   const crds = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).map((f) => join(crdDir, f));
   // CRDs go in before the controller-manager starts, so its garbage collector
@@ -143,18 +199,22 @@ async function start(stack: Stack): Promise<void> {
   });
   const kubeconfig = stack.controlPlane.kubeconfigPath;
   if (noNode === undefined) {
-    say("starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)...");
-    stack.node = await startNode({ controlPlane: stack.controlPlane, log: (line) => say(`  ${line}`) });
+    say(`starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)... (at ${elapsed()})`);
+    stack.node = await startNode({
+      controlPlane: stack.controlPlane,
+      log: (line) => say(`  ${line}`),
+      images: NODE_IMAGES,
+    });
   }
   for (const ns of [SHARD_NAMESPACE, EXAMPLES_NAMESPACE])
     await kubectl(kubeconfig, ["create", "namespace", ns]);
 
-  say("starting Traefik (file + kubernetescrd providers)...");
+  say(`starting Traefik (file + kubernetescrd providers)... (at ${elapsed()})`);
   const dynamicDir = join(stack.dir, "traefik-dynamic");
   await mkdir(dynamicDir);
   stack.traefik = await startTraefik({ fileDir: dynamicDir, kubeconfig, allowExternalNameServices: true });
 
-  say("starting the Traefik shard, the operator and the gateway...");
+  say(`starting the Traefik shard, the operator and the gateway... (at ${elapsed()})`);
   const [shardPort, gatewayPort] = await Promise.all([freePort(), freePort()]);
   const shard = startCli(stack, "traefik-shard", [
     "shard",
@@ -170,10 +230,8 @@ async function start(stack: Stack): Promise<void> {
     "--dynamic-dir",
     dynamicDir,
   ]);
-  startCli(stack, "operator", [
+  startInCluster(stack, kubeconfig, "operator", [
     "operator",
-    "--kubeconfig",
-    kubeconfig,
     "--leader-elect",
     "false",
     "--metrics-host",
@@ -182,51 +240,31 @@ async function start(stack: Stack): Promise<void> {
     "0",
     "--verify-interval",
     "30",
+    // Pods run what make testbin built (no registry is reachable from the node).
+    ...(stack.node ? ["--shard-image", LOCAL_IMAGE] : []),
   ]);
-  const gatewayArgs = [
+  const gateway = startInCluster(stack, kubeconfig, "gateway", [
     "gateway",
     "--session-secret",
     randomBytes(24).toString("base64url"),
     "--shutdown-delay-seconds",
     "0",
-  ];
-  let gateway: ManagedProcess;
-  let gatewayUrl: string;
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(gatewayPort),
+  ]);
+  let gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   if (stack.node) {
-    // Inside the node's namespace the gateway reaches shard Services (cluster DNS, kube-proxy).
-    gateway = stack.node.spawn(
-      "gateway",
-      process.execPath,
-      [
-        CLI,
-        ...gatewayArgs,
-        "--kubeconfig",
-        stack.node.adminKubeconfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "8080",
-      ],
-      { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
-    );
-    stack.gatewayForward = await forwardIntoNode(stack.node, "127.0.0.1", 8080);
+    stack.gatewayForward = await forwardIntoNode(stack.node, "127.0.0.1", gatewayPort);
     gatewayUrl = stack.gatewayForward.url;
-  } else {
-    gateway = startCli(stack, "gateway", [
-      ...gatewayArgs,
-      "--kubeconfig",
-      kubeconfig,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(gatewayPort),
-    ]);
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   }
   const shardUrl = `http://127.0.0.1:${shardPort}`;
   await waitFor(`the Traefik shard (log: ${shard.logPath})`, async () =>
     (await httpOk(`${shardUrl}/health`)) ? true : undefined,
   );
+  // The gateway in the node dials the same URL: the node's 127.0.0.1:<port> leads here.
+  await stack.node?.exposeHostPort(shardPort);
 
   await kubectl(
     kubeconfig,
@@ -241,6 +279,13 @@ async function start(stack: Stack): Promise<void> {
       },
     }),
   );
+  if (stack.node) {
+    await kubectl(
+      kubeconfig,
+      ["apply", "--server-side", "--field-manager=shardgate-run", "-n", EXAMPLES_NAMESPACE, "-f", "-"],
+      JSON.stringify(LOCAL_SHARD),
+    );
+  }
   for (const manifest of await exampleManifests()) {
     await kubectl(
       kubeconfig,
@@ -275,8 +320,9 @@ async function start(stack: Stack): Promise<void> {
   say(`Traefik: web ${stack.traefik.webUrl}, API/dashboard ${stack.traefik.apiUrl}/dashboard/`);
   say(`Logs: ${stack.dir}${stack.node ? ` (node: ${stack.node.dir})` : ""}`);
   say();
-  await shardSummary(kubeconfig, stack.node !== undefined);
-  say("READY");
+  const shown = await shardSummary(kubeconfig, stack.node);
+  say(`READY (${elapsed()} after start)`);
+  if (stack.node) void followShards(kubeconfig, stack.node, shown, stack.stopped.signal);
 }
 
 interface ShardStatus {
@@ -288,14 +334,44 @@ interface PodStatus {
   metadata: { name: string; labels?: Record<string, string> };
   status: {
     containerStatuses?: {
+      name: string;
       state?: { waiting?: { reason?: string; message?: string } };
       restartCount?: number;
     }[];
   };
 }
 
-/** Why a shard's pods are not Ready, from their containers' waiting reasons (ErrImageNeverPull...). */
-async function podReasons(kubeconfig: string, ns: string, shard: string): Promise<string> {
+/** Waiting reasons that will not clear by themselves: no point waiting for Ready. */
+const STUCK_REASONS: ReadonlySet<string> = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "ErrImageNeverPull",
+  "InvalidImageName",
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+]);
+
+/** The last line a container wrote (CRI log format: time, stream, tag, text), for a crash's reason. */
+function lastLogLine(node: TestNode, ns: string, pod: string, container: string): string {
+  const lines = node.containerLog(ns, pod, container).trimEnd().split("\n");
+  return (lines.at(-1) ?? "").split(" ").slice(3).join(" ").slice(0, 200);
+}
+
+interface PodProblems {
+  /** Why a shard's pods are not Ready: their containers' waiting reasons (and a crash's last log line). */
+  readonly text: string;
+  /** Some container waits for a reason that will not clear by itself. */
+  readonly stuck: boolean;
+}
+
+async function podProblems(
+  kubeconfig: string,
+  node: TestNode,
+  ns: string,
+  shard: string,
+): Promise<PodProblems> {
   const pods = JSON.parse(
     await kubectl(kubeconfig, [
       "-n",
@@ -308,53 +384,97 @@ async function podReasons(kubeconfig: string, ns: string, shard: string): Promis
       "json",
     ]),
   ) as { items: PodStatus[] };
+  let stuck = false;
   const reasons = pods.items.flatMap((p) =>
-    (p.status.containerStatuses ?? []).map((c) => {
+    (p.status.containerStatuses ?? []).flatMap((c) => {
       const w = c.state?.waiting;
-      return w
-        ? `${p.metadata.name}: ${w.reason ?? "waiting"}${w.message ? ` (${w.message.slice(0, 160)})` : ""}`
-        : "";
+      if (!w) return [];
+      stuck ||= STUCK_REASONS.has(w.reason ?? "");
+      const crashed =
+        w.reason === "CrashLoopBackOff"
+          ? `, last log line: ${lastLogLine(node, ns, p.metadata.name, c.name)}`
+          : "";
+      return [
+        `${p.metadata.name}: ${w.reason ?? "waiting"}${w.message ? ` (${w.message.slice(0, 160)})` : ""}${crashed}`,
+      ];
     }),
   );
-  return reasons.filter((r) => r !== "").join("; ");
+  return { text: reasons.join("; "), stuck };
+}
+
+interface ShardLines {
+  /** "ns/name: Ready" or "ns/name: not Ready: why", by shard. */
+  readonly lines: Map<string, string>;
+  /** Every shard is Ready or stuck (its pods cannot pull or keep crashing): nothing left to wait for. */
+  readonly settled: boolean;
+}
+
+/** Which McpShards are Ready and why any is not, now. */
+async function shardLines(kubeconfig: string, node: TestNode | undefined): Promise<ShardLines> {
+  const { items } = JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
+    items: ShardStatus[];
+  };
+  const lines = new Map<string, string>();
+  let settled = true;
+  for (const s of items) {
+    const c = s.status?.conditions?.find((x) => x.type === "Ready");
+    const id = `${s.metadata.namespace}/${s.metadata.name}`;
+    if (c?.status === "True") {
+      lines.set(id, `${id}: Ready`);
+      continue;
+    }
+    const pods = node
+      ? await podProblems(kubeconfig, node, s.metadata.namespace, s.metadata.name)
+      : { text: "", stuck: true };
+    settled &&= pods.stuck;
+    const why = [c?.reason, c?.message, pods.text].filter((x) => x).join(" - ");
+    lines.set(
+      id,
+      `${id}: not Ready: ${why || "no status yet"}${node ? "" : " (no node: run make testbin as root)"}`,
+    );
+  }
+  return { lines, settled };
+}
+
+/** The McpShards as they are at READY: printed at once, not waited for (pods start in their own time). */
+async function shardSummary(kubeconfig: string, node: TestNode | undefined): Promise<Map<string, string>> {
+  const { lines } = await shardLines(kubeconfig, node);
+  say(`McpShards (at ${elapsed()}):`);
+  for (const line of lines.values()) say(`  ${line}`);
+  say();
+  return lines;
 }
 
 /**
- * Which McpShards are Ready and why any is not. Gives pods up to a minute to
- * start (or fail for a reason worth printing) before reporting.
+ * After READY, with the node: a line for each McpShard whose state changes
+ * (a pod-backed shard going Ready, or the reason it cannot), for up to five
+ * minutes or until every shard is Ready or stuck.
  */
-async function shardSummary(kubeconfig: string, withNode: boolean): Promise<void> {
-  const list = async () =>
-    (
-      JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
-        items: ShardStatus[];
-      }
-    ).items;
-  const ready = (s: ShardStatus) => s.status?.conditions?.find((c) => c.type === "Ready");
-  const deadline = Date.now() + (withNode ? 60_000 : 0);
-  let shards = await list();
-  while (Date.now() < deadline && shards.some((s) => ready(s)?.status !== "True")) {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    shards = await list();
-  }
-  say("McpShards:");
-  for (const s of shards) {
-    const c = ready(s);
-    const id = `${s.metadata.namespace}/${s.metadata.name}`;
-    if (c?.status === "True") {
-      say(`  ${id}: Ready`);
-      continue;
+async function followShards(
+  kubeconfig: string,
+  node: TestNode,
+  shown: Map<string, string>,
+  stopped: AbortSignal,
+): Promise<void> {
+  const until = Date.now() + 5 * 60_000;
+  while (!stopped.aborted && Date.now() < until) {
+    await sleep(2_000);
+    if (stopped.aborted) return;
+    const { lines, settled } = await shardLines(kubeconfig, node).catch(() => ({
+      lines: new Map<string, string>(),
+      settled: false,
+    }));
+    for (const [id, line] of lines) {
+      if (shown.get(id) === line) continue;
+      shown.set(id, line);
+      say(`  ${line} (at ${elapsed()})`);
     }
-    const pods = withNode ? await podReasons(kubeconfig, s.metadata.namespace, s.metadata.name) : "";
-    const why = [c?.reason, c?.message, pods].filter((x) => x).join(" - ");
-    say(
-      `  ${id}: not Ready: ${why || "no status yet"}${withNode ? "" : " (no node: run make testbin as root)"}`,
-    );
+    if (settled) return;
   }
-  say();
 }
 
 async function stop(stack: Stack): Promise<void> {
+  stack.stopped.abort();
   await stack.gatewayForward?.close();
   for (const child of [...stack.processes].reverse()) await child.stop(5_000);
   await stack.node?.stop();
@@ -364,14 +484,19 @@ async function stop(stack: Stack): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stack: Stack = { dir: await mkdtemp(join(tmpdir(), "shardgate-run-")), processes: [] };
+  const stack: Stack = {
+    dir: await mkdtemp(join(tmpdir(), "shardgate-run-")),
+    processes: [],
+    stopped: new AbortController(),
+  };
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string, code: number) => {
     if (stopping) return;
     say(`\n${signal}: stopping...`);
+    const stopStarted = Date.now();
     stopping = stop(stack).then(
       () => {
-        say("stopped.");
+        say(`stopped. (${elapsed(stopStarted)})`);
         process.exit(code);
       },
       (error: unknown) => {

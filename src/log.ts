@@ -16,6 +16,12 @@ export interface LoggerOptions {
   readonly pretty?: boolean;
   /** Rewrites each finished line before it is written (the gateway masks secrets). @default none */
   readonly rewrite?: (line: string) => string;
+  /**
+   * Where lines go. `shardgate connect` speaks MCP on stdout, so it logs to stderr
+   * (synchronously: its lines are few, and the last ones must survive exit).
+   * @default "stdout"
+   */
+  readonly stream?: "stdout" | "stderr";
 }
 
 /** LOG_LEVEL and LOG_FORMAT (or the flags the CLI put there), checked by their config schema. */
@@ -39,10 +45,15 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { name: options.name },
     ...(options.rewrite ? { hooks: { streamWrite: options.rewrite } } : {}),
   };
+  const toStderr = options.stream === "stderr";
   if (pretty) {
-    return pino(base, pinoPretty({ colorize: process.stdout.isTTY, sync: true, ignore: "pid,hostname" }));
+    const colorize = (toStderr ? process.stderr : process.stdout).isTTY;
+    return pino(
+      base,
+      pinoPretty({ colorize, sync: true, ignore: "pid,hostname", destination: toStderr ? 2 : 1 }),
+    );
   }
-  return pino(base, pino.destination({ dest: 1, sync: false }));
+  return pino(base, pino.destination({ dest: toStderr ? 2 : 1, sync: toStderr }));
 }
 
 /** A logger that drops everything: for tests and library defaults. */

@@ -1,7 +1,7 @@
 /**
  * The shardgate installation as a cdk8s Chart: the same objects the Helm
  * chart renders with its defaults, for `kubectl apply -f` users, one
- * construct per component (operator.ts, gateway.ts, traefik-shard.ts) built
+ * construct per component (operator.ts, gateway.ts, traefik-shard.ts, watchman-shard.ts) built
  * on the Kubernetes L1 types (cdk8s-plus-33's `k8s` imports). Rules come from
  * rbac.ts and the McpShard is typed by the API's zod schema, so neither can
  * drift from the code that uses them.
@@ -14,6 +14,7 @@ import type { ComponentContext } from "./common.ts";
 import { Gateway } from "./gateway.ts";
 import { Operator } from "./operator.ts";
 import { TraefikShard } from "./traefik-shard.ts";
+import { WatchmanShard, type WatchmanShardProps } from "./watchman-shard.ts";
 
 export { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT, SHARD_CLIENT_LABEL } from "./common.ts";
 export { GATEWAY_SHUTDOWN_MARGIN_SECONDS } from "./gateway.ts";
@@ -40,6 +41,8 @@ export interface InstallationProps extends ChartProps {
   readonly traefikApiUrl?: string;
   /** @default /var/lib/traefik/dynamic */
   readonly traefikDynamicDir?: string;
+  /** Declare the Watchman shard (logs and stats), with these settings. @default not declared (as the chart) */
+  readonly watchmanShard?: WatchmanShardProps;
 }
 
 export class ShardgateInstallation extends Chart {
@@ -65,5 +68,6 @@ export class ShardgateInstallation extends Chart {
         apiUrl: props.traefikApiUrl,
         dynamicDir: props.traefikDynamicDir,
       });
+    if (props.watchmanShard) new WatchmanShard(this, "watchman-shard", ctx, props.watchmanShard);
   }
 }

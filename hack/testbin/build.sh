@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real binaries the tests run (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, helm, traefik) from Go modules, once per machine.
+# kube-scheduler, etcd, helm, traefik, hydra) from Go modules, once per machine.
 #
 # Results live outside the checkout, keyed by component and version, like
 # envtest's asset directory:  $SHARDGATE_TESTBIN/<component>-<version>/<binary>
@@ -110,6 +110,27 @@ build_traefik() {
   rm -rf "$src"
 }
 
+# The MCP echo upstream bench/gateway-overhead.ts measures the gateway against
+# (no module downloads: standard library only), keyed by its source hash.
+build_echo() {
+  (cd "$here/../../bench/echo-go" && go build -ldflags "-s -w" -o "$1/echo-mcp" .)
+}
+
+# Hydra is built inside a copy of its released module (its go.mod, go.sum and
+# pop replace as released) rather than a wrapper. Its go.mod also replaces
+# hydra-client-go with ./internal/httpclient, a nested module the module zip
+# leaves out, so that replace is dropped for the published v2.2.1 it requires.
+# DSN=memory needs sqlite, hence cgo for this one binary.
+build_hydra() {
+  local v=$HYDRA_VERSION mod src pkg=github.com/ory/hydra/v2/driver/config
+  mod=$(go mod download -json "github.com/ory/hydra/v2@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  src=$(mktemp -d) && cp -r "$mod/." "$src/" && chmod -R u+w "$src"
+  (cd "$src" && go mod edit -dropreplace github.com/ory/hydra-client-go/v2 && CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension \
+    -ldflags "-s -w -X $pkg.Version=$v -X $pkg.Commit=release -X $pkg.Date=1970-01-01T00:00:00Z" \
+    -o "$1/hydra" .)
+  rm -rf "$src"
+}
+
 # component C: builds it (unless stamped) and prints its NAME_DIR=... line.
 component() {
   local c=$1
@@ -131,12 +152,14 @@ component() {
     etcd) build etcd "$ETCD_VERSION" build_etcd; echo "ETCD_DIR=$cache/etcd-$ETCD_VERSION" ;;
     helm) build helm "$HELM_VERSION" build_helm; echo "HELM_DIR=$cache/helm-$HELM_VERSION" ;;
     traefik) build traefik "$TRAEFIK_VERSION" build_traefik; echo "TRAEFIK_DIR=$cache/traefik-$TRAEFIK_VERSION" ;;
+    hydra) build hydra "$HYDRA_VERSION" build_hydra; echo "HYDRA_DIR=$cache/hydra-$HYDRA_VERSION" ;;
     addons) build addons "$ADDONS_KEY" build_addons; echo "ADDONS_DIR=$cache/addons-$ADDONS_KEY" ;;
-    *) echo "unknown component: $c (kubernetes etcd helm traefik addons)" >&2; return 2 ;;
+    echo) build echo "$ECHO_KEY" build_echo; echo "ECHO_DIR=$cache/echo-$ECHO_KEY" ;;
+    *) echo "unknown component: $c (kubernetes etcd helm traefik addons hydra echo)" >&2; return 2 ;;
   esac
 }
 
-want=${*:-kubernetes etcd helm traefik addons}
+want=${*:-kubernetes etcd helm traefik addons hydra echo}
 # The kubernetes build is the long pole of a cold machine; the other components
 # build beside it (their module downloads and single-threaded links overlap its
 # compiles), each writing its own line to a temp file so the output stays ordered.
@@ -149,4 +172,6 @@ done
 i=1
 for c in $want; do [[ $c == kubernetes ]] || { component "$c" > "$out/$i-$c"; i=$((i + 1)); }; done
 for p in "${pids[@]}"; do wait "$p"; done
-cat "$out"/* | tee "$cache/paths.env"
+# paths.env lists every component: a run for a few of them (the bench's
+# `build.sh echo`) prints theirs without overwriting it.
+if [[ $# -eq 0 ]]; then cat "$out"/* | tee "$cache/paths.env"; else cat "$out"/*; fi

@@ -10,3 +10,5 @@ hash_text() { printf '%s' "$*" | sha256sum | cut -c1-16; }
 
 # The add-ons build (CoreDNS + kube-router netpol) is keyed by its wrapper module's files.
 ADDONS_KEY=$(hash_paths "$(dirname "${BASH_SOURCE[0]}")" addons)
+# The bench's Go echo upstream (bench/echo-go: standard library only) is keyed by its source files.
+ECHO_KEY=$(hash_paths "$(dirname "${BASH_SOURCE[0]}")/../../bench" echo-go)

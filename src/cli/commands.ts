@@ -15,6 +15,7 @@ export async function loadCommands(): Promise<Register[]> {
     import("./shard.ts"),
     import("./bridge.ts"),
     import("./new-shard.ts"),
+    import("./connect.ts"),
     // subcommands are added here by the issue that builds them
   ]);
   return modules.map((m) => m.register);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { addConfigOptions, resolveConfig } from "../config/index.ts";
 import { traefikShardConfigSchema } from "../shards/traefik/config.ts";
+import { watchmanShardConfigSchema } from "../shards/watchman/config.ts";
 
 /** Listen address overrides; without them the shard kit reads SHARD_HOST / SHARD_PORT. */
 const listenSchema = z.object({
@@ -16,6 +17,8 @@ const listenSchema = z.object({
 });
 
 const traefikCommandSchema = traefikShardConfigSchema.extend(listenSchema.shape);
+
+const watchmanCommandSchema = watchmanShardConfigSchema.extend(listenSchema.shape);
 
 const conformanceCommandSchema = listenSchema.extend({
   stdio: z
@@ -36,6 +39,34 @@ export function register(program: Command): void {
       import("../shard-kit/index.ts"),
     ]);
     await runShard(createTraefikShard(config), {
+      ...(host !== undefined ? { host } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
+  });
+
+  const watchman = shard
+    .command("watchman")
+    .description(
+      "serve the Watchman shard: read-only container logs and stats (Kubernetes pods or a Docker host)",
+    );
+  addConfigOptions(watchman, watchmanCommandSchema).action(async (flags: Record<string, unknown>) => {
+    const { host, port, ...config } = resolveConfig(watchmanCommandSchema, flags);
+    const [{ createWatchmanShard }, { runShard }, { DockerHostError }] = await Promise.all([
+      import("../shards/watchman/index.ts"),
+      import("../shard-kit/index.ts"),
+      import("../shards/watchman/docker/index.ts"),
+    ]);
+    let shard;
+    try {
+      shard = createWatchmanShard(config);
+    } catch (error) {
+      // A refused Docker endpoint is a setting to change, not a crash: say so like a bad flag.
+      if (!(error instanceof DockerHostError)) throw error;
+      process.stderr.write(`shardgate shard watchman: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await runShard(shard, {
       ...(host !== undefined ? { host } : {}),
       ...(port !== undefined ? { port } : {}),
     });

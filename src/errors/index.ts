@@ -17,6 +17,7 @@
  *   on them (retry with corrected headers, declare a capability, fall back to
  *   another version), so nothing else may use them.
  * - -32030..-32039: the shard side (bridge and shard kit).
+ * - -32040..-32049: `shardgate connect`, the stdio connector in front of a gateway.
  */
 export const ERRORS = {
   parseError: { code: -32700, http: 400, message: "Parse error" },
@@ -77,6 +78,13 @@ export const ERRORS = {
   },
   /** The shard is draining: new requests go to another replica. */
   shardShuttingDown: { code: -32033, http: 503, message: "the shard is shutting down" },
+
+  /** `shardgate connect` could not reach the gateway within its reconnect timeout. */
+  gatewayUnreachable: { code: -32040, http: 502, message: "the gateway is unreachable" },
+  /** The gateway refused `shardgate connect`'s credentials (API key or OAuth token). */
+  gatewayRefused: { code: -32041, http: 401, message: "the gateway refused the credentials" },
+  /** `shardgate connect` is exiting (Ctrl-C, SIGTERM) with the request still open. */
+  connectorStopping: { code: -32042, http: 503, message: "shardgate connect is shutting down" },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -14,14 +14,14 @@ import { silentLogger, type Logger } from "../log.ts";
 import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
 import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
-import { KeyStore } from "./auth.ts";
+import { authRoutes, Gate, IdentitySigner, KeyStore } from "./auth/index.ts";
+import { CallLog, type CallLogMode } from "./call-log.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import { Drain, type DrainPhase } from "./drain.ts";
 import { CODES } from "./errors.ts";
 import { adminRoutes } from "./http/admin.ts";
 import { drainHooks } from "./http/drain.ts";
-import { noOAuthRoutes } from "./http/no-oauth.ts";
 import { openApiRoutes } from "./http/openapi.ts";
 import { opsRoutes } from "./http/ops.ts";
 import { Dispatcher } from "./mcp/dispatch.ts";
@@ -54,8 +54,9 @@ export interface GatewayOptions {
   readonly sessionSecret?: string;
   /** @default 604800 */
   readonly sessionMaxAgeSeconds?: number;
-  /** @default no keys: auth off */
-  readonly keys?: KeyStore;
+  readonly keys?: KeyStore; // @default no keys: auth off
+  readonly gate?: Gate; // keys, OAuth and policy (run.ts reloads its parts). @default a Gate of `keys`
+  readonly identitySigner?: IdentitySigner; // for shards with spec.callerIdentity. @default a key made at start
   /**
    * Browser origins allowed on every route but /health, /ready, /metrics
    * ("*" for any). Requests without Origin are allowed (non-browser clients);
@@ -99,6 +100,8 @@ export interface GatewayOptions {
   readonly maxInFlightPerKey?: number;
   /** Deepest nesting accepted in tool arguments and in shards' answers. @default 128 */
   readonly maxNestingDepth?: number;
+  /** The per-call info log line (call-log.ts). @default sampled */
+  readonly callLog?: CallLogMode;
 }
 
 export interface ShutdownOptions {
@@ -160,16 +163,17 @@ function isMcpRoute(request: FastifyRequest): boolean {
 export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? silentLogger();
   const registry = options.registry;
-  const keys = options.keys ?? KeyStore.empty();
+  const gate = options.gate ?? new Gate({ keys: options.keys ?? KeyStore.empty() });
+  const identitySigner = options.identitySigner ?? (await IdentitySigner.load());
   const version = readPackage().version;
   if (!options.sessionSecret) {
     logger.warn(
       "no session secret: sessions are valid on this replica only (set --session-secret for replicas)",
     );
   }
-  if (!keys.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
+  if (!gate.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
   const secret = options.sessionSecret ?? randomBytes(32);
-  const consoleAuth = new ConsoleAuth(secret, keys);
+  const consoleAuth = new ConsoleAuth(secret, gate);
   const signer = new SessionSigner({
     secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
@@ -177,7 +181,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   });
   const metrics = createMetrics();
   const secrets = options.secrets ?? new SecretRedactor();
-  secrets.set("api keys", keys.plainKeys());
+  secrets.set("api keys", gate.keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
   const activity = new ActivityLog({
     ...options.activity,
@@ -213,6 +217,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       perKey: options.maxInFlightPerKey,
     }),
     maxDepth: options.maxNestingDepth,
+    callLog: new CallLog(logger, options.callLog),
+    identity: identitySigner,
   });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
   const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
@@ -289,6 +295,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   });
 
   drainHooks(app as unknown as FastifyInstance, drain);
+  // After the origin check: a refused origin costs no token validation.
+  app.addHook("onRequest", gate.hook);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -309,7 +317,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const routes = {
     dispatcher,
     signer,
-    keys,
+    gate,
     hub,
     metrics,
     clientRequests,
@@ -323,8 +331,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   await app.register(async (scope) => {
     legacySseRoutes(scope, { ...routes, track: () => drain.track() });
   });
-  if (keys.enabled) await app.register(async (scope) => noOAuthRoutes(scope));
-  await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, keys, version }));
+  await app.register(async (scope) => authRoutes(scope, gate, identitySigner));
+  await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, gate, version }));
   await app.register(async (scope) =>
     adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),
   );
@@ -339,7 +347,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
       metrics,
       started: () => started,
       drain,
-      keys,
+      gate,
       registryError: () => (registry as { lastError?: string }).lastError,
     }),
   );

@@ -12,8 +12,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityLog } from "./activity.ts";
-import type { Principal } from "./auth.ts";
+import type { ActivityLog, SecretScanDecision } from "./activity.ts";
+import type { IdentitySigner, Principal } from "./auth/index.ts";
+import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
@@ -29,6 +30,15 @@ import {
   type SecretScanMode,
 } from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
+import type { ShardTarget } from "./registry/types.ts";
+
+/** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
+interface SecretScan {
+  readonly mode: SecretScanMode;
+  readonly shard: string;
+  readonly tool: string;
+  decision: SecretScanDecision;
+}
 
 export type InvokeOptions = Omit<CallOptions, "displayName"> & {
   /** The caller's session, when the door has sessions (its in-flight cap). */
@@ -53,10 +63,12 @@ export class GatewayCalls {
   #metrics: GatewayMetrics;
   #activity: ActivityLog;
   #logger: Logger;
+  #callLog: CallLog;
   #shutdown: AbortSignal | undefined;
   #secrets: SecretRedactor;
   #limits: InFlightLimits;
   #maxDepth: number;
+  #identity: IdentitySigner | undefined;
 
   constructor(deps: {
     catalogue: CatalogueService;
@@ -71,15 +83,27 @@ export class GatewayCalls {
     limits?: InFlightLimits;
     /** Deepest nesting accepted in arguments. @default 128 */
     maxDepth?: number;
+    /** The per-call log line (call-log.ts). @default sampled */
+    callLog?: CallLog;
+    /** Signs the caller's identity for shards that ask for it (spec.callerIdentity). @default none sent */
+    identity?: IdentitySigner;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#callLog = deps.callLog ?? new CallLog(deps.logger);
     this.#shutdown = deps.shutdown;
     this.#secrets = deps.secrets ?? new SecretRedactor();
     this.#limits = deps.limits ?? new InFlightLimits();
     this.#maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#identity = deps.identity;
+  }
+
+  /** The caller's identity, signed for this shard when it asks for it (no await otherwise: the hot path). */
+  #identityFor(principal: Principal, target: ShardTarget): Promise<{ identity?: string }> | undefined {
+    if (!target.callerIdentity || !this.#identity) return undefined;
+    return this.#identity.sign(principal, target.key).then((identity) => ({ identity }));
   }
 
   /**
@@ -135,13 +159,20 @@ export class GatewayCalls {
     const started = performance.now();
     let outcome: "ok" | "tool_error" | "error" = "error";
     let errorText: string | undefined;
-    const scan = { mode: upstream.target.policy.secretScan, shard: tool.shard, tool: name };
+    const scan: SecretScan = {
+      mode: upstream.target.policy.secretScan,
+      shard: tool.shard,
+      tool: name,
+      decision: upstream.target.policy.secretScan === "off" ? "off" : "clean",
+    };
     let result: CallToolResult | undefined;
     let failure: { error: unknown } | undefined;
     try {
       const sent = await this.#scanned(scan, "arguments", argObject);
+      const signing = this.#identityFor(principal, upstream.target);
+      const identity = signing ? await signing : undefined;
       const answered = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, sent, { ...o, displayName: name }),
+        upstream.callTool(tool.tool, sent, { ...o, ...identity, displayName: name }),
       );
       result = await this.#scanned(scan, "result", answered);
       outcome = result.isError ? "tool_error" : "ok";
@@ -167,8 +198,18 @@ export class GatewayCalls {
       ...(recording.recordArguments ? { arguments: this.#secrets.redactDeep(argObject ?? {}) } : {}),
       ...(recording.recordResults && result ? { result } : {}),
       ...(audit ? { audit: true } : {}),
+      secretScan: scan.decision,
     };
-    this.#logger.info({ activity: { ...entry, arguments: undefined, result: undefined } }, "tool call");
+    this.#callLog.record({
+      key: entry.key,
+      tool: name,
+      shard: tool.shard,
+      durationMs: entry.durationMs,
+      outcome,
+      ...(errorText ? { error: errorText } : {}),
+      argumentNames: entry.argumentNames,
+      ...(audit ? { audit: true } : {}),
+    });
     if (audit) {
       // An audited call's result leaves only with its record stored.
       await this.#activity.addDurably(entry).catch((error: unknown) => {
@@ -188,15 +229,12 @@ export class GatewayCalls {
    * masked (redact), or refused (block, an error the activity log records);
    * every finding is counted and logged (rule names, never the value).
    */
-  async #scanned<T>(
-    scan: { mode: SecretScanMode; shard: string; tool: string },
-    direction: "arguments" | "result",
-    value: T,
-  ): Promise<T> {
+  async #scanned<T>(scan: SecretScan, direction: "arguments" | "result", value: T): Promise<T> {
     if (scan.mode === "off" || value === undefined) return value;
     const finding = await scanForSecrets(value);
     if (!finding) return value;
     const action = scan.mode === "block" ? "blocked" : "redacted";
+    scan.decision = action;
     this.#metrics.secretFindings.inc({ shard: scan.shard, direction, action });
     const rules = finding.rules.join(", ");
     this.#logger.warn(
@@ -223,7 +261,9 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
-    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, o));
+    const signing = this.#identityFor(principal, upstream.target);
+    const identity = signing ? await signing : undefined;
+    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, { ...o, ...identity }));
   }
 
   async getPrompt(
@@ -239,9 +279,12 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(prompt.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
+    const signing = this.#identityFor(principal, upstream.target);
+    const identity = signing ? await signing : undefined;
     return this.#cancellable(principal, options, (o) =>
       upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, {
         ...o,
+        ...identity,
         displayName: name,
       }),
     );

@@ -1,6 +1,7 @@
 /** `shardgate gateway` settings: flags and SHARDGATE_* variables, validated at boot. */
 import { z } from "zod";
 import { csv } from "../config/index.ts";
+import { CALL_LOG_MODES } from "./call-log.ts";
 
 export const gatewayConfigSchema = z.object({
   host: z.string().default("0.0.0.0").describe("address to listen on"),
@@ -32,6 +33,56 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe("API keys: a YAML/JSON file or a directory (mounted Secret); auth off when unset"),
+  forwardedUserKeys: csv()
+    .default([])
+    .describe(
+      "ids of API keys whose requests may name Open WebUI's user (X-OpenWebUI-User-* headers); ignored on other keys",
+    ),
+  oauthIssuer: z
+    .url()
+    .optional()
+    .describe("OAuth: accept access tokens (JWTs) of this issuer beside API keys; needs --oauth-resource"),
+  oauthResource: z
+    .url()
+    .optional()
+    .describe(
+      "OAuth: this gateway's resource identifier, its public MCP URL (e.g. https://mcp.example.com/mcp); tokens must name it in aud",
+    ),
+  oauthAudience: csv()
+    .default([])
+    .describe("OAuth: accepted aud values instead of --oauth-resource (for issuers that cannot set it)"),
+  oauthRequiredScopes: csv()
+    .default([])
+    .describe("OAuth: scopes every access token must carry (403 otherwise)"),
+  oauthGroupsClaim: z
+    .string()
+    .min(1)
+    .default("groups")
+    .describe(
+      "OAuth: the claim holding the user's groups (dotted path for nested claims: realm_access.roles)",
+    ),
+  oauthJwksUrl: z
+    .url()
+    .optional()
+    .describe("OAuth: the issuer's JWKS URL (default: from its OpenID/OAuth metadata)"),
+  oauthClockSkewSeconds: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(30)
+    .describe("OAuth: leeway for a token's exp and nbf"),
+  identityKeyFile: z
+    .string()
+    .optional()
+    .describe(
+      "Ed25519 private key (PKCS#8 PEM) signing the caller identity sent to shards with spec.callerIdentity; share it between replicas (default: a key per replica, made at start)",
+    ),
+  policyFile: z
+    .string()
+    .optional()
+    .describe(
+      "grants to OIDC groups, scopes and users (tools, resources, prompts, admin), reloaded when it changes",
+    ),
   allowedOrigins: csv()
     .default([])
     .describe("browser origins allowed on every route but /health, /ready, /metrics ('*' for any)"),
@@ -73,6 +124,12 @@ export const gatewayConfigSchema = z.object({
     .stringbool()
     .default(false)
     .describe("expose tools without the shard prefix where unambiguous"),
+  callLog: z
+    .enum(CALL_LOG_MODES)
+    .default("sampled")
+    .describe(
+      "the per-call info log line: all, sampled (every failed call, and per tool at most one successful call a second, with the count it stands for) or errors; the activity log records every call either way",
+    ),
   refreshIntervalSeconds: z.coerce.number().positive().default(300).describe("slow re-list of every shard"),
   activityDb: z
     .string()

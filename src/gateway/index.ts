@@ -1,6 +1,6 @@
 export { buildGatewayApp, type Gateway, type GatewayOptions, type ShutdownOptions } from "./app.ts";
 export type { DrainPhase } from "./drain.ts";
-export { KeyStore, type Principal } from "./auth.ts";
+export { Gate, IdentitySigner, KeyStore, Policy, TokenVerifier, type Principal } from "./auth/index.ts";
 export {
   FileRegistry,
   parseShardsFile,

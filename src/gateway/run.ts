@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../config/index.ts";
 import { createLogger } from "../log.ts";
 import { buildGatewayApp } from "./app.ts";
-import { KeyStore } from "./auth.ts";
+import { IdentitySigner } from "./auth/index.ts";
+import { loadGate } from "./auth/load.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
@@ -55,14 +56,10 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
       "invalid setting --session-secret-file: the secret must hold at least 16 characters",
     );
   }
-  let keys = KeyStore.empty();
-  if (config.apiKeys) {
-    try {
-      keys = await KeyStore.load(config.apiKeys);
-    } catch (cause) {
-      throw new ConfigError(`invalid setting --api-keys: ${errorText(cause)}`, { cause });
-    }
-  }
+  const auth = await loadGate(config, { logger, secrets });
+  const identitySigner = await IdentitySigner.load(config.identityKeyFile).catch((cause: unknown) => {
+    throw new ConfigError(`invalid setting --identity-key-file: ${errorText(cause)}`, { cause });
+  });
 
   const { openActivityStore } = await import("./activity-store/index.ts");
   const gateway = await buildGatewayApp({
@@ -70,7 +67,8 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     logger,
     secrets,
     sessionSecret,
-    keys,
+    gate: auth.gate,
+    identitySigner,
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
@@ -78,6 +76,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     maxInFlightPerSession: config.maxInFlightPerSession,
     maxInFlightPerKey: config.maxInFlightPerKey,
     maxNestingDepth: config.maxNestingDepth,
+    callLog: config.callLog,
     bareNames: config.bareNames,
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     activity: {
@@ -88,9 +87,14 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
       },
     },
   });
+  gateway.app.addHook("onClose", async () => auth.close());
   await gateway.start();
   const address = await gateway.app.listen({ host: config.host, port: config.port });
-  logger.info({ address, mode: registry.mode, keys: keys.size }, "gateway listening");
+  const { gate } = auth;
+  const oauth = gate.oauth
+    ? { issuer: gate.oauth.settings.issuer, resource: gate.oauth.settings.resource }
+    : undefined;
+  logger.info({ address, mode: registry.mode, keys: gate.keys.size, oauth }, "gateway listening");
 
   // First signal: drain (shutdown()). Second: exit at once, work in flight or not.
   exitOnStopSignals(

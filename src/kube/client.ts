@@ -46,6 +46,8 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** @default 30000 */
   readonly timeoutMs?: number;
+  /** @default application/json */
+  readonly accept?: string;
 }
 
 export interface ListOptions {
@@ -147,7 +149,7 @@ export class KubeClient {
         method,
         headers: {
           ...headers,
-          accept: "application/json",
+          accept: options.accept ?? "application/json",
           ...(options.body !== undefined
             ? { "content-type": options.contentType ?? "application/json" }
             : {}),
@@ -183,6 +185,29 @@ export class KubeClient {
     const response = await this.#send(path, options, false);
     const text = await response.body.text();
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * One request whose answer is text (pods/log), read up to `maxBytes`: the
+   * rest is discarded unread, so a huge log never sits in memory.
+   */
+  async text(
+    path: string,
+    options: RequestOptions & { readonly maxBytes: number },
+  ): Promise<{ text: string; truncated: boolean }> {
+    const response = await this.#send(path, { accept: "*/*", ...options }, false);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= options.maxBytes) {
+        response.body.destroy();
+        break;
+      }
+    }
+    const all = Buffer.concat(chunks);
+    return { text: all.subarray(0, options.maxBytes).toString("utf8"), truncated: size > options.maxBytes };
   }
 
   async get<T extends KubeObject>(

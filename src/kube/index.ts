@@ -4,7 +4,7 @@
  *   const kc = loadKubeConfig({ kubeconfig });          // file, KUBECONFIG or in-cluster
  *   const client = new KubeClient(kc);
  *   const shards = new Informer<McpShard>({ client, type: RESOURCES.mcpShard, namespace });
- *   shards.on((event) => { ... });                      // add/update/delete/resync/synced/error/restart
+ *   shards.on((event) => { ... });                      // add/update/delete/resync/resynced/synced/error/restart
  *   shards.start(); await shards.waitForSync();
  *   shards.list(); shards.get("ns/name");
  *   await client.apply(RESOURCES.service, obj, { fieldManager: "me" }); // server-side apply, force

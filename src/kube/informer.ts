@@ -6,8 +6,12 @@
  * - 410 Gone relists at once; a dropped connection or failed list relists after
  *   a jittered exponential backoff, forever, so an apiserver restart is survived
  *   without restarting the process;
- * - a jittered resync timer relists and emits `resync` for every unchanged
- *   object, so level-based controllers get to look at everything again.
+ * - a jittered resync timer emits `resync` for every cached object, so
+ *   level-based controllers get to look at everything again. It replays the
+ *   cache, as client-go's resync does, and asks the apiserver for nothing:
+ *   the watch already delivers every change, and a relist of 1,000 shards and
+ *   their children every resync period was apiserver and operator CPU spent
+ *   on learning nothing (relists happen only after 410 Gone or a failure).
  *
  * Failures never throw: they arrive as `error` and `restart` events.
  */
@@ -16,14 +20,16 @@ import type { ResourceType } from "./resources.ts";
 import { objectKey, type KubeObject } from "./types.ts";
 import { backoffDelay, jitter, sleep } from "../util/index.ts";
 
-export type RestartReason = "gone" | "disconnected" | "resync" | "timeout";
+export type RestartReason = "gone" | "disconnected" | "timeout";
 
 export type InformerEvent<T extends KubeObject> =
   | { readonly type: "add"; readonly object: T }
   | { readonly type: "update"; readonly object: T; readonly old: T }
   | { readonly type: "delete"; readonly object: T }
-  /** Periodic: the object did not change, look at it again anyway. */
+  /** Periodic (or after a relist): the object did not change, look at it again anyway. */
   | { readonly type: "resync"; readonly object: T }
+  /** A periodic resync replayed `count` cached objects (no request was made). */
+  | { readonly type: "resynced"; readonly count: number }
   /** A list completed and the cache reflects it. */
   | { readonly type: "synced" }
   | { readonly type: "error"; readonly phase: "list" | "watch"; readonly error: Error }
@@ -51,6 +57,12 @@ export interface InformerOptions {
    * what the consumer needs (see `withoutManagedFields`). @default identity
    */
   readonly transform?: (object: KubeObject) => KubeObject;
+  /**
+   * A secondary index kept with the cache (e.g. the controlling owner's uid),
+   * read with `indexed(value)`: a controller that asks "which children does
+   * this shard own" on every reconcile must not scan every cached child.
+   */
+  readonly indexBy?: (object: KubeObject) => string | undefined;
 }
 
 /**
@@ -79,6 +91,7 @@ export class Informer<T extends KubeObject> {
   readonly type: ResourceType;
   readonly #options: InformerOptions;
   readonly #cache = new Map<string, T>();
+  readonly #index = new Map<string, Set<string>>();
   readonly #listeners = new Set<InformerListener<T>>();
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
@@ -102,6 +115,39 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.#cache.values()];
+  }
+
+  /** Cached objects whose `indexBy` value is `value` (none without an indexBy). */
+  indexed(value: string): T[] {
+    const objects: T[] = [];
+    for (const key of this.#index.get(value) ?? []) {
+      const object = this.#cache.get(key);
+      if (object) objects.push(object);
+    }
+    return objects;
+  }
+
+  #put(key: string, object: T): void {
+    this.#unindex(key);
+    this.#cache.set(key, object);
+    const value = this.#options.indexBy?.(object);
+    if (value === undefined) return;
+    const keys = this.#index.get(value) ?? this.#index.set(value, new Set()).get(value)!;
+    keys.add(key);
+  }
+
+  #remove(key: string): void {
+    this.#unindex(key);
+    this.#cache.delete(key);
+  }
+
+  #unindex(key: string): void {
+    const old = this.#cache.get(key);
+    const value = old && this.#options.indexBy?.(old);
+    if (value === undefined) return;
+    const keys = this.#index.get(value);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#index.delete(value);
   }
 
   get hasSynced(): boolean {
@@ -128,7 +174,7 @@ export class Informer<T extends KubeObject> {
     if (older(item, cached)) return;
     item.apiVersion ??= cached?.apiVersion;
     item.kind ??= cached?.kind;
-    this.#cache.set(key, item);
+    this.#put(key, item);
   }
 
   start(): void {
@@ -160,37 +206,56 @@ export class Informer<T extends KubeObject> {
     const backoff = { initialDelayMs: minBackoffMs, maxDelayMs: maxBackoffMs, jitter: 0.5 };
     let failures = 0;
     const stop = this.#stop.signal;
-    while (!stop.aborted) {
-      let phase: "list" | "watch" = "list";
-      try {
-        let resourceVersion = await this.#relist();
-        failures = 0;
-        phase = "watch";
-        const resyncAt =
-          this.#options.resyncMs === 0 ? Infinity : Date.now() + jitter(this.#options.resyncMs ?? 300_000);
-        for (;;) {
-          const started = Date.now();
-          const outcome = await this.#watch(resourceVersion, resyncAt);
+    const resync = this.#scheduleResync();
+    try {
+      while (!stop.aborted) {
+        let phase: "list" | "watch" = "list";
+        try {
+          let resourceVersion = await this.#relist();
+          failures = 0;
+          phase = "watch";
+          for (;;) {
+            const started = Date.now();
+            const outcome = await this.#watch(resourceVersion);
+            if (stop.aborted) return;
+            // A server that ends watches at once must not turn this into a hot loop.
+            if (Date.now() - started < 1000) await sleep(backoffDelay(0, backoff), stop);
+            resourceVersion = outcome.resourceVersion;
+            this.#emit({ type: "restart", reason: outcome.reason });
+          }
+        } catch (error) {
           if (stop.aborted) return;
-          // A server that ends watches at once must not turn this into a hot loop.
-          if (outcome.reason === "timeout" && Date.now() - started < 1000)
-            await sleep(backoffDelay(0, backoff), stop);
-          resourceVersion = outcome.resourceVersion;
-          this.#emit({ type: "restart", reason: outcome.reason });
-          if (outcome.reason === "resync") break;
+          const err = error instanceof Error ? error : new Error(String(error));
+          if (isGone(err)) {
+            this.#emit({ type: "restart", reason: "gone" });
+            continue;
+          }
+          this.#emit({ type: "error", phase, error: err });
+          this.#emit({ type: "restart", reason: "disconnected" });
+          await sleep(backoffDelay(failures++, backoff), stop);
         }
-      } catch (error) {
-        if (stop.aborted) return;
-        const err = error instanceof Error ? error : new Error(String(error));
-        if (isGone(err)) {
-          this.#emit({ type: "restart", reason: "gone" });
-          continue;
-        }
-        this.#emit({ type: "error", phase, error: err });
-        this.#emit({ type: "restart", reason: "disconnected" });
-        await sleep(backoffDelay(failures++, backoff), stop);
       }
+    } finally {
+      resync.cancel();
     }
+  }
+
+  /** Every jittered resync period, once synced: a `resync` event per cached object, then `resynced`. */
+  #scheduleResync(): { cancel(): void } {
+    const periodMs = this.#options.resyncMs ?? 300_000;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        if (this.#synced && !this.#stop.signal.aborted) {
+          const objects = [...this.#cache.values()];
+          for (const object of objects) this.#emit({ type: "resync", object });
+          this.#emit({ type: "resynced", count: objects.length });
+        }
+        arm();
+      }, jitter(periodMs));
+    };
+    if (periodMs > 0) arm();
+    return { cancel: () => clearTimeout(timer) };
   }
 
   /** Lists, replaces the cache, and emits the differences; returns the version to watch from. */
@@ -213,7 +278,7 @@ export class Informer<T extends KubeObject> {
         this.#emit({ type: "resync", object: old });
         continue;
       }
-      this.#cache.set(key, item);
+      this.#put(key, item);
       if (!old) this.#emit({ type: "add", object: item });
       else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
         this.#emit({ type: "update", object: item, old });
@@ -222,7 +287,7 @@ export class Informer<T extends KubeObject> {
     const listed = { metadata: { resourceVersion: list.metadata.resourceVersion } };
     for (const [key, old] of this.#cache) {
       if (seen.has(key) || older(listed, old)) continue;
-      this.#cache.delete(key);
+      this.#remove(key);
       this.#emit({ type: "delete", object: old });
     }
     if (!this.#synced) {
@@ -233,23 +298,13 @@ export class Informer<T extends KubeObject> {
     return list.metadata.resourceVersion;
   }
 
-  async #watch(
-    resourceVersion: string | undefined,
-    resyncAt: number,
-  ): Promise<{ resourceVersion: string | undefined; reason: RestartReason }> {
+  async #watch(resourceVersion: string | undefined): Promise<{
+    resourceVersion: string | undefined;
+    reason: RestartReason;
+  }> {
     const abort = new AbortController();
     const onStop = () => abort.abort();
     this.#stop.signal.addEventListener("abort", onStop, { once: true });
-    let resynced = false;
-    const timer = Number.isFinite(resyncAt)
-      ? setTimeout(
-          () => {
-            resynced = true;
-            abort.abort();
-          },
-          Math.max(0, resyncAt - Date.now()),
-        )
-      : undefined;
     let version = resourceVersion;
     try {
       const events = this.#options.client.watch<T>(this.type, {
@@ -269,24 +324,23 @@ export class Informer<T extends KubeObject> {
         object.kind ??= old?.kind;
         if (event.type === "DELETED") {
           // The event carries the object's final state, as client-go hands it to OnDelete.
-          this.#cache.delete(key);
+          this.#remove(key);
           this.#emit({ type: "delete", object });
           continue;
         }
         // An observed write may be ahead of the stream: keep it, the stream catches up.
         if (old && older(object, old)) continue;
-        this.#cache.set(key, object);
+        this.#put(key, object);
         this.#emit(old ? { type: "update", object, old } : { type: "add", object });
       }
     } catch (error) {
-      if (!abort.signal.aborted || !(resynced || this.#stop.signal.aborted)) throw error;
+      if (!abort.signal.aborted || !this.#stop.signal.aborted) throw error;
     } finally {
-      clearTimeout(timer);
       this.#stop.signal.removeEventListener("abort", onStop);
     }
-    if (abort.signal.aborted && !resynced && !this.#stop.signal.aborted) {
+    if (abort.signal.aborted && !this.#stop.signal.aborted) {
       throw new KubeApiError(`watch ${this.type.plural}: aborted`, 0, "ConnectionLost");
     }
-    return { resourceVersion: version, reason: resynced ? "resync" : "timeout" };
+    return { resourceVersion: version, reason: "timeout" };
   }
 }

@@ -1,8 +1,10 @@
 /**
  * DNS-rebinding protection shared by the gateway and the shards (the shard
  * kit's guard): which browser `Origin` may call a server reached under a given
- * `Host`. Pure; each server decides which routes it applies to.
+ * `Host`, and which `Host` a request without `Origin` may name. Pure; each
+ * server decides which routes it applies to.
  */
+import { isIP } from "node:net";
 
 /** "[::1]:8080" → "::1", "127.0.0.1:8080" → "127.0.0.1". */
 export function hostName(host: string): string {
@@ -36,4 +38,21 @@ export function originAllowed(origin: string, host: string | undefined, allowed:
   if (host === undefined) return false;
   const trustedHost = isLoopbackHost(host) || allowed.some((a) => urlHost(a) === host);
   return trustedHost && urlHost(origin) === host;
+}
+
+/**
+ * A request without `Origin` (any client but a browser's cross-origin or
+ * non-GET request) under this Host cannot be a DNS-rebinding page reading a
+ * same-origin GET: a rebound page always names the attacker's host. Trusted:
+ * loopback names, IP literals (no name was resolved), and the listed host
+ * names (port ignored, "*" for any).
+ */
+export function hostTrusted(host: string | undefined, allowedHosts: readonly string[]): boolean {
+  if (allowedHosts.includes("*")) return true;
+  if (host === undefined) return false;
+  // "name." is the same host as "name" (a fully qualified form).
+  const bare = (h: string) => h.toLowerCase().replace(/\.$/, "");
+  const name = bare(hostName(host));
+  if (isLoopbackHost(host) || isIP(name) !== 0) return true;
+  return allowedHosts.some((allowed) => bare(allowed) === name);
 }

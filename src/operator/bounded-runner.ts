@@ -52,6 +52,11 @@ export abstract class BoundedRunner<T extends { readonly key: string }> {
     return this.#waiting.find((w) => w.key === key);
   }
 
+  /** Drops the entry that has waited longest. */
+  protected dropOldest(): void {
+    this.#waiting.shift();
+  }
+
   protected dropWaiting(key: string): void {
     const i = this.#waiting.findIndex((w) => w.key === key);
     if (i >= 0) this.#waiting.splice(i, 1);

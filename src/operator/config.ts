@@ -61,7 +61,7 @@ export const operatorConfigSchema = z.object({
   retryPeriod: seconds(2, "lease acquire/renew interval"),
   verifyInterval: seconds(60, "re-verify each shard over MCP this often"),
   verifyTimeout: seconds(5, "time limit of one MCP verification"),
-  resync: seconds(300, "full relist of every watch this often (jittered)"),
+  resync: seconds(300, "look at every shard again this often, from the cache (jittered)"),
   workers: z.coerce
     .number()
     .int()

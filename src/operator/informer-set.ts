@@ -21,6 +21,7 @@ export class InformerSet<T extends KubeObject> {
       labelSelector?: string;
       resyncMs?: number;
       transform?: (object: KubeObject) => KubeObject;
+      indexBy?: (object: KubeObject) => string | undefined;
     } = {},
   ) {
     this.type = type;
@@ -49,6 +50,11 @@ export class InformerSet<T extends KubeObject> {
 
   list(): T[] {
     return this.#informers.flatMap((i) => i.list());
+  }
+
+  /** Objects whose `indexBy` value is `value`, from every namespace watched. */
+  indexed(value: string): T[] {
+    return this.#informers.flatMap((i) => i.indexed(value));
   }
 
   on(listener: InformerListener<T>): () => void {

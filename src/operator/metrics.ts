@@ -8,6 +8,7 @@ export interface OperatorMetrics {
   readonly reconcileDuration: Histogram;
   readonly queueDepth: Gauge;
   readonly watchRestarts: Counter<"resource" | "reason">;
+  readonly resyncs: Counter<"resource">;
   readonly writes: Counter<"kind" | "verb">;
   readonly leader: Gauge;
 }
@@ -42,8 +43,14 @@ export function createMetrics(): OperatorMetrics {
     }),
     watchRestarts: new Counter({
       name: "shardgate_operator_watch_restarts_total",
-      help: "Watches started over, by resource and reason (gone, disconnected, resync, timeout).",
+      help: "Watches started over, by resource and reason (gone, disconnected, timeout).",
       labelNames: ["resource", "reason"],
+      registers,
+    }),
+    resyncs: new Counter({
+      name: "shardgate_operator_resyncs_total",
+      help: "Periodic resyncs (every cached object queued again, from the cache), by resource.",
+      labelNames: ["resource"],
       registers,
     }),
     writes: new Counter({

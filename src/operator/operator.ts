@@ -25,7 +25,7 @@ import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import { WorkQueue } from "./queue.ts";
-import { CHILD_TYPES, Reconciler } from "./reconcile/index.ts";
+import { CHILD_TYPES, controllerUid, Reconciler } from "./reconcile/index.ts";
 import { buildHealthApp } from "./server.ts";
 
 export interface RunningOperator {
@@ -78,17 +78,19 @@ export async function startOperator(
         labelSelector: CHILD_SELECTOR,
         resyncMs,
         transform: withoutManagedFields,
+        indexBy: controllerUid,
       }),
     ]),
   );
 
   const queue = new WorkQueue({ onDepth: (depth) => metrics.queueDepth.set(depth) });
+  const events = kubeEventRecorder(client, identity, logger);
   const reconciler = new Reconciler({
     client,
     fieldManager: FIELD_MANAGER,
     shards,
     children,
-    events: kubeEventRecorder(client, identity, logger),
+    events,
     logger,
     onWrite: (kind, verb) => metrics.writes.inc({ kind, verb }),
     enqueue: (key) => queue.add(key),
@@ -101,8 +103,11 @@ export async function startOperator(
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.
       verifyConcurrency: config.workers * 4,
-      // Child writes wait on the apiserver: as many shards at once as there are workers.
-      applyConcurrency: config.workers,
+      // Writes wait on the apiserver, which is rarely short of CPU but slow to answer when
+      // loaded: more at once than workers (its own limit is 200 mutating requests). A
+      // Service's ClusterIP allocation gets slower with many at once, so fewer child batches.
+      applyConcurrency: config.workers * 2,
+      statusConcurrency: config.workers * 4,
     },
   });
 
@@ -120,6 +125,9 @@ export async function startOperator(
         }
         case "restart":
           metrics.watchRestarts.inc({ resource, reason: event.reason });
+          break;
+        case "resynced":
+          metrics.resyncs.inc({ resource });
           break;
         case "error":
           logger.warn({ resource, phase: event.phase, err: event.error }, "watch failed; retrying");
@@ -186,6 +194,7 @@ export async function startOperator(
     await elector?.stop();
     await Promise.all(workers);
     await reconciler.close();
+    await events.close?.();
     await Promise.all([shards.stop(), ...[...children.values()].map((c) => c.stop())]);
     await app.close();
     await client.close();

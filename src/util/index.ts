@@ -3,3 +3,4 @@ export { backoffDelay, jitter, type BackoffOptions } from "./backoff.ts";
 export { messageOf } from "./message.ts";
 export { sleep } from "./sleep.ts";
 export { exitOnStopSignals } from "./signals.ts";
+export { watchPath, type PathWatch } from "./watch-path.ts";

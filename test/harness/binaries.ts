@@ -23,9 +23,10 @@ export type BinaryName =
   | "helm"
   | "traefik"
   | "coredns"
-  | "kube-router";
+  | "kube-router"
+  | "hydra";
 
-export type Component = "kubernetes" | "etcd" | "helm" | "traefik" | "addons";
+export type Component = "kubernetes" | "etcd" | "helm" | "traefik" | "addons" | "hydra";
 
 /** Which build component (and so which cache folder) ships each binary. */
 const COMPONENT: Record<BinaryName, Component> = {
@@ -39,6 +40,7 @@ const COMPONENT: Record<BinaryName, Component> = {
   traefik: "traefik",
   coredns: "addons",
   "kube-router": "addons",
+  hydra: "hydra",
 };
 
 /** Binaries that envtest's KUBEBUILDER_ASSETS may provide (same contract as controller-runtime). */

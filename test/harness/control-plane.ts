@@ -35,6 +35,21 @@ export interface ControlPlaneOptions {
    * deleted without its dependents being collected for up to half a minute.
    */
   readonly beforeControllers?: (adminKubeconfigPath: string) => Promise<void>;
+  /** Serve /debug/pprof on the apiserver (benches profile it). @default false */
+  readonly profiling?: boolean;
+  /**
+   * Service ClusterIP range; must start at 10.0.0.0 (the `kubernetes` Service is 10.0.0.1, in the
+   * serving certificate). A /24 holds 253 Services; the operator bench creates more. @default 10.0.0.0/24
+   */
+  readonly serviceCidr?: `10.0.0.0/${number}`;
+  /**
+   * Let the apiserver reach kubelets (pods/log, node proxy) through an HTTP
+   * CONNECT proxy on a unix socket (its "cluster" egress selector), with a
+   * client certificate kubelets accept. The socket (ControlPlane's
+   * kubeletEgressSocket) is served later, by whoever starts a node (node.ts).
+   * @default false: the apiserver reaches no kubelet
+   */
+  readonly kubeletEgress?: boolean;
 }
 
 /** The parts of an audit.k8s.io/v1 Event the tests look at. */
@@ -69,6 +84,8 @@ export interface ControlPlane {
   readonly caKeyPath: string;
   /** JSON-lines audit log of mutating requests (see readAuditEvents). */
   readonly auditLogPath: string;
+  /** Where the apiserver expects its kubelet CONNECT proxy (see ControlPlaneOptions.kubeletEgress). */
+  readonly kubeletEgressSocket?: string;
   /** Writes a kubeconfig for `user` (in `groups`) with a fresh client certificate; returns its path. */
   userKubeconfig(user: string, groups?: readonly string[]): Promise<string>;
   /** Audit events of mutating requests (create, update, patch, delete, deletecollection) so far. */
@@ -128,6 +145,35 @@ async function createPki(dir: string): Promise<Pki> {
     createServiceAccountKey(dir),
   ]);
   return { ca, serving, admin, controllerManager, scheduler, serviceAccount };
+}
+
+/** The apiserver flags that send its kubelet connections through a CONNECT proxy on a unix socket. */
+async function kubeletEgressArgs(dir: string, ca: Ca, socket: string): Promise<string[]> {
+  const config = join(dir, "egress-selector.yaml");
+  await writeFile(
+    config,
+    `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+  - name: cluster
+    connection:
+      proxyProtocol: HTTPConnect
+      transport: {uds: {udsName: ${socket}}}
+`,
+  );
+  // system:masters: the kubelet's webhook authorizer asks the apiserver, which allows it everything.
+  const client = await issueCert(ca, join(dir, "pki"), {
+    name: "apiserver-kubelet-client",
+    commonName: "kube-apiserver-kubelet-client",
+    organizations: ["system:masters"],
+  });
+  return [
+    `--egress-selector-config-file=${config}`,
+    `--kubelet-client-certificate=${client.certPath}`,
+    `--kubelet-client-key=${client.keyPath}`,
+    // The node's InternalIP is what the proxy can reach (its hostname is the host's).
+    "--kubelet-preferred-address-types=InternalIP",
+  ];
 }
 
 function startupError(component: ManagedProcess, why: string): Error {
@@ -336,7 +382,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${pki.serviceAccount.publicPath}`,
       `--service-account-signing-key-file=${pki.serviceAccount.privatePath}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
       "--authorization-mode=RBAC",
       "--allow-privileged=true",
       `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
@@ -345,7 +391,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       // Blocking: an event is on disk before the response goes out, so a test
       // that has its answer can count the write right away.
       "--audit-log-mode=blocking",
-      "--profiling=false",
+      `--profiling=${opts.profiling ?? false}`,
       // The "kubernetes" Service's Endpoints may not hold a loopback address,
       // so the default lease reconciler would fail (and log) every 10 s.
       "--endpoint-reconciler-type=none",
@@ -353,6 +399,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       // "default" ServiceAccount exists, which only the controller-manager
       // creates; without it, behave like envtest and turn the plugin off.
       ...(withControllerManager ? [] : ["--disable-admission-plugins=ServiceAccount"]),
+      ...(opts.kubeletEgress ? await kubeletEgressArgs(dir, pki.ca, join(dir, "egress.sock")) : []),
     ];
     const startApiserver = async (): Promise<void> => {
       const p = spawnManaged("kube-apiserver", apiserverBin, apiserverArgs, {
@@ -402,7 +449,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--service-account-private-key-file=${pki.serviceAccount.privatePath}`,
         `--cluster-signing-cert-file=${pki.ca.certPath}`,
         `--cluster-signing-key-file=${pki.ca.keyPath}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
         // Tests create and delete many objects quickly; client-side throttling would only slow them.
         "--kube-api-qps=200",
         "--kube-api-burst=400",
@@ -420,6 +467,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       caCertPath: pki.ca.certPath,
       caKeyPath: pki.ca.keyPath,
       auditLogPath,
+      ...(opts.kubeletEgress ? { kubeletEgressSocket: join(dir, "egress.sock") } : {}),
       userKubeconfig: (user, groups = []) =>
         mintUserKubeconfig(
           { server, caCertPath: pki.ca.certPath, caKeyPath: pki.ca.keyPath, dir: usersDir },

@@ -8,12 +8,28 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { CHART_DIR, helm, type HelmResult } from "../support/chart-helpers.ts";
 import { applyMcpShard, kubeconfigPath, kubectl, waitFor } from "./index.ts";
-import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
+import {
+  containerLog,
+  forwardIntoNode,
+  imageTars,
+  importImage,
+  type Forward,
+  type NodeHandle,
+} from "./node.ts";
 
 export type { Forward } from "./node.ts";
 
 function node(): NodeHandle {
   return { dir: inject("nodeDir"), holderPid: inject("nodeHolderPid") };
+}
+
+/** Imports an image the node did not import at its start (images.sh name); returns the seconds it took. */
+export async function importNodeImage(name: string): Promise<string> {
+  const start = Date.now();
+  const tar = (await imageTars([name]))[name];
+  if (!tar) throw new Error(`image ${name} is not built: run \`make testbin\``);
+  await importImage(node(), tar);
+  return secondsSince(start);
 }
 
 /** 127.0.0.1:<port> here, forwarded to host:port as the node sees it (a Service's ClusterIP). */
@@ -153,11 +169,25 @@ export async function probeFromPod(
 
 const STDIO_SERVER = readFileSync(join(import.meta.dirname, "../fixtures/e2e/stdio-server.mjs"), "utf8");
 
-/** Applies the McpShard "stdio-echo": test/fixtures/e2e/stdio-server.mjs run through shardgate bridge, tools "sx_". */
-export async function applyStdioEchoShard(namespace: string): Promise<void> {
-  await applyMcpShard(namespace, "stdio-echo", {
+export interface StdioEchoOptions {
+  /** @default "stdio-echo" */
+  readonly name?: string;
+  /** Tool name prefix. @default "sx" */
+  readonly prefix?: string;
+  /** More McpShard spec fields (egress, policy...). */
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Applies an McpShard (default "stdio-echo", tools "sx_") running
+ * test/fixtures/e2e/stdio-server.mjs through shardgate bridge. Server-side
+ * apply: applying again without a field removes it.
+ */
+export async function applyStdioEchoShard(namespace: string, options: StdioEchoOptions = {}): Promise<void> {
+  await applyMcpShard(namespace, options.name ?? "stdio-echo", {
     stdio: { command: ["node", "--input-type=module", "-e", STDIO_SERVER] },
-    tools: { prefix: "sx" },
+    tools: { prefix: options.prefix ?? "sx" },
+    ...options.spec,
   });
 }
 

@@ -14,8 +14,13 @@
  *    EndpointSlice names the node's :6443) reach it;
  *  - host → a Service: `forward()` starts socat in the namespace from a unix
  *    socket to a ClusterIP, and serves 127.0.0.1:<port> here for test clients.
- * The apiserver cannot reach the kubelet (no `kubectl logs/exec`): container
- * logs are read from the node's /var/log/pods, which is a host directory.
+ *  - node → a host loopback port: `exposeHostPort()`, the api bridge's way,
+ *    for a process in the node (make run's gateway) that dials a server
+ *    running on the host's loopback (make run's Traefik shard).
+ * The apiserver reaches the kubelet (pods/log, node proxy) when the control
+ * plane was started with `kubeletEgress`: its egress selector dials an HTTP
+ * CONNECT proxy served here (egressProxy). Tests read container logs for
+ * their own failure messages from the node's /var/log/pods, a host directory.
  *
  * Teardown is by PID: stop() stops the daemons and runs `ns.sh down`, which
  * kills whatever is left in the namespace (pods, shims) by cgroup and mount
@@ -43,6 +48,8 @@ const POD_CIDR = "10.244.0.0/24";
 /** kube-dns; inside the control plane's Service range (control-plane.ts). */
 export const CLUSTER_DNS_IP = "10.0.0.10";
 const API_PORT_IN_NODE = 6443;
+/** Every node needs these images: the pod sandbox and cluster DNS. */
+const ALWAYS_IMPORTED = ["pause", "coredns"];
 const DEBIAN_PACKAGES = [
   "containerd",
   "runc",
@@ -58,6 +65,12 @@ export interface NodeOptions {
   readonly networkPolicy?: boolean;
   /** Progress lines ("node Ready after 12.3 s"). @default no output */
   readonly log?: (line: string) => void;
+  /**
+   * The images (names from hack/testbin/images.sh --print) to import; pause and
+   * coredns always are. Each import costs seconds (the shardgate image ~10 s
+   * on a busy machine). @default all of them
+   */
+  readonly images?: readonly string[];
 }
 
 export interface Forward {
@@ -94,16 +107,21 @@ export interface TestNode extends NodeHandle {
   exec(args: readonly string[]): Promise<{ stdout: string; stderr: string }>;
   /** Serves 127.0.0.1:<free port> here, forwarded to host:port as seen from the node (a ClusterIP). */
   forward(host: string, port: number): Promise<Forward>;
+  /** The reverse: this host's 127.0.0.1:port becomes 127.0.0.1:port inside the node (stopped with the node). */
+  exposeHostPort(port: number): Promise<void>;
   /** The current log of a pod's container, read from the node's /var/log/pods. */
   containerLog(namespace: string, pod: string, container: string): string;
   stop(): Promise<void>;
 }
 
-/** Where each cached image tar is (hack/testbin/images.sh --print); fails naming `make testbin`. */
-export async function imageTars(): Promise<Record<string, string>> {
+/**
+ * Where each cached image tar is (hack/testbin/images.sh --print), of the
+ * named images or all; fails naming `make testbin` when one is not built.
+ */
+export async function imageTars(names: readonly string[] = []): Promise<Record<string, string>> {
   let stdout: string;
   try {
-    ({ stdout } = await run(join(repoRoot(), "hack/testbin/images.sh"), ["--print"]));
+    ({ stdout } = await run(join(repoRoot(), "hack/testbin/images.sh"), ["--print", ...names]));
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr ?? "";
     throw new Error(`node images missing: ${stderr.trim()}`, { cause });
@@ -276,6 +294,85 @@ function pipeServer(dial: () => Socket): Server {
   return server;
 }
 
+/**
+ * The apiserver's egress proxy (ControlPlaneOptions.kubeletEgressSocket): an
+ * HTTP CONNECT server on a unix socket; each destination host:port gets one
+ * socat in the node's namespace (a unix socket in `dir` → TCP), started on
+ * first use and stopped with the node.
+ */
+function egressProxy(
+  dir: string,
+  daemon: (name: string, command: string, args: readonly string[]) => ManagedProcess,
+): Server {
+  const relays = new Map<string, Promise<string>>();
+  const relayFor = (dest: string): Promise<string> => {
+    let relay = relays.get(dest);
+    if (!relay) {
+      const sock = join(dir, `egress-${relays.size}.sock`);
+      const p = daemon(`egress-${dest}`, "socat", [`UNIX-LISTEN:${sock},fork`, `TCP:${dest}`]);
+      relay = waitUntil(
+        `egress relay to ${dest}`,
+        async () => {
+          if (p.exit) throw new Error(`socat exited: ${p.logTail(5)}`);
+          return existsSync(sock);
+        },
+        10_000,
+      ).then(() => sock);
+      relays.set(dest, relay);
+    }
+    return relay;
+  };
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.on("error", () => client.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (head.length > 8192) client.destroy();
+        return;
+      }
+      client.off("data", onData);
+      client.pause();
+      const dest = /^CONNECT (\S+) HTTP\/1\.[01]\r\n/.exec(head.toString("latin1"))?.[1];
+      if (!dest) {
+        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      relayFor(dest).then(
+        (sock) => {
+          const upstream = connect(sock);
+          open.add(upstream);
+          upstream.on("close", () => {
+            open.delete(upstream);
+            client.destroy();
+          });
+          upstream.on("error", () => upstream.destroy());
+          client.on("close", () => upstream.destroy());
+          upstream.once("connect", () => {
+            client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+            const rest = head.subarray(end + 4);
+            if (rest.length > 0) upstream.write(rest);
+            client.pipe(upstream).pipe(client);
+            client.resume();
+          });
+        },
+        () => client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"),
+      );
+    };
+    client.on("data", onData);
+  });
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    for (const socket of open) socket.destroy();
+    return close(cb);
+  };
+  return server;
+}
+
 function listen(server: Server, where: string | { port: number; host: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -314,7 +411,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     proxy: binary("kube-proxy"),
     router: opts.networkPolicy === false ? undefined : binary("kube-router"),
   };
-  const tars = await imageTars();
+  const tars = await imageTars(opts.images ? [...ALWAYS_IMPORTED, ...opts.images] : []);
   // Short: its basename names the kubelet's cgroupRoot.
   const dir = await mkdtemp("/tmp/sgnode-");
   const pki = join(dir, "pki");
@@ -327,7 +424,8 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      for (const p of [...processes].reverse()) await p.stop(3_000);
+      // Side by side: one by one, each daemon's grace added up to ~40 s (ns.sh down kills what is left).
+      await Promise.all(processes.map((p) => p.stop(3_000)));
       await Promise.all(servers.map(closeServer));
       if (nsUp) await run(nsScript(), ["down", dir]).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
@@ -348,24 +446,36 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
         throw new Error(`in the test node: ${args.join(" ")} failed: ${stderr.trim()}`, { cause });
       }
     };
-    const daemon = (name: string, command: string, args: readonly string[]): ManagedProcess => {
+    const daemon = (
+      name: string,
+      command: string,
+      args: readonly string[],
+      env?: NodeJS.ProcessEnv,
+    ): ManagedProcess => {
       const p = spawnManaged(name, "nsenter", [...enter, command, ...args], {
         logPath: join(dir, `${name}.log`),
+        ...(env ? { env } : {}),
       });
       processes.push(p);
       return p;
     };
 
-    // node → apiserver bridge (see the header).
-    const apiUrl = new URL(cp.server);
-    const apiSock = join(dir, "api.sock");
-    const apiBridge = pipeServer(() => connect(Number(apiUrl.port), "127.0.0.1"));
-    servers.push(apiBridge);
-    await listen(apiBridge, apiSock);
-    daemon("api-bridge", "socat", [
-      `TCP-LISTEN:${API_PORT_IN_NODE},fork,reuseaddr`,
-      `UNIX-CONNECT:${apiSock}`,
-    ]);
+    /** A host loopback port served inside the node: socat there → a unix socket → this process → the port. */
+    const bridgeIn = async (name: string, hostPort: number, nodePort: number, bind: string) => {
+      const sock = join(dir, `${name}.sock`);
+      const server = pipeServer(() => connect(hostPort, "127.0.0.1"));
+      servers.push(server);
+      await listen(server, sock);
+      daemon(name, "socat", [`TCP-LISTEN:${nodePort},bind=${bind},fork,reuseaddr`, `UNIX-CONNECT:${sock}`]);
+    };
+    // node → apiserver (see the header), on every address: pods reach it through the `kubernetes` Service.
+    await bridgeIn("api-bridge", Number(new URL(cp.server).port), API_PORT_IN_NODE, "0.0.0.0");
+    // apiserver → kubelet (pods/log, node proxy), when the control plane was told to use it.
+    if (cp.kubeletEgressSocket) {
+      const egress = egressProxy(dir, daemon);
+      servers.push(egress);
+      await listen(egress, cp.kubeletEgressSocket);
+    }
 
     const ca = { certPath: cp.caCertPath, keyPath: cp.caKeyPath };
     const [nodeCert, , proxyCert, adminCert] = await Promise.all([
@@ -424,9 +534,13 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       60_000,
     );
     const importStart = Date.now();
-    for (const tar of Object.values(tars)) await exec(["ctr", "-n", "k8s.io", "images", "import", tar]);
+    const wanted = Object.entries(tars);
+    // One after another: side by side took 48-49 s against 26-32 s here (2 busy cores, one disk).
+    for (const [, tar] of wanted) await importImage({ dir, holderPid: Number(holder) }, tar);
     const imagesMs = Date.now() - importStart;
-    log(`[node] ${Object.keys(tars).length} images imported in ${(imagesMs / 1000).toFixed(1)} s`);
+    log(
+      `[node] ${wanted.length} images (${wanted.map(([n]) => n).join(", ")}) imported in ${(imagesMs / 1000).toFixed(1)} s`,
+    );
 
     const kubeletStart = Date.now();
     daemon("kubelet", bins.kubelet, [
@@ -510,6 +624,17 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       timings: { readyMs, imagesMs, dnsMs },
       exec,
       forward: (host, port) => forwardIntoNode({ dir, holderPid: Number(holder) }, host, port),
+      async exposeHostPort(port) {
+        await bridgeIn(`host-${port}`, port, port, "127.0.0.1");
+        await waitUntil(
+          `host port ${port} inside the node`,
+          async () => {
+            await exec(["socat", "-u", "OPEN:/dev/null", `TCP:127.0.0.1:${port}`]);
+            return true;
+          },
+          10_000,
+        );
+      },
       containerLog: (namespace, pod, container) => containerLog(dir, namespace, pod, container),
       stop,
     };
@@ -605,6 +730,33 @@ export async function forwardIntoNode(node: NodeHandle, host: string, port: numb
       await relay.stop(1_000);
     },
   };
+}
+
+/**
+ * Imports an image tar into the node's containerd (k8s.io namespace, where
+ * the kubelet looks). Minutes are allowed: a 600 MB image took over a minute
+ * on two busy cores.
+ */
+export async function importImage(node: NodeHandle, tar: string): Promise<void> {
+  const args = [
+    "-t",
+    String(node.holderPid),
+    "-n",
+    "-m",
+    "--",
+    "ctr",
+    "-n",
+    "k8s.io",
+    "images",
+    "import",
+    tar,
+  ];
+  try {
+    await run("nsenter", args, { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
+  } catch (cause) {
+    const stderr = (cause as { stderr?: string }).stderr ?? "";
+    throw new Error(`importing ${tar} into the test node failed: ${stderr.trim()}`, { cause });
+  }
 }
 
 /** The current log of a pod's container, read from the node's /var/log/pods (a host directory). */

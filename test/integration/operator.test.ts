@@ -287,9 +287,7 @@ describe("operator", () => {
     expect(await writesByOperator(since)).toEqual([]);
     expect((await shardEvents()).map((e) => e.metadata?.name).sort()).toEqual(eventsBefore);
     const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
-    expect(metrics).toMatch(
-      /shardgate_operator_watch_restarts_total\{resource="mcpshards",reason="resync"\} [1-9]/,
-    );
+    expect(metrics).toMatch(/shardgate_operator_resyncs_total\{resource="mcpshards"\} [1-9]/);
     expect(metrics).toMatch(/shardgate_operator_reconciles_total\{result="success"\} [1-9]/);
   });
 

@@ -130,6 +130,83 @@ describe.each(Object.keys(backends))("activity store: %s", (backend) => {
     expect(kept.map((e) => e.key)).toEqual(["m20", "m30", "audited"]);
     await log.close();
   });
+
+  it("records each call's secret-scan decision and filters by it", async () => {
+    const log = new ActivityLog({ store: open() });
+    await log.start();
+    const decisions = ["off", "clean", "redacted", "blocked"] as const;
+    decisions.forEach((secretScan, i) =>
+      log.add(entry({ time: `2026-02-01T00:0${i}:00.000Z`, tool: "scan_probe", secretScan })),
+    );
+    const all = await log.query({ tool: "scan_probe" });
+    expect(all.map((e) => e.secretScan)).toEqual([...decisions].reverse());
+    const blocked = await log.query({ tool: "scan_probe", secretScan: "blocked" });
+    expect(blocked).toHaveLength(1);
+    expect(await log.get(blocked[0]!.id)).toMatchObject({ secretScan: "blocked" });
+    await log.close();
+  });
+});
+
+/**
+ * A database made by the first release (the table before secret_scan), with
+ * one row: each store must add the column at init and keep the row.
+ */
+const FIRST_RELEASE: Record<string, (target: string) => Promise<void>> = {
+  sqlite: async (path) => {
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(path);
+    db.exec(`CREATE TABLE activity (id TEXT PRIMARY KEY, time INTEGER NOT NULL, key TEXT NOT NULL,
+      tool TEXT NOT NULL, shard TEXT NOT NULL, duration_ms REAL NOT NULL, outcome TEXT NOT NULL, error TEXT,
+      argument_names TEXT NOT NULL, arguments TEXT, result TEXT, audit INTEGER NOT NULL DEFAULT 0, replica TEXT);
+      INSERT INTO activity VALUES ('old-1', ${Date.parse("2026-01-01T00:00:00Z")}, 'admin', 'home_echo',
+      'default/home', 1.5, 'ok', NULL, '["text"]', NULL, NULL, 0, 'r0');`);
+    db.close();
+  },
+  postgres: async (url) => {
+    const { default: postgres } = await import("postgres");
+    const sql = postgres(url, { onnotice: () => {} });
+    await sql.unsafe(`CREATE TABLE shardgate_activity (id TEXT PRIMARY KEY, time TIMESTAMPTZ NOT NULL,
+      key TEXT NOT NULL, tool TEXT NOT NULL, shard TEXT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL,
+      outcome TEXT NOT NULL, error TEXT, argument_names TEXT NOT NULL, arguments TEXT, result TEXT,
+      audit BOOLEAN NOT NULL DEFAULT FALSE, replica TEXT);
+      INSERT INTO shardgate_activity VALUES ('old-1', '2026-01-01T00:00:00Z', 'admin', 'home_echo',
+      'default/home', 1.5, 'ok', NULL, '["text"]', NULL, NULL, FALSE, 'r0');`);
+    await sql.end();
+  },
+};
+
+describe.each(Object.keys(FIRST_RELEASE))("activity store migration: %s", (backend) => {
+  it("adds secret_scan to a first-release database, keeps its rows (no decision recorded), and inits again", async () => {
+    const target =
+      backend === "sqlite"
+        ? join(dir, `first-release-${++databases}.sqlite`)
+        : await pg.createDatabase(`first_release_${++databases}`);
+    await FIRST_RELEASE[backend]!(target);
+    const open = () =>
+      backend === "sqlite" ? new SqliteActivityStore(target) : new PostgresActivityStore(target);
+    const store = open();
+    await store.init();
+    expect(await store.get("old-1")).toEqual({
+      id: "old-1",
+      time: "2026-01-01T00:00:00.000Z",
+      key: "admin",
+      tool: "home_echo",
+      shard: "default/home",
+      durationMs: 1.5,
+      outcome: "ok",
+      argumentNames: ["text"],
+      replica: "r0",
+    });
+    await store.insert([
+      { ...entry({ time: "2026-01-02T00:00:00.000Z", secretScan: "redacted" }), id: "new-1" },
+    ]);
+    await store.close();
+    const again = open();
+    await again.init();
+    expect((await again.query({ secretScan: "redacted" })).map((e) => e.id)).toEqual(["new-1"]);
+    expect((await again.query({})).map((e) => e.id)).toEqual(["new-1", "old-1"]);
+    await again.close();
+  });
 });
 
 describe("activity across gateway replicas and restarts", () => {

@@ -29,7 +29,7 @@ describe("shardgate CLI", () => {
   it("lists every subcommand in --help", () => {
     const { status, stdout } = shardgate(["--help"]);
     expect(status).toBe(0);
-    for (const command of ["operator", "gateway", "shard", "bridge", "new-shard"]) {
+    for (const command of ["operator", "gateway", "shard", "bridge", "new-shard", "connect"]) {
       expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     }
     expect(shardgate(["shard", "--help"]).stdout).toMatch(/^\s+traefik\b/m);

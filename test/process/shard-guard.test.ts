@@ -95,7 +95,7 @@ describe.each(targets)("$name", ({ args, tool }) => {
     dir = mkdtempSync(join(tmpdir(), "shard-guard-"));
     [open, locked] = await Promise.all([
       startCli(args(dir), {}),
-      startCli(args(dir), { SHARDGATE_SHARD_TOKEN: TOKEN }),
+      startCli(args(dir), { SHARDGATE_SHARD_TOKEN: TOKEN, SHARDGATE_SHARD_ALLOWED_HOSTS: "shard.example" }),
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -120,6 +120,29 @@ describe.each(targets)("$name", ({ args, tool }) => {
     // Same-origin under a loopback Host, and clients without Origin, still work.
     expect((await post(port, { origin: `http://127.0.0.1:${port}` })).status).toBe(200);
     expect(await listTools(open!.url)).toContain(tool);
+  });
+
+  it("refuses a request without Origin under a foreign Host (a rebound page's same-origin GET), but not the probes", async () => {
+    const { port } = open!;
+    const sse = await post(port, { host: `evil.example:${port}` }, "/sse", "GET");
+    expect(sse.status).toBe(403);
+    expect(JSON.parse(sse.body).error.message).toBe(
+      `Forbidden: host evil.example:${port} is not allowed (DNS-rebinding protection): reach the shard by loopback, an IP address or a name in SHARDGATE_SHARD_ALLOWED_HOSTS`,
+    );
+    expect((await post(port, { host: `evil.example:${port}` })).status).toBe(403);
+    expect((await post(port, { host: "evil.example" }, "/manifest", "GET")).status).toBe(403);
+    // Loopback names and IP literals name no rebindable host.
+    expect((await post(port, { host: `localhost:${port}` })).status).toBe(200);
+    expect((await post(port, { host: `10.244.0.7:${port}` })).status).toBe(200);
+    expect([200, 503]).toContain((await post(port, { host: "evil.example" }, "/health", "GET")).status);
+  });
+
+  it("takes the host names listed in SHARDGATE_SHARD_ALLOWED_HOSTS (the operator lists the Service's)", async () => {
+    const { port } = locked!;
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await post(port, { ...auth, host: `shard.example:${port}` })).status).toBe(200);
+    expect((await post(port, { ...auth, host: "SHARD.example." })).status).toBe(200);
+    expect((await post(port, { ...auth, host: `other.example:${port}` })).status).toBe(403);
   });
 
   it("refuses a rebinding request even when it carries the token", async () => {

@@ -41,6 +41,8 @@ export interface TestShard {
   readonly cancelled: string[];
   /** Requests refused for a missing or wrong auth header. */
   readonly refused: number;
+  /** The headers of every request the shard got (what the gateway forwards). */
+  readonly requestHeaders: IncomingMessage["headers"][];
   /** Adds a tool on every live session (the SDK then says list_changed). */
   addTool(name: string): void;
   /** Kills the server and every connection at once. */
@@ -230,6 +232,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   const calls: string[] = [];
   const cancelled: string[] = [];
   let refused = 0;
+  const requestHeaders: IncomingMessage["headers"][] = [];
   const extra = [...(options.extraTools ?? [])];
   const servers = new Set<McpServer>();
   const streamable = new Map<string, StreamableHTTPServerTransport>();
@@ -238,6 +241,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      requestHeaders.push(req.headers);
       const required = options.requireHeader;
       if (required && req.headers[required.name.toLowerCase()] !== required.value) {
         refused++;
@@ -325,6 +329,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
     get refused() {
       return refused;
     },
+    requestHeaders,
     addTool(name: string) {
       extra.push(name);
       for (const s of servers) {
@@ -435,6 +440,8 @@ export async function startGateway(
   shards: Record<string, Record<string, unknown>>,
   options: Omit<GatewayOptions, "registry"> = {},
   registryOptions: Pick<FileRegistryOptions, "env" | "secretsDir"> = {},
+  /** Where to listen: a port chosen beforehand when the gateway must know its own URL (OAuth resource). @default any free port */
+  port = 0,
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "shardgate-gw-"));
   const shardsFile = join(dir, "shards.yaml");
@@ -455,7 +462,7 @@ export async function startGateway(
     ...options,
   });
   await gateway.start();
-  const base = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+  const base = await gateway.app.listen({ host: "127.0.0.1", port });
   return {
     gateway,
     base,

@@ -6,7 +6,7 @@
 import type { FastifyRequest } from "fastify";
 import { describe, expect, it } from "vitest";
 import { MAX_STORED_JSON, storedJson, whereClause } from "../../src/gateway/activity-store/types.ts";
-import { KeyStore } from "../../src/gateway/index.ts";
+import { Gate, KeyStore } from "../../src/gateway/index.ts";
 import { ConsoleAuth, cookieValue, KEY_COOKIE } from "../../src/gateway/ui/session.ts";
 
 const KEY = "console-key-0123456789";
@@ -17,7 +17,7 @@ function request(method: string, headers: Record<string, string>): FastifyReques
 }
 
 describe("console sign-in", () => {
-  const auth = new ConsoleAuth("s".repeat(32), keys);
+  const auth = new ConsoleAuth("s".repeat(32), new Gate({ keys }));
   const cookie = `other=1; ${KEY_COOKIE}=${encodeURIComponent(KEY)}`;
 
   it("reads the key cookie among others", () => {
@@ -39,7 +39,7 @@ describe("console sign-in", () => {
       ok: false,
     });
     // Another gateway secret, another token: tokens cannot be minted without it.
-    expect(new ConsoleAuth("t".repeat(32), keys).csrfToken(KEY)).not.toBe(token);
+    expect(new ConsoleAuth("t".repeat(32), new Gate({ keys })).csrfToken(KEY)).not.toBe(token);
     expect(auth.authenticate(request("GET", { cookie: `${KEY_COOKIE}=wrong-key-123` }))).toEqual({
       ok: false,
       reason: "unauthenticated",

@@ -371,6 +371,7 @@ describe("what leaves the gateway", () => {
       leak: {
         answer: () => ({ result: { content: [{ type: "text", text: `found ${token} in the config` }] } }),
       },
+      quiet: { answer: () => ({ result: { content: [{ type: "text", text: "nothing to see" }] } }) },
     };
     const redacting = later(await startRawShard(leaky));
     const blocking = later(await startRawShard(leaky));
@@ -382,7 +383,7 @@ describe("what leaves the gateway", () => {
         off: { url: plain.url },
       }),
     );
-    await eventually(() => gw.gateway.catalogue.catalogue.tools.length === 3, "the shards' tools");
+    await eventually(() => gw.gateway.catalogue.catalogue.tools.length === 6, "the shards' tools");
     const c = await client(gw.base);
     expect(text(await c.callTool({ name: "red_leak", arguments: {} }))).toBe(
       "found [REDACTED] in the config",
@@ -405,6 +406,24 @@ describe("what leaves the gateway", () => {
     const blocked = (await gw.gateway.activity.query({ tool: "blk_leak" })).map((e) => e.error);
     expect(blocked).toHaveLength(2);
     for (const error of blocked) expect(error).toContain("spec.policy.secretScan blocks it");
+    expect(text(await c.callTool({ name: "red_quiet", arguments: {} }))).toBe("nothing to see");
+    // Every call's decision is in the activity log, and the admin API filters by it.
+    await eventually(async () => (await gw.gateway.activity.query({})).length === 5, "5 activity entries");
+    const decisions = (await gw.gateway.activity.query({})).map((e) => [e.tool, e.secretScan]).sort();
+    expect(decisions).toEqual([
+      ["blk_leak", "blocked"],
+      ["blk_leak", "blocked"],
+      ["off_leak", "off"],
+      ["red_leak", "redacted"],
+      ["red_quiet", "clean"],
+    ]);
+    const api = (await (await fetch(`${gw.base}/api/activity?secretScan=blocked`)).json()) as {
+      entries: { tool: string; secretScan: string }[];
+    };
+    expect(api.entries.map((e) => [e.tool, e.secretScan])).toEqual([
+      ["blk_leak", "blocked"],
+      ["blk_leak", "blocked"],
+    ]);
     const metrics = await (await fetch(`${gw.base}/metrics`)).text();
     expect(metrics).toContain(
       'shardgate_gateway_secret_findings_total{shard="default/red",direction="result",action="redacted"} 1',

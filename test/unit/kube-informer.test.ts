@@ -15,6 +15,7 @@ import {
   RESOURCES,
   withoutManagedFields,
   type InformerEvent,
+  type InformerOptions,
   type KubeObject,
 } from "../../src/kube/index.ts";
 
@@ -52,7 +53,10 @@ function watchStream(res: ServerResponse): (event: unknown) => void {
   return (event) => res.write(`${JSON.stringify(event)}\n`);
 }
 
-async function start(script: Script): Promise<{ requests: Request[]; events: InformerEvent<KubeObject>[] }> {
+async function start(
+  script: Script,
+  options: Partial<Pick<InformerOptions, "resyncMs" | "indexBy">> = {},
+): Promise<{ requests: Request[]; events: InformerEvent<KubeObject>[] }> {
   const requests: Request[] = [];
   const counts = { list: 0, watch: 0 };
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -78,6 +82,7 @@ async function start(script: Script): Promise<{ requests: Request[]; events: Inf
     minBackoffMs: 10,
     maxBackoffMs: 40,
     transform: withoutManagedFields,
+    ...options,
   });
   informer.on((event) => events.push(event));
   informer.start();
@@ -239,5 +244,57 @@ describe("informer", () => {
       "a@20",
       "b@25",
     ]);
+  });
+
+  it("resyncs from its cache: every object again, no list or watch request", async () => {
+    let send: ((event: unknown) => void) | undefined;
+    const { requests, events } = await start(
+      ({ watch }, res) => {
+        if (!watch) return list(res, "10", [cm("a", "5"), cm("b", "6")]);
+        send = watchStream(res);
+      },
+      { resyncMs: 100 },
+    );
+    await until(() => send !== undefined, "the watch");
+    send!({ type: "MODIFIED", object: cm("a", "11") });
+    await until(() => events.filter((e) => e.type === "resynced").length >= 3, "three resyncs");
+    expect(requests).toEqual([
+      { watch: false, resourceVersion: null },
+      { watch: true, resourceVersion: "10" },
+    ]);
+    const first = summary(events).indexOf("resynced");
+    expect(
+      summary(events)
+        .slice(first - 2, first + 1)
+        .sort(),
+    ).toEqual(["resync a@11", "resync b@6", "resynced"]);
+    expect(events.find((e) => e.type === "resynced")).toEqual({ type: "resynced", count: 2 });
+  });
+
+  it("keeps an index beside the cache through adds, moves, observed writes and deletes", async () => {
+    let send: ((event: unknown) => void) | undefined;
+    const owner = (o: KubeObject) => (o.data as { owner?: string } | undefined)?.owner;
+    const owned = (name: string, rv: string, by: string) => ({ ...cm(name, rv), data: { owner: by } });
+    const { events } = await start(
+      ({ watch }, res) => {
+        if (!watch) return list(res, "10", [owned("a", "5", "x"), owned("b", "6", "x"), cm("c", "7")]);
+        send = watchStream(res);
+      },
+      { indexBy: owner },
+    );
+    await until(() => send !== undefined, "the watch");
+    const names = (value: string) =>
+      informer!
+        .indexed(value)
+        .map((o) => o.metadata?.name)
+        .sort();
+    expect(names("x")).toEqual(["a", "b"]);
+    send!({ type: "MODIFIED", object: owned("b", "11", "y") });
+    send!({ type: "DELETED", object: owned("a", "12", "x") });
+    await until(() => events.some((e) => e.type === "delete"), "the delete");
+    expect(names("x")).toEqual([]);
+    expect(names("y")).toEqual(["b"]);
+    informer!.observe(owned("c", "20", "y"));
+    expect(names("y")).toEqual(["b", "c"]);
   });
 });

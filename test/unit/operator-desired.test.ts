@@ -104,6 +104,22 @@ describe("desired state", () => {
     ]);
     expect(serviceUrl(s, "home.arpa")).toBe("http://s.n.svc.home.arpa:3000/v1/mcp");
   });
+
+  it("lists the Service's names as the hosts the shard kit's guard accepts, before the user's env", () => {
+    const s = shard({
+      stdio: { command: ["srv"], env: [{ name: "SHARDGATE_SHARD_ALLOWED_HOSTS", value: "mine" }] },
+    });
+    const d = desiredDeployment(s, { ...options, clusterDomain: "home.arpa" });
+    const env = (template(d).spec.containers[0] as unknown as { env: { name: string; value?: string }[] })
+      .env;
+    const hosts = env.filter((e) => e.name === "SHARDGATE_SHARD_ALLOWED_HOSTS");
+    expect(hosts).toEqual([
+      { name: "SHARDGATE_SHARD_ALLOWED_HOSTS", value: "s,s.n,s.n.svc,s.n.svc.home.arpa" },
+      { name: "SHARDGATE_SHARD_ALLOWED_HOSTS", value: "mine" },
+    ]);
+    // The last entry of a name wins in Kubernetes: the user's.
+    expect(new URL(serviceUrl(s, "home.arpa")).hostname).toBe("s.n.svc.home.arpa");
+  });
 });
 
 describe("compare", () => {

@@ -110,3 +110,8 @@ keeps its value across upgrades and so is left out.
 {{- define "shardgate.gatewayActivitySecretName" -}}
 {{- default (printf "%s-gateway-activity" (include "shardgate.fullname" .)) .Values.gateway.activity.postgres.existingSecret -}}
 {{- end -}}
+
+{{/* Namespaces the Watchman shard reads: the list, or the release namespace. */}}
+{{- define "shardgate.watchmanNamespaces" -}}
+{{- if .Values.watchmanShard.namespaces }}{{ join "," .Values.watchmanShard.namespaces }}{{ else }}{{ .Release.Namespace }}{{ end -}}
+{{- end }}

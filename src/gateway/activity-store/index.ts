@@ -7,6 +7,7 @@ export {
   type ActivityQuery,
   type ActivityStore,
   type Retention,
+  type SecretScanDecision,
 } from "./types.ts";
 
 import { PostgresActivityStore } from "./postgres.ts";

@@ -5,16 +5,8 @@
  * since replicas start together.
  */
 import postgres, { type Sql } from "postgres";
-import {
-  fromRow,
-  storedJson,
-  whereClause,
-  type ActivityEntry,
-  type ActivityQuery,
-  type ActivityRow,
-  type ActivityStore,
-  type Retention,
-} from "./types.ts";
+import * as rows from "./types.ts";
+import type { ActivityEntry, ActivityQuery, ActivityRow, ActivityStore, Retention } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shardgate_activity (
@@ -40,8 +32,12 @@ CREATE INDEX IF NOT EXISTS shardgate_activity_shard_time ON shardgate_activity (
 /** Arbitrary constant: the advisory lock that serialises schema creation. */
 const SCHEMA_LOCK = 0x5ba2d6a7;
 
-const COLUMNS =
-  "id, time, key, tool, shard, duration_ms, outcome, error, argument_names, arguments, result, audit, replica";
+const COLUMNS = rows.COLUMNS.join(", ");
+
+/** Adds the ADDED_COLUMNS an older schema lacks. */
+const MIGRATIONS = rows.ADDED_COLUMNS.map(
+  (c) => `ALTER TABLE shardgate_activity ADD COLUMN IF NOT EXISTS ${c.name} ${c.type};`,
+).join("\n");
 
 export class PostgresActivityStore implements ActivityStore {
   readonly kind = "postgres";
@@ -60,6 +56,7 @@ export class PostgresActivityStore implements ActivityStore {
       await this.#sql.begin(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`;
         await tx.unsafe(SCHEMA);
+        await tx.unsafe(MIGRATIONS);
       });
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
@@ -74,44 +71,30 @@ export class PostgresActivityStore implements ActivityStore {
 
   async insert(entries: readonly ActivityEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const rows = entries.map((e) => ({
-      id: e.id,
-      time: new Date(e.time),
-      key: e.key,
-      tool: e.tool,
-      shard: e.shard,
-      duration_ms: e.durationMs,
-      outcome: e.outcome,
-      error: e.error ?? null,
-      argument_names: JSON.stringify(e.argumentNames),
-      arguments: storedJson(e.arguments),
-      result: storedJson(e.result),
-      audit: e.audit === true,
-      replica: e.replica ?? null,
-    }));
-    await this.#sql`INSERT INTO shardgate_activity ${this.#sql(rows)} ON CONFLICT (id) DO NOTHING`;
+    const inserted = entries.map((e) => rows.toRow(e, (iso) => new Date(iso)));
+    await this.#sql`INSERT INTO shardgate_activity ${this.#sql(inserted)} ON CONFLICT (id) DO NOTHING`;
   }
 
   async query(q: ActivityQuery): Promise<ActivityEntry[]> {
-    const where = whereClause(
+    const where = rows.whereClause(
       q,
       (i) => `$${i}`,
       (iso) => iso,
     );
     const params = [...where.params, q.limit ?? 100];
-    const rows = await this.#sql.unsafe<ActivityRow[]>(
+    const found = await this.#sql.unsafe<ActivityRow[]>(
       `SELECT ${COLUMNS} FROM shardgate_activity ${where.sql} ORDER BY time DESC, id DESC LIMIT $${params.length}`,
       params as string[],
     );
-    return rows.map(fromRow);
+    return found.map(rows.fromRow);
   }
 
   async get(id: string): Promise<ActivityEntry | undefined> {
-    const rows = await this.#sql.unsafe<ActivityRow[]>(
+    const found = await this.#sql.unsafe<ActivityRow[]>(
       `SELECT ${COLUMNS} FROM shardgate_activity WHERE id = $1`,
       [id],
     );
-    return rows[0] ? fromRow(rows[0]) : undefined;
+    return found[0] ? rows.fromRow(found[0]) : undefined;
   }
 
   async prune(retention: Retention, now = Date.now()): Promise<number> {

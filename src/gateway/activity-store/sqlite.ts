@@ -6,16 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import {
-  fromRow,
-  storedJson,
-  whereClause,
-  type ActivityEntry,
-  type ActivityQuery,
-  type ActivityRow,
-  type ActivityStore,
-  type Retention,
-} from "./types.ts";
+import * as rows from "./types.ts";
+import type { ActivityEntry, ActivityQuery, ActivityRow, ActivityStore, Retention } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS activity (
@@ -38,8 +30,17 @@ CREATE INDEX IF NOT EXISTS activity_tool_time ON activity (tool, time);
 CREATE INDEX IF NOT EXISTS activity_shard_time ON activity (shard, time);
 `;
 
-const COLUMNS =
-  "id, time, key, tool, shard, duration_ms, outcome, error, argument_names, arguments, result, audit, replica";
+const COLUMNS = rows.COLUMNS.join(", ");
+
+/** ADDED_COLUMNS this database lacks, added (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function migrate(db: DatabaseSync): void {
+  const present = new Set(
+    (db.prepare("PRAGMA table_info(activity)").all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const column of rows.ADDED_COLUMNS) {
+    if (!present.has(column.name)) db.exec(`ALTER TABLE activity ADD COLUMN ${column.name} ${column.type}`);
+  }
+}
 
 export class SqliteActivityStore implements ActivityStore {
   readonly kind = "sqlite";
@@ -63,6 +64,7 @@ export class SqliteActivityStore implements ActivityStore {
       const db = new DatabaseSync(this.#path);
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
       db.exec(SCHEMA);
+      migrate(db);
       this.#db = db;
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
@@ -75,26 +77,14 @@ export class SqliteActivityStore implements ActivityStore {
   async insert(entries: readonly ActivityEntry[]): Promise<void> {
     const db = this.#open;
     const statement = db.prepare(
-      `INSERT OR IGNORE INTO activity (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO activity (${COLUMNS}) VALUES (${rows.COLUMNS.map(() => "?").join(", ")})`,
     );
     db.exec("BEGIN");
     try {
       for (const e of entries) {
-        statement.run(
-          e.id,
-          Date.parse(e.time),
-          e.key,
-          e.tool,
-          e.shard,
-          e.durationMs,
-          e.outcome,
-          e.error ?? null,
-          JSON.stringify(e.argumentNames),
-          storedJson(e.arguments),
-          storedJson(e.result),
-          e.audit ? 1 : 0,
-          e.replica ?? null,
-        );
+        const row = rows.toRow(e, Date.parse);
+        // SQLite has no booleans: audit is 0 or 1.
+        statement.run(...rows.COLUMNS.map((c) => (typeof row[c] === "boolean" ? Number(row[c]) : row[c])));
       }
       db.exec("COMMIT");
     } catch (error) {
@@ -104,21 +94,21 @@ export class SqliteActivityStore implements ActivityStore {
   }
 
   async query(q: ActivityQuery): Promise<ActivityEntry[]> {
-    const where = whereClause(
+    const where = rows.whereClause(
       q,
       () => "?",
       (iso) => Date.parse(iso),
     );
-    const rows = this.#open
+    const found = this.#open
       .prepare(`SELECT ${COLUMNS} FROM activity ${where.sql} ORDER BY time DESC, id DESC LIMIT ?`)
       .all(...(where.params as SQLInputValue[]), q.limit ?? 100) as unknown as ActivityRow[];
-    return rows.map(fromRow);
+    return found.map(rows.fromRow);
   }
 
   async get(id: string): Promise<ActivityEntry | undefined> {
     const row = this.#open.prepare(`SELECT ${COLUMNS} FROM activity WHERE id = ?`).get(id) as
       ActivityRow | undefined;
-    return row ? fromRow(row) : undefined;
+    return row ? rows.fromRow(row) : undefined;
   }
 
   async prune(retention: Retention, now = Date.now()): Promise<number> {

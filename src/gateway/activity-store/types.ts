@@ -6,6 +6,20 @@
 export type ActivityOutcome = "ok" | "tool_error" | "error";
 
 /**
+ * What spec.policy.secretScan decided for a call: `off` (not scanned),
+ * `clean` (scanned, nothing found), `redacted` (found and masked), `blocked`
+ * (found, the call refused). Over arguments and result together: the
+ * strongest of the two.
+ */
+export type SecretScanDecision = "off" | "clean" | "redacted" | "blocked";
+export const SECRET_SCAN_DECISIONS = [
+  "off",
+  "clean",
+  "redacted",
+  "blocked",
+] as const satisfies readonly SecretScanDecision[];
+
+/**
  * One tool call as it is stored. Argument values and results are present only
  * when the shard's spec.activity allows them, and arrive here already
  * redacted: the store keeps what it is given.
@@ -29,6 +43,8 @@ export interface ActivityEntry {
   readonly audit?: boolean;
   /** The gateway replica (host name) that served the call. */
   readonly replica?: string;
+  /** The secret scan's decision; absent on entries stored before it was recorded. */
+  readonly secretScan?: SecretScanDecision;
 }
 
 export interface ActivityQuery {
@@ -36,6 +52,7 @@ export interface ActivityQuery {
   readonly shard?: string;
   readonly outcome?: ActivityOutcome;
   readonly key?: string;
+  readonly secretScan?: SecretScanDecision;
   /** RFC 3339; entries at or after. */
   readonly since?: string;
   /** RFC 3339; entries before. */
@@ -80,7 +97,34 @@ export function storedJson(value: unknown): string | null {
   return JSON.stringify({ truncated: true, bytes: text.length, head: text.slice(0, MAX_STORED_JSON) });
 }
 
-/** A stored row (either backend, column names shared) back to an entry. */
+/**
+ * The table as the first release created it; ADDED_COLUMNS extend it. Both
+ * stores create this, then add the missing added columns, so a new database
+ * and an upgraded one end up alike.
+ */
+export const BASE_COLUMNS = [
+  "id",
+  "time",
+  "key",
+  "tool",
+  "shard",
+  "duration_ms",
+  "outcome",
+  "error",
+  "argument_names",
+  "arguments",
+  "result",
+  "audit",
+  "replica",
+] as const;
+
+/** Columns added after the first release, in order (nullable: old rows have none). Never reorder or remove. */
+export const ADDED_COLUMNS = [{ name: "secret_scan", type: "TEXT" }] as const;
+
+export const COLUMNS = [...BASE_COLUMNS, ...ADDED_COLUMNS.map((c) => c.name)] as const;
+export type Column = (typeof COLUMNS)[number];
+
+/** A stored row (either backend, column names shared). */
 export interface ActivityRow {
   id: string;
   time: number | string | Date;
@@ -95,6 +139,30 @@ export interface ActivityRow {
   result: string | null;
   audit: number | boolean;
   replica: string | null;
+  secret_scan: string | null;
+}
+
+/** An entry as a row to insert; `time` as the backend stores it. */
+export function toRow<T>(
+  e: ActivityEntry,
+  time: (iso: string) => T,
+): Record<Column, string | number | boolean | null | T> {
+  return {
+    id: e.id,
+    time: time(e.time),
+    key: e.key,
+    tool: e.tool,
+    shard: e.shard,
+    duration_ms: e.durationMs,
+    outcome: e.outcome,
+    error: e.error ?? null,
+    argument_names: JSON.stringify(e.argumentNames),
+    arguments: storedJson(e.arguments),
+    result: storedJson(e.result),
+    audit: e.audit === true,
+    replica: e.replica ?? null,
+    secret_scan: e.secretScan ?? null,
+  };
 }
 
 export function fromRow(row: ActivityRow): ActivityEntry {
@@ -112,6 +180,7 @@ export function fromRow(row: ActivityRow): ActivityEntry {
     ...(row.result !== null ? { result: JSON.parse(row.result) as unknown } : {}),
     ...(row.audit ? { audit: true } : {}),
     ...(row.replica !== null ? { replica: row.replica } : {}),
+    ...(row.secret_scan !== null ? { secretScan: row.secret_scan as SecretScanDecision } : {}),
   };
 }
 
@@ -131,6 +200,7 @@ export function whereClause(
   if (q.shard) add("shard = ?", q.shard);
   if (q.outcome) add("outcome = ?", q.outcome);
   if (q.key) add("key = ?", q.key);
+  if (q.secretScan) add("secret_scan = ?", q.secretScan);
   if (q.since) add("time >= ?", timeValue(q.since));
   if (q.until) add("time < ?", timeValue(q.until));
   if (q.tools) {

@@ -4,6 +4,7 @@
  * same ones, so the two cannot drift.
  */
 import { z } from "zod";
+import { SECRET_SCAN_DECISIONS } from "../activity-store/types.ts";
 
 export const shardParams = z.object({
   namespace: z.string().min(1).describe("Namespace of the McpShard (`default` in standalone mode)."),
@@ -32,6 +33,10 @@ export const activityQuery = z.object({
   shard: z.string().optional().describe("Only calls to this shard (namespace/name)."),
   outcome: z.enum(["ok", "tool_error", "error"]).optional().describe("Only calls with this outcome."),
   key: z.string().optional().describe("Only calls made with this key id (or user)."),
+  secretScan: z
+    .enum(SECRET_SCAN_DECISIONS)
+    .optional()
+    .describe("Only calls with this secret-scan decision (off, clean, redacted, blocked)."),
   since: z.iso.datetime({ offset: true }).optional().describe("RFC 3339: calls at or after."),
   until: z.iso.datetime({ offset: true }).optional().describe("RFC 3339: calls before."),
   limit: z.coerce.number().int().min(1).max(10_000).optional().describe("At most this many. @default 100"),
@@ -102,6 +107,12 @@ export const activityEntry = z.object({
   result: z.unknown().optional().describe("Only when the shard's spec.activity.recordResults is true."),
   audit: z.boolean().optional(),
   replica: z.string().optional(),
+  secretScan: z
+    .enum(SECRET_SCAN_DECISIONS)
+    .optional()
+    .describe(
+      "What the shard's spec.policy.secretScan decided: off (not scanned), clean, redacted or blocked (arguments and result together). Absent on calls recorded before the gateway stored it.",
+    ),
 });
 
 export const activityList = z.object({ entries: z.array(activityEntry) });

@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ActivityLog } from "../activity.ts";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import type { GatewayCalls } from "../calls.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
 import { httpStatusOf } from "../errors.ts";
@@ -58,10 +58,7 @@ export function authorize(
     return undefined;
   }
   if (!result.ok) {
-    void reply
-      .code(401)
-      .header("www-authenticate", 'Bearer realm="shardgate"')
-      .send({ error: "a valid API key is required" });
+    void auth.gate.refuse(request, reply).send({ error: auth.gate.reason(request) });
     return undefined;
   }
   if (admin && !result.principal.admin) {

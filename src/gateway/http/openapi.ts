@@ -4,9 +4,9 @@
  * cached per catalogue version and key, so a chat that fetches it costs
  * nothing upstream.
  */
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { KeyStore } from "../auth.ts";
+import type { Gate } from "../auth/index.ts";
 import type { GatewayCalls } from "../calls.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
 import { GatewayError, httpStatusOf } from "../errors.ts";
@@ -16,7 +16,7 @@ export interface OpenApiOptions {
   readonly catalogue: CatalogueService;
   readonly dispatcher: Dispatcher;
   readonly calls: GatewayCalls;
-  readonly keys: KeyStore;
+  readonly gate: Gate;
   readonly version: string;
 }
 
@@ -45,17 +45,14 @@ function errorText(result: CallToolResult): string {
 export function openApiRoutes(app: FastifyInstance, opts: OpenApiOptions): void {
   const cache = new Map<string, { version: string; doc: unknown }>();
 
-  const deny = (reply: FastifyReply) =>
-    reply
-      .code(401)
-      .header("www-authenticate", 'Bearer realm="shardgate"')
-      .send({ detail: "a valid API key is required" });
+  const deny = (request: FastifyRequest, reply: FastifyReply) =>
+    opts.gate.refuse(request, reply).send({ detail: opts.gate.reason(request) });
 
   app.get("/openapi.json", async (request, reply) => {
-    const principal = opts.keys.authenticate(request.headers.authorization);
-    if (!principal) return deny(reply);
+    const principal = opts.gate.principal(request);
+    if (!principal) return deny(request, reply);
     const version = opts.catalogue.catalogue.version;
-    const hit = cache.get(principal.id);
+    const hit = cache.get(principal.viewKey);
     if (hit?.version === version) return reply.send(hit.doc);
     const paths: Record<string, unknown> = {};
     for (const tool of opts.dispatcher.visibleTools(principal)) {
@@ -90,7 +87,7 @@ export function openApiRoutes(app: FastifyInstance, opts: OpenApiOptions): void 
         description: "Every tool of every shard behind the gateway.",
       },
       paths,
-      ...(opts.keys.enabled
+      ...(opts.gate.enabled
         ? {
             components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
             security: [{ bearer: [] }],
@@ -98,13 +95,13 @@ export function openApiRoutes(app: FastifyInstance, opts: OpenApiOptions): void 
         : {}),
     };
     if (cache.size > 1000) cache.clear();
-    cache.set(principal.id, { version, doc });
+    cache.set(principal.viewKey, { version, doc });
     return reply.send(doc);
   });
 
   app.post<{ Params: { name: string } }>("/tools/:name", async (request, reply) => {
-    const principal = opts.keys.authenticate(request.headers.authorization);
-    if (!principal) return deny(reply);
+    const principal = opts.gate.principal(request);
+    if (!principal) return deny(request, reply);
     const controller = new AbortController();
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));

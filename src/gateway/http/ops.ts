@@ -6,7 +6,7 @@
  * it must not be routed from outside (see ARCHITECTURE, Gateway).
  */
 import type { FastifyInstance } from "fastify";
-import type { KeyStore } from "../auth.ts";
+import type { Gate } from "../auth/index.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
 import type { Drain } from "../drain.ts";
 import type { GatewayMetrics } from "../metrics.ts";
@@ -19,7 +19,7 @@ export interface OpsOptions {
   readonly started: () => boolean;
   /** Not ready from the first shutdown signal on, so Kubernetes stops sending traffic. */
   readonly drain: Pick<Drain, "ready" | "phase" | "inFlight">;
-  readonly keys: KeyStore;
+  readonly gate: Gate;
   /** Error of the registry itself (a broken shards file, a failing watch). */
   readonly registryError: () => string | undefined;
 }
@@ -48,8 +48,7 @@ export function opsRoutes(app: FastifyInstance, opts: OpsOptions): void {
     const degraded = list.some((s) => s.state === "down") || opts.registryError() !== undefined;
     const status = opts.started() ? (degraded ? "degraded" : "ok") : "starting";
     const shutdown = opts.drain.ready ? {} : { shutdown: { phase: opts.drain.phase } };
-    if (opts.keys.enabled && !opts.keys.authenticate(request.headers.authorization)?.admin)
-      return { status, ...shutdown };
+    if (opts.gate.enabled && !opts.gate.principal(request)?.admin) return { status, ...shutdown };
     return {
       status,
       registry: { mode: opts.registry.mode, error: opts.registryError() },

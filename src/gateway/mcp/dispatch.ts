@@ -13,7 +13,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CallOptions } from "../upstream/upstream.ts";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import type { GatewayCalls } from "../calls.ts";
 import { resourceShard, type Catalogue } from "../catalogue/build.ts";
 import type { CatalogueService } from "../catalogue/service.ts";
@@ -121,12 +121,12 @@ export class Dispatcher {
 
   #visible(principal: Principal): { version: string; tools: Tool[]; json?: string } {
     const catalogue = this.#catalogue.catalogue;
-    const cached = this.#toolListCache.get(principal.id);
+    const cached = this.#toolListCache.get(principal.viewKey);
     if (cached?.version === catalogue.version) return cached;
     const tools = catalogue.tools.filter((t) => principal.mayCall(t.name)).map((t) => t.definition);
     if (this.#toolListCache.size > 1000) this.#toolListCache.clear();
     const entry = { version: catalogue.version, tools };
-    this.#toolListCache.set(principal.id, entry);
+    this.#toolListCache.set(principal.viewKey, entry);
     return entry;
   }
 

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from "fastify";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import { abilitiesOf } from "./client-requests.ts";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import { CODES } from "../errors.ts";
 import { ALL_VERSIONS } from "./dispatch.ts";
 import { isNotification, isRequest, jsonRpcError, parseBody } from "./messages.ts";
@@ -38,13 +38,8 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
   app.get("/sse", async (request, reply) => {
-    const principal = opts.keys.authenticate(request.headers.authorization);
-    if (!principal) {
-      return reply
-        .code(401)
-        .header("www-authenticate", 'Bearer realm="shardgate"')
-        .send({ error: "a valid API key is required" });
-    }
+    const principal = opts.gate.principal(request);
+    if (!principal) return opts.gate.refuse(request, reply).send({ error: opts.gate.reason(request) });
     const { id, claims } = opts.signer.issue({
       protocolVersion: "2024-11-05",
       keyId: principal.id,
@@ -79,8 +74,9 @@ export function legacySseRoutes(app: FastifyInstance, opts: LegacySseOptions): v
   });
 
   app.post<{ Querystring: { sessionId?: string } }>("/messages", async (request, reply) => {
-    const principal = opts.keys.authenticate(request.headers.authorization);
-    if (!principal) return reply.code(401).send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized"));
+    const principal = opts.gate.principal(request);
+    if (!principal)
+      return opts.gate.refuse(request, reply).send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized"));
     const session = sessions.get(request.query.sessionId ?? "");
     if (!session || session.principal.id !== principal.id) {
       return reply

@@ -19,6 +19,7 @@ import {
   classifyInboundRequest,
   LOG_LEVEL_META_KEY,
   MissingRequiredClientCapabilityError,
+  PROTOCOL_VERSION_META_KEY,
   createMcpHandler,
   ProtocolError,
   Server,
@@ -28,9 +29,10 @@ import {
 import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
 import { listenedUris } from "../../net/listen.ts";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
 import {
+  ALL_VERSIONS,
   gatewayCapabilities,
   GATEWAY_INSTRUCTIONS,
   type Dispatcher,
@@ -42,6 +44,7 @@ import { fastError, fastRequest, fastResult, type FastRequest } from "./modern-f
 import { isLogLevel, LOG_LEVELS } from "./logging.ts";
 
 export const MODERN_VERSION = "2026-07-28";
+const LEGACY_VERSIONS: ReadonlySet<string> = new Set(ALL_VERSIONS);
 
 /** Methods a 2026-07-28 client may send that the gateway answers through its dispatch. */
 const PLAIN_METHODS = [
@@ -74,6 +77,7 @@ function header(value: string | string[] | undefined): string | undefined {
 export function isModernRequest(request: FastifyRequest, body: unknown): boolean {
   // The fast path's exact shape is modern; the SDK's classifier costs ~15 µs a request.
   if (fastRequest(request.method, request.headers, body)) return true;
+  if (isPlainLegacyRequest(request, body)) return false;
   const inbound = classifyInboundRequest({
     httpMethod: request.method,
     protocolVersionHeader: header(request.headers["mcp-protocol-version"]),
@@ -81,6 +85,28 @@ export function isModernRequest(request: FastifyRequest, body: unknown): boolean
     body,
   });
   return inbound.kind !== "legacy";
+}
+
+/**
+ * A 2025-era request the SDK's classifier would call legacy, told without it:
+ * one request object (not a batch or a notification), no 2026-07-28 claim in
+ * `_meta`, and no MCP-Protocol-Version header or an older one, written exactly
+ * (with spaces or tabs around it the classifier decides).
+ */
+function isPlainLegacyRequest(request: FastifyRequest, body: unknown): boolean {
+  if (request.method !== "POST" || typeof body !== "object" || body === null || Array.isArray(body))
+    return false;
+  const message = body as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+  if (message.jsonrpc !== "2.0" || typeof message.method !== "string") return false;
+  if (typeof message.id !== "string" && typeof message.id !== "number") return false;
+  const version = request.headers["mcp-protocol-version"];
+  if (version !== undefined && !(typeof version === "string" && LEGACY_VERSIONS.has(version))) return false;
+  const params = message.params;
+  if (params === undefined) return true;
+  if (typeof params !== "object" || params === null) return false;
+  const meta = (params as { _meta?: unknown })._meta;
+  if (meta === undefined) return true;
+  return typeof meta === "object" && meta !== null && !(PROTOCOL_VERSION_META_KEY in meta);
 }
 
 /** The SDK's error for the gateway's errors (same code, message and data). */

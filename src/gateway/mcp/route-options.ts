@@ -1,4 +1,4 @@
-import type { KeyStore } from "../auth.ts";
+import type { Gate } from "../auth/index.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { ClientRequests } from "./client-requests.ts";
 import type { Dispatcher } from "./dispatch.ts";
@@ -9,7 +9,8 @@ import type { StreamHub } from "./streams.ts";
 export interface RouteOptions {
   readonly dispatcher: Dispatcher;
   readonly signer: SessionSigner;
-  readonly keys: KeyStore;
+  /** Who is calling (decided by its onRequest hook). */
+  readonly gate: Gate;
   readonly hub: StreamHub;
   readonly metrics: GatewayMetrics;
   readonly clientRequests: ClientRequests;

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { Principal } from "../auth.ts";
+import type { Gate, Principal } from "../auth/index.ts";
 import { CODES, GatewayError } from "../errors.ts";
 import { abilitiesOf, ClientRequests } from "./client-requests.ts";
 import { isModernRequest, type ModernEndpoint } from "./modern.ts";
@@ -32,12 +32,11 @@ function sendError(reply: FastifyReply, status: number, code: number, message: s
   return reply.code(status).type("application/json").send(jsonRpcError(code, message));
 }
 
-function unauthorized(reply: FastifyReply): FastifyReply {
+function unauthorized(gate: Gate, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = gate.refuse(request, reply).statusCode === 403 ? "Forbidden" : "Unauthorized";
   return reply
-    .code(401)
-    .header("www-authenticate", 'Bearer realm="shardgate"')
     .type("application/json")
-    .send(jsonRpcError(CODES.invalidRequest.code, "Unauthorized: a valid API key is required"));
+    .send(jsonRpcError(CODES.invalidRequest.code, `${status}: ${gate.reason(request)}`));
 }
 
 /**
@@ -86,7 +85,7 @@ function misroutedAnswer(reply: FastifyReply, answers: JSONRPCMessage[]): Fastif
 }
 
 export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions): void {
-  const { dispatcher, signer, keys, hub } = opts;
+  const { dispatcher, signer, gate, hub } = opts;
 
   // The raw body, so malformed JSON becomes a JSON-RPC parse error (-32700).
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => done(null, body));
@@ -98,9 +97,9 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
     needSession: boolean,
     authenticated?: Principal,
   ): { principal: Principal; claims?: SessionClaims } | undefined {
-    const principal = authenticated ?? keys.authenticate(request.headers.authorization);
+    const principal = authenticated ?? gate.principal(request);
     if (!principal) {
-      unauthorized(reply);
+      unauthorized(gate, request, reply);
       return undefined;
     }
     const version = request.headers["mcp-protocol-version"];
@@ -129,8 +128,8 @@ export function streamableRoutes(app: FastifyInstance, opts: StreamableOptions):
 
   app.post("/mcp", async (request, reply) => {
     // Authentication before anything else: no parsing work for strangers.
-    const principal = keys.authenticate(request.headers.authorization);
-    if (!principal) return unauthorized(reply);
+    const principal = gate.principal(request);
+    if (!principal) return unauthorized(gate, request, reply);
     if (!request.headers["content-type"]?.includes("application/json")) {
       return sendError(
         reply,

@@ -3,7 +3,7 @@
  * error message may echo what it was called with, so before an error is
  * stored, every string the caller passed as an argument value is masked in it.
  */
-import { literalMatcher } from "./literals.ts";
+import { literalMatcher } from "../../secrets/index.ts";
 
 export const ARGUMENT_MASK = "[argument]";
 /** Shorter strings occur in ordinary words: masking them would garble the message for nothing. */

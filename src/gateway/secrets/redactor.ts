@@ -5,9 +5,9 @@
  * the activity log and log lines. Values are known exactly, so matching is
  * exact: no false positives, and nothing a secret-format heuristic would miss.
  */
-import { literalMatcher, mapStrings, type LiteralMatcher } from "./literals.ts";
+import { literalMatcher, mapStrings, SECRET_MASK, type LiteralMatcher } from "../../secrets/index.ts";
 
-export const SECRET_MASK = "[REDACTED]";
+export { SECRET_MASK };
 /** Shorter values are not secrets worth the name, and masking them would mangle ordinary text. */
 const MIN_SECRET_LENGTH = 8;
 

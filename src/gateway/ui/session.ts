@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import type { KeyStore, Principal } from "../auth.ts";
+import type { Gate, Principal } from "../auth/index.ts";
 
 export const KEY_COOKIE = "shardgate_key";
 export const CSRF_HEADER = "x-csrf-token";
@@ -37,15 +37,20 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 export class ConsoleAuth {
   readonly #secret: Buffer;
-  readonly #keys: KeyStore;
+  readonly #gate: Gate;
 
-  constructor(secret: Buffer | string, keys: KeyStore) {
+  constructor(secret: Buffer | string, gate: Gate) {
     this.#secret = createHmac("sha256", secret).update("shardgate console csrf").digest();
-    this.#keys = keys;
+    this.#gate = gate;
   }
 
   get required(): boolean {
-    return this.#keys.enabled;
+    return this.#gate.enabled;
+  }
+
+  /** The gate, for the challenge and reason of a refused request. */
+  get gate(): Gate {
+    return this.#gate;
   }
 
   /** The CSRF token bound to a signed-in key (or to "anonymous" when auth is off). */
@@ -68,10 +73,11 @@ export class ConsoleAuth {
     const header = request.headers.authorization;
     const cookie = header ? undefined : cookieValue(request.headers.cookie, KEY_COOKIE);
     if (cookie === undefined) {
-      const principal = this.#keys.authenticate(header);
+      const principal = this.#gate.principal(request);
       return principal ? { ok: true, principal, viaCookie: false } : { ok: false, reason: "unauthenticated" };
     }
-    const principal = this.#keys.authenticate(`Bearer ${cookie}`);
+    // The cookie holds an API key (the sign-in form takes keys only).
+    const principal = this.#gate.keys.authenticate(`Bearer ${cookie}`);
     if (!principal) return { ok: false, reason: "unauthenticated" };
     if (!SAFE_METHODS.has(request.method) && !this.#csrfValid(request, cookie))
       return { ok: false, reason: "csrf" };
@@ -80,7 +86,7 @@ export class ConsoleAuth {
 
   /** The principal of a key typed into the sign-in form. */
   principalOf(key: string): Principal | undefined {
-    return this.#keys.authenticate(`Bearer ${key}`);
+    return this.#gate.keys.match(`Bearer ${key}`)?.principal;
   }
 
   setCookie(key: string, secure: boolean): string {

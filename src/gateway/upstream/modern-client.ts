@@ -16,6 +16,7 @@ import { CODES } from "../errors.ts";
 import { LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
 import { callChannel } from "./relay.ts";
 import { SseParser } from "./sse-parser.ts";
+import { identityHeader } from "./identity-header.ts";
 
 export const MODERN_VERSION = "2026-07-28";
 const META = "io.modelcontextprotocol/";
@@ -235,6 +236,7 @@ export class ModernShardClient {
       typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
     return {
       ...this.#opts.headers,
+      ...identityHeader(params),
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
       "mcp-protocol-version": MODERN_VERSION,

@@ -1,4 +1,4 @@
-import { SHARD_TOKEN_ENV, type McpShard } from "../../api/index.ts";
+import { SHARD_ALLOWED_HOSTS_ENV, SHARD_TOKEN_ENV, type McpShard } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/index.ts";
 import {
   BRIDGE_PORT,
@@ -12,6 +12,7 @@ import {
   type DesiredOptions,
 } from "./common.ts";
 import { canonicalQuantities, canonicalQuantity } from "./quantity.ts";
+import { serviceHostNames } from "./service.ts";
 
 type Volume = NonNullable<NonNullable<ReturnType<typeof workloadOf>>["volumes"]>[number];
 
@@ -50,7 +51,12 @@ export function desiredDeployment(shard: McpShard, options: DesiredOptions): Kub
   const token = auth?.generate
     ? [{ name: SHARD_TOKEN_ENV, valueFrom: { secretKeyRef: auth.secretKeyRef } }]
     : [];
-  const env = [...(stdio ? [{ name: "HOME", value: "/tmp" }] : []), ...(workload.env ?? []), ...token];
+  // The Host names the shard kit's guard accepts (DNS rebinding; first, so the user's env may widen them).
+  const hosts = {
+    name: SHARD_ALLOWED_HOSTS_ENV,
+    value: serviceHostNames(shard, options.clusterDomain).join(","),
+  };
+  const env = [hosts, ...(stdio ? [{ name: "HOME", value: "/tmp" }] : []), ...(workload.env ?? []), ...token];
 
   return prune({
     apiVersion: "apps/v1",

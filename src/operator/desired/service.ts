@@ -18,8 +18,23 @@ export function desiredService(shard: McpShard): KubeObject | undefined {
   });
 }
 
+/**
+ * Every name the shard's Service answers to inside the cluster, shortest
+ * first: the Host a client names when it reaches the shard through it (the
+ * gateway: the last).
+ */
+export function serviceHostNames(shard: McpShard, clusterDomain = "cluster.local"): string[] {
+  const { name, namespace } = shard.metadata;
+  return [
+    name,
+    `${name}.${namespace}`,
+    `${name}.${namespace}.svc`,
+    `${name}.${namespace}.svc.${clusterDomain}`,
+  ];
+}
+
 /** The in-cluster URL of a managed shard's MCP endpoint. */
 export function serviceUrl(shard: McpShard, clusterDomain = "cluster.local"): string {
   const { port, path } = endpointOf(shard);
-  return `http://${shard.metadata.name}.${shard.metadata.namespace}.svc.${clusterDomain}:${port}${path}`;
+  return `http://${serviceHostNames(shard, clusterDomain).at(-1)}:${port}${path}`;
 }

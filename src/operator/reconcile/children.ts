@@ -53,6 +53,16 @@ export function controlledBy(child: KubeObject, uid: string | undefined): boolea
 }
 
 /**
+ * The child caches' index: the uid of the controlling owner. With it, finding
+ * a shard's children is a lookup; scanning every cached child of every kind
+ * on every reconcile was quadratic, the operator's largest own CPU cost at
+ * 1,000 shards.
+ */
+export function controllerUid(child: KubeObject): string | undefined {
+  return child.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+}
+
+/**
  * What differs from `desired`; throws ChildConflictError for a child someone
  * else controls. `tokenSecret` is the spec.auth.generate Secret when it is not
  * known to exist yet.
@@ -93,10 +103,11 @@ function unwantedChildren(
 ): Array<{ type: ResourceType; child: KubeObject }> {
   const wanted = new Set(desired.map((d) => `${d.kind}:${objectKey(d)}`));
   const unwanted: Array<{ type: ResourceType; child: KubeObject }> = [];
+  const uid = shard.metadata.uid;
+  if (!uid) return unwanted;
   for (const type of CHILD_TYPES) {
-    for (const child of caches.get(type.kind)?.list() ?? []) {
+    for (const child of caches.get(type.kind)?.indexed(uid) ?? []) {
       if (child.metadata?.namespace !== shard.metadata.namespace) continue;
-      if (!controlledBy(child, shard.metadata.uid)) continue;
       if (wanted.has(`${type.kind}:${objectKey(child)}`)) continue;
       unwanted.push({ type, child });
     }

@@ -5,5 +5,5 @@ export {
   type ReconcilerOptions,
   type ReconcileResult,
 } from "./reconciler.ts";
-export { CHILD_TYPES } from "./children.ts";
+export { CHILD_TYPES, controllerUid } from "./children.ts";
 export * from "./status.ts";

@@ -17,6 +17,7 @@ interface Entry {
   result?: unknown;
   audit?: boolean;
   replica?: string;
+  secretScan?: "off" | "clean" | "redacted" | "blocked";
 }
 
 const FILTERS = ["tool", "shard", "outcome", "key", "since", "until"] as const;
@@ -46,6 +47,7 @@ function detail(entry: Entry): HTMLElement {
         ["Duration", `${entry.durationMs} ms`],
         ["Replica", entry.replica ?? "?"],
         ["Audited", entry.audit ? "yes" : "no"],
+        ["Secret scan", entry.secretScan ?? "not recorded"],
         ["Argument names", entry.argumentNames.join(", ") || "none"],
       ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
       entry.error ? [h("dt", {}, "Error"), h("dd", { class: "error" }, entry.error)] : null,

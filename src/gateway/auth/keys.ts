@@ -4,9 +4,11 @@
  *
  * File (YAML or JSON): a list, or `keys:` list, of
  *   { id, sha256 (hex) | key (plain), tools: [glob...] (default all), admin: bool,
- *     resources: [URI glob...], prompts: [name glob...] }
+ *     resources: [URI glob...], prompts: [name glob...], forwardedUser: bool }
  * resources and prompts default to all when tools are unrestricted ("*" or
  * absent) and to none otherwise: a narrow key must not read what it cannot call.
+ * forwardedUser marks the key whose requests may name a user in Open WebUI's
+ * forwarded headers (forwarded.ts); on any other key those headers are ignored.
  * Ids are unique: sessions and caches are keyed by them.
  * Directory (a mounted Secret): every *.yaml|*.yml|*.json file is such a file;
  * any other file is one key: file name = id, content = plain key, all tools.
@@ -16,26 +18,21 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
-import { globToRegExp } from "./catalogue/naming.ts";
-
-export interface Principal {
-  /** Key id, or "anonymous" when auth is off. Shown in the activity log. */
-  readonly id: string;
-  readonly admin: boolean;
-  mayCall(tool: string): boolean;
-  mayReadResource(uri: string): boolean;
-  mayGetPrompt(name: string): boolean;
-}
+import { ANONYMOUS, compileGrant, principalOf, type Grant, type Principal } from "./principal.ts";
 
 interface StoredKey {
   readonly id: string;
   readonly digest: Buffer;
-  readonly admin: boolean;
-  readonly patterns: readonly RegExp[];
-  readonly resources: readonly RegExp[];
-  readonly prompts: readonly RegExp[];
+  readonly grant: Grant;
+  readonly forwardedUser: boolean;
   /** The key itself when the file held it in plain (masked wherever it could leak). */
   readonly plain?: string;
+}
+
+/** A key that matched: who it is, and whether it may carry a forwarded user. */
+export interface KeyMatch {
+  readonly principal: Principal;
+  readonly forwardedUser: boolean;
 }
 
 const keyEntry = z
@@ -50,6 +47,7 @@ const keyEntry = z
     resources: z.array(z.string().min(1)).optional(),
     prompts: z.array(z.string().min(1)).optional(),
     admin: z.boolean().default(false),
+    forwardedUser: z.boolean().default(false),
   })
   .refine((k) => (k.sha256 === undefined) !== (k.key === undefined), "exactly one of sha256 and key");
 
@@ -86,19 +84,9 @@ function parseKeyFile(raw: unknown, source: string): KeyEntry[] {
   return entries;
 }
 
-const unrestricted = (tools: readonly string[]) => tools.includes("*");
-
 function digest(key: string): Buffer {
   return createHash("sha256").update(key, "utf8").digest();
 }
-
-export const ANONYMOUS: Principal = {
-  id: "anonymous",
-  admin: true,
-  mayCall: () => true,
-  mayReadResource: () => true,
-  mayGetPrompt: () => true,
-};
 
 export class KeyStore {
   readonly #keys: readonly StoredKey[];
@@ -115,6 +103,13 @@ export class KeyStore {
     return this.#keys.length;
   }
 
+  /** The same keys with these ids marked to carry a forwarded user; an unknown id is an error. */
+  withForwardedUser(ids: readonly string[]): KeyStore {
+    const unknown = ids.filter((id) => !this.#keys.some((k) => k.id === id));
+    if (unknown.length > 0) throw new Error(`no API key with id ${unknown.join(", ")}`);
+    return new KeyStore(this.#keys.map((k) => (ids.includes(k.id) ? { ...k, forwardedUser: true } : k)));
+  }
+
   /** The keys held in plain: secrets the gateway must never let out. */
   plainKeys(): string[] {
     return this.#keys.flatMap((k) => (k.plain === undefined ? [] : [k.plain]));
@@ -127,18 +122,13 @@ export class KeyStore {
   /** Pure: key entries (already parsed YAML/JSON) → store; errors name the entry. */
   static fromEntries(raw: unknown, source = "keys"): KeyStore {
     return new KeyStore(
-      parseKeyFile(raw, source).map((k) => {
-        const all = unrestricted(k.tools) ? ["*"] : [];
-        return {
-          id: k.id,
-          digest: k.sha256 ? Buffer.from(k.sha256, "hex") : digest(k.key!),
-          admin: k.admin,
-          patterns: k.tools.map(globToRegExp),
-          resources: (k.resources ?? all).map(globToRegExp),
-          prompts: (k.prompts ?? all).map(globToRegExp),
-          ...(k.key === undefined ? {} : { plain: k.key }),
-        };
-      }),
+      parseKeyFile(raw, source).map((k) => ({
+        id: k.id,
+        digest: k.sha256 ? Buffer.from(k.sha256, "hex") : digest(k.key!),
+        grant: compileGrant(k),
+        forwardedUser: k.forwardedUser,
+        ...(k.key === undefined ? {} : { plain: k.key }),
+      })),
     );
   }
 
@@ -169,19 +159,17 @@ export class KeyStore {
    */
   authenticate(authorization: string | undefined): Principal | undefined {
     if (!this.enabled) return ANONYMOUS;
+    return this.match(authorization)?.principal;
+  }
+
+  /** The key an Authorization header presents, if it is one of ours (every key compared, in constant time). */
+  match(authorization: string | undefined): KeyMatch | undefined {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!match?.[1]) return undefined;
     const presented = digest(match[1]);
     let found: StoredKey | undefined;
     for (const k of this.#keys) if (timingSafeEqual(k.digest, presented) && !found) found = k;
     if (!found) return undefined;
-    const key = found;
-    return {
-      id: key.id,
-      admin: key.admin,
-      mayCall: (tool) => key.patterns.some((p) => p.test(tool)),
-      mayReadResource: (uri) => key.resources.some((p) => p.test(uri)),
-      mayGetPrompt: (name) => key.prompts.some((p) => p.test(name)),
-    };
+    return { principal: principalOf(found.id, [found.grant]), forwardedUser: found.forwardedUser };
   }
 }

@@ -1,0 +1,3 @@
+module shardgate.local/echo-mcp
+
+go 1.26
