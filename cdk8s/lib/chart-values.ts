@@ -62,6 +62,30 @@ export const chartValuesSchema = z.strictObject({
       enabled: z.boolean(),
       existingSecret: z.string(),
       keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/), z.string().min(16)),
+      forwardedUser: z.array(z.string().regex(/^[-._a-zA-Z0-9]+$/)),
+    }),
+    oauth: z.strictObject({
+      enabled: z.boolean(),
+      issuer: z.union([z.url(), z.literal("")]),
+      resource: z.union([z.url(), z.literal("")]),
+      audience: z.array(z.string().min(1)),
+      requiredScopes: z.array(z.string().min(1)),
+      groupsClaim: z.string().min(1),
+      jwksUrl: z.union([z.url(), z.literal("")]),
+    }),
+    policy: z.strictObject({
+      grants: z.array(
+        z.strictObject({
+          groups: z.array(z.string().min(1)).optional(),
+          scopes: z.array(z.string().min(1)).optional(),
+          users: z.array(z.string().min(1)).optional(),
+          tools: z.array(z.string().min(1)).optional(),
+          resources: z.array(z.string().min(1)).optional(),
+          prompts: z.array(z.string().min(1)).optional(),
+          admin: z.boolean().optional(),
+        }),
+      ),
+      existingConfigMap: z.string(),
     }),
     podDisruptionBudget: z.strictObject({
       enabled: z.boolean(),

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import { originAllowed } from "../net/origin.ts";
 import { readPackage } from "../package-info.ts";
 import { ActivityLog, type ActivityLogOptions } from "./activity.ts";
-import { authRoutes, Gate, KeyStore } from "./auth/index.ts";
+import { authRoutes, Gate, IdentitySigner, KeyStore } from "./auth/index.ts";
 import { CallLog, type CallLogMode } from "./call-log.ts";
 import { GatewayCalls } from "./calls.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -54,10 +54,9 @@ export interface GatewayOptions {
   readonly sessionSecret?: string;
   /** @default 604800 */
   readonly sessionMaxAgeSeconds?: number;
-  /** @default no keys: auth off */
-  readonly keys?: KeyStore;
-  /** Keys, OAuth and policy together (run.ts builds it and reloads its parts). @default a Gate of `keys` */
-  readonly gate?: Gate;
+  readonly keys?: KeyStore; // @default no keys: auth off
+  readonly gate?: Gate; // keys, OAuth and policy (run.ts reloads its parts). @default a Gate of `keys`
+  readonly identitySigner?: IdentitySigner; // for shards with spec.callerIdentity. @default a key made at start
   /**
    * Browser origins allowed on every route but /health, /ready, /metrics
    * ("*" for any). Requests without Origin are allowed (non-browser clients);
@@ -165,7 +164,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const logger = options.logger ?? silentLogger();
   const registry = options.registry;
   const gate = options.gate ?? new Gate({ keys: options.keys ?? KeyStore.empty() });
-  const keys = gate.keys;
+  const identitySigner = options.identitySigner ?? (await IdentitySigner.load());
   const version = readPackage().version;
   if (!options.sessionSecret) {
     logger.warn(
@@ -182,7 +181,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   });
   const metrics = createMetrics();
   const secrets = options.secrets ?? new SecretRedactor();
-  secrets.set("api keys", keys.plainKeys());
+  secrets.set("api keys", gate.keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
   const activity = new ActivityLog({
     ...options.activity,
@@ -202,7 +201,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
-    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri, modern.notify),
   });
   const drain = new Drain();
   const calls = new GatewayCalls({
@@ -218,6 +217,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     }),
     maxDepth: options.maxNestingDepth,
     callLog: new CallLog(logger, options.callLog),
+    identity: identitySigner,
   });
   const hub = new StreamHub((kind, delta) => metrics.openStreams.inc({ kind }, delta));
   const subscriptions = new Subscriptions((session, message) => hub.sendToSession(session, message));
@@ -230,10 +230,16 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logLevels,
     subscriptions,
   });
-  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
+  const upstreamOf = (shard: string) => catalogue.upstream(shard);
+  const modern = modernEndpoint({
+    dispatcher,
+    serverInfo: { name: "shardgate-gateway", version },
+    logger,
+    listen: (uris, principal) => subscriptions.listen(uris, principal, catalogue.catalogue, upstreamOf),
+  });
   /** A session ended (DELETE): what this replica holds for it goes too. */
   const endSession = (session: string) => {
-    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    subscriptions.dropSession(session, upstreamOf);
     logLevels.forget(session);
   };
 
@@ -324,7 +330,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   await app.register(async (scope) => {
     legacySseRoutes(scope, { ...routes, track: () => drain.track() });
   });
-  await app.register(async (scope) => authRoutes(scope, gate));
+  await app.register(async (scope) => authRoutes(scope, gate, identitySigner));
   await app.register(async (scope) => openApiRoutes(scope, { catalogue, dispatcher, calls, gate, version }));
   await app.register(async (scope) =>
     adminRoutes(scope, { registry, catalogue, calls, activity, auth: consoleAuth, version }),

@@ -13,7 +13,7 @@ import {
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
 import type { ActivityLog, SecretScanDecision } from "./activity.ts";
-import type { Principal } from "./auth/index.ts";
+import type { IdentitySigner, Principal } from "./auth/index.ts";
 import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
@@ -30,6 +30,7 @@ import {
   type SecretScanMode,
 } from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
+import type { ShardTarget } from "./registry/types.ts";
 
 /** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
 interface SecretScan {
@@ -67,6 +68,7 @@ export class GatewayCalls {
   #secrets: SecretRedactor;
   #limits: InFlightLimits;
   #maxDepth: number;
+  #identity: IdentitySigner | undefined;
 
   constructor(deps: {
     catalogue: CatalogueService;
@@ -83,6 +85,8 @@ export class GatewayCalls {
     maxDepth?: number;
     /** The per-call log line (call-log.ts). @default sampled */
     callLog?: CallLog;
+    /** Signs the caller's identity for shards that ask for it (spec.callerIdentity). @default none sent */
+    identity?: IdentitySigner;
   }) {
     this.#catalogue = deps.catalogue;
     this.#metrics = deps.metrics;
@@ -93,6 +97,13 @@ export class GatewayCalls {
     this.#secrets = deps.secrets ?? new SecretRedactor();
     this.#limits = deps.limits ?? new InFlightLimits();
     this.#maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#identity = deps.identity;
+  }
+
+  /** The caller's identity, signed for this shard when it asks for it (no await otherwise: the hot path). */
+  #identityFor(principal: Principal, target: ShardTarget): Promise<{ identity?: string }> | undefined {
+    if (!target.callerIdentity || !this.#identity) return undefined;
+    return this.#identity.sign(principal, target.key).then((identity) => ({ identity }));
   }
 
   /**
@@ -158,8 +169,10 @@ export class GatewayCalls {
     let failure: { error: unknown } | undefined;
     try {
       const sent = await this.#scanned(scan, "arguments", argObject);
+      const signing = this.#identityFor(principal, upstream.target);
+      const identity = signing ? await signing : undefined;
       const answered = await this.#cancellable(principal, options, (o) =>
-        upstream.callTool(tool.tool, sent, { ...o, displayName: name }),
+        upstream.callTool(tool.tool, sent, { ...o, ...identity, displayName: name }),
       );
       result = await this.#scanned(scan, "result", answered);
       outcome = result.isError ? "tool_error" : "ok";
@@ -248,7 +261,9 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${shard} of resource ${uri} is not routable`);
-    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, o));
+    const signing = this.#identityFor(principal, upstream.target);
+    const identity = signing ? await signing : undefined;
+    return this.#cancellable(principal, options, (o) => upstream.readResource(uri, { ...o, ...identity }));
   }
 
   async getPrompt(
@@ -264,9 +279,12 @@ export class GatewayCalls {
     const upstream = this.#catalogue.upstream(prompt.shard);
     if (!upstream)
       throw new GatewayError("shardUnavailable", `shard ${prompt.shard} of prompt ${name} is not routable`);
+    const signing = this.#identityFor(principal, upstream.target);
+    const identity = signing ? await signing : undefined;
     return this.#cancellable(principal, options, (o) =>
       upstream.getPrompt(prompt.prompt, args as Record<string, string> | undefined, {
         ...o,
+        ...identity,
         displayName: name,
       }),
     );

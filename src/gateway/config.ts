@@ -33,6 +33,11 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe("API keys: a YAML/JSON file or a directory (mounted Secret); auth off when unset"),
+  forwardedUserKeys: csv()
+    .default([])
+    .describe(
+      "ids of API keys whose requests may name Open WebUI's user (X-OpenWebUI-User-* headers); ignored on other keys",
+    ),
   oauthIssuer: z
     .url()
     .optional()
@@ -66,6 +71,12 @@ export const gatewayConfigSchema = z.object({
     .max(300)
     .default(30)
     .describe("OAuth: leeway for a token's exp and nbf"),
+  identityKeyFile: z
+    .string()
+    .optional()
+    .describe(
+      "Ed25519 private key (PKCS#8 PEM) signing the caller identity sent to shards with spec.callerIdentity; share it between replicas (default: a key per replica, made at start)",
+    ),
   policyFile: z
     .string()
     .optional()

@@ -1,6 +1,6 @@
 export { buildGatewayApp, type Gateway, type GatewayOptions, type ShutdownOptions } from "./app.ts";
 export type { DrainPhase } from "./drain.ts";
-export { Gate, KeyStore, Policy, TokenVerifier, type Principal } from "./auth/index.ts";
+export { Gate, IdentitySigner, KeyStore, Policy, TokenVerifier, type Principal } from "./auth/index.ts";
 export {
   FileRegistry,
   parseShardsFile,

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../config/index.ts";
 import { createLogger } from "../log.ts";
 import { buildGatewayApp } from "./app.ts";
+import { IdentitySigner } from "./auth/index.ts";
 import { loadGate } from "./auth/load.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FileRegistry } from "./registry/file.ts";
@@ -56,6 +57,9 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     );
   }
   const auth = await loadGate(config, { logger, secrets });
+  const identitySigner = await IdentitySigner.load(config.identityKeyFile).catch((cause: unknown) => {
+    throw new ConfigError(`invalid setting --identity-key-file: ${errorText(cause)}`, { cause });
+  });
 
   const { openActivityStore } = await import("./activity-store/index.ts");
   const gateway = await buildGatewayApp({
@@ -64,6 +68,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     secrets,
     sessionSecret,
     gate: auth.gate,
+    identitySigner,
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,

@@ -49,3 +49,8 @@ export type { ToolOutcome } from "./metrics.ts";
 export type { ShardEvents } from "./events.ts";
 // What MRTR handlers build their answers with (re-exported so shards need only the kit).
 export { inputRequired, acceptedContent, inputResponse } from "@modelcontextprotocol/server";
+export {
+  callerIdentityVerifier,
+  type CallerIdentityOptions,
+  type VerifiedCaller,
+} from "./caller-identity.ts";

@@ -65,6 +65,7 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
       {
         apiKeys: keysFile,
         policyFile,
+        forwardedUserKeys: [],
         oauthAudience: [],
         oauthRequiredScopes: [],
         oauthGroupsClaim: "groups",

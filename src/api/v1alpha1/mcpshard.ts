@@ -265,6 +265,22 @@ export const upstreamAuth = z
   })
   .describe("Credentials the gateway sends to the shard: a header whose value comes from a Secret.");
 
+/** The request header that carries the caller's identity to a shard that asks for it (a JWS signed by the gateway). */
+export const CALLER_IDENTITY_HEADER = "X-Shardgate-Identity";
+/** The same identity in the request's _meta, for transports without per-request headers (legacy SSE). */
+export const CALLER_IDENTITY_META = "dev.shardgate/identity";
+
+export const callerIdentity = z
+  .object({
+    forward: z
+      .boolean()
+      .default(false)
+      .describe(
+        `Send the caller's identity (user, email, groups, key) with every tool call, resource read and prompt, as header ${CALLER_IDENTITY_HEADER}: a short-lived JWT signed by the gateway (EdDSA) for this shard (aud "namespace/name"), which the shard checks against the gateway's /.well-known/shardgate-identity-jwks.json (shard-kit: verifyCallerIdentity). Never the caller's own token. @default false`,
+      ),
+  })
+  .describe("What the gateway tells this shard about who is calling.");
+
 export const mcpShardSpec = z
   .object({
     enabled: z
@@ -290,6 +306,7 @@ export const mcpShardSpec = z
     policy: callPolicy.optional(),
     auth: upstreamAuth.optional(),
     activity: activityRecording.optional(),
+    callerIdentity: callerIdentity.optional(),
     egress: egressPolicy.optional(),
   })
   .meta({

@@ -6,3 +6,4 @@ export { TokenVerifier, type OAuthSettings, type TokenClaims } from "./oauth.ts"
 export { Policy } from "./policy.ts";
 export { FORWARDED_HEADERS } from "./forwarded.ts";
 export { authRoutes, resourceMetadataUrl } from "./metadata.ts";
+export { IdentitySigner, IDENTITY_ISSUER, IDENTITY_JWKS_PATH } from "./identity-token.ts";

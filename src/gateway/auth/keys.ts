@@ -103,6 +103,13 @@ export class KeyStore {
     return this.#keys.length;
   }
 
+  /** The same keys with these ids marked to carry a forwarded user; an unknown id is an error. */
+  withForwardedUser(ids: readonly string[]): KeyStore {
+    const unknown = ids.filter((id) => !this.#keys.some((k) => k.id === id));
+    if (unknown.length > 0) throw new Error(`no API key with id ${unknown.join(", ")}`);
+    return new KeyStore(this.#keys.map((k) => (ids.includes(k.id) ? { ...k, forwardedUser: true } : k)));
+  }
+
   /** The keys held in plain: secrets the gateway must never let out. */
   plainKeys(): string[] {
     return this.#keys.flatMap((k) => (k.plain === undefined ? [] : [k.plain]));

@@ -19,6 +19,7 @@ import { Policy } from "./policy.ts";
 type AuthConfig = Pick<
   GatewayConfig,
   | "apiKeys"
+  | "forwardedUserKeys"
   | "policyFile"
   | "oauthIssuer"
   | "oauthResource"
@@ -79,9 +80,11 @@ export async function loadGate(
       throw new ConfigError(`invalid setting --${flag}: ${errorText(cause)}`, { cause });
     }
   };
-  const keys = config.apiKeys
-    ? await boot("api-keys", () => KeyStore.load(config.apiKeys!))
-    : KeyStore.empty();
+  const marked = config.forwardedUserKeys ?? [];
+  const loadKeys = async (path: string) => (await KeyStore.load(path)).withForwardedUser(marked);
+  if (!config.apiKeys && marked.length > 0)
+    throw new ConfigError("invalid setting --forwarded-user-keys: names keys, but --api-keys is not set");
+  const keys = config.apiKeys ? await boot("api-keys", () => loadKeys(config.apiKeys!)) : KeyStore.empty();
   const policy = config.policyFile
     ? await boot("policy-file", () => loadPolicy(config.policyFile!))
     : undefined;
@@ -103,7 +106,7 @@ export async function loadGate(
   if (config.apiKeys) {
     const path = config.apiKeys;
     await reloadOn(path, "API keys", async () => {
-      const next = await KeyStore.load(path);
+      const next = await loadKeys(path);
       // Masked before anyone can use them.
       secrets.set("api keys", [...new Set([...gate.keys.plainKeys(), ...next.plainKeys()])]);
       gate.setKeys(next);

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from "fastify";
 import { noOAuthRoutes } from "../http/no-oauth.ts";
 import type { Gate } from "./gate.ts";
+import { IDENTITY_JWKS_PATH, type IdentitySigner } from "./identity-token.ts";
 import type { OAuthSettings } from "./oauth.ts";
 
 const WELL_KNOWN = "/.well-known/oauth-protected-resource";
@@ -34,7 +35,9 @@ export function protectedResourceMetadata(settings: OAuthSettings, scopes: reado
  * names, read per request since the policy reloads). With keys only: answers
  * that tell OAuth-capable clients to use a key (no-oauth.ts).
  */
-export function authRoutes(app: FastifyInstance, gate: Gate): void {
+export function authRoutes(app: FastifyInstance, gate: Gate, identity?: IdentitySigner): void {
+  // Public keys only: what shards check the caller identity against.
+  if (identity) app.get(IDENTITY_JWKS_PATH, async (_request, reply) => reply.send(identity.jwks));
   const oauth = gate.oauth;
   if (!oauth) {
     if (gate.enabled) noOAuthRoutes(app);

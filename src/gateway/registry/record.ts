@@ -71,6 +71,7 @@ export function toShardRecord(input: RecordInput, options: RecordOptions = {}): 
       policy: spec.policy ?? DEFAULT_CALL_POLICY,
       auth: spec.auth,
       activity: spec.activity ?? DEFAULT_ACTIVITY_RECORDING,
+      ...(spec.callerIdentity?.forward ? { callerIdentity: true } : {}),
     },
   };
 }

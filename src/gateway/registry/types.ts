@@ -21,6 +21,8 @@ export interface ShardTarget {
   readonly auth?: UpstreamAuth;
   /** What the activity log keeps about calls (spec.activity). @default names only */
   readonly activity?: ActivityRecording;
+  /** Send the caller's identity, signed by the gateway (spec.callerIdentity.forward). */
+  readonly callerIdentity?: boolean;
 }
 
 /** One declared shard, routable or not (the admin API lists both). */

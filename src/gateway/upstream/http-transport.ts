@@ -25,6 +25,7 @@ import { Agent, request, type Dispatcher } from "undici";
 import { CODES } from "../errors.ts";
 import { SseParser } from "./sse-parser.ts";
 import { backoffDelay, messageOf } from "../../util/index.ts";
+import { identityHeader } from "./identity-header.ts";
 
 export class UpstreamConnectionError extends Error {
   override name = "UpstreamConnectionError";
@@ -146,9 +147,12 @@ export class HttpTransport implements Transport {
     if (requestId !== undefined) this.#pending.set(requestId, abort);
     let response: Dispatcher.ResponseData;
     try {
+      const identity = isRequestMessage(message)
+        ? identityHeader((message as { params?: unknown }).params)
+        : {};
       response = await request(this.#opts.url, {
         method: "POST",
-        headers: this.#headers,
+        headers: Object.keys(identity).length > 0 ? { ...this.#headers, ...identity } : this.#headers,
         body: payload,
         dispatcher: this.#agent,
         signal: abort.signal,

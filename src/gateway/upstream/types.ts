@@ -57,6 +57,8 @@ export interface CallOptions {
   ) => Promise<Result>;
   /** The name the client used (`<shard>_<tool>`), for error messages. */
   readonly displayName?: string;
+  /** The caller's identity signed for this shard (spec.callerIdentity): sent in _meta and as a header. */
+  readonly identity?: string;
   /**
    * A 2026-07-28 caller: with a shard that speaks 2026-07-28 too, the request
    * goes to it in that era (with the caller's capabilities, and a retry's

@@ -7,7 +7,6 @@
  * file is the surface the catalogue and the calls use.
  */
 import {
-  CallToolResultSchema,
   CompleteResultSchema,
   GetPromptResultSchema,
   ListPromptsResultSchema,
@@ -20,8 +19,10 @@ import {
   type GetPromptResult,
   type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { CALLER_IDENTITY_META } from "../../api/index.ts";
 import { GatewayError } from "../errors.ts";
 import type { ShardTarget } from "../registry/types.ts";
+import { callToolResult } from "./call-result.ts";
 import { ShardConnection } from "./connection.ts";
 import { RequestRunner } from "./request.ts";
 import { UpstreamSubscriptions } from "./subscriptions.ts";
@@ -52,7 +53,7 @@ export class Upstream {
       options.onListChanged("all");
     });
     this.#runner = new RequestRunner(this.#conn, options.logger);
-    this.#subscriptions = new UpstreamSubscriptions(this.#runner, options.logger, options.target.key);
+    this.#subscriptions = new UpstreamSubscriptions(this.#runner, this.#conn, options);
   }
 
   get state(): UpstreamState {
@@ -84,6 +85,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
+    this.#subscriptions.close();
     await this.#conn.close();
   }
 
@@ -129,10 +131,11 @@ export class Upstream {
     schema: { parse(value: unknown): T },
     options: CallOptions,
   ): Promise<T> {
+    const sent = options.identity ? withIdentity(params, options.identity) : params;
     const result = await this.#runner.run(
       label,
       (c, o) =>
-        this.#runner.ask(c, method, { ...options.modern?.inputs, ...params }, schema, o, options.modern),
+        this.#runner.ask(c, method, { ...options.modern?.inputs, ...sent }, schema, o, options.modern),
       options,
     );
     this.#checkSize(label, result);
@@ -145,7 +148,7 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<CallToolResult> {
     const label = `tool ${options.displayName ?? name}`;
-    return this.#answer(label, "tools/call", { name, arguments: args }, CallToolResultSchema, options);
+    return this.#answer(label, "tools/call", { name, arguments: args }, callToolResult, options);
   }
 
   async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
@@ -196,4 +199,10 @@ export class Upstream {
   }
 
   static readonly empty = EMPTY;
+}
+
+/** Params with the caller's identity in _meta; the HTTP transports lift it into a header (identity-header.ts). */
+function withIdentity(params: Record<string, unknown>, identity: string): Record<string, unknown> {
+  const meta = (params._meta ?? {}) as Record<string, unknown>;
+  return { ...params, _meta: { ...meta, [CALLER_IDENTITY_META]: identity } };
 }
