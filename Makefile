@@ -26,7 +26,7 @@ test-deps: ## apt-get install what tests drive for real (postgresql, chromium, d
 # (CPU); the CoreDNS and Traefik images wrap Go-built binaries, so they come last.
 testbin: ## build the control plane, the test node (kubelet, CoreDNS, kube-router...) and its images, once per input
 	hack/node/packages.sh
-	hack/testbin/images.sh build pause hello node-base shardgate >/dev/null & images=$$!; \
+	hack/testbin/images.sh build pause hello node-base shardgate scaffold >/dev/null & images=$$!; \
 	hack/testbin/build.sh; wait $$images
 	hack/testbin/images.sh
 

@@ -24,6 +24,10 @@
  *                      symlink), interleaved with this one: before/after
  *                      from the same run
  *     [--profile DIR]  V8 CPU profile of this checkout's gateway into DIR
+ *     [--gateway-heap S]  SHARDGATE_GATEWAY_HEAP for this checkout's gateway
+ *                      (src/gateway/heap.ts: default, or SEMI_MIB/GROWING_PERCENT);
+ *     [--before-heap S]  the same for the --before gateway (--before . compares
+ *                      two heap settings of this checkout)
  *     [--settle 30]    seconds to wait after the load before RSS is read again
  *
  * Figures go to stdout and to bench/results/gateway-overhead.json.
@@ -211,7 +215,9 @@ async function main(): Promise<void> {
   const gatewayProcesses: GatewayProcess[] = [];
   try {
     const spawnOne = async (label: string, checkout?: string, nodeFlags: string[] = []) => {
+      const heap = args.string(label === "before" ? "before-heap" : "gateway-heap");
       const g = await spawnGateway({
+        ...(heap ? { env: { SHARDGATE_GATEWAY_HEAP: heap } } : {}),
         shardsFile,
         activityDb: join(dir, `${label}.sqlite`),
         checkout,
@@ -224,11 +230,10 @@ async function main(): Promise<void> {
       gateways.push({ label, process: g });
     };
     if (before) await spawnOne("before", resolve(before));
-    await spawnOne(
-      before ? "after" : "gateway",
-      undefined,
-      profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
-    );
+    await spawnOne(before ? "after" : "gateway", undefined, [
+      ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+      ...(args.string("semi-space-mib") ? [`--max-semi-space-size=${args.string("semi-space-mib")}`] : []),
+    ]);
 
     // Both shards listed by every gateway.
     for (const g of gateways) {

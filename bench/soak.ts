@@ -5,6 +5,12 @@
  * memory and descriptors stay flat.
  *
  *   node bench/soak.ts [--minutes 30] [--healthy 4] [--baseline-seconds 10] [--gateway-heap-mib N]
+ *     [--settle 30]
+ *
+ * Memory that comes back (issue 15): RSS is read at idle (after the warm-up,
+ * before the baseline), at every tenth of the run, and `--settle` seconds
+ * after the traffic ends; the verdict line says whether it is back within
+ * 20 % of idle.
  *
  * Without --gateway-heap-mib, V8 grows the gateway's heap freely under this
  * traffic's large transient values (200,000-level results, 5,000-call
@@ -47,6 +53,7 @@ const healthyClients = args.number("healthy", 4);
 const baselineSeconds = args.number("baseline-seconds", 10);
 /** The gateway's old-space limit, as a container's memory limit would set it. @default node's own */
 const gatewayHeapMiB = args.number("gateway-heap-mib", 0);
+const settleSeconds = args.number("settle", 30);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -236,6 +243,8 @@ async function main(): Promise<void> {
 
     // Warm first (JIT, connection pools), so the baseline is not its own warm-up.
     await healthyTraffic(clients, Date.now() + 3000, new Causes());
+    await sleep(2000);
+    const idle = await sample(pid);
     const baselineCauses = new Causes();
     const baseline = await healthyTraffic(clients, Date.now() + baselineSeconds * 1000, baselineCauses);
     const start = await sample(pid);
@@ -256,7 +265,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     await Promise.all(clients.map((c) => c.close()));
     // Idle keep-alive connections close after 5 s; then what is left is what stays.
-    await sleep(7000);
+    await sleep(Math.max(7, settleSeconds) * 1000);
     const end = await sample(pid);
 
     const row = (name: string, l: number[]) =>
@@ -267,6 +276,9 @@ async function main(): Promise<void> {
     printCauses("healthy-call errors by cause (baseline + soak)", mergeCauses(baselineCauses, healthyCauses));
     printCauses("hostile-call answers by cause", hostileCauses);
     console.log("\ngateway process        start      end");
+    console.log(
+      `  RSS MiB at idle ${idle.rssMiB}, ${Math.max(7, settleSeconds)} s after the traffic ${end.rssMiB}: ${end.rssMiB <= idle.rssMiB * 1.2 ? "back within 20 % of idle" : "NOT back within 20 % of idle"}`,
+    );
     console.log(`  RSS MiB          ${String(start.rssMiB).padStart(8)} ${String(end.rssMiB).padStart(8)}`);
     console.log(
       `  open descriptors ${String(start.descriptors).padStart(8)} ${String(end.descriptors).padStart(8)}`,
@@ -289,8 +301,10 @@ async function main(): Promise<void> {
           soak: { calls: soak.length, p50: percentile(soak, 50), p99: percentile(soak, 99) },
           healthyErrors: Object.fromEntries(mergeCauses(baselineCauses, healthyCauses).counts),
           hostile: Object.fromEntries(hostileCauses.counts),
+          idle,
           start,
           end,
+          settleSeconds: Math.max(7, settleSeconds),
           trend,
         },
         null,

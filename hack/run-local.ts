@@ -68,10 +68,19 @@ interface Stack {
   gatewayForward?: Forward;
   traefik?: Traefik;
   readonly processes: ManagedProcess[];
+  /** Aborted when the stack stops (ends followShards). */
+  readonly stopped: AbortController;
 }
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
+}
+
+const STARTED = Date.now();
+
+/** Seconds since `since` (this process's start), for the progress lines: where the time goes. */
+function elapsed(since = STARTED): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
 async function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
@@ -168,7 +177,9 @@ async function start(stack: Stack): Promise<void> {
   if (noNode && process.env.SHARDGATE_RUN_NODE === "1")
     throw new Error(`SHARDGATE_RUN_NODE=1 but no node: ${noNode}`);
   if (noNode) say(`no node (pods will stay Pending): ${noNode}`);
-  say("starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs...");
+  say(
+    `starting the control plane (etcd, kube-apiserver, kube-controller-manager) with the CRDs... (at ${elapsed()})`,
+  );
   const crdDir = join(ROOT, "crds");
   const crds = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).map((f) => join(crdDir, f));
   // CRDs go in before the controller-manager starts, so its garbage collector
@@ -188,7 +199,7 @@ async function start(stack: Stack): Promise<void> {
   });
   const kubeconfig = stack.controlPlane.kubeconfigPath;
   if (noNode === undefined) {
-    say("starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)...");
+    say(`starting the node (containerd, kubelet, kube-proxy, CoreDNS, kube-router)... (at ${elapsed()})`);
     stack.node = await startNode({
       controlPlane: stack.controlPlane,
       log: (line) => say(`  ${line}`),
@@ -198,12 +209,12 @@ async function start(stack: Stack): Promise<void> {
   for (const ns of [SHARD_NAMESPACE, EXAMPLES_NAMESPACE])
     await kubectl(kubeconfig, ["create", "namespace", ns]);
 
-  say("starting Traefik (file + kubernetescrd providers)...");
+  say(`starting Traefik (file + kubernetescrd providers)... (at ${elapsed()})`);
   const dynamicDir = join(stack.dir, "traefik-dynamic");
   await mkdir(dynamicDir);
   stack.traefik = await startTraefik({ fileDir: dynamicDir, kubeconfig, allowExternalNameServices: true });
 
-  say("starting the Traefik shard, the operator and the gateway...");
+  say(`starting the Traefik shard, the operator and the gateway... (at ${elapsed()})`);
   const [shardPort, gatewayPort] = await Promise.all([freePort(), freePort()]);
   const shard = startCli(stack, "traefik-shard", [
     "shard",
@@ -309,8 +320,9 @@ async function start(stack: Stack): Promise<void> {
   say(`Traefik: web ${stack.traefik.webUrl}, API/dashboard ${stack.traefik.apiUrl}/dashboard/`);
   say(`Logs: ${stack.dir}${stack.node ? ` (node: ${stack.node.dir})` : ""}`);
   say();
-  await shardSummary(kubeconfig, stack.node);
-  say("READY");
+  const shown = await shardSummary(kubeconfig, stack.node);
+  say(`READY (${elapsed()} after start)`);
+  if (stack.node) void followShards(kubeconfig, stack.node, shown, stack.stopped.signal);
 }
 
 interface ShardStatus {
@@ -390,45 +402,79 @@ async function podProblems(
   return { text: reasons.join("; "), stuck };
 }
 
-/**
- * Which McpShards are Ready and why any is not. Waits (at most a minute) only
- * while some shard may still become Ready: one whose pods cannot pull their
- * image or crash in a loop is reported at once.
- */
-async function shardSummary(kubeconfig: string, node: TestNode | undefined): Promise<void> {
-  const list = async () =>
-    (
-      JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
-        items: ShardStatus[];
-      }
-    ).items;
-  const ready = (s: ShardStatus) => s.status?.conditions?.find((c) => c.type === "Ready");
-  const problems = async (s: ShardStatus): Promise<PodProblems> =>
-    node ? podProblems(kubeconfig, node, s.metadata.namespace, s.metadata.name) : { text: "", stuck: true };
-  const deadline = Date.now() + (node ? 60_000 : 0);
-  let shards = await list();
-  for (;;) {
-    const pending = shards.filter((s) => ready(s)?.status !== "True");
-    const settled = await Promise.all(pending.map(async (s) => (await problems(s)).stuck));
-    if (settled.every(Boolean) || Date.now() >= deadline) break;
-    await sleep(2_000);
-    shards = await list();
-  }
-  say("McpShards:");
-  for (const s of shards) {
-    const c = ready(s);
+interface ShardLines {
+  /** "ns/name: Ready" or "ns/name: not Ready: why", by shard. */
+  readonly lines: Map<string, string>;
+  /** Every shard is Ready or stuck (its pods cannot pull or keep crashing): nothing left to wait for. */
+  readonly settled: boolean;
+}
+
+/** Which McpShards are Ready and why any is not, now. */
+async function shardLines(kubeconfig: string, node: TestNode | undefined): Promise<ShardLines> {
+  const { items } = JSON.parse(await kubectl(kubeconfig, ["get", "mcpshards", "-A", "-o", "json"])) as {
+    items: ShardStatus[];
+  };
+  const lines = new Map<string, string>();
+  let settled = true;
+  for (const s of items) {
+    const c = s.status?.conditions?.find((x) => x.type === "Ready");
     const id = `${s.metadata.namespace}/${s.metadata.name}`;
     if (c?.status === "True") {
-      say(`  ${id}: Ready`);
+      lines.set(id, `${id}: Ready`);
       continue;
     }
-    const why = [c?.reason, c?.message, (await problems(s)).text].filter((x) => x).join(" - ");
-    say(`  ${id}: not Ready: ${why || "no status yet"}${node ? "" : " (no node: run make testbin as root)"}`);
+    const pods = node
+      ? await podProblems(kubeconfig, node, s.metadata.namespace, s.metadata.name)
+      : { text: "", stuck: true };
+    settled &&= pods.stuck;
+    const why = [c?.reason, c?.message, pods.text].filter((x) => x).join(" - ");
+    lines.set(
+      id,
+      `${id}: not Ready: ${why || "no status yet"}${node ? "" : " (no node: run make testbin as root)"}`,
+    );
   }
+  return { lines, settled };
+}
+
+/** The McpShards as they are at READY: printed at once, not waited for (pods start in their own time). */
+async function shardSummary(kubeconfig: string, node: TestNode | undefined): Promise<Map<string, string>> {
+  const { lines } = await shardLines(kubeconfig, node);
+  say(`McpShards (at ${elapsed()}):`);
+  for (const line of lines.values()) say(`  ${line}`);
   say();
+  return lines;
+}
+
+/**
+ * After READY, with the node: a line for each McpShard whose state changes
+ * (a pod-backed shard going Ready, or the reason it cannot), for up to five
+ * minutes or until every shard is Ready or stuck.
+ */
+async function followShards(
+  kubeconfig: string,
+  node: TestNode,
+  shown: Map<string, string>,
+  stopped: AbortSignal,
+): Promise<void> {
+  const until = Date.now() + 5 * 60_000;
+  while (!stopped.aborted && Date.now() < until) {
+    await sleep(2_000);
+    if (stopped.aborted) return;
+    const { lines, settled } = await shardLines(kubeconfig, node).catch(() => ({
+      lines: new Map<string, string>(),
+      settled: false,
+    }));
+    for (const [id, line] of lines) {
+      if (shown.get(id) === line) continue;
+      shown.set(id, line);
+      say(`  ${line} (at ${elapsed()})`);
+    }
+    if (settled) return;
+  }
 }
 
 async function stop(stack: Stack): Promise<void> {
+  stack.stopped.abort();
   await stack.gatewayForward?.close();
   for (const child of [...stack.processes].reverse()) await child.stop(5_000);
   await stack.node?.stop();
@@ -438,14 +484,19 @@ async function stop(stack: Stack): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stack: Stack = { dir: await mkdtemp(join(tmpdir(), "shardgate-run-")), processes: [] };
+  const stack: Stack = {
+    dir: await mkdtemp(join(tmpdir(), "shardgate-run-")),
+    processes: [],
+    stopped: new AbortController(),
+  };
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string, code: number) => {
     if (stopping) return;
     say(`\n${signal}: stopping...`);
+    const stopStarted = Date.now();
     stopping = stop(stack).then(
       () => {
-        say("stopped.");
+        say(`stopped. (${elapsed(stopStarted)})`);
         process.exit(code);
       },
       (error: unknown) => {

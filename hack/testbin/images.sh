@@ -18,6 +18,9 @@
 #              official image from Debian packages (debootstrap) + the npm package node@$NODE_VERSION,
 #              so the project's real Dockerfile builds unchanged with --pull=never. Not imported.
 #   shardgate  docker.io/library/shardgate:test      the real Dockerfile
+#   scaffold   registry.home.arpa/demo:0.1.0          what `shardgate new-shard demo` writes, built by its own
+#              Dockerfile after the steps of its README (the kit copied to vendor/shardgate); the
+#              name is the one its mcpshard.yaml gives, so that manifest runs unchanged
 #   coredns    docker.io/library/coredns:test        the addons build's slim CoreDNS
 #   traefik    docker.io/library/traefik:test        the testbin's Traefik
 #   kube-router docker.io/library/kube-router:test   not an image: run on the node directly (see harness)
@@ -54,15 +57,18 @@ key[hello]=$(hash_text "$(hash_paths "$here/images" hello)" "$go_version")
 key[node-base]=$(hash_text "bookworm-minbase node@${NODE_IMAGE_VERSION} npm@${NPM_IMAGE_VERSION} v1")
 key[shardgate]=$(hash_text "${key[node-base]}" "$(hash_paths "$repo" Dockerfile .dockerignore package.json \
   package-lock.json tsconfig.json tsconfig.build.json src crds templates)")
+# The scaffold vendors the whole checkout, but only these inputs change what runs.
+key[scaffold]=$(hash_text "${key[shardgate]}" scaffold v1)
 key[coredns]=$ADDONS_KEY
 key[traefik]=$(hash_text "$TRAEFIK_VERSION")
 name[pause]=registry.k8s.io/pause:3.10
 name[hello]=docker.io/library/hello:test
 name[node-base]=docker.io/library/node:24-bookworm-slim
 name[shardgate]=docker.io/library/shardgate:test
+name[scaffold]=registry.home.arpa/demo:0.1.0
 name[coredns]=docker.io/library/coredns:test
 name[traefik]=docker.io/library/traefik:test
-keys=(pause hello node-base shardgate coredns traefik)
+keys=(pause hello node-base shardgate scaffold coredns traefik)
 
 dir_of() { echo "$cache/$1-${key[$1]}"; }
 
@@ -132,18 +138,37 @@ ensure_base_in_storage() {
 
 build_shardgate() {
   ensure_base_in_storage
-  # This machine's egress may present its own CA (the host's npm trusts it through
-  # the system bundle): hand the bundle and an npmrc naming it to the RUN steps
-  # only (-v), so neither lands in an image layer.
+  # --format docker keeps HEALTHCHECK; --network=host so npm ci reaches the registry
+  # without buildah making a bridge (and iptables rules) on the host.
+  # shellcheck disable=SC2046 # word splitting of the -v pairs is wanted
+  "${B[@]}" bud -q --pull=never --network=host --format docker --layers --force-rm $(bud_npm_args "$1") \
+    -t "${name[shardgate]}" -f "$repo/Dockerfile" "$repo" >"$1/bud.log" 2>&1 ||
+    { tail -30 "$1/bud.log" >&2; return 1; }
+}
+
+# npm inside `buildah bud` RUN steps: the host's CA bundle and registry, bound in,
+# never in a layer (this machine's egress may present its own CA). Writes $1/npmrc.
+bud_npm_args() {
   local ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
   printf 'cafile=/etc/ssl/certs/ca-certificates.crt\nregistry=%s\n' \
     "$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)" > "$1/npmrc"
-  # --format docker keeps HEALTHCHECK; --network=host so npm ci reaches the registry
-  # without buildah making a bridge (and iptables rules) on the host.
-  "${B[@]}" bud -q --pull=never --network=host --format docker --layers --force-rm \
-    -v "$ca:/etc/ssl/certs/ca-certificates.crt:ro" -v "$1/npmrc:/usr/local/etc/npmrc:ro" \
-    -t "${name[shardgate]}" -f "$repo/Dockerfile" "$repo" >"$1/bud.log" 2>&1 ||
+  echo "-v" "$ca:/etc/ssl/certs/ca-certificates.crt:ro" "-v" "$1/npmrc:/usr/local/etc/npmrc:ro"
+}
+
+build_scaffold() {
+  ensure_base_in_storage
+  local project=$1/demo
+  # As a user would: scaffold, then the README's "Container image" steps.
+  "$("$repo/hack/node.sh")" "$repo/src/cli.ts" new-shard demo --dir "$project" >"$1/scaffold.log" 2>&1 ||
+    { cat "$1/scaffold.log" >&2; return 1; }
+  mkdir -p "$project/vendor/shardgate"
+  tar -C "$repo" --exclude=./node_modules --exclude=./.git -cf - . | tar -C "$project/vendor/shardgate" -xf -
+  (cd "$project" && npm pkg set dependencies.shardgate=file:vendor/shardgate)
+  # shellcheck disable=SC2046 # word splitting of the -v pairs is wanted
+  "${B[@]}" bud -q --pull=never --network=host --format docker --layers --force-rm $(bud_npm_args "$1") \
+    -t "${name[scaffold]}" -f "$project/Dockerfile" "$project" >"$1/bud.log" 2>&1 ||
     { tail -30 "$1/bud.log" >&2; return 1; }
+  rm -rf "$project"
 }
 
 addons_bin() { echo "$testbin/addons-$ADDONS_KEY/$1"; }

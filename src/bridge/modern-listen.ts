@@ -106,14 +106,3 @@ export class ChildListen {
     };
   }
 }
-
-/** The resource URIs a `subscriptions/listen` request body asks to hear about. */
-export function listenedUris(body: unknown): readonly string[] {
-  const message = body as {
-    method?: unknown;
-    params?: { notifications?: { resourceSubscriptions?: unknown } };
-  };
-  if (message?.method !== "subscriptions/listen") return [];
-  const uris = message.params?.notifications?.resourceSubscriptions;
-  return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === "string") : [];
-}

@@ -41,7 +41,8 @@ import {
 } from "@modelcontextprotocol/server";
 import type { ChildCommand } from "./child.ts";
 import { ModernChild } from "./modern-child.ts";
-import { ChildListen, listenedUris } from "./modern-listen.ts";
+import { listenedUris } from "../net/listen.ts";
+import { ChildListen } from "./modern-listen.ts";
 
 export const MODERN_VERSION = "2026-07-28";
 

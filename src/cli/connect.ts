@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Logger } from "../log.ts";
-import { addConfigOptions, resolveConfig } from "../config/index.ts";
+import { addConfigOptions, ConfigError, resolveConfig } from "../config/index.ts";
+import { messageOf } from "../util/message.ts";
 import { connectConfigSchema, type ConnectConfig } from "../connect/config.ts";
 
 export function register(program: Command): void {
@@ -40,15 +41,23 @@ async function run(gatewayUrl: string, config: ConnectConfig, logger: Logger): P
       import("../util/index.ts"),
       import("../connect/oauth/index.ts"),
     ]);
-  const url = gatewayEndpoint(gatewayUrl);
-  const apiKey = await readApiKey(config.apiKey, config.apiKeyFile);
+  // A bad URL or key source is a setting's fault: exit 2 with the message, like every other setting.
+  const [url, apiKey] = await Promise.all([
+    asConfigError(async () => gatewayEndpoint(gatewayUrl)),
+    asConfigError(() => readApiKey(config.apiKey, config.apiKeyFile)),
+  ]);
   const login = oauth.oauthLogin(url, config, logger);
   if (config.logout) {
     await login.logout();
     return;
   }
   if (config.login) {
-    await login.login();
+    try {
+      await login.login();
+    } catch (error) {
+      logger.error({ err: messageOf(error), cause: messageOf((error as Error).cause ?? "") }, "login failed");
+      process.exit(1);
+    }
     logger.info("logged in; tokens cached");
     return;
   }
@@ -69,4 +78,12 @@ async function run(gatewayUrl: string, config: ConnectConfig, logger: Logger): P
   exitOnStopSignals(() => running.stop(), logger);
   await running.done;
   process.exit(0);
+}
+
+async function asConfigError<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new ConfigError(messageOf(error), { cause: error });
+  }
 }

@@ -10,6 +10,8 @@ export function register(program: Command): void {
     );
   addConfigOptions(command, gatewayConfigSchema).action(async (flags: Record<string, unknown>) => {
     const config = resolveConfig(gatewayConfigSchema, flags);
+    // Before the gateway's modules load: may restart this process with bounded heap flags.
+    (await import("../gateway/heap.ts")).boundGatewayHeap();
     const { runGateway } = await import("../gateway/run.ts");
     await runGateway(config);
   });

@@ -51,11 +51,22 @@ export function register(program: Command): void {
     );
   addConfigOptions(watchman, watchmanCommandSchema).action(async (flags: Record<string, unknown>) => {
     const { host, port, ...config } = resolveConfig(watchmanCommandSchema, flags);
-    const [{ createWatchmanShard }, { runShard }] = await Promise.all([
+    const [{ createWatchmanShard }, { runShard }, { DockerHostError }] = await Promise.all([
       import("../shards/watchman/index.ts"),
       import("../shard-kit/index.ts"),
+      import("../shards/watchman/docker/index.ts"),
     ]);
-    await runShard(createWatchmanShard(config), {
+    let shard;
+    try {
+      shard = createWatchmanShard(config);
+    } catch (error) {
+      // A refused Docker endpoint is a setting to change, not a crash: say so like a bad flag.
+      if (!(error instanceof DockerHostError)) throw error;
+      process.stderr.write(`shardgate shard watchman: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await runShard(shard, {
       ...(host !== undefined ? { host } : {}),
       ...(port !== undefined ? { port } : {}),
     });

@@ -201,7 +201,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     downGraceMs: options.downGraceMs,
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
-    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri),
+    onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri, modern.notify),
   });
   const drain = new Drain();
   const calls = new GatewayCalls({
@@ -230,10 +230,16 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     logLevels,
     subscriptions,
   });
-  const modern = modernEndpoint({ dispatcher, serverInfo: { name: "shardgate-gateway", version }, logger });
+  const upstreamOf = (shard: string) => catalogue.upstream(shard);
+  const modern = modernEndpoint({
+    dispatcher,
+    serverInfo: { name: "shardgate-gateway", version },
+    logger,
+    listen: (uris, principal) => subscriptions.listen(uris, principal, catalogue.catalogue, upstreamOf),
+  });
   /** A session ended (DELETE): what this replica holds for it goes too. */
   const endSession = (session: string) => {
-    subscriptions.dropSession(session, (shard) => catalogue.upstream(shard));
+    subscriptions.dropSession(session, upstreamOf);
     logLevels.forget(session);
   };
 

@@ -39,17 +39,42 @@ describe("make run with the node", () => {
     console.log(
       `[e2e] make run with the node: READY after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
     );
-    const output = started.output();
-    const nodeDir = /\(node: (\/\S+)\)/.exec(output)?.[1];
+    const nodeDir = /\(node: (\/\S+)\)/.exec(started.output())?.[1];
     expect(nodeDir, "run-local printed no node directory: it ran without the node").toBeDefined();
-    expect(output).toContain("examples/conformance: Ready");
-    // The examples that need the internet say why they are not Ready instead of holding READY back.
-    expect(output).toMatch(/examples\/fetch: not Ready: .*(ErrImagePull|ImagePullBackOff)/);
+    // READY does not wait for pods: it follows them with a line per change.
+    await waitFor(() => /examples\/conformance: Ready/.test(started.output()), { timeoutMs: 180_000 }).catch(
+      () => {
+        throw new Error("run-local never reported examples/conformance Ready");
+      },
+    );
+    // The examples that need the internet say why they are not Ready.
+    await waitFor(
+      () => /examples\/fetch: not Ready: .*(ErrImagePull|ImagePullBackOff)/.test(started.output()),
+      {
+        timeoutMs: 120_000,
+      },
+    ).catch(() => {
+      throw new Error("run-local never said why examples/fetch is not Ready");
+    });
+    console.log(
+      `[e2e] ${started
+        .output()
+        .split("\n")
+        .filter((l) => /examples\/conformance: Ready/.test(l))
+        .join(" | ")}`,
+    );
 
     const client = new Client({ name: "run-local-node", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(gatewayUrl)));
     try {
       const text = (r: Awaited<ReturnType<Client["callTool"]>>) => JSON.stringify(r.content);
+      await waitFor(
+        async () => (await client.listTools()).tools.some((t) => t.name === "local_test_simple_text"),
+        {
+          timeoutMs: 60_000,
+          message: "the gateway never listed local_test_simple_text",
+        },
+      );
       const pod = await client.callTool({ name: "local_test_simple_text", arguments: {} });
       expect(pod.isError, text(pod)).toBeFalsy();
       expect(text(pod)).toContain("This is a simple text response for testing.");

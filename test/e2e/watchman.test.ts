@@ -19,7 +19,16 @@ import { stringify } from "yaml";
 import { KubeApiError, KubeClient, RESOURCES, loadKubeConfig } from "../../src/kube/index.ts";
 import { watchmanNamespaceRules, watchmanNodeRules } from "../../src/shards/watchman/index.ts";
 import { binary, freePort, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
-import { forward, podLogs, secondsSince, type Forward } from "../harness/e2e.ts";
+import {
+  forward,
+  forwardService,
+  helmChart,
+  podLogs,
+  secondsSince,
+  waitShardReady,
+  type Forward,
+} from "../harness/e2e.ts";
+import { helm } from "../support/chart-helpers.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 
@@ -32,7 +41,7 @@ console.log("watchman-e2e start " + host);
 console.log("\\u001b[32mcoloured ok\\u001b[0m from " + host);
 console.log("connecting with token ${TOKEN}");
 let n = 0;
-setInterval(() => console.log("tick " + ++n + " from " + host), 1000);
+setInterval(() => console.log("tick " + ++n + " from " + host), 5000);
 `;
 const CRASH_LINE = "FATAL: database /data/app.db is locked (crash-e2e)";
 const CRASHER = `console.log("crasher starting"); console.error(${JSON.stringify(CRASH_LINE)}); process.exit(3);`;
@@ -251,7 +260,8 @@ describe("the Watchman shard on a real node, through the gateway", () => {
   });
 
   it("tails a Deployment's two pods: known lines, ISO 8601 stamps, ANSI stripped, the token redacted", async () => {
-    const result = await call("tail_logs", { target: "deployment/greeter", namespace: ns.name, lines: 20 });
+    // A tick every 5 s: 100 lines reach back to the start lines for the whole run.
+    const result = await call("tail_logs", { target: "deployment/greeter", namespace: ns.name, lines: 100 });
     expect(result.isError, textOf(result)).toBeFalsy();
     const logs = result.structuredContent?.logs as {
       pod: string;
@@ -580,4 +590,66 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       `[e2e] diagnose surfaced: ${search.matches[0]?.timestamp} ${search.matches[0]?.pod}: ${GITEA_LINE}`,
     );
   });
+});
+
+describe("the chart's Watchman McpShard, in a pod with the chart's ServiceAccount and Role", () => {
+  const release = `wm${Math.random().toString(36).slice(2, 7)}`;
+  const install = useNamespace("e2e-watchman-chart");
+  let gatewayForward: Forward | undefined;
+  let chartClient: Client | undefined;
+
+  afterAll(async () => {
+    await chartClient?.close().catch(() => undefined);
+    await gatewayForward?.close();
+    await helm([
+      "uninstall",
+      release,
+      "--kubeconfig",
+      kubeconfigPath(),
+      "--namespace",
+      install.name,
+      "--wait",
+    ]);
+  });
+
+  it("is reconciled into a Ready pod whose tools read the listed namespace through the gateway", async () => {
+    onTestFailed(async () =>
+      console.log(await podLogs(install.name, "app.kubernetes.io/instance=" + release)),
+    );
+    const start = Date.now();
+    await helmChart("install", release, install.name, [
+      "traefikShard.enabled=false",
+      "watchmanShard.enabled=true",
+      `watchmanShard.namespaces={${ns.name}}`,
+    ]);
+    const ready = await waitShardReady(install.name, "watchman");
+    console.log(
+      `[e2e] chart install -> McpShard watchman Ready: ${secondsSince(start)} s (${ready} s waiting)`,
+    );
+    gatewayForward = await forwardService(install.name, `${release}-shardgate-gateway`);
+    chartClient = new Client({ name: "e2e-watchman-chart", version: "1.0.0" });
+    await chartClient.connect(new StreamableHTTPClientTransport(new URL(`${gatewayForward.url}/mcp`)));
+    const result = await waitFor(
+      async () => {
+        const r = (await chartClient!.callTool({
+          name: "watchman_tail_logs",
+          arguments: { target: "deployment/greeter", lines: 5 },
+        })) as Call;
+        return r.isError ? undefined : r;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 2_000,
+        message: "watchman_tail_logs never answered through the chart's gateway",
+      },
+    );
+    // The chart's only namespace is the default target namespace; both pods answer.
+    expect((result.structuredContent?.logs as unknown[]).length).toBe(2);
+    const refused = (await chartClient.callTool({
+      name: "watchman_tail_logs",
+      arguments: { target: "crasher", namespace: other.name },
+    })) as Call;
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(`it may read: ${ns.name}`);
+  }, 360_000);
 });

@@ -8,12 +8,28 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { CHART_DIR, helm, type HelmResult } from "../support/chart-helpers.ts";
 import { applyMcpShard, kubeconfigPath, kubectl, waitFor } from "./index.ts";
-import { containerLog, forwardIntoNode, type Forward, type NodeHandle } from "./node.ts";
+import {
+  containerLog,
+  forwardIntoNode,
+  imageTars,
+  importImage,
+  type Forward,
+  type NodeHandle,
+} from "./node.ts";
 
 export type { Forward } from "./node.ts";
 
 function node(): NodeHandle {
   return { dir: inject("nodeDir"), holderPid: inject("nodeHolderPid") };
+}
+
+/** Imports an image the node did not import at its start (images.sh name); returns the seconds it took. */
+export async function importNodeImage(name: string): Promise<string> {
+  const start = Date.now();
+  const tar = (await imageTars([name]))[name];
+  if (!tar) throw new Error(`image ${name} is not built: run \`make testbin\``);
+  await importImage(node(), tar);
+  return secondsSince(start);
 }
 
 /** 127.0.0.1:<port> here, forwarded to host:port as the node sees it (a Service's ClusterIP). */

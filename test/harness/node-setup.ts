@@ -33,7 +33,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   log(`[node] control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   let node;
   try {
-    node = await startNode({ controlPlane: cp, log });
+    // The scaffold image (600 MB) is imported by the one test that runs it (importImage in e2e.ts).
+    node = await startNode({ controlPlane: cp, log, images: ["hello", "shardgate", "traefik"] });
   } catch (err) {
     await cp.stop();
     throw err;

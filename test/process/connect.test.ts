@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { LATEST_PROTOCOL_VERSION, type Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../harness/net.ts";
-import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { runCli, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import {
   childOf,
   exitCode,
@@ -44,6 +44,20 @@ function slowCallStarted(shard: TestShard): () => Promise<unknown> {
   return () =>
     eventually(() => shard.calls.filter((c) => c === "slow").length > before, "the call reached the shard");
 }
+
+describe("shardgate connect settings", () => {
+  it("stops with status 2 and a message for a bad gateway URL or two key sources", () => {
+    const ftp = runCli(["connect", "ftp://mcp.example.lan"]);
+    expect(ftp.status).toBe(2);
+    expect(ftp.stderr).toContain("only http and https");
+    const both = runCli(["connect", "https://mcp.example.lan", "--api-key-file", "/nonexistent"], {
+      SHARDGATE_API_KEY: "k-123",
+    });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("keep one");
+    expect(both.stdout).toBe("");
+  });
+});
 
 describe("shardgate connect (API key)", () => {
   let dir: string;
@@ -136,7 +150,7 @@ describe("shardgate connect (API key)", () => {
     expect(names.some((n) => n.startsWith("desk_late_"))).toBe(true);
   });
 
-  it("serves a 2026-07-28 stdio client statelessly through the same connector", async () => {
+  it("serves a 2026-07-28 stdio client statelessly through the same connector (calls, progress, cancellation)", async () => {
     const { client } = await connected(undefined, undefined, { versionNegotiation: { mode: "auto" } });
     expect(client.getProtocolEra()).toBe("modern");
     expect(textOf(await client.callTool({ name: "desk_echo", arguments: { text: "modern" } }))).toBe(
@@ -148,6 +162,15 @@ describe("shardgate connect (API key)", () => {
       { onprogress: (p) => progress.push(p.progress) },
     );
     expect(progress).toEqual([1, 2, 3, 4]);
+    // 2026-07-28 cancels by closing the request's stream: the connector closes its POST, the gateway cancels.
+    const before = shard.cancelled.length;
+    const started = slowCallStarted(shard);
+    const abort = new AbortController();
+    const call = client.callTool({ name: "desk_slow", arguments: { ms: 20_000 } }, { signal: abort.signal });
+    await started();
+    abort.abort("stop");
+    await expect(call).rejects.toThrow();
+    await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
   });
 
   it("passes the client's cancellation through to the shard", async () => {

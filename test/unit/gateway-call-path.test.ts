@@ -1,7 +1,8 @@
 /**
  * The gateway's per-call bookkeeping made cheap (issue 15) without losing
- * anything: the sampled "tool call" log line, the batched activity writes and
- * the classification of 2025-era requests without the SDK's classifier.
+ * anything: the sampled "tool call" log line, the batched activity writes, the
+ * classification of 2025-era requests without the SDK's classifier, and when
+ * the CLI bounds the gateway's heap.
  */
 import { Writable } from "node:stream";
 import { classifyInboundRequest } from "@modelcontextprotocol/server";
@@ -12,6 +13,9 @@ import { ActivityLog, type NewActivityEntry } from "../../src/gateway/activity.t
 import type { ActivityEntry, ActivityStore } from "../../src/gateway/activity-store/types.ts";
 import { SqliteActivityStore } from "../../src/gateway/activity-store/sqlite.ts";
 import { CallLog, type CallLine } from "../../src/gateway/call-log.ts";
+import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { callToolResult, isPlainTextResult } from "../../src/gateway/upstream/call-result.ts";
+import { HEAP_FLAGS, heapFlags, heapSizedAlready } from "../../src/gateway/heap.ts";
 import { isModernRequest } from "../../src/gateway/mcp/modern.ts";
 
 function capture(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
@@ -185,4 +189,46 @@ describe("which era a POST /mcp is", () => {
     });
     expect(isModernRequest(request(headers), body)).toBe(sdk.kind !== "legacy");
   });
+});
+
+describe("the gateway's heap sizing", () => {
+  it("re-executes with its flags only when nobody sized the heap", () => {
+    expect(heapSizedAlready([], "")).toBe(false);
+    expect(heapSizedAlready(["--enable-source-maps"], "--no-warnings")).toBe(false);
+    expect(heapSizedAlready([...HEAP_FLAGS], "")).toBe(true); // after our own exec
+    expect(heapSizedAlready(["--max_semi_space_size=32"], "")).toBe(true);
+    expect(heapSizedAlready([], "--max-semi-space-size=64 --max-old-space-size=512")).toBe(true);
+    expect(heapSizedAlready([], "--heap-growing-percent=100")).toBe(true);
+    expect(heapFlags(undefined)).toEqual(HEAP_FLAGS);
+    expect(heapFlags("default")).toEqual([]);
+    expect(heapFlags("8/50")).toEqual(["--max-semi-space-size=8", "--heap-growing-percent=50"]);
+    expect(() => heapFlags("big")).toThrow(/SHARDGATE_GATEWAY_HEAP must be/);
+  });
+});
+
+describe("a shard's tools/call result, checked once and cheaply", () => {
+  const results: [string, unknown, boolean][] = [
+    ["text", { content: [{ type: "text", text: "hi" }] }, true],
+    ["error", { content: [{ type: "text", text: "no" }], isError: true }, true],
+    ["structured", { content: [], structuredContent: { sum: 3 } }, true],
+    ["extra key", { content: [{ type: "text", text: "hi" }], ttlMs: 0 }, true],
+    ["annotations", { content: [{ type: "text", text: "hi", annotations: { priority: 1 } }] }, false],
+    ["image", { content: [{ type: "image", data: "AAAA", mimeType: "image/png" }] }, false],
+    ["_meta", { content: [], _meta: { a: 1 } }, false],
+    ["no content", {}, false],
+    ["bad text", { content: [{ type: "text", text: 3 }] }, false],
+    ["bad isError", { content: [], isError: "yes" }, false],
+  ];
+  it.each(results)(
+    "%s: shortcut %s, and always the SDK schema's verdict and value",
+    (_name, value, short) => {
+      expect(isPlainTextResult(value)).toBe(short);
+      const sdk = CallToolResultSchema.safeParse(value);
+      const ours = callToolResult.safeParse(value);
+      expect(ours.success).toBe(sdk.success);
+      if (sdk.success && ours.success) expect(ours.data).toEqual(sdk.data);
+      if (sdk.success) expect(callToolResult.parse(value)).toEqual(sdk.data);
+      else expect(() => callToolResult.parse(value)).toThrow();
+    },
+  );
 });

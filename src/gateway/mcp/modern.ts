@@ -28,6 +28,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../../log.ts";
+import { listenedUris } from "../../net/listen.ts";
 import type { Principal } from "../auth/index.ts";
 import { ABILITY, abilitiesOf, abilityFor } from "./client-requests.ts";
 import {
@@ -121,6 +122,12 @@ export interface ModernOptions {
   readonly logger: Logger;
   /** How long a call waiting for the client's input is kept. @default 300000 */
   readonly inputWaitMs?: number;
+  /**
+   * A listen stream names resource URIs: subscribe them upstream (resolving
+   * once done; throws to refuse the listen) and return what ends that.
+   * @default resource subscriptions of listen streams are not relayed
+   */
+  readonly listen?: (uris: readonly string[], principal: Principal) => Promise<() => void>;
 }
 
 export interface ModernEndpoint {
@@ -289,6 +296,16 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     async serve(request, reply, principal, body) {
       const fast = fastRequest(request.method, request.headers, body);
       if (fast) return serveFast(fast, reply, principal);
+      const uris = options.listen ? listenedUris(body) : [];
+      if (uris.length > 0) {
+        try {
+          reply.raw.once("close", await options.listen!(uris, principal));
+        } catch (caught) {
+          const { status, error } = fastError(caught);
+          const id = (body as { id?: unknown }).id ?? null;
+          return reply.code(status).send({ jsonrpc: "2.0", id, error });
+        }
+      }
       reply.hijack();
       await principals.run(principal, () => node(request.raw, reply.raw, body));
       return reply;

@@ -5,16 +5,28 @@
  * the replica that received them (the upstream subscription is that replica's
  * session with the shard), so the client's GET stream must be open on the same
  * replica: session affinity, as for legacy SSE (ARCHITECTURE.md).
+ *
+ * A 2026-07-28 client's `subscriptions/listen` that names resource URIs holds
+ * the same upstream subscriptions, as a listener of its own, for as long as
+ * its stream is open; the SDK's listen router then gives each update only to
+ * the streams whose filter names that URI.
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Principal } from "../auth.ts";
+import { resourceShard, type Catalogue } from "../catalogue/build.ts";
+import { GatewayError } from "../errors.ts";
 
 export interface SubscriptionUpstream {
   subscribe(uri: string): Promise<void>;
   unsubscribe(uri: string): Promise<void>;
 }
 
+/** Listeners are kept beside sessions under a prefix no session nonce has. */
+const LISTENER = "listen\u0000";
+
 export class Subscriptions {
-  /** "shard\0uri" → subscribed session nonces. */
+  #listeners = 0;
+  /** "shard\0uri" → subscribed session nonces (and listeners). */
   #sessions = new Map<string, Set<string>>();
   #send: (session: string, message: JSONRPCMessage) => void;
 
@@ -69,15 +81,47 @@ export class Subscriptions {
     }
   }
 
-  updated(shard: string, uri: string): void {
+  /**
+   * A 2026-07-28 listen stream for `uris`: each is subscribed upstream (at
+   * the shard that serves it) before this resolves; the returned function
+   * ends them all (when the stream closes). A URI the key may not read reads
+   * like an unknown one, and refuses the whole listen.
+   */
+  async listen(
+    uris: readonly string[],
+    principal: Principal,
+    catalogue: Catalogue,
+    upstreamOf: (shard: string) => SubscriptionUpstream | undefined,
+  ): Promise<() => void> {
+    const targets = uris.map((uri) => {
+      const shard = principal.mayReadResource(uri) ? resourceShard(catalogue, uri) : undefined;
+      const upstream = shard === undefined ? undefined : upstreamOf(shard);
+      if (shard === undefined || !upstream)
+        throw new GatewayError("invalidParams", `subscriptions/listen: unknown resource: ${uri}`);
+      return { shard, uri, upstream };
+    });
+    const listener = `${LISTENER}${++this.#listeners}`;
+    const end = () => this.dropSession(listener, upstreamOf);
+    try {
+      await Promise.all(targets.map((t) => this.subscribe(listener, t.shard, t.uri, t.upstream)));
+    } catch (error) {
+      end();
+      throw error;
+    }
+    return end;
+  }
+
+  /** A shard says `uri` changed: to the sessions subscribed, and to `listeners` if a listen stream asked. */
+  updated(shard: string, uri: string, listeners?: { resourceUpdated(uri: string): void }): void {
     const sessions = this.#sessions.get(`${shard}\u0000${uri}`);
     if (!sessions) return;
+    if (listeners && [...sessions].some((s) => s.startsWith(LISTENER))) listeners.resourceUpdated(uri);
     const message: JSONRPCMessage = {
       jsonrpc: "2.0",
       method: "notifications/resources/updated",
       params: { uri },
     };
-    for (const s of sessions) this.#send(s, message);
+    for (const s of sessions) if (!s.startsWith(LISTENER)) this.#send(s, message);
   }
 
   count(): number {

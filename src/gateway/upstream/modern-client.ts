@@ -156,6 +156,81 @@ export class ModernShardClient {
     await this.#agent.close().catch(() => undefined);
   }
 
+  /**
+   * A `subscriptions/listen` stream with `filter`: each change the shard
+   * announces goes to `onNotification`. Resolves once the shard acknowledged
+   * the filter; `ended` settles when the stream ends (the shard closed it,
+   * the connection broke, or `signal` aborted).
+   */
+  async listen(
+    filter: Record<string, unknown>,
+    onNotification: (method: string, params: Record<string, unknown>) => void,
+    signal: AbortSignal,
+  ): Promise<{ ended: Promise<void> }> {
+    const id = `listen-${this.#nextId++}`;
+    const body = {
+      jsonrpc: "2.0",
+      id,
+      method: "subscriptions/listen",
+      params: this.#envelope({ notifications: filter }),
+    };
+    let response;
+    try {
+      response = await request(this.#opts.url, {
+        method: "POST",
+        dispatcher: this.#agent,
+        headers: this.#headers("subscriptions/listen", {}),
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      throw new UpstreamConnectionError(`subscriptions/listen failed: ${messageOf(error)}`, { cause: error });
+    }
+    if (!String(response.headers["content-type"] ?? "").includes("text/event-stream")) {
+      const answer = await this.#readJson(response.body, response.statusCode, MAX_MESSAGE_BYTES);
+      const error = answer.error as { code: number; message: string } | undefined;
+      throw new McpError(
+        error?.code ?? CODES.upstream.code,
+        `subscriptions/listen: ${error?.message ?? "no stream"}`,
+      );
+    }
+    let acknowledged!: () => void;
+    const ack = new Promise<void>((resolve) => (acknowledged = resolve));
+    const parser = new SseParser({
+      maxEventBytes: MAX_MESSAGE_BYTES,
+      onOversize: () => response.body.destroy(),
+      onEvent: (event) => {
+        if (!event.data) return;
+        const message = JSON.parse(event.data) as { method?: string; params?: Record<string, unknown> };
+        if (message.method === "notifications/subscriptions/acknowledged") acknowledged();
+        else if (message.method) onNotification(message.method, message.params ?? {});
+      },
+    });
+    const ended = (async () => {
+      try {
+        for await (const chunk of response.body) parser.push(chunk as Buffer);
+      } catch {
+        // Aborted or cut: the caller decides whether to listen again.
+      } finally {
+        acknowledged();
+      }
+    })();
+    await ack;
+    return { ended };
+  }
+
+  /** The `_meta` envelope of the gateway's own requests. */
+  #envelope(params: Record<string, unknown>): Record<string, unknown> {
+    return {
+      ...params,
+      _meta: {
+        [`${META}protocolVersion`]: MODERN_VERSION,
+        [`${META}clientInfo`]: this.#opts.clientInfo,
+        [`${META}clientCapabilities`]: this.#opts.capabilities,
+      },
+    };
+  }
+
   #headers(method: string, params: Record<string, unknown>): Record<string, string> {
     const name =
       typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;

@@ -136,11 +136,6 @@ export class RequestRunner {
     const side = this.#conn.modernSide;
     const target = modern && side ? side : client;
     if (!(target instanceof ModernShardClient)) return target.request({ method, params }, schema as never, o);
-    if (method === "resources/subscribe" || method === "resources/unsubscribe")
-      throw new McpError(
-        CODES.methodNotFound.code,
-        `shard ${this.#conn.target.key} speaks only 2026-07-28, which has no ${method} (subscriptions/listen is not relayed yet)`,
-      );
     const result = await target.request(method, params, {
       signal: o.signal,
       onprogress: o.onprogress as ((p: Record<string, unknown>) => void) | undefined,

@@ -7,7 +7,6 @@
  * file is the surface the catalogue and the calls use.
  */
 import {
-  CallToolResultSchema,
   CompleteResultSchema,
   GetPromptResultSchema,
   ListPromptsResultSchema,
@@ -23,6 +22,7 @@ import {
 import { CALLER_IDENTITY_META } from "../../api/index.ts";
 import { GatewayError } from "../errors.ts";
 import type { ShardTarget } from "../registry/types.ts";
+import { callToolResult } from "./call-result.ts";
 import { ShardConnection } from "./connection.ts";
 import { RequestRunner } from "./request.ts";
 import { UpstreamSubscriptions } from "./subscriptions.ts";
@@ -53,7 +53,7 @@ export class Upstream {
       options.onListChanged("all");
     });
     this.#runner = new RequestRunner(this.#conn, options.logger);
-    this.#subscriptions = new UpstreamSubscriptions(this.#runner, options.logger, options.target.key);
+    this.#subscriptions = new UpstreamSubscriptions(this.#runner, this.#conn, options);
   }
 
   get state(): UpstreamState {
@@ -85,6 +85,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
+    this.#subscriptions.close();
     await this.#conn.close();
   }
 
@@ -147,7 +148,7 @@ export class Upstream {
     options: CallOptions = {},
   ): Promise<CallToolResult> {
     const label = `tool ${options.displayName ?? name}`;
-    return this.#answer(label, "tools/call", { name, arguments: args }, CallToolResultSchema, options);
+    return this.#answer(label, "tools/call", { name, arguments: args }, callToolResult, options);
   }
 
   async readResource(uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {

@@ -5,16 +5,11 @@
  * user's Service of the same name is refused. Uses get, create, update and
  * delete only, the verbs the shard already needs for IngressRoutes.
  */
-import {
-  isNotFound,
-  RESOURCES,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../../kube/index.ts";
+import { isNotFound, RESOURCES, type KubeObject, type ResourceType } from "../../kube/index.ts";
 import type { BackendObjects, EndpointSliceObject, ServiceObject } from "./backend-service.ts";
 import { ownedBy } from "./backend-service.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
+import { isManaged, NamespacedStore } from "./namespaced-store.ts";
 import { Refusal } from "./refusal.ts";
 
 export class BackendServiceOwnershipError extends Refusal {
@@ -31,32 +26,12 @@ const ENDPOINT_SLICE: ResourceType = {
 
 type Stored = KubeObject;
 
-function isManaged(obj: Stored | undefined): boolean {
-  return obj?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
-}
-
-export class BackendServiceStore {
-  readonly namespace: string;
-  readonly #client: KubeClient;
-
-  constructor(client: KubeClient, namespace: string) {
-    this.namespace = namespace;
-    this.#client = client;
-  }
-
-  async #find(type: ResourceType, name: string): Promise<Stored | undefined> {
-    try {
-      return await this.#client.find(type, this.namespace, name);
-    } catch (error) {
-      throw new Error(`reading ${type.kind} ${this.namespace}/${name} failed`, { cause: error });
-    }
-  }
-
+export class BackendServiceStore extends NamespacedStore {
   async #read(route: string): Promise<{ service?: Stored; slice?: Stored }> {
     const name = objectName(route);
     const [service, slice] = await Promise.all([
-      this.#find(RESOURCES.service, name),
-      this.#find(ENDPOINT_SLICE, name),
+      this.find(RESOURCES.service, name),
+      this.find(ENDPOINT_SLICE, name),
     ]);
     return { service, slice };
   }
@@ -64,16 +39,16 @@ export class BackendServiceStore {
   /** Creates `wanted`, or replaces `existing` at its resourceVersion (fails instead of clobbering a concurrent change). */
   async #write(type: ResourceType, wanted: Stored, existing: Stored | undefined): Promise<void> {
     if (!existing) {
-      await this.#client.create(type, wanted);
+      await this.client.create(type, wanted);
       return;
     }
     const metadata = { ...wanted.metadata, resourceVersion: existing.metadata?.resourceVersion };
-    await this.#client.replace(type, { ...wanted, metadata });
+    await this.client.replace(type, { ...wanted, metadata });
   }
 
   async #delete(type: ResourceType, name: string): Promise<void> {
     try {
-      await this.#client.delete(type, this.namespace, name);
+      await this.client.delete(type, this.namespace, name);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }

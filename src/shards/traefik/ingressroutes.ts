@@ -3,14 +3,9 @@
  * means labelled `app.kubernetes.io/managed-by: shardgate`; anything else with
  * the same name is refused, never updated or deleted.
  */
-import {
-  isNotFound,
-  resourcePath,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../../kube/index.ts";
+import { isNotFound, resourcePath, type KubeObject, type ResourceType } from "../../kube/index.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, objectName } from "./naming.ts";
+import { isManaged, NamespacedStore } from "./namespaced-store.ts";
 import type { IngressRouteObject } from "./route-spec.ts";
 import { Refusal } from "./refusal.ts";
 
@@ -37,31 +32,11 @@ export interface StoredIngressRoute {
   readonly spec: { routes?: { match?: string }[] } & Record<string, unknown>;
 }
 
-function isManaged(obj: StoredIngressRoute): boolean {
-  return obj.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
-}
-
-export class IngressRouteStore {
-  readonly namespace: string;
-  readonly #client: KubeClient;
-
-  constructor(client: KubeClient, namespace: string) {
-    this.namespace = namespace;
-    this.#client = client;
-  }
-
-  async #get(name: string): Promise<StoredIngressRoute | undefined> {
-    try {
-      return await this.#client.find<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, this.namespace, name);
-    } catch (error) {
-      throw new Error(`reading IngressRoute ${this.namespace}/${name} failed`, { cause: error });
-    }
-  }
-
+export class IngressRouteStore extends NamespacedStore {
   /** The managed IngressRoute of `route`; throws when one exists that is not ours. */
   async read(route: string): Promise<StoredIngressRoute | undefined> {
     const name = objectName(route);
-    const existing = await this.#get(name);
+    const existing = await this.find<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, name);
     if (existing && !isManaged(existing)) {
       throw new IngressRouteOwnershipError(
         `IngressRoute ${this.namespace}/${name} exists but is not managed by shardgate (no ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} label)`,
@@ -87,10 +62,10 @@ export class IngressRouteStore {
         ...object,
         metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
       };
-      const stored = await this.#client.replace<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, body);
+      const stored = await this.client.replace<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, body);
       return { replaced: true, uid: stored.metadata.uid ?? "" };
     }
-    const stored = await this.#client.create<StoredIngressRoute & KubeObject>(
+    const stored = await this.client.create<StoredIngressRoute & KubeObject>(
       INGRESS_ROUTE,
       object as unknown as StoredIngressRoute & KubeObject,
     );
@@ -102,7 +77,7 @@ export class IngressRouteStore {
     if (!existing) return false;
     try {
       // The resourceVersion precondition: never delete a version we did not check for the label.
-      await this.#client.request(resourcePath(INGRESS_ROUTE, this.namespace, existing.metadata.name), {
+      await this.client.request(resourcePath(INGRESS_ROUTE, this.namespace, existing.metadata.name), {
         method: "DELETE",
         body: {
           apiVersion: "v1",
@@ -120,7 +95,7 @@ export class IngressRouteStore {
   }
 
   async list(): Promise<StoredIngressRoute[]> {
-    const res = await this.#client.list<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, {
+    const res = await this.client.list<StoredIngressRoute & KubeObject>(INGRESS_ROUTE, {
       namespace: this.namespace,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
     });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dockerBackendConfigSchema } from "./docker/config.ts";
 
 /** A comma-separated list flag ("apps, media") as a list of names; a list passes through (re-parsing). */
 const nameList = z
@@ -21,7 +22,7 @@ const nameList = z
  * Settings of the Watchman shard (flags of `shardgate shard watchman`, or
  * SHARDGATE_* variables). Limits bound what one call returns to a model.
  */
-export const watchmanShardConfigSchema = z.object({
+const baseSchema = z.object({
   backend: z
     .enum(["kubernetes", "docker"])
     .default("kubernetes")
@@ -89,4 +90,6 @@ export const watchmanShardConfigSchema = z.object({
     .default(1024 * 1024)
     .describe("most bytes of log text read from the source per container"),
 });
+/** The backend-neutral settings plus the Docker backend's own (docker/config.ts). */
+export const watchmanShardConfigSchema = baseSchema.extend(dockerBackendConfigSchema.shape);
 export type WatchmanShardConfig = z.infer<typeof watchmanShardConfigSchema>;

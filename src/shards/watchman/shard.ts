@@ -3,6 +3,7 @@ import { defineShard, type Shard } from "../../shard-kit/index.ts";
 import { readPackage } from "../../package-info.ts";
 import type { LogBackend } from "./backend.ts";
 import { watchmanShardConfigSchema, type WatchmanShardConfig } from "./config.ts";
+import { createDockerBackend } from "./docker/index.ts";
 import { KubernetesBackend } from "./kubernetes/index.ts";
 import { diagnosePrompt } from "./prompt.ts";
 import { watchmanTools } from "./tools.ts";
@@ -32,10 +33,7 @@ export function createWatchmanShard(
   const cfg = watchmanShardConfigSchema.parse(config);
   let backend = options.backend;
   if (!backend) {
-    if (cfg.backend === "docker") {
-      throw new Error("the docker backend is not built into this version yet (src/shards/watchman/docker/)");
-    }
-    backend = kubernetesBackend(cfg, options);
+    backend = cfg.backend === "docker" ? createDockerBackend(cfg) : kubernetesBackend(cfg, options);
   }
   const found = backend;
   return defineShard({

@@ -140,6 +140,11 @@ export class KubernetesBackend implements LogBackend {
       }
       for (const container of containers) {
         const source = { namespace, pod: pod.metadata.name, container };
+        const unstarted = notStarted(pod, container);
+        if (unstarted) {
+          notes.push(`${pod.metadata.name}/${container}: no log yet (${unstarted})`);
+          continue;
+        }
         try {
           const read = await this.#log(
             source,
@@ -264,6 +269,10 @@ export class KubernetesBackend implements LogBackend {
       }
     }
     const nodes = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => !!n))];
+    if (nodes.length === 0) {
+      notes.push("CPU/memory unavailable: no pod is on a node yet");
+      return { source: "none", byPod };
+    }
     try {
       for (const node of nodes) {
         const summary = await this.#client.request<Summary>(
@@ -291,6 +300,17 @@ export class KubernetesBackend implements LogBackend {
   async close(): Promise<void> {
     await this.#client.close();
   }
+}
+
+/** Why a container has no log to read yet (never started), or undefined when it has one. */
+function notStarted(pod: Pod, container: string): string | undefined {
+  if (!pod.spec?.nodeName) return `pod ${pod.status?.phase ?? "Pending"}, not on a node yet`;
+  const status = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ].find((s) => s.name === container);
+  if (status?.state?.running || status?.state?.terminated || status?.lastState?.terminated) return undefined;
+  return stateOf(status) === "unknown" ? "not started" : stateOf(status);
 }
 
 function usageError(error: unknown): string {
