@@ -12,7 +12,7 @@
  * the streams whose filter names that URI.
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import type { Principal } from "../auth.ts";
+import type { Principal } from "../auth/index.ts";
 import { resourceShard, type Catalogue } from "../catalogue/build.ts";
 import { GatewayError } from "../errors.ts";
 
