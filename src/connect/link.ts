@@ -210,7 +210,7 @@ export class GatewayLink {
         });
         return generation;
       } catch (error) {
-        const notDelivered = this.#notDelivered(error, generation);
+        const notDelivered = this.#notDelivered(error, message, generation);
         if (!notDelivered || this.#stop.signal.aborted || options.signal?.aborted) throw error;
         if (Date.now() >= deadline) {
           throw new GatewayUnreachableError(`${this.#options.url.origin}: ${notDelivered}`, { cause: error });
@@ -240,17 +240,21 @@ export class GatewayLink {
     }
   }
 
-  /** Why `error` proves the message did not reach the gateway, or undefined. */
-  #notDelivered(error: unknown, generation: number): string | undefined {
+  /**
+   * Why `error` proves the message did not reach the gateway (or the gateway
+   * refused it before doing anything), or undefined. A 502 or 504 from a proxy
+   * proves nothing (the gateway may have started the call), so it is not here.
+   */
+  #notDelivered(error: unknown, message: JSONRPCMessage, generation: number): string | undefined {
     const code = errorCode(error);
     if (code) return `connection failed (${code})`;
     if (!(error instanceof SdkHttpError)) return undefined;
-    // A 404 for a session we hold: the gateway no longer knows it (restarted with another secret, or expired).
-    if (error.status === 404 && this.#initialize && generation === this.#generation)
-      return "session not found";
-    if (error.status === 503) return "the gateway is draining (503)";
-    if (error.status === 502 || error.status === 504)
-      return `a proxy in front of the gateway answered ${error.status}`;
+    // A 404 for a session we hold: the gateway no longer knows it (restarted with another secret, or
+    // expired). A 404 for initialize itself is a wrong URL, not a lost session.
+    const sessionful =
+      this.#initialize !== undefined && !("method" in message && message.method === "initialize");
+    if (error.status === 404 && sessionful && generation === this.#generation) return "session not found";
+    if (error.status === 503) return "the gateway is draining or has no replica (503)";
     return undefined;
   }
 

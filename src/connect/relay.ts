@@ -68,6 +68,10 @@ export class Relay {
   #nextServerRequest = 1;
   #capabilities: Capabilities = {};
   #stopping = false;
+  #lastWasNotification = false;
+  readonly #pings = new Map<string, () => void>();
+  #nextPing = 1;
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(stdio: Transport, options: RelayOptions) {
     this.#stdio = stdio;
@@ -153,6 +157,8 @@ export class Relay {
 
   /** The client's answer to a request of the gateway. */
   #answer(message: JSONRPCMessage & { id?: RequestId }): void {
+    const ping = typeof message.id === "string" ? this.#pings.get(message.id) : undefined;
+    if (ping) return ping();
     const local = typeof message.id === "number" ? this.#serverRequests.get(message.id) : undefined;
     if (!local) return;
     this.#serverRequests.delete(message.id as number);
@@ -237,10 +243,44 @@ export class Relay {
     this.#send({ jsonrpc: "2.0", id, error });
   }
 
+  /**
+   * Writes to stdout in order. An answer that follows a notification waits
+   * for a `ping` round trip with the client first: the SDK clients run
+   * notification handlers a microtask after they read them but settle answers
+   * at once, so a progress notification read in the same stdout chunk as its
+   * call's answer finds its handler gone (all three progress notifications of
+   * a call were lost that way on a busy machine). The client answers the ping
+   * only after the handlers queued before it ran. At most 1 s, then the
+   * answer goes anyway (a client that does not answer pings).
+   */
   #send(message: JSONRPCMessage): void {
-    this.#stdio.send(message).catch((error: unknown) => {
-      this.#logger.debug({ err: messageOf(error) }, "stdio client gone; message dropped");
+    const settle =
+      this.#lastWasNotification && (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message));
+    this.#lastWasNotification = isJSONRPCNotification(message);
+    this.#writing = this.#writing
+      .then(async () => {
+        if (settle) await this.#pingClient();
+        await this.#stdio.send(message);
+      })
+      .catch((error: unknown) => {
+        this.#logger.debug({ err: messageOf(error) }, "stdio client gone; message dropped");
+      });
+  }
+
+  async #pingClient(): Promise<void> {
+    const id = `${PING_ID}${this.#nextPing++}`;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      this.#pings.set(id, resolve);
+      timer = setTimeout(resolve, 1_000);
     });
+    try {
+      await this.#stdio.send({ jsonrpc: "2.0", id, method: "ping" });
+      await answered;
+    } finally {
+      clearTimeout(timer);
+      this.#pings.delete(id);
+    }
   }
 
   /**
@@ -269,8 +309,12 @@ export class Relay {
       }),
     );
     await this.#link.close();
+    await this.#writing;
   }
 }
+
+/** Ids of the connector's own pings to the client (the gateway's requests get numbers). */
+const PING_ID = "shardgate-connect-ping-";
 
 const STREAM_ENDED =
   "the gateway's answer stream ended before the answer (the gateway restarted or the connection broke); the request may have run";
@@ -296,6 +340,15 @@ function errorFor(error: unknown): { code: number; message: string } {
   if (error instanceof GatewayUnreachableError) return rpcError("gatewayUnreachable", error.message);
   if (error instanceof Error && error.name === "AbortError")
     return rpcError("connectionClosed", CONNECTION_LOST);
+  if (error instanceof SdkHttpError && error.status === 404) {
+    return rpcError("gatewayUnreachable", "HTTP 404: is the URL the gateway (or its /mcp endpoint)?");
+  }
+  if (error instanceof SdkHttpError) {
+    return rpcError(
+      "connectionClosed",
+      `the gateway or a proxy in front of it answered HTTP ${error.status}; the request may have run`,
+    );
+  }
   return rpcError(
     "connectionClosed",
     `the connection to the gateway broke before it answered (${messageOf(error)}); the request may have run`,

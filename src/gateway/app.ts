@@ -202,6 +202,7 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
     backoffInitialMs: options.backoffInitialMs,
     backoffMaxMs: options.backoffMaxMs,
     onResourceUpdated: (shard, uri) => subscriptions.updated(shard, uri, modern.notify),
+    onElicitationComplete: (_shard, id) => clientRequests.completed(id, (s, m) => hub.sendToSession(s, m)),
   });
   const drain = new Drain();
   const calls = new GatewayCalls({

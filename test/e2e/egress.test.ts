@@ -10,21 +10,16 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import { kubectl, waitFor } from "../harness/index.ts";
 import {
   applyStdioEchoShard,
-  forwardService,
-  helmChart,
   podLogs,
   secondsSince,
+  useChartRelease,
   waitShardReady,
-  type Forward,
 } from "../harness/e2e.ts";
-import { helm } from "../support/chart-helpers.ts";
 
-const ns = useNamespace("e2e-egress");
-const release = `sg${Math.random().toString(36).slice(2, 7)}`;
-const fullname = `${release}-shardgate`;
+const chart = useChartRelease("e2e-egress", ["traefikShard.enabled=false"]);
 const SHARD = "egress-probe";
 
 /** A `hello serve` pod and its Service, labelled role=<name>. */
@@ -67,19 +62,21 @@ function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
 }
 
 describe("spec.egress on a real node (kube-router enforcing the operator's NetworkPolicy)", () => {
-  let gateway: Forward | undefined;
   let client: Client | undefined;
-  const url = (server: string) => `http://${server}.${ns.name}.svc.cluster.local:8080/`;
+  const url = (server: string) => `http://${server}.${chart.namespace}.svc.cluster.local:8080/`;
   const call = async (tool: "fetch" | "lookup", args: Record<string, string>) =>
     textOf(await client!.callTool({ name: `eg_${tool}`, arguments: args }));
   /** The shard's egress (undefined: none) applied, and its policy present or gone. */
   const applyEgress = async (egress: Record<string, unknown> | undefined) => {
-    await applyStdioEchoShard(ns.name, { name: SHARD, prefix: "eg", spec: egress ? { egress } : {} });
+    await applyStdioEchoShard(chart.namespace, { name: SHARD, prefix: "eg", spec: egress ? { egress } : {} });
     await waitFor(
       async () => {
-        const { exitCode } = await kubectl(["-n", ns.name, "get", "networkpolicy", `${SHARD}-egress`], {
-          allowFailure: true,
-        });
+        const { exitCode } = await kubectl(
+          ["-n", chart.namespace, "get", "networkpolicy", `${SHARD}-egress`],
+          {
+            allowFailure: true,
+          },
+        );
         return (exitCode === 0) === (egress !== undefined);
       },
       { timeoutMs: 60_000, message: `the operator never ${egress ? "wrote" : "removed"} ${SHARD}-egress` },
@@ -102,22 +99,22 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
   };
 
   beforeAll(async () => {
-    await helmChart("install", release, ns.name, ["traefikShard.enabled=false"]);
-    await kubectl(["apply", "-f", "-"], { input: helloServer(ns.name, "allowed") });
-    await kubectl(["apply", "-f", "-"], { input: helloServer(ns.name, "forbidden") });
-    await applyStdioEchoShard(ns.name, { name: SHARD, prefix: "eg" });
-    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
+    await kubectl(["apply", "-f", "-"], { input: helloServer(chart.namespace, "allowed") });
+    await kubectl(["apply", "-f", "-"], { input: helloServer(chart.namespace, "forbidden") });
+    await applyStdioEchoShard(chart.namespace, { name: SHARD, prefix: "eg" });
     await kubectl([
       "-n",
-      ns.name,
+      chart.namespace,
       "wait",
       "--for=condition=Ready",
       "pod/allowed",
       "pod/forbidden",
       "--timeout=120s",
     ]);
-    console.log(`[e2e] McpShard ${SHARD} Ready ${await waitShardReady(ns.name, SHARD)} s after the gateway`);
-    gateway = await forwardService(ns.name, `${fullname}-gateway`);
+    console.log(
+      `[e2e] McpShard ${SHARD} Ready ${await waitShardReady(chart.namespace, SHARD)} s after the gateway`,
+    );
+    const gateway = await chart.gateway();
     const c = new Client({ name: "e2e-egress", version: "1.0.0" });
     await c.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
     client = c;
@@ -129,25 +126,27 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
 
   afterAll(async () => {
     await client?.close();
-    await gateway?.close();
-    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
   });
 
   it("control: without spec.egress the shard's pod reaches both servers and resolves names", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, `app.kubernetes.io/instance=${SHARD}`)));
-    const { exitCode } = await kubectl(["-n", ns.name, "get", "networkpolicy", `${SHARD}-egress`], {
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, `app.kubernetes.io/instance=${SHARD}`)),
+    );
+    const { exitCode } = await kubectl(["-n", chart.namespace, "get", "networkpolicy", `${SHARD}-egress`], {
       allowFailure: true,
     });
     expect(exitCode).not.toBe(0);
     await fetchUntil("allowed", "reached");
     expect(await call("fetch", { url: url("forbidden") })).toMatch(/^reached 200 hello from forbidden/);
-    expect(await call("lookup", { name: `forbidden.${ns.name}.svc.cluster.local` })).toMatch(
+    expect(await call("lookup", { name: `forbidden.${chart.namespace}.svc.cluster.local` })).toMatch(
       /^resolved 10\.0\.0\.\d+$/,
     );
   });
 
   it("with an egress list naming only the allowed pods: allowed reached, forbidden refused, DNS still resolves", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, `app.kubernetes.io/instance=${SHARD}`)));
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, `app.kubernetes.io/instance=${SHARD}`)),
+    );
     const applied = Date.now();
     await applyEgress({ to: [{ pods: { matchLabels: { role: "allowed" } }, ports: [{ port: 8080 }] }] });
     const refusedAfter = await fetchUntil("forbidden", "failed");
@@ -162,7 +161,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
       await new Promise((r) => setTimeout(r, 1_000));
     }
     console.log(`[e2e] forbidden fetch: ${await call("fetch", { url: url("forbidden") })}`);
-    expect(await call("lookup", { name: `allowed.${ns.name}.svc.cluster.local` })).toMatch(
+    expect(await call("lookup", { name: `allowed.${chart.namespace}.svc.cluster.local` })).toMatch(
       /^resolved 10\.0\.0\.\d+$/,
     );
   });
@@ -170,7 +169,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
   it("a cidr entry (the forbidden pod's address /32) lets that server through too", async () => {
     const { stdout: ip } = await kubectl([
       "-n",
-      ns.name,
+      chart.namespace,
       "get",
       "pod",
       "forbidden",
@@ -190,7 +189,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
   it("dns: false closes DNS while the listed destination stays reachable by address", async () => {
     const { stdout: ip } = await kubectl([
       "-n",
-      ns.name,
+      chart.namespace,
       "get",
       "pod",
       "allowed",
@@ -201,7 +200,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
       dns: false,
       to: [{ pods: { matchLabels: { role: "allowed" } }, ports: [{ port: 8080 }] }],
     });
-    const name = `allowed.${ns.name}.svc.cluster.local`;
+    const name = `allowed.${chart.namespace}.svc.cluster.local`;
     let last = "";
     await waitFor(
       async () => {

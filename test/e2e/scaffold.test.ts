@@ -12,51 +12,34 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { applyYaml, kubeConfig, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
-import {
-  forwardService,
-  helmChart,
-  importNodeImage,
-  podLogs,
-  waitShardReady,
-  type Forward,
-} from "../harness/e2e.ts";
-import { helm } from "../support/chart-helpers.ts";
+import { applyYaml, kubeConfig, waitFor } from "../harness/index.ts";
+import { importNodeImage, podLogs, useChartRelease, waitShardReady } from "../harness/e2e.ts";
 import { runCli } from "../support/cli.ts";
 
-const ns = useNamespace("e2e-scaffold");
-const release = `sg${Math.random().toString(36).slice(2, 7)}`;
-const fullname = `${release}-shardgate`;
+const chart = useChartRelease("e2e-scaffold", ["traefikShard.enabled=false"]);
 
 describe("a scaffolded shard on the node", () => {
   let dir: string;
-  let gateway: Forward | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "e2e-scaffold-"));
     console.log(`[e2e] scaffold image imported in ${await importNodeImage("scaffold")} s`);
-    await helmChart("install", release, ns.name, ["traefikShard.enabled=false"]);
-    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
   });
 
-  afterAll(async () => {
-    await gateway?.close();
-    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("runs the image built from the scaffold's Dockerfile as a Ready McpShard whose tool answers through the gateway", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/instance=demo")));
+    onTestFailed(async () => console.log(await podLogs(chart.namespace, "app.kubernetes.io/instance=demo")));
     const scaffolded = runCli(["new-shard", "demo", "--dir", join(dir, "demo")]);
     expect(scaffolded.status, scaffolded.stderr).toBe(0);
     const manifest = readFileSync(join(dir, "demo/mcpshard.yaml"), "utf8");
     expect(manifest).toContain("image: registry.home.arpa/demo:0.1.0");
-    await applyYaml(kubeConfig(), manifest, { namespace: ns.name });
+    await applyYaml(kubeConfig(), manifest, { namespace: chart.namespace });
     console.log(
-      `[e2e] scaffolded McpShard demo Ready ${await waitShardReady(ns.name, "demo")} s after apply`,
+      `[e2e] scaffolded McpShard demo Ready ${await waitShardReady(chart.namespace, "demo")} s after apply`,
     );
 
-    gateway = await forwardService(ns.name, `${fullname}-gateway`);
+    const gateway = await chart.gateway();
     const client = new Client({ name: "e2e-scaffold", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
     try {

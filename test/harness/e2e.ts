@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { CHART_DIR, helm, type HelmResult } from "../support/chart-helpers.ts";
-import { applyMcpShard, kubeconfigPath, kubectl, waitFor } from "./index.ts";
+import { applyMcpShard, kubeconfigPath, kubectl, useNamespace, waitFor } from "./index.ts";
 import {
   containerLog,
   forwardIntoNode,
@@ -91,6 +91,49 @@ export async function helmChart(
   ]);
   if (result.exitCode !== 0) throw new Error(`helm ${verb} ${release} failed: ${result.stderr}`);
   return result;
+}
+
+export interface ChartRelease {
+  /** The namespace it is installed in (valid once beforeAll has run). */
+  readonly namespace: string;
+  readonly release: string;
+  /** The chart's fullname: `<release>-shardgate`, the prefix of its Deployments and Services. */
+  readonly fullname: string;
+  /** A forward to the gateway Service, made on first use and closed after the file. */
+  gateway(): Promise<Forward>;
+}
+
+/**
+ * The chart installed for one test file: a namespace of its own, `helm
+ * install` with the local image and `sets` in beforeAll (returning once the
+ * gateway has rolled out), `helm uninstall` in afterAll.
+ */
+export function useChartRelease(prefix: string, sets: readonly string[] = []): ChartRelease {
+  const ns = useNamespace(prefix);
+  const release = `sg${Math.random().toString(36).slice(2, 7)}`;
+  const fullname = `${release}-shardgate`;
+  let forward: Promise<Forward> | undefined;
+  beforeAll(async () => {
+    const start = Date.now();
+    await helmChart("install", release, ns.name, sets);
+    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
+    console.log(`[e2e] helm install -> gateway pods Ready: ${secondsSince(start)} s`);
+  });
+  afterAll(async () => {
+    await (await forward)?.close();
+    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
+  });
+  return {
+    get namespace() {
+      return ns.name;
+    },
+    release,
+    fullname,
+    gateway() {
+      forward ??= forwardService(ns.name, `${fullname}-gateway`);
+      return forward;
+    },
+  };
 }
 
 /** Seconds since `start` with one decimal, for the figures e2e tests print. */

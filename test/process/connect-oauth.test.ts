@@ -152,8 +152,9 @@ describe("shardgate connect (OAuth, Hydra)", () => {
     await browse(await authorizationUrl(() => loginOutput));
     expect(await loginExit).toBe(0);
     const initial = (await cacheOf(home)).cache.tokens;
-    // Hydra's expires_in counts whole seconds left when it answers: 6 s tokens, 5 or 6 here.
-    expect(initial.lifetimeMs).toBeGreaterThanOrEqual(4_000);
+    // The cached expiry is the token's own (exp), read from expires_in (whole seconds left, so ±1 s).
+    const exp = decodeJwt(initial.tokens.access_token).exp! * 1000;
+    expect(Math.abs(initial.expiresAt! - exp)).toBeLessThanOrEqual(1_500);
     expect(initial.lifetimeMs).toBeLessThanOrEqual(6_000);
 
     // Before expiry: refreshed once half its lifetime has passed, with no 401 on the way.

@@ -22,7 +22,7 @@ import { eventually, startShard, type TestShard } from "../support/gateway-fixtu
 import { textOf } from "../support/mcp-v2.ts";
 
 const KEY = "desk-key-0123456789";
-const TOOLS = ["ask_sampling", "ask_elicitation", "ask_roots"];
+const TOOLS = ["ask_sampling", "ask_elicitation", "ask_roots", "burst"];
 
 type Connected = Connector;
 
@@ -34,7 +34,12 @@ async function connect(
   options: Pick<ConnectorOptions, "versionNegotiation"> = {},
 ): Promise<Connected> {
   const connector = startConnector(gatewayUrl, { env, ...(setup ? { setup } : {}), ...options });
-  await connector.connected;
+  try {
+    await connector.connected;
+  } catch (error) {
+    await connector.client.close();
+    throw error;
+  }
   return connector;
 }
 
@@ -127,6 +132,17 @@ describe("shardgate connect (API key)", () => {
     );
     expect(textOf(result)).toBe("done");
     expect(progress).toEqual([1, 2, 3, 4]);
+    // The last progress right before the answer (the SDK client would drop it if both came in one read).
+    const lost: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const seen: number[] = [];
+      await client.callTool(
+        { name: "desk_burst", arguments: {} },
+        { onprogress: (p) => seen.push(p.progress) },
+      );
+      if (seen.join() !== "1,2,3") lost.push(`call ${i}: [${seen.join()}]`);
+    }
+    expect(lost).toEqual([]);
   });
 
   it("relays the shard's sampling, elicitation and roots requests to the stdio client and back", async () => {
@@ -183,6 +199,12 @@ describe("shardgate connect (API key)", () => {
     abort.abort("user pressed stop");
     await expect(call).rejects.toThrow();
     await eventually(() => shard.cancelled.length > before, "cancellation reached the shard");
+  });
+
+  it("says so when the URL is not a gateway's MCP endpoint", async () => {
+    await expect(connect(`${gateway.base}/not-mcp`, { SHARDGATE_API_KEY: KEY })).rejects.toThrow(
+      /gateway is unreachable: HTTP 404: is the URL the gateway/,
+    );
   });
 
   it("refuses a wrong API key with a clear error", async () => {

@@ -6,9 +6,13 @@
  * RFC 8707 resource) and back with a token; a group allowed one shard's tools
  * sees and calls only those; tokens for another audience, expired, wrongly
  * signed or from another issuer are refused with the spec's challenge; API
- * keys keep working; the token never reaches a shard.
+ * keys keep working; the token never reaches a shard. The Python SDK's OAuth
+ * client (the one Open WebUI's MCP support is built on) signs in the same way.
  */
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -18,9 +22,11 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose
 import { Gate, KeyStore, Policy, TokenVerifier } from "../../src/gateway/index.ts";
 import { freePort } from "../harness/net.ts";
 import { startHydra, type Hydra } from "../harness/hydra.ts";
+import { pythonWith, PYTHON_MCP } from "../harness/python.ts";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 
 const KEY = "chat-key-0123456789";
+const OAUTH_SCRIPT = fileURLToPath(new URL("./python/mcp_oauth.py", import.meta.url));
 
 /** An OAuth client as an MCP host keeps one: in memory, the redirect caught by the test. */
 class MemoryProvider implements OAuthClientProvider {
@@ -186,6 +192,37 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     expect(entries[0]?.key).toBe("user:alice");
     const forwarded = alpha.requestHeaders.map((h) => JSON.stringify(h));
     expect(forwarded.some((h) => h.includes(token))).toBe(false);
+  });
+
+  it("lets the Python SDK's OAuth client sign in through Hydra and call what its group allows", async () => {
+    hydra.loginAs({ subject: "dora", groups: ["alpha-users"] });
+    const py = await pythonWith([PYTHON_MCP]);
+    const child = spawn(py.python, [OAUTH_SCRIPT, resource, redirectUrl], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async () => {
+      const line = await lines.next();
+      if (line.done) throw new Error(`the Python client ended early: ${stderr.slice(-2000)}`);
+      return JSON.parse(line.value) as Record<string, unknown>;
+    };
+    try {
+      const { authorize } = await next();
+      const callback = await hydra.authorize(String(authorize));
+      child.stdin.write(`${callback.href}\n`);
+      const outcome = await next();
+      expect(outcome.isError).toBeFalsy();
+      expect(outcome.call).toBe("alpha:from python");
+      const tools = outcome.tools as string[];
+      expect(tools).toContain("alpha_echo");
+      expect(tools.every((t) => t.startsWith("alpha_"))).toBe(true);
+    } finally {
+      child.kill();
+    }
+    const [entry] = await gateway.gateway.activity.query({ key: "user:dora" });
+    expect(entry?.tool).toBe("alpha_echo");
   });
 
   it("gives a user in no granted group nothing, and an admin group everything", async () => {

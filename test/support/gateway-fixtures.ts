@@ -92,6 +92,17 @@ const ASKS: Record<string, { method: string; params?: Record<string, unknown>; s
     schema: ElicitResultSchema,
   },
   ask_roots: { method: "roots/list", schema: ListRootsResultSchema },
+  // URL mode: once the client accepted, the shard announces the out-of-band step done (after its call ended).
+  ask_url: {
+    method: "elicitation/create",
+    params: {
+      mode: "url",
+      elicitationId: "el-fixture-1",
+      url: "https://auth.example.invalid/connect",
+      message: "Connect your account",
+    },
+    schema: ElicitResultSchema,
+  },
 };
 
 function buildServer(name: string, calls: string[], extra: string[], cancelled: string[]): McpServer {
@@ -168,6 +179,13 @@ function buildServer(name: string, calls: string[], extra: string[], cancelled: 
             { method: ask.method, params: ask.params } as never,
             ask.schema,
           );
+          const id = ask.params?.elicitationId;
+          if (typeof id === "string")
+            setTimeout(() => {
+              void server.server
+                .notification({ method: "notifications/elicitation/complete", params: { elicitationId: id } })
+                .catch(() => undefined);
+            }, 100);
           return { content: [{ type: "text", text: `${t}: ${JSON.stringify(answer)}` }] };
         },
       );

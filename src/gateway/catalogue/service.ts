@@ -27,6 +27,8 @@ export interface CatalogueServiceOptions {
   readonly backoffMaxMs?: number;
   /** A shard says a resource the gateway subscribed to changed. */
   readonly onResourceUpdated?: (shard: string, uri: string) => void;
+  /** A shard says a URL-mode elicitation finished. */
+  readonly onElicitationComplete?: (shard: string, elicitationId: string) => void;
   /** Deepest nesting accepted in a shard's answer. @default 128 */
   readonly maxDepth?: number;
 }
@@ -151,6 +153,7 @@ export class CatalogueService {
       },
       onStateChange: () => this.#stateChanged(state),
       onResourceUpdated: (uri) => this.#opts.onResourceUpdated?.(record.key, uri),
+      onElicitationComplete: (id) => this.#opts.onElicitationComplete?.(record.key, id),
     });
     this.#shards.set(record.key, state);
     state.upstream.start();

@@ -5,6 +5,11 @@
  * this replica (the pending request lives here): with several replicas that
  * needs session affinity, as legacy SSE does. An answer that lands on another
  * replica is refused with a message that says so, and the call times out.
+ *
+ * A URL-mode elicitation's `notifications/elicitation/complete` names only
+ * its `elicitationId` and often comes after the call ended: the session each
+ * id was sent to is remembered (an hour, at most MAX_ELICITATIONS ids), so
+ * the completion reaches that session's stream on this replica.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -13,6 +18,10 @@ import {
   type JSONRPCRequest,
   type Result,
 } from "@modelcontextprotocol/sdk/types.js";
+
+/** URL-mode elicitations remembered for their completion notification. */
+const MAX_ELICITATIONS = 10_000;
+const ELICITATION_TTL_MS = 60 * 60 * 1000;
 
 interface Pending {
   resolve(result: Result): void;
@@ -49,6 +58,8 @@ export class ClientRequests {
   readonly #tag = randomBytes(4).toString("hex");
   #next = 0;
   #pending = new Map<string, Pending>();
+  /** elicitationId → the session it was sent to, oldest first. */
+  #elicitations = new Map<string, { session: string; until: number }>();
 
   get size(): number {
     return this.#pending.size;
@@ -84,6 +95,12 @@ export class ClientRequests {
           reject(e);
         },
       });
+      if (
+        method === "elicitation/create" &&
+        params?.mode === "url" &&
+        typeof params.elicitationId === "string"
+      )
+        this.#remember(params.elicitationId, session);
       write({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) });
     });
   }
@@ -100,6 +117,28 @@ export class ClientRequests {
       pending.reject(new McpError(e.code, e.message, e.data));
     } else pending.resolve((message as { result: Result }).result);
     return true;
+  }
+
+  #remember(elicitationId: string, session: string): void {
+    const now = Date.now();
+    for (const [id, e] of this.#elicitations) {
+      if (e.until > now && this.#elicitations.size < MAX_ELICITATIONS) break;
+      this.#elicitations.delete(id);
+    }
+    this.#elicitations.delete(elicitationId);
+    this.#elicitations.set(elicitationId, { session, until: now + ELICITATION_TTL_MS });
+  }
+
+  /** A shard finished a URL-mode elicitation: the notification goes to the session that was asked. */
+  completed(elicitationId: string, send: (session: string, message: JSONRPCMessage) => void): void {
+    const asked = this.#elicitations.get(elicitationId);
+    if (!asked || asked.until < Date.now()) return;
+    this.#elicitations.delete(elicitationId);
+    send(asked.session, {
+      jsonrpc: "2.0",
+      method: "notifications/elicitation/complete",
+      params: { elicitationId },
+    });
   }
 
   /** Whether an answer's id was issued by some gateway replica (not necessarily this one). */

@@ -146,7 +146,13 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
   const principals = new AsyncLocalStorage<Principal>();
   const inputs = new PendingInputs(options.inputWaitMs ?? 300_000);
 
-  function context(principal: Principal, ctx: ServerContext): RequestContext {
+  /**
+   * `sent` collects the notifications (progress, log messages) as the SDK
+   * takes them: a handler awaits them before it returns its result, or the
+   * last progress sent right before the result can reach the stream after it
+   * (and be lost when the stream ends).
+   */
+  function context(principal: Principal, ctx: ServerContext, sent: Promise<unknown>[]): RequestContext {
     // The SDK's published envelope type is empty: read the reserved keys.
     const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
     const level = envelope[LOG_LEVEL_META_KEY];
@@ -157,7 +163,7 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
         if (!isLogLevel(level) || !isLogLevel(sent)) return;
         if (LOG_LEVELS.indexOf(sent) < LOG_LEVELS.indexOf(level)) return;
       }
-      void ctx.mcpReq.notify(message as never).catch(() => undefined);
+      sent.push(ctx.mcpReq.notify(message as never).catch(() => undefined));
     };
     return {
       principal,
@@ -226,8 +232,15 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     );
     for (const method of PLAIN_METHODS) {
       server.setRequestHandler(method, async (request, ctx) => {
+        const sent: Promise<unknown>[] = [];
         try {
-          return (await options.dispatcher.result(method, request.params, context(principal, ctx))) as never;
+          const result = await options.dispatcher.result(
+            method,
+            request.params,
+            context(principal, ctx, sent),
+          );
+          await Promise.all(sent);
+          return result as never;
         } catch (error) {
           throw protocolError(error);
         }
@@ -235,14 +248,17 @@ export function modernEndpoint(options: ModernOptions): ModernEndpoint {
     }
     for (const method of INPUT_METHODS) {
       server.setRequestHandler(method, async (request, ctx) => {
+        const sent: Promise<unknown>[] = [];
         try {
-          return (await callWithInputs(method, request.params, context(principal, ctx), {
+          const result = await callWithInputs(method, request.params, context(principal, ctx, sent), {
             capabilities: (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
               CLIENT_CAPABILITIES_META_KEY
             ] as Record<string, unknown> | undefined,
             state: ctx.mcpReq.requestState<string>(),
             responses: ctx.mcpReq.inputResponses,
-          })) as never;
+          });
+          await Promise.all(sent);
+          return result as never;
         } catch (error) {
           throw protocolError(error);
         }

@@ -191,6 +191,7 @@ export class ShardConnection {
       maxDepth: this.#opts.maxDepth,
       onListChanged: (list) => this.#opts.onListChanged(list),
       onResourceUpdated: (uri) => this.#opts.onResourceUpdated?.(uri),
+      onElicitationComplete: (id) => this.#opts.onElicitationComplete?.(id),
     });
     const generation = this.#generation;
     client.onclose = () => {

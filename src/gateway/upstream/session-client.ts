@@ -8,6 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
   McpError,
@@ -29,6 +30,7 @@ export interface SessionClientOptions {
   readonly maxDepth?: number;
   readonly onListChanged: (kind: ListKind) => void;
   readonly onResourceUpdated?: (uri: string) => void;
+  readonly onElicitationComplete?: (elicitationId: string) => void;
 }
 
 /** Connects (initialize) a v1 client over `inner`; closes it again when that fails. */
@@ -52,6 +54,10 @@ export async function openSessionClient(
   client.setRequestHandler(ListRootsRequestSchema, noCaller("roots/list"));
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
     options.onResourceUpdated?.(n.params.uri),
+  );
+  // Sent when the out-of-band step of a URL-mode elicitation is done, often after its call ended.
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) =>
+    options.onElicitationComplete?.(n.params.elicitationId),
   );
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onListChanged("tools"));
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>

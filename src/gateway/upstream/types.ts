@@ -34,6 +34,8 @@ export interface UpstreamOptions {
   readonly onStateChange: () => void;
   /** The shard says a resource the gateway subscribed to changed. @default ignored */
   readonly onResourceUpdated?: (uri: string) => void;
+  /** The shard says a URL-mode elicitation finished (`notifications/elicitation/complete`). @default ignored */
+  readonly onElicitationComplete?: (elicitationId: string) => void;
   /** serverInfo-style name the gateway introduces itself with. */
   readonly clientInfo: { name: string; version: string };
   /** @default 250 */
