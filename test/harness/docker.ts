@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "./binaries.ts";
 import { freePort, httpGet, sleep } from "./net.ts";
-import { spawnManaged, type ManagedProcess } from "./process.ts";
+import { spawnManaged, stopAndRemove, type ManagedProcess } from "./process.ts";
 
 const run = promisify(execFile);
 
@@ -331,14 +331,7 @@ export async function startSocketProxy(socketPath: string): Promise<SocketProxy>
     cleanupDir: dir,
     env: { ...process.env, DOCKER_SOCKET: socketPath, PROXY_BIND: `127.0.0.1:${port}` },
   });
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      await proc.stop(3_000);
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
+  const stop = stopAndRemove(proc, dir);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

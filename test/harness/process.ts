@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -165,4 +166,20 @@ export function spawnManaged(
   };
   live.add(managed);
   return managed;
+}
+
+/**
+ * A stop for a process that owns a scratch directory: stops it (3 s grace),
+ * then removes the directory. Idempotent: every call shares the first one's
+ * promise, so a test's own stop and the cleanup hook never race.
+ */
+export function stopAndRemove(proc: ManagedProcess, dir: string): () => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  return () => {
+    stopped ??= (async () => {
+      await proc.stop(3_000);
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
 }

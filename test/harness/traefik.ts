@@ -15,13 +15,13 @@
  *  - No update checks or usage reports: the machine reaches loopback only.
  *  - DEBUG logs go to a file; `logs()` returns them for assertions and errors.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "./binaries.ts";
 import { freePort, httpGet, sleep } from "./net.ts";
-import { spawnManaged } from "./process.ts";
+import { spawnManaged, stopAndRemove } from "./process.ts";
 
 export interface TraefikOptions {
   /** Directory for the file provider, watched for changes. @default no file provider */
@@ -91,14 +91,7 @@ export async function startTraefik(opts: TraefikOptions = {}): Promise<Traefik> 
   const logPath = join(dir, "traefik.log");
   const proc = spawnManaged("traefik", traefikBin, args, { logPath, env, cwd: dir, cleanupDir: dir });
   const apiUrl = `http://127.0.0.1:${api}`;
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      await proc.stop(3_000);
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
+  const stop = stopAndRemove(proc, dir);
 
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
