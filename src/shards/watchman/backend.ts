@@ -26,6 +26,8 @@ export interface LogSource {
   readonly pod?: string;
   /** The container's name (Docker: without the leading "/"). */
   readonly container: string;
+  /** Kubernetes only: the line came from the crashed instance before the running one. */
+  readonly previous?: true;
 }
 
 export interface LogLine {

@@ -23,6 +23,8 @@ export interface SourcedLine extends OutputLine {
   readonly namespace?: string;
   readonly pod?: string;
   readonly container: string;
+  /** From the crashed instance before the running one (Kubernetes). */
+  readonly previous?: true;
 }
 
 // C0 controls but tab, and DEL: what stripVTControlCharacters leaves of a terminal's output.
@@ -50,7 +52,7 @@ function output(line: LogLine, text: string): OutputLine {
 
 export function sourceName(source: LogSource): string {
   const where = source.pod ? `${source.namespace ? `${source.namespace}/` : ""}${source.pod}/` : "";
-  return `${where}${source.container}`;
+  return `${where}${source.container}${source.previous ? " (previous instance)" : ""}`;
 }
 
 export interface BoundGroups {
@@ -117,6 +119,7 @@ export function boundMatches(
       ...(match.source.namespace ? { namespace: match.source.namespace } : {}),
       ...(match.source.pod ? { pod: match.source.pod } : {}),
       container: match.source.container,
+      ...(match.source.previous ? { previous: true as const } : {}),
       ...output(match, clean.text),
     };
     const cost = bytesOf(line) + (line.pod?.length ?? 0) + line.container.length;

@@ -98,7 +98,7 @@ function searchLogs(backend: LogBackend, limits: Limits) {
   return tool({
     name: "search_logs",
     description:
-      "Finds log lines matching a regular expression (RE2 syntax) across the pods of a workload, a label selector or a whole namespace (Docker: containers whose name contains the target) within a time window. Answers each match with its pod/container and ISO 8601 timestamp; bounded in matches and containers read, with a note of what was not searched.",
+      "Finds log lines matching a regular expression (RE2 syntax) across the pods of a workload, a label selector or a whole namespace (Docker: containers whose name contains the target) within a time window (Kubernetes: a container that crashed and runs again is searched in both instances; matches from the crashed one say previous: true). Answers each match with its pod/container and ISO 8601 timestamp; bounded in matches and containers read, with a note of what was not searched.",
     input: z.object({
       pattern: z.string().min(1).max(1000).describe("regular expression (RE2: no lookaround/backreferences)"),
       ignore_case: z.boolean().default(false).describe("match regardless of case"),

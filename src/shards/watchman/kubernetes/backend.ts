@@ -19,6 +19,7 @@ import {
   type TailLogsRequest,
   type TailLogsResult,
 } from "../backend.ts";
+import { sourceName } from "../bound.ts";
 import { splitTimestamped, textLines } from "../lines.ts";
 import { containersOf, describeTarget, parseTarget, podsOf, stateOf, type Pod } from "./pods.ts";
 import {
@@ -165,11 +166,7 @@ export class KubernetesBackend implements LogBackend {
     const namespace = this.#namespace(request.namespace);
     const pods = await this.#pods(request.target, namespace, request.signal);
     const sources = pods.flatMap((pod) =>
-      containersOf(pod, request.container).map((container) => ({
-        namespace,
-        pod: pod.metadata.name,
-        container,
-      })),
+      containersOf(pod, request.container).flatMap((container) => instancesOf(pod, container, namespace)),
     );
     const matches: LogLine[] = [];
     const searched: { source: LogSource; cut?: boolean }[] = [];
@@ -182,9 +179,14 @@ export class KubernetesBackend implements LogBackend {
       }
       let read;
       try {
-        read = await this.#log(source, { sinceTime: request.since }, request.limitBytes, request.signal);
+        read = await this.#log(
+          source,
+          { sinceTime: request.since, previous: source.previous },
+          request.limitBytes,
+          request.signal,
+        );
       } catch (error) {
-        notes.push(`${source.pod}/${source.container}: ${logError(error, false)}`);
+        notes.push(`${sourceName(source)}: ${logError(error, source.previous === true)}`);
         continue;
       }
       searched.push({ source, ...(read.cut ? { cut: true } : {}) });
@@ -303,6 +305,23 @@ export class KubernetesBackend implements LogBackend {
 }
 
 /** Why a container has no log to read yet (never started), or undefined when it has one. */
+/**
+ * The container instances a search reads, oldest first. A container that
+ * crashed and runs again has two the kubelet keeps: the crashed one (with the
+ * error that explains the restart) and the running one, which may not have
+ * logged yet. A search over a window means both. A container waiting in
+ * CrashLoopBackOff has one: its "current" log is already the crashed one.
+ */
+function instancesOf(pod: Pod, container: string, namespace: string): LogSource[] {
+  const current: LogSource = { namespace, pod: pod.metadata.name, container };
+  const status = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ].find((s) => s.name === container);
+  const crashedBeforeRunning = status?.state?.running && status.lastState?.terminated;
+  return crashedBeforeRunning ? [{ ...current, previous: true }, current] : [current];
+}
+
 function notStarted(pod: Pod, container: string): string | undefined {
   if (!pod.spec?.nodeName) return `pod ${pod.status?.phase ?? "Pending"}, not on a node yet`;
   const status = [
