@@ -42,7 +42,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { stringify } from "yaml";
-import { connectStreamable, eventually, startShard } from "../test/support/gateway-fixtures.ts";
+import { connectStreamable, startShard } from "../test/support/gateway-fixtures.ts";
+import { eventually } from "../test/support/wait.ts";
 import { nestedJson, rawSession, startRawShard, type RawSession } from "../test/unit/hostile-fixtures.ts";
 import { benchArgs, memoryKiB, percentile, round } from "./lib/index.ts";
 

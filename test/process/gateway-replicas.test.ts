@@ -12,7 +12,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
-import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const SECRET = "replica-test-secret-0123456789abcdef";
 

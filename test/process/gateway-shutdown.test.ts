@@ -22,7 +22,8 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
-import { connectLegacy, connectStreamable, eventually } from "../support/gateway-fixtures.ts";
+import { connectLegacy, connectStreamable } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { postInitialize } from "../support/mcp.ts";
 
 const SHUTTING_DOWN = -32014;

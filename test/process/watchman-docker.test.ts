@@ -27,7 +27,7 @@ import {
   type DockerEngine,
   type SocketProxy,
 } from "../harness/docker.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const LONG_LINE_CHARS = 20_000; // past json-file's 16 KiB message size: arrives as two messages
 // Docker copies stdout and stderr in two goroutines: lines written to both

@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { eventually } from "./gateway-fixtures.ts";
+import { eventually } from "./wait.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 

@@ -484,23 +484,3 @@ export async function keyStoreFile(dir: string, keys: readonly Record<string, un
   await writeFile(file, JSON.stringify({ keys }));
   return KeyStore.load(file);
 }
-
-/** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  what = "condition",
-  timeoutMs = 15_000,
-): Promise<NonNullable<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -6,13 +6,8 @@
  * to the right replica completes the call.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../support/gateway-fixtures.ts";
+import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { postMcp } from "../support/mcp.ts";
 
 const SECRET = "a-shared-session-secret-of-replicas";

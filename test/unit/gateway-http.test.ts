@@ -7,7 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { connectStreamable, MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 

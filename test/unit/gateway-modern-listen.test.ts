@@ -13,7 +13,8 @@ import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer, type McpHttpHandler } from "@modelcontextprotocol/server";
-import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectV2, eraNegotiation } from "../support/mcp-v2.ts";
 import { exchange2026, messagesOf, post2026, type WireMessage } from "../support/mcp-raw.ts";
 

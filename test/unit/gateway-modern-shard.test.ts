@@ -14,7 +14,8 @@ import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { acceptedContent, createMcpHandler, inputRequired, McpServer } from "@modelcontextprotocol/server";
-import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
 
 function modernOnlyServer(): McpServer {

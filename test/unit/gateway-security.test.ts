@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRegistry, KeyStore, SessionSigner, type ShardTarget } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { connectStreamable, initializeRequest } from "../support/mcp.ts";
 
