@@ -10,7 +10,6 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
@@ -26,6 +25,7 @@ import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
 import { serveArgs } from "../support/cli.ts";
 import { TRAEFIK_TOOLS, USER_FILE } from "../support/traefik.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
 const DOCS = join(import.meta.dirname, "../fixtures/traefik/docs");
@@ -89,8 +89,7 @@ async function issueCertificate(
 }
 
 async function listen(server: Server | TlsServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
+  return listenLoopback(server);
 }
 
 function close(server: Server | TlsServer | undefined): Promise<void> {

@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -19,6 +18,7 @@ import {
   USER_FILE as SHARED_USER_FILE,
   type TestTraefikShard,
 } from "../support/traefik.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 let dir: string;
 let backend: Server;
@@ -82,8 +82,7 @@ beforeAll(async () => {
   await writeFile(join(dir, "notes.txt"), "not configuration\n");
   originalHashes = await hashes();
   backend = createServer((req, res) => res.end(`hello from backend ${req.url}`));
-  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
-  backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  backendUrl = `http://127.0.0.1:${await listenLoopback(backend)}`;
   const [tcpPort, udpPort] = await Promise.all([freePort(), freePort()]);
   traefik = await startTraefik({
     fileDir: dir,

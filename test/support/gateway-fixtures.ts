@@ -7,7 +7,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -30,6 +29,7 @@ import {
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toolsServerInitialize } from "./mcp.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 export interface TestShard {
   readonly name: string;
@@ -307,8 +307,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   };
 
   let http: Server = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const port = (http.address() as AddressInfo).port;
+  const port = await listenLoopback(http);
   const path = options.legacyOnly ? "/sse" : "/mcp";
 
   const kill = async () => {
@@ -412,9 +411,9 @@ export async function startFloodShard(): Promise<FloodShard> {
     }
   };
   const http = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = await listenLoopback(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `http://127.0.0.1:${port}/mcp`,
     get written() {
       return written;
     },

@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
 import { readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DocsClient, extractDoc, resolveTopic } from "../../src/shards/traefik/docs.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/traefik/docs");
 
@@ -22,8 +22,7 @@ beforeAll(async () => {
       () => res.writeHead(404).end("not found"),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  baseUrl = `http://127.0.0.1:${await listenLoopback(server)}/`;
 });
 
 afterAll(() => new Promise((resolve) => server.close(resolve)));
