@@ -57,17 +57,19 @@ async function failure(promise: Promise<unknown>): Promise<McpError> {
 // code proves the dropped line answered, not the timer) even on a loaded machine; short enough that
 // the tests of a child that never answers stay quick.
 const REQUEST_TIMEOUT_MS = 5000;
+/** The same limits for both eras' relays. */
+const LIMIT_FLAGS = [
+  "--max-line-bytes",
+  String(1024 * 1024),
+  "--request-timeout-ms",
+  String(REQUEST_TIMEOUT_MS),
+];
 
 describe("bridge line limit and request timeout", () => {
   let served: CliProcess;
   let client: Client;
   beforeAll(async () => {
-    served = await bridge([
-      "--max-line-bytes",
-      String(1024 * 1024),
-      "--request-timeout-ms",
-      String(REQUEST_TIMEOUT_MS),
-    ]);
+    served = await bridge(LIMIT_FLAGS);
     client = await connect(served.url);
   }, 60_000);
   afterAll(async () => {
@@ -97,12 +99,7 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
   let served: CliProcess;
   let client: ClientV2;
   beforeAll(async () => {
-    served = await bridge([
-      "--max-line-bytes",
-      String(1024 * 1024),
-      "--request-timeout-ms",
-      String(REQUEST_TIMEOUT_MS),
-    ]);
+    served = await bridge(LIMIT_FLAGS);
     client = await connectV2(served.url, "limits-test-2026", {
       versionNegotiation: eraNegotiation("modern"),
     });
