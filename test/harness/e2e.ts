@@ -157,6 +157,12 @@ export function useChartRelease(
   };
 }
 
+/** A pod's IP address ("" while it has none). */
+export async function podIP(namespace: string, pod: string): Promise<string> {
+  const { stdout } = await kubectl(["-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}"]);
+  return stdout.trim();
+}
+
 /** Seconds since `start` with one decimal, for the figures e2e tests print. */
 export function secondsSince(start: number): string {
   return ((Date.now() - start) / 1000).toFixed(1);
