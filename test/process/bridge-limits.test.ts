@@ -44,13 +44,17 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   return (result.content[0] as { text: string }).text;
 }
 
-async function failure(promise: Promise<unknown>): Promise<McpError> {
+/** The error `promise` rejects with, checked to be an `ErrorType` (each era's SDK has its own class). */
+async function failure<E extends Error>(
+  promise: Promise<unknown>,
+  ErrorType: new (...args: never[]) => E,
+): Promise<E> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(McpError);
-  return error as McpError;
+  expect(error).toBeInstanceOf(ErrorType);
+  return error as E;
 }
 
 // Long enough that a 3 MB answer is refused for its size (AnswerTooLarge, not RequestTimeout: the
@@ -79,14 +83,14 @@ describe("bridge line limit and request timeout", () => {
 
   it("delivers an answer within the limit and fails a longer one at once, with a clear error", async () => {
     expect((await call(client, "big", { bytes: 900_000 })).length).toBe(900_000);
-    const error = await failure(call(client, "big", { bytes: 3_000_000 }));
+    const error = await failure(call(client, "big", { bytes: 3_000_000 }), McpError);
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
     expect(await call(client, "echo", { text: "after" })).toBe("echo: after");
   });
 
   it("answers a request the child never answers with a timeout error, and cancels it in the child", async () => {
-    const error = await failure(call(client, "hang"));
+    const error = await failure(call(client, "hang"), McpError);
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
     expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call(client, "cancelled")) as number[];
@@ -113,26 +117,17 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
     return textOf(await client.callTool({ name, arguments: args }, { timeout: 120_000 }));
   }
 
-  async function failure2026(promise: Promise<unknown>): Promise<ProtocolError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ProtocolError);
-    return error as ProtocolError;
-  }
-
   it("fails a longer answer at once with the 2025 path's error", async () => {
     expect(client.getProtocolEra()).toBe("modern");
     expect((await call2026("big", { bytes: 900_000 })).length).toBe(900_000);
-    const error = await failure2026(call2026("big", { bytes: 3_000_000 }));
+    const error = await failure(call2026("big", { bytes: 3_000_000 }), ProtocolError);
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
     expect(await call2026("echo", { text: "after" })).toBe("echo: after");
   });
 
   it("releases a request the child never answers with a timeout error, and cancels it in the child", async () => {
-    const error = await failure2026(call2026("hang"));
+    const error = await failure(call2026("hang"), ProtocolError);
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
     expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call2026("cancelled")) as number[];
