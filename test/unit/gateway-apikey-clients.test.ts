@@ -10,6 +10,7 @@ import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { KeyStore } from "../../src/gateway/auth/index.ts";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
 /** An OAuth provider as mcp-remote has one: no tokens yet, dynamic registration. */
 function oauthProvider(): OAuthClientProvider & { redirected: URL[] } {
@@ -63,11 +64,10 @@ describe("API keys and OAuth-capable clients", () => {
   });
 
   it("still serves a client with a valid key", async () => {
-    const client = new Client({ name: "keyed", version: "1" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${gateway.base}/mcp`), {
-        requestInit: { headers: { authorization: "Bearer chat-key-123456" } },
-      }),
+    const client = await connectStreamable(
+      gateway.base,
+      { authorization: "Bearer chat-key-123456" },
+      { name: "keyed" },
     );
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     await client.close();

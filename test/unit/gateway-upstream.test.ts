@@ -156,8 +156,7 @@ describe("gateway upstreams and edges", () => {
     const home = await shard({ name: "home" });
     const gw = await gateway({ home: { url: home.url } });
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length > 0, "home's tools");
-    const c = new Client({ name: "leaving-client", version: "1.0.0" });
-    await c.connect(new StreamableHTTPClientTransport(new URL(`${gw.base}/mcp`)));
+    const c = await connectStreamable(gw.base, {}, { name: "leaving-client" });
     const pending = c.callTool({ name: "home_slow", arguments: { ms: 60_000 } }).catch((e: unknown) => e);
     await eventually(() => home.calls.includes("slow"), "the call at the shard");
     await c.close(); // aborts the request's HTTP connection

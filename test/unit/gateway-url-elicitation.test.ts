@@ -6,8 +6,7 @@
  * ended, reaches the same client (on its GET stream) and no other session.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
@@ -15,6 +14,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 import { eventually } from "../support/wait.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
 describe("URL-mode elicitation through the gateway", () => {
   let shard: TestShard;
@@ -33,15 +33,23 @@ describe("URL-mode elicitation through the gateway", () => {
   });
 
   async function connect(name: string, asked: unknown[], completed: string[]): Promise<Client> {
-    const client = new Client({ name, version: "0" }, { capabilities: { elicitation: { url: {} } } });
-    client.setRequestHandler(ElicitRequestSchema, (request) => {
-      asked.push(request.params);
-      return { action: "accept" };
-    });
-    client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
-      completed.push(n.params.elicitationId);
-    });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.base}/mcp`)));
+    const client = await connectStreamable(
+      gateway.base,
+      {},
+      {
+        name,
+        capabilities: { elicitation: { url: {} } },
+        setup: (c) => {
+          c.setRequestHandler(ElicitRequestSchema, (request) => {
+            asked.push(request.params);
+            return { action: "accept" };
+          });
+          c.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
+            completed.push(n.params.elicitationId);
+          });
+        },
+      },
+    );
     clients.push(client);
     return client;
   }

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   buildShardApp,
   defineShard,
@@ -15,6 +13,7 @@ import {
 } from "../../src/shard-kit/index.ts";
 import { initializeRequest } from "../support/mcp.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
+import { connectLegacy, connectStreamable } from "../support/mcp.ts";
 
 /** A promise the test resolves by hand, to hold a tool call in flight. */
 function gate() {
@@ -92,12 +91,7 @@ async function serve(shard = testShard()): Promise<ServedShard> {
 }
 
 async function connect(url: string, kind: "streamable" | "sse" = "streamable"): Promise<Client> {
-  const client = new Client({ name: "test-client", version: "0.0.0" });
-  const transport =
-    kind === "sse"
-      ? new SSEClientTransport(new URL(`${url}/sse`))
-      : new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
-  await client.connect(transport);
+  const client = kind === "sse" ? await connectLegacy(url) : await connectStreamable(url);
   cleanups.push(() => client.close());
   return client;
 }
@@ -358,8 +352,7 @@ describe("graceful shutdown", () => {
       port: 0,
       gracePeriodMs: 30_000,
     });
-    const client = new Client({ name: "t", version: "0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`)));
+    const client = await connectStreamable(served.url);
     const call = client.callTool({ name: "slow", arguments: { steps: 0 } });
     await started.opened;
 
