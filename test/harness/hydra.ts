@@ -27,7 +27,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "./binaries.ts";
-import { freePort, httpGet, sleep } from "./net.ts";
+import { freePort, httpGet } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { spawnManaged } from "./process.ts";
 
 export interface HydraUser {

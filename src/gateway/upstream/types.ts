@@ -25,7 +25,15 @@ export interface ShardListing {
   readonly prompts: readonly Prompt[];
 }
 
-export interface UpstreamOptions {
+/** How an upstream waits between reconnects (doubling from initial up to max, jittered). */
+export interface ReconnectBackoff {
+  /** @default 250 */
+  readonly backoffInitialMs?: number;
+  /** @default 30000 */
+  readonly backoffMaxMs?: number;
+}
+
+export interface UpstreamOptions extends ReconnectBackoff {
   readonly target: ShardTarget;
   readonly logger: Logger;
   readonly resolveAuth: (target: ShardTarget) => Promise<Record<string, string>>;
@@ -38,10 +46,6 @@ export interface UpstreamOptions {
   readonly onElicitationComplete?: (elicitationId: string) => void;
   /** serverInfo-style name the gateway introduces itself with. */
   readonly clientInfo: { name: string; version: string };
-  /** @default 250 */
-  readonly backoffInitialMs?: number;
-  /** @default 30000 */
-  readonly backoffMaxMs?: number;
   /** Deepest nesting accepted in a shard's answer. @default 128 */
   readonly maxDepth?: number;
 }
