@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<void> {
     .version(readPackage().version)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of await loadCommands()) register(program);
+  for (const register of await loadCommands(argv[2])) register(program);
   await program.parseAsync(argv);
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { addConfigOptions, resolveConfig } from "../config/index.ts";
+import type { Logger } from "../log.ts";
 import { operatorConfigSchema } from "../operator/config.ts";
 
 export function register(program: Command): void {
@@ -8,11 +9,15 @@ export function register(program: Command): void {
     .description("run the McpShard operator: deploy, verify and report on MCP shards");
   addConfigOptions(command, operatorConfigSchema).action(async (flags: Record<string, unknown>) => {
     const config = resolveConfig(operatorConfigSchema, flags);
-    const { createLogger } = await import("../log.ts");
     const { startOperatorThread } = await import("../operator/thread.ts");
-    const logger = createLogger({ name: "operator" });
+    // The worker starts first and this thread's logger loads beside it: the worker campaigns
+    // for the lease, and startup on a loaded node is CPU time (src/operator/operator.ts).
+    const logging = import("../log.ts").then(({ createLogger }) => createLogger({ name: "operator" }));
     // In a worker thread with a bounded young generation: see src/operator/thread.ts.
-    const operator = startOperatorThread(config, (error) => logger.error({ err: error }, "operator failed"));
+    const operator = startOperatorThread(config, (error) => {
+      void logging.then((logger: Logger) => logger.error({ err: error }, "operator failed"));
+    });
+    const logger = await logging;
     const shutdown = (signal: string) => {
       logger.info({ signal }, "shutting down");
       operator.stop();
