@@ -184,8 +184,7 @@ export class GatewayCalls {
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
     }
     const seconds = (performance.now() - started) / 1000;
-    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    this.#metrics.toolCalls.record(tool.shard, name, outcome, seconds);
     const entry = {
       time: new Date().toISOString(),
       key: principal.id,

@@ -1,13 +1,14 @@
 /**
  * The gateway's per-call bookkeeping made cheap (issue 15) without losing
  * anything: the sampled "tool call" log line, the batched activity writes, the
- * classification of 2025-era requests without the SDK's classifier, and when
- * the CLI bounds the gateway's heap.
+ * classification of 2025-era requests without the SDK's classifier, when
+ * the CLI bounds the gateway's heap, and the per-call metrics.
  */
 import { Writable } from "node:stream";
 import { classifyInboundRequest } from "@modelcontextprotocol/server";
 import type { FastifyRequest } from "fastify";
 import { pino } from "pino";
+import { Counter, Histogram, Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ActivityLog, type NewActivityEntry } from "../../src/gateway/activity.ts";
 import type { ActivityEntry, ActivityStore } from "../../src/gateway/activity-store/types.ts";
@@ -17,6 +18,7 @@ import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { callToolResult, isPlainTextResult } from "../../src/gateway/upstream/call-result.ts";
 import { HEAP_FLAGS, heapFlags, heapSizedAlready } from "../../src/gateway/heap.ts";
 import { isModernRequest } from "../../src/gateway/mcp/modern.ts";
+import { createMetrics, type CallOutcome } from "../../src/gateway/metrics.ts";
 
 function capture(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
@@ -231,4 +233,37 @@ describe("a shard's tools/call result, checked once and cheaply", () => {
       else expect(() => callToolResult.parse(value)).toThrow();
     },
   );
+});
+
+describe("the per-call metrics, counted in plain numbers", () => {
+  it("expose exactly what prom-client's Counter and Histogram would for the same calls", async () => {
+    const ours = createMetrics();
+    const reference = new Registry();
+    const calls = new Counter({
+      name: "shardgate_gateway_tool_calls_total",
+      help: "Tool calls by shard, gateway tool name and outcome (ok, tool_error, error).",
+      labelNames: ["shard", "tool", "outcome"],
+      registers: [reference],
+    });
+    const duration = new Histogram({
+      name: "shardgate_gateway_tool_call_duration_seconds",
+      help: "Tool call latency through the gateway.",
+      labelNames: ["shard", "tool"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: [reference],
+    });
+    const seen: [string, string, CallOutcome, number][] = [
+      ["ns/a", "a_x", "ok", 0.0004],
+      ["ns/a", "a_x", "ok", 0.005], // on a bucket's bound
+      ["ns/a", "a_x", "error", 70], // over the last bound
+      ["b", "b_y", "tool_error", 0.02],
+    ];
+    for (const [shard, tool, outcome, seconds] of seen) {
+      ours.toolCalls.record(shard, tool, outcome, seconds);
+      calls.inc({ shard, tool, outcome });
+      duration.observe({ shard, tool }, seconds);
+    }
+    const lines = (text: string) => text.split("\n").filter((l) => l.includes("_tool_call"));
+    expect(lines(await ours.registry.metrics())).toEqual(lines(await reference.metrics()));
+  });
 });
