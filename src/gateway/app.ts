@@ -169,13 +169,15 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   const allowedOrigins = options.allowedOrigins ?? [];
   const corsOrigins = options.corsOrigins ?? [];
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook (no promise per request); once it answers, done() ends the chain.
+  app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const origin = request.headers.origin;
-    if (origin && corsOrigins.length > 0 && (corsOrigins.includes("*") || corsOrigins.includes(origin))) {
+    if (!origin) return done();
+    if (corsOrigins.length > 0 && (corsOrigins.includes("*") || corsOrigins.includes(origin))) {
       void reply.header("access-control-allow-origin", origin).header("vary", "Origin");
       void reply.header("access-control-expose-headers", "Mcp-Session-Id");
       if (request.method === "OPTIONS") {
-        return reply
+        void reply
           .code(204)
           .header("access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS")
           .header(
@@ -184,20 +186,21 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
           )
           .header("access-control-max-age", "600")
           .send();
+        return done();
       }
     }
     // DNS-rebinding protection (MCP spec: MUST validate Origin) on every route
     // a browser could be tricked into calling; the ops probes are exempt.
     const route = routeOf(request);
     if (
-      origin &&
       !(route !== undefined && OPS_PATHS.includes(route)) &&
       !originAllowed(origin, request.headers.host, [...allowedOrigins, ...corsOrigins])
     ) {
-      return reply
+      void reply
         .code(403)
         .send(jsonRpcError(CODES.invalidRequest.code, `Forbidden: origin ${origin} is not allowed`));
     }
+    done();
   });
 
   drainHooks(app as unknown as FastifyInstance, drain);
