@@ -18,7 +18,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../log.ts";
-import type { Principal } from "./auth/principal.ts";
+import { keyIdOf, type Principal } from "./auth/principal.ts";
 import { SqliteActivityStore } from "./activity-store/sqlite.ts";
 import {
   DEFAULT_RETENTION,
@@ -46,15 +46,21 @@ export type NewActivityEntry = Omit<ActivityEntry, "id" | "replica">;
  * access token) and the user with the groups the gateway saw.
  */
 export function callerOf(principal: Principal): { key?: string; user?: ActivityUser } {
+  const key = keyIdOf(principal);
   const user = principal.user;
-  if (!user) return { key: principal.id };
-  const stored: ActivityUser = {
-    id: user.subject,
-    ...(user.email ? { email: user.email } : {}),
-    groups: [...user.groups],
-    source: user.source,
+  return {
+    ...(key !== undefined ? { key } : {}),
+    ...(user
+      ? {
+          user: {
+            id: user.subject,
+            ...(user.email ? { email: user.email } : {}),
+            groups: [...user.groups],
+            source: user.source,
+          },
+        }
+      : {}),
   };
-  return user.source === "forwarded" ? { key: user.vouchedBy, user: stored } : { user: stored };
 }
 
 export interface ActivityLogOptions {
