@@ -32,6 +32,9 @@ import {
 import type { CallOptions } from "./upstream/upstream.ts";
 import type { ShardTarget } from "./registry/types.ts";
 
+/** How long a call to a name not yet known waits for shards still being listed for the first time. */
+const FIRST_LISTING_WAIT_MS = 10_000;
+
 /** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
 interface SecretScan {
   readonly mode: SecretScanMode;
@@ -128,13 +131,27 @@ export class GatewayCalls {
     }
   }
 
+  /**
+   * A name this replica does not know, while a shard is still being listed
+   * for the first time, waits for that listing (bounded): the registry
+   * announced the shard to every replica at once, and another replica behind
+   * the same Service may already have listed its tools to this caller.
+   */
+  async #afterFirstListings(principal: Principal, name: string, signal: AbortSignal | undefined) {
+    if (!principal.mayCall(name) || this.#catalogue.settled) return undefined;
+    await this.#catalogue.untilSettled(FIRST_LISTING_WAIT_MS, signal);
+    return this.#catalogue.catalogue.toolsByName.get(name);
+  }
+
   async callTool(
     principal: Principal,
     name: string,
     args: unknown,
     options: InvokeOptions = {},
   ): Promise<CallToolResult> {
-    const tool = this.#catalogue.catalogue.toolsByName.get(name);
+    const tool =
+      this.#catalogue.catalogue.toolsByName.get(name) ??
+      (await this.#afterFirstListings(principal, name, options.signal));
     // A tool the key may not call does not exist for it: the same answer as a
     // missing one, or a narrow key could enumerate the hidden catalogue.
     if (!tool || !principal.mayCall(name)) throw new GatewayError("invalidParams", `unknown tool: ${name}`);

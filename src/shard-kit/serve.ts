@@ -142,9 +142,9 @@ export interface StdioShard {
 export function serveShardStdio(shard: Shard, options: Omit<ShardAppOptions, "registry"> = {}): StdioShard {
   const metrics = createMcpMetrics(new Registry(), { defaultMetrics: false });
   const deps = serverDeps(options, metrics);
-  const handle = serveStdio(() => {
+  const handle = serveStdio(({ era }) => {
     const server = createShardMcpServer(shard, deps);
-    deps.sessions.add(server);
+    deps.sessions.add(server, era);
     return server;
   });
   return { events: deps.sessions, close: () => handle.close() };
