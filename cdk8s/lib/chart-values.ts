@@ -58,6 +58,7 @@ export const chartValuesSchema = z.strictObject({
       annotations: stringMap,
     }),
     sessionSecret: z.strictObject({ existingSecret: z.string() }),
+    identityKey: z.strictObject({ existingSecret: z.string() }),
     apiKeys: z.strictObject({
       enabled: z.boolean(),
       existingSecret: z.string(),

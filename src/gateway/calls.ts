@@ -12,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityLog, SecretScanDecision } from "./activity.ts";
+import { callerOf, type ActivityLog, type SecretScanDecision } from "./activity.ts";
 import type { IdentitySigner, Principal } from "./auth/index.ts";
 import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
@@ -204,7 +204,7 @@ export class GatewayCalls {
     this.#metrics.toolCalls.record(tool.shard, name, outcome, seconds);
     const entry = {
       time: new Date().toISOString(),
-      key: principal.id,
+      ...callerOf(principal),
       tool: name,
       shard: tool.shard,
       durationMs: Math.round(seconds * 1e6) / 1e3,
@@ -217,7 +217,7 @@ export class GatewayCalls {
       secretScan: scan.decision,
     };
     this.#callLog.record({
-      key: entry.key,
+      key: principal.id,
       tool: name,
       shard: tool.shard,
       durationMs: entry.durationMs,
