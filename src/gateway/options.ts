@@ -12,6 +12,7 @@ import type { DrainPhase } from "./drain.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import type { SecretRedactor } from "./secrets/index.ts";
+import type { ConsoleOidcSettings } from "./ui/oidc.ts";
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** The console also signs in with this OpenID Connect provider. @default API keys only */
+  readonly consoleOidc?: ConsoleOidcSettings;
   /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
   readonly uiAssetsDir?: string;
   /**

@@ -5,6 +5,12 @@ export interface Session {
   admin: boolean;
   authRequired: boolean;
   csrf: string;
+  /** How this browser signed in. */
+  via?: "key" | "provider" | "none";
+  /** Signed in with the provider: who. */
+  user?: { subject: string; name?: string; email?: string; groups: string[] };
+  /** Not signed in, and the gateway offers a provider sign-in. */
+  provider?: { name: string; signInUrl: string };
 }
 
 let csrf = "";

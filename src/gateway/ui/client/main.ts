@@ -23,7 +23,22 @@ export interface AppContext {
 
 const root = document.getElementById("app")!;
 
-function signInView(message?: string): HTMLElement {
+/** The provider's button: a plain link, the sign-in is a top-level redirect to the provider. */
+function providerSignIn(provider: Session["provider"]): HTMLElement | null {
+  if (!provider) return null;
+  return h(
+    "div",
+    { class: "provider" },
+    h(
+      "a",
+      { class: "button", id: "signin-provider", href: provider.signInUrl },
+      `Sign in with ${provider.name}`,
+    ),
+    h("p", { class: "or" }, "or with an API key"),
+  );
+}
+
+function signInView(message?: string, provider?: Session["provider"]): HTMLElement {
   const input = h("input", {
     type: "password",
     name: "key",
@@ -45,6 +60,7 @@ function signInView(message?: string): HTMLElement {
       },
     },
     h("h1", {}, "shardgate"),
+    providerSignIn(provider),
     h("label", { for: "key" }, "API key"),
     input,
     h("button", { type: "submit" }, "Sign in"),
@@ -57,7 +73,7 @@ function signInView(message?: string): HTMLElement {
 async function start(): Promise<void> {
   const session = await api<Session>("GET", "/ui/session");
   if (!session.signedIn) {
-    clear(root, signInView());
+    clear(root, signInView(undefined, session.provider));
     return;
   }
   useSession(session);
@@ -78,14 +94,26 @@ async function start(): Promise<void> {
     "nav",
     {},
     tabs.map(([id, label]) => h("a", { href: `#/${id}`, id: `tab-${id}` }, label)),
-    h("span", { class: "who" }, session.id, session.admin ? " (admin)" : ""),
+    h(
+      "span",
+      {
+        class: "who",
+        title: session.user ? `groups: ${session.user.groups.join(", ") || "none"}` : undefined,
+      },
+      session.user?.name ?? session.user?.email ?? session.id,
+      session.admin ? " (admin)" : "",
+    ),
     session.authRequired
       ? h(
           "button",
           {
             class: "link",
             id: "signout",
-            onclick: () => void api("DELETE", "/ui/session").then(() => location.reload()),
+            // Signed in with the provider: on to its logout, which comes back to /ui.
+            onclick: () =>
+              void api<{ logoutUrl?: string } | undefined>("DELETE", "/ui/session").then((out) =>
+                out?.logoutUrl ? location.assign(out.logoutUrl) : location.reload(),
+              ),
           },
           "Sign out",
         )
@@ -117,6 +145,6 @@ async function start(): Promise<void> {
 
 start().catch((error: unknown) => {
   if (error instanceof ApiError && error.status === 401)
-    clear(root, signInView("Your key is no longer valid."));
+    clear(root, signInView("Your sign-in is no longer valid."));
   else clear(root, h("p", { class: "error" }, `The console could not start: ${String(error)}`));
 });
