@@ -250,6 +250,11 @@ describe("console sign-in with the identity provider, in Chromium", () => {
       via: "provider",
       user: { subject: "alice", email: "alice@example.com", groups: ["homelab-admins"] },
     });
+    // The session lasts as long as Hydra's ID token (one hour by default), not the cookie's own clock.
+    const { expiresAt } = (await session(ui)) as { expiresAt: string };
+    const left = Date.parse(expiresAt) - Date.now();
+    expect(left).toBeGreaterThan(50 * 60_000);
+    expect(left).toBeLessThanOrEqual(60 * 60_000);
     await ui.screenshot("04-admin-shards");
   });
 
@@ -316,6 +321,18 @@ describe("console sign-in with the identity provider, in Chromium", () => {
     expect(await withoutToken.text()).toContain("CSRF");
     await ui.page.click("#signout");
     await ui.page.locator("#signin-provider").waitFor();
+  });
+
+  it("goes back to the sign-in page when the session has ended", async () => {
+    const ui = await openConsole();
+    await signIn(ui, "bob");
+    await ui.page.locator("details.tool").first().waitFor();
+    // What the browser does once the cookie's Max-Age (the ID token's expiry) has passed.
+    await ui.page.context().clearCookies({ name: "shardgate_session" });
+    expectRefusal(ui, "401 (Unauthorized)");
+    await ui.page.click("#tab-activity");
+    await ui.page.locator("form.signin .error", { hasText: "Your sign-in has ended" }).waitFor();
+    expect(await ui.page.locator("#signin-provider").isVisible()).toBe(true);
   });
 
   it("explains a declined consent and opens no session", async () => {

@@ -103,6 +103,7 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
     admin: principal.admin,
     authRequired: auth.required,
     csrf: auth.csrfToken(csrfBinding),
+    ...(provider ? { provider } : {}),
     ...(identity
       ? {
           via: "provider",

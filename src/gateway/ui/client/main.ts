@@ -3,7 +3,7 @@
  * switched by the URL hash. Live data comes from /ui/events (server-sent
  * events); everything else from the admin API with the cookie session.
  */
-import { api, ApiError, useSession, type Session } from "./api.ts";
+import { api, ApiError, useSession, whenSignedOut, type Session } from "./api.ts";
 import { clear, h } from "./dom.ts";
 import { activityView } from "./views/activity.ts";
 import { shardsView } from "./views/shards.ts";
@@ -70,10 +70,12 @@ function signInView(message?: string, provider?: Session["provider"]): HTMLEleme
   return form;
 }
 
-async function start(): Promise<void> {
+const ENDED = "Your sign-in has ended (it expired, or you signed out elsewhere). Sign in again.";
+
+async function start(message?: string): Promise<void> {
   const session = await api<Session>("GET", "/ui/session");
   if (!session.signedIn) {
-    clear(root, signInView(undefined, session.provider));
+    clear(root, signInView(message, session.provider));
     return;
   }
   useSession(session);
@@ -141,6 +143,22 @@ async function start(): Promise<void> {
   }
   events.addEventListener("open", () => document.body.classList.add("live"));
   events.addEventListener("error", () => document.body.classList.remove("live"));
+
+  // The session ends with the provider's ID token: back to the sign-in page then, or on any 401.
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    events.close();
+    window.removeEventListener("hashchange", route);
+    whenSignedOut(undefined);
+    void start(ENDED);
+  };
+  whenSignedOut(end);
+  if (session.expiresAt) {
+    const ms = Math.min(Date.parse(session.expiresAt) - Date.now() + 1000, 2 ** 31 - 1);
+    setTimeout(() => void api<Session>("GET", "/ui/session").then((s) => s.signedIn || end()), ms);
+  }
 }
 
 start().catch((error: unknown) => {
