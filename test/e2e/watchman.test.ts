@@ -49,6 +49,19 @@ const CRASHER = `console.log("crasher starting"); console.error(${JSON.stringify
 const GITEA_LINE = "gitea: FATAL: failed to open config /etc/gitea/app.ini: permission denied";
 const GITEA = `console.log("gitea starting on :3000"); console.error(${JSON.stringify(GITEA_LINE)}); process.exit(1);`;
 
+// Crashes on its first start, then serves: an emptyDir (kept across container restarts) remembers.
+const RECOVER_LINE = "FATAL: cache warm-up failed (recover-e2e)";
+const RECOVERER = `
+const fs = require("node:fs");
+if (!fs.existsSync("/state/crashed")) {
+  fs.writeFileSync("/state/crashed", "1");
+  console.error(${JSON.stringify(RECOVER_LINE)});
+  process.exit(2);
+}
+console.log("recovered, serving");
+setInterval(() => undefined, 60000);
+`;
+
 const ns = useNamespace("e2e-watchman");
 const other = useNamespace("e2e-watchman-other");
 
@@ -89,6 +102,17 @@ function workloads(namespace: string): object[] {
       kind: "Pod",
       metadata: { name: "gitea", namespace, labels: { app: "gitea" } },
       spec: { containers: [container("gitea", GITEA)] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "recoverer", namespace, labels: { app: "recoverer" } },
+      spec: {
+        volumes: [{ name: "state", emptyDir: {} }],
+        containers: [
+          { ...container("recoverer", RECOVERER), volumeMounts: [{ name: "state", mountPath: "/state" }] },
+        ],
+      },
     },
   ];
 }
@@ -363,6 +387,38 @@ describe("the Watchman shard on a real node, through the gateway", () => {
     // stdout and stderr reach the container log through two pipes, so two lines written within the same
     // millisecond on different streams may be stored in either order: both lines, nothing else.
     expect([...lines].sort()).toEqual(["crasher starting", CRASH_LINE].sort());
+  });
+
+  it("searches a container that crashed and runs again in both instances", async () => {
+    // Running again after one crash: the running instance has not logged the error, the crashed one has.
+    await waitFor(
+      async () => {
+        const r = await call("get_container_stats", { target: "pod/recoverer", namespace: ns.name });
+        const c = (r.structuredContent?.containers as { restarts: number; state: string }[] | undefined)?.[0];
+        return c && c.restarts >= 1 && c.state === "running" ? c : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000, message: "the recoverer never ran again after its crash" },
+    );
+    const result = await waitFor(
+      async () => {
+        const r = await call("search_logs", {
+          target: "pod/recoverer",
+          namespace: ns.name,
+          pattern: "recover-e2e|serving",
+          since: "30m",
+        });
+        expect(r.isError, textOf(r)).toBeFalsy();
+        const matches = r.structuredContent?.matches as { text: string; previous?: boolean }[];
+        // The running instance's line reaches the log a moment after its status says "running".
+        return matches.length === 2 ? matches : undefined;
+      },
+      { timeoutMs: 30_000, message: "search_logs never found lines of both instances" },
+    );
+    expect(result).toEqual([
+      expect.objectContaining({ pod: "recoverer", text: RECOVER_LINE, previous: true }),
+      expect.objectContaining({ pod: "recoverer", text: "recovered, serving" }),
+    ]);
+    expect(result[1]?.previous).toBeUndefined();
   });
 
   it("gives CPU and memory from the kubelet summary, with limits and restarts", async () => {

@@ -53,11 +53,21 @@ async function failure(promise: Promise<unknown>): Promise<McpError> {
   return error as McpError;
 }
 
+// Long enough that a 3 MB answer is refused for its size (AnswerTooLarge, not RequestTimeout: the
+// code proves the dropped line answered, not the timer) even on a loaded machine; short enough that
+// the tests of a child that never answers stay quick.
+const REQUEST_TIMEOUT_MS = 5000;
+
 describe("bridge line limit and request timeout", () => {
   let served: CliProcess;
   let client: Client;
   beforeAll(async () => {
-    served = await bridge(["--max-line-bytes", String(1024 * 1024), "--request-timeout-ms", "1500"]);
+    served = await bridge([
+      "--max-line-bytes",
+      String(1024 * 1024),
+      "--request-timeout-ms",
+      String(REQUEST_TIMEOUT_MS),
+    ]);
     client = await connect(served.url);
   }, 60_000);
   afterAll(async () => {
@@ -67,19 +77,16 @@ describe("bridge line limit and request timeout", () => {
 
   it("delivers an answer within the limit and fails a longer one at once, with a clear error", async () => {
     expect((await call(client, "big", { bytes: 900_000 })).length).toBe(900_000);
-    const started = Date.now();
     const error = await failure(call(client, "big", { bytes: 3_000_000 }));
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
-    // Answered from the dropped line itself, not by the request timeout.
-    expect(Date.now() - started).toBeLessThan(1500);
     expect(await call(client, "echo", { text: "after" })).toBe("echo: after");
   });
 
   it("answers a request the child never answers with a timeout error, and cancels it in the child", async () => {
     const error = await failure(call(client, "hang"));
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
-    expect(error.message).toMatch(/did not answer tools\/call within 1500 ms/);
+    expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call(client, "cancelled")) as number[];
     expect(cancelled.length).toBe(1);
     expect(await call(client, "echo", { text: "still" })).toBe("echo: still");
@@ -90,7 +97,12 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
   let served: CliProcess;
   let client: ClientV2;
   beforeAll(async () => {
-    served = await bridge(["--max-line-bytes", String(1024 * 1024), "--request-timeout-ms", "1500"]);
+    served = await bridge([
+      "--max-line-bytes",
+      String(1024 * 1024),
+      "--request-timeout-ms",
+      String(REQUEST_TIMEOUT_MS),
+    ]);
     client = await connectV2(served.url, "limits-test-2026", {
       versionNegotiation: eraNegotiation("modern"),
     });
@@ -116,18 +128,16 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
   it("fails a longer answer at once with the 2025 path's error", async () => {
     expect(client.getProtocolEra()).toBe("modern");
     expect((await call2026("big", { bytes: 900_000 })).length).toBe(900_000);
-    const started = Date.now();
     const error = await failure2026(call2026("big", { bytes: 3_000_000 }));
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
-    expect(Date.now() - started).toBeLessThan(1500);
     expect(await call2026("echo", { text: "after" })).toBe("echo: after");
   });
 
   it("releases a request the child never answers with a timeout error, and cancels it in the child", async () => {
     const error = await failure2026(call2026("hang"));
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
-    expect(error.message).toMatch(/did not answer tools\/call within 1500 ms/);
+    expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call2026("cancelled")) as number[];
     expect(cancelled.length).toBe(1);
     expect(await call2026("echo", { text: "still" })).toBe("echo: still");
