@@ -220,4 +220,14 @@ describe("console sign-in on a gateway whose provider is down", () => {
     expect(cleared.some((c) => c.startsWith(`${SESSION_COOKIE}=;`) && c.includes("Max-Age=0"))).toBe(true);
     expect(cleared.some((c) => c.startsWith("shardgate_key=;"))).toBe(true);
   });
+
+  it("ends a session's event stream when the session ends", { timeout: 30_000 }, async () => {
+    const cookie = cookieFor(identity(["family"], { exp: now() + 3 }));
+    const response = await fetch(`${gw.base}/ui/events`, { headers: { cookie } });
+    expect(response.status).toBe(200);
+    // Read to the end: the server closes the stream at the session's exp.
+    const text = await response.text();
+    expect(text).toContain("retry: 2000");
+    expect((await get("/ui/events", cookie)).status).toBe(401);
+  });
 });

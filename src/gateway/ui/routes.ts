@@ -161,8 +161,13 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
   app.get("/ui/events", async (request, reply) => {
     const principal = authorize(auth, request, reply, false);
     if (!principal) return reply;
+    const signedIn = auth.authenticate(request);
+    const identity = signedIn.ok ? signedIn.identity : undefined;
     reply.hijack();
     const raw = reply.raw;
+    // A provider session's stream ends with the session (a second after, so the reconnect surely gets a 401).
+    const endsIn = identity ? identity.exp * 1000 - Date.now() + 1000 : undefined;
+    const sessionEnd = endsIn === undefined ? undefined : setTimeout(() => raw.end(), endsIn);
     raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -211,6 +216,7 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
     }, pollMs);
     raw.once("close", () => {
       clearInterval(timer);
+      clearTimeout(sessionEnd);
       if (pending) clearTimeout(pending);
       for (const u of unsubscribe) u();
     });
