@@ -99,10 +99,9 @@ export class ConsoleAuth {
     const sealed = this.oidc ? cookieValue(cookies, SESSION_COOKIE) : undefined;
     const identity = sealed ? this.openSession(sealed) : undefined;
     if (identity) {
-      const principal = this.#gate.userPrincipal(
-        { subject: identity.sub, ...identity },
-        this.oidc!.settings.issuer,
-      );
+      const { sub, email, name, groups, scopes } = identity;
+      const claims = { subject: sub, ...(email ? { email } : {}), ...(name ? { name } : {}), groups, scopes };
+      const principal = this.#gate.userPrincipal(claims, this.oidc!.settings.issuer);
       return this.#viaCookie(request, principal, `session:${identity.sid}`, identity);
     }
     const key = cookieValue(cookies, KEY_COOKIE);
