@@ -31,6 +31,7 @@ import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
 import { loadConsoleAssets } from "./ui/assets.ts";
 import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleOidc } from "./ui/oidc.ts";
 import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
 import { ClientRequests } from "./mcp/client-requests.ts";
@@ -79,7 +80,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   }
   if (!gate.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
   const secret = options.sessionSecret ?? randomBytes(32);
-  const consoleAuth = new ConsoleAuth(secret, gate);
+  const consoleOidc = options.consoleOidc ? new ConsoleOidc(options.consoleOidc) : undefined;
+  const consoleAuth = new ConsoleAuth(secret, gate, consoleOidc);
   const signer = new SessionSigner({
     secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
@@ -89,6 +91,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const secrets = options.secrets ?? new SecretRedactor();
   secrets.set("api keys", gate.keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
+  if (options.consoleOidc?.clientSecret)
+    secrets.set("console client secret", [options.consoleOidc.clientSecret]);
   const activity = new ActivityLog({
     ...options.activity,
     retention: {
