@@ -12,6 +12,7 @@ import type { DrainPhase } from "./drain.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import type { SecretRedactor } from "./secrets/index.ts";
+import type { ConsoleOidcSettings } from "./ui/oidc.ts";
 
 /** The catalogue settings (bareNames, refresh, down grace, reconnect backoff) pass through to it. */
 export interface GatewayOptions extends CatalogueTuning {
@@ -45,6 +46,8 @@ export interface GatewayOptions extends CatalogueTuning {
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** The console also signs in with this OpenID Connect provider. @default API keys only */
+  readonly consoleOidc?: ConsoleOidcSettings;
   /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
   readonly uiAssetsDir?: string;
   /**

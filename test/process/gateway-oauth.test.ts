@@ -188,7 +188,13 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     await client.close();
     // The activity log names the user; the shard never saw the token.
     const entries = await gateway.gateway.activity.query({ tool: "alpha_echo" });
-    expect(entries[0]?.key).toBe("user:alice");
+    expect(entries[0]).not.toHaveProperty("key");
+    expect(entries[0]?.user).toEqual({
+      id: "alice",
+      email: "alice@example.com",
+      groups: ["alpha-users"],
+      source: "oauth",
+    });
     const forwarded = alpha.requestHeaders.map((h) => JSON.stringify(h));
     expect(forwarded.some((h) => h.includes(token))).toBe(false);
   });
@@ -220,7 +226,7 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     } finally {
       child.kill();
     }
-    const [entry] = await gateway.gateway.activity.query({ key: "user:dora" });
+    const [entry] = await gateway.gateway.activity.query({ user: "dora" });
     expect(entry?.tool).toBe("alpha_echo");
   });
 

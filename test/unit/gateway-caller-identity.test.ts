@@ -60,7 +60,7 @@ describe("caller identity to shards", () => {
     });
     expect(await verify({ "x-shardgate-identity": token })).toEqual({
       subject: "kid-1",
-      key: "owui/kid-1",
+      key: "owui",
       via: "forwarded",
       email: "kid@example.com",
       groups: ["family"],

@@ -45,6 +45,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export interface RawShardOptions {
   /** The Authorization header every request must carry (401 otherwise), read per request. @default none */
   readonly authorization?: () => string;
+  /** tools/list answers only once this settles (a shard still being listed). @default at once */
+  readonly listed?: Promise<void>;
 }
 
 /** A minimal Streamable HTTP MCP shard (JSON answers, no GET stream) with the given tools. */
@@ -82,6 +84,7 @@ export async function startRawShard(
       case "initialize":
         return reply(toolsServerInitialize("raw", message.params?.protocolVersion));
       case "tools/list":
+        await options.listed;
         return reply({
           tools: Object.entries(tools).map(([name, t]) => ({
             name,

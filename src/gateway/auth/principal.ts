@@ -95,6 +95,16 @@ export function narrowed(outer: Principal, inner: Principal): Principal {
   };
 }
 
+/**
+ * Pure: the API key behind a principal: the key itself, the key that vouched
+ * for a forwarded user, none for an access token.
+ */
+export function keyIdOf(principal: Principal): string | undefined {
+  const user = principal.user;
+  if (!user) return principal.id;
+  return user.source === "forwarded" ? user.vouchedBy : undefined;
+}
+
 export const ANONYMOUS: Principal = {
   id: "anonymous",
   viewKey: "anonymous",

@@ -59,6 +59,7 @@ export class CatalogueService {
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #reported = new Map<string, string>();
+  #settleWaiters = new Set<() => void>();
 
   constructor(options: CatalogueServiceOptions) {
     this.#opts = options;
@@ -79,6 +80,7 @@ export class CatalogueService {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const check of [...this.#settleWaiters]) check();
     this.#unsubscribe?.();
     clearInterval(this.#refreshTimer);
     const all = [...this.#shards.values()];
@@ -110,6 +112,35 @@ export class CatalogueService {
     return [...this.#shards.values()].every((s) => s.listing !== undefined || s.upstream.state === "down");
   }
 
+  /**
+   * Resolves true once `settled` holds, false when `timeoutMs` passes or
+   * `signal` aborts first. A replica that has not yet listed a shard the
+   * registry just announced would otherwise refuse its tools as unknown
+   * while another replica (behind the same Service) already lists them.
+   */
+  untilSettled(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.settled) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", aborted);
+        this.#settleWaiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (this.settled) done(true);
+      };
+      const aborted = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener("abort", aborted, { once: true });
+      this.#settleWaiters.add(check);
+    });
+  }
+
+  #checkSettled(): void {
+    for (const check of [...this.#settleWaiters]) check();
+  }
+
   async #dispose(s: ShardState): Promise<void> {
     clearTimeout(s.listTimer);
     clearTimeout(s.downTimer);
@@ -135,6 +166,7 @@ export class CatalogueService {
       changed = true;
     }
     if (changed) this.#rebuild();
+    this.#checkSettled();
   }
 
   #add(record: ShardRecord): void {
@@ -162,6 +194,7 @@ export class CatalogueService {
 
   #stateChanged(s: ShardState): void {
     if (this.#shards.get(s.record.key) !== s) return;
+    this.#checkSettled();
     clearTimeout(s.downTimer);
     if (s.upstream.state === "down" && s.listing) {
       s.downTimer = setTimeout(() => {
@@ -186,6 +219,7 @@ export class CatalogueService {
       s.listing = listing;
       s.listError = undefined;
       this.#rebuild();
+      this.#checkSettled();
     } catch (error) {
       s.listError = messageOf(error);
       this.#opts.logger.warn({ shard: s.record.key, error: s.listError }, "listing shard failed");

@@ -52,6 +52,11 @@ export interface UpstreamOptions extends ReconnectBackoff {
 
 export interface CallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The drain's signal: aborted when the grace period ends, cancelling the
+   * call like `signal` (its reason is what the caller reads).
+   */
+  readonly shutdown?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
   /** A log message the shard sent during the call. */
   readonly onlog?: (params: LoggingMessageNotification["params"]) => void;
