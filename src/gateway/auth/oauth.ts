@@ -33,13 +33,17 @@ export interface OAuthSettings {
   readonly jwksCooldownMs?: number;
 }
 
-/** What a valid token tells about its bearer. */
-export interface TokenClaims {
-  readonly subject: string;
+/** Who a user is, as the identity provider's token says: what the policy and the console read. */
+export interface UserClaims {
   readonly email?: string;
   readonly name?: string;
   readonly groups: readonly string[];
   readonly scopes: readonly string[];
+}
+
+/** What a valid token tells about its bearer. */
+export interface TokenClaims extends UserClaims {
+  readonly subject: string;
   readonly clientId?: string;
 }
 

@@ -18,32 +18,22 @@ import {
   SIGN_IN_PATH,
   type SignInTransaction,
 } from "./user-session.ts";
+import { consoleDocument, escapeHtml } from "./html.ts";
 
 export const SIGN_IN_URL = `${SIGN_IN_PATH}/login`;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** Pure: the page a failed sign-in shows (styled by the console's own stylesheet; no script). */
 export function signInErrorPage(error: SignInError): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(error.title)} · shardgate</title>
-<link rel="stylesheet" href="/ui/assets/console.css">
-</head>
-<body><main id="app"><section class="signin sign-in-problem">
+  return consoleDocument({
+    title: `${error.title} · shardgate`,
+    stylesheet: "/ui/assets/console.css",
+    body: `<main id="app"><section class="signin sign-in-problem">
 <h1>shardgate</h1>
 <h2>${escapeHtml(error.title)}</h2>
 <p class="error" role="alert">${escapeHtml(error.message)}</p>
 <p><a href="/ui/">Back to sign-in</a></p>
-</section></main></body>
-</html>
-`;
+</section></main>`,
+  });
 }
 
 export function oidcRoutes(

@@ -16,6 +16,7 @@ import type { Asset } from "./assets.ts";
 import { oidcRoutes, SIGN_IN_URL } from "./oidc-routes.ts";
 import { isSecureRequest, type ConsoleAuth } from "./session.ts";
 import { clearSessionCookie, type ConsoleIdentity } from "./user-session.ts";
+import { consoleDocument } from "./html.ts";
 
 export interface ConsoleOptions {
   /** Loaded on first use. */
@@ -52,19 +53,12 @@ export function securityHeaders(reply: FastifyReply): FastifyReply {
 
 function page(assets: ReadonlyMap<string, Asset>): string {
   const v = (name: string) => encodeURIComponent(assets.get(name)?.etag.replaceAll('"', "") ?? "");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>shardgate console</title>
-<link rel="stylesheet" href="/ui/assets/console.css?v=${v("console.css")}">
-<script type="module" src="/ui/assets/console.js?v=${v("console.js")}"></script>
-</head>
-<body><main id="app" aria-live="polite"><p class="loading">Loading…</p></main></body>
-</html>
-`;
+  return consoleDocument({
+    title: "shardgate console",
+    stylesheet: `/ui/assets/console.css?v=${v("console.css")}`,
+    head: `<script type="module" src="/ui/assets/console.js?v=${v("console.js")}"></script>\n`,
+    body: `<main id="app" aria-live="polite"><p class="loading">Loading…</p></main>`,
+  });
 }
 
 export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void {
