@@ -2,7 +2,7 @@
  * The gateway in front of real shards on loopback, talked to by the official
  * MCP client: Streamable HTTP, legacy SSE, progress, errors, shard failure.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { connectLegacy, connectStreamable, startGateway, startShard } from "../support/gateway-fixtures.ts";
@@ -10,36 +10,32 @@ import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 import { startRawShard } from "./hostile-fixtures.ts";
+import { cleanupAfterAll } from "../support/cleanup.ts";
 
 describe("gateway over MCP", () => {
   let alpha: TestShard;
   let beta: TestShard;
   let old: TestShard;
   let gw: TestGateway;
-  const clients: Client[] = [];
+  // Closed after all tests, last first: the clients, then the gateway, then the shards.
+  const { later } = cleanupAfterAll();
 
   beforeAll(async () => {
-    alpha = await startShard({ name: "alpha" });
-    beta = await startShard({ name: "beta" });
-    old = await startShard({ name: "old", legacyOnly: true });
-    gw = await startGateway({
-      alpha: { url: alpha.url },
-      beta: { url: beta.url, policy: { maxResultBytes: 4096, timeoutSeconds: 30 } },
-      old: { url: old.url, transport: "sse" },
-    });
+    alpha = later(await startShard({ name: "alpha" }));
+    beta = later(await startShard({ name: "beta" }));
+    old = later(await startShard({ name: "old", legacyOnly: true }));
+    gw = later(
+      await startGateway({
+        alpha: { url: alpha.url },
+        beta: { url: beta.url, policy: { maxResultBytes: 4096, timeoutSeconds: 30 } },
+        old: { url: old.url, transport: "sse" },
+      }),
+    );
     await eventually(() => gw.gateway.catalogue.catalogue.tools.length === 15, "15 tools");
   });
 
-  afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
-    await gw.close();
-    await Promise.all([alpha.close(), beta.close(), old.close()]);
-  });
-
   async function client(): Promise<Client> {
-    const c = await connectStreamable(gw.base);
-    clients.push(c);
-    return c;
+    return later(await connectStreamable(gw.base));
   }
 
   it("lists every shard's tools with prefixes and calls them over Streamable HTTP", async () => {
@@ -71,8 +67,7 @@ describe("gateway over MCP", () => {
   });
 
   it("lists and calls tools for a legacy HTTP+SSE client", async () => {
-    const c = await connectLegacy(gw.base);
-    clients.push(c);
+    const c = later(await connectLegacy(gw.base));
     const { tools } = await c.listTools();
     expect(tools.map((t) => t.name)).toContain("alpha_echo");
     const r = await c.callTool({ name: "beta_echo", arguments: { text: "old client" } });

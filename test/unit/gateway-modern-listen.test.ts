@@ -7,9 +7,8 @@
  * another; a listen naming a resource the gateway does not know is refused.
  */
 import { createServer, type Server as HttpServer } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer, type McpHttpHandler } from "@modelcontextprotocol/server";
 import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
@@ -17,6 +16,7 @@ import { eventually } from "../support/wait.ts";
 import { connectV2, eraNegotiation } from "../support/mcp-v2.ts";
 import { exchange2026, messagesOf, post2026, type WireMessage } from "../support/mcp-raw.ts";
 import { listenLoopback } from "../harness/net.ts";
+import { cleanupAfterAll } from "../support/cleanup.ts";
 
 const WATCHED = ["test://watched/a", "test://watched/b"];
 
@@ -24,7 +24,8 @@ describe("resource updates of a 2026-07-28-only shard, through the gateway", () 
   let http: HttpServer;
   let handler: McpHttpHandler;
   let gateway: TestGateway;
-  const clients: Client[] = [];
+  // Closed after all tests, last first: the clients, the gateway, the shard's handler and its server.
+  const { later } = cleanupAfterAll();
 
   beforeAll(async () => {
     const build = () => {
@@ -45,18 +46,16 @@ describe("resource updates of a 2026-07-28-only shard, through the gateway", () 
     handler = createMcpHandler(build, { legacy: "reject" });
     const node = toNodeHandler(handler);
     http = createServer((req, res) => void node(req, res));
+    later({ close: () => new Promise((resolve) => http.close(resolve)) });
+    later(handler);
     const port = await listenLoopback(http);
-    gateway = await startGateway({ watcher: { url: `http://127.0.0.1:${port}/mcp` } }, { bareNames: true });
+    gateway = later(
+      await startGateway({ watcher: { url: `http://127.0.0.1:${port}/mcp` } }, { bareNames: true }),
+    );
     await eventually(
       () => gateway.gateway.catalogue.catalogue.resources.length === 2,
       "the shard's resources",
     );
-  });
-  afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
-    await gateway?.close();
-    await handler?.close();
-    await new Promise((resolve) => http?.close(resolve));
   });
 
   const touch = (uri: string) =>
@@ -64,14 +63,15 @@ describe("resource updates of a 2026-07-28-only shard, through the gateway", () 
 
   it("a 2025-11-25 session's resources/subscribe gets the updates of its URI only", async () => {
     const updates: string[] = [];
-    const client = await connectV2(
-      gateway.base,
-      "legacy-subscriber",
-      { versionNegotiation: eraNegotiation("legacy") },
-      (c) =>
-        c.setNotificationHandler("notifications/resources/updated", (n) => void updates.push(n.params.uri)),
+    const client = later(
+      await connectV2(
+        gateway.base,
+        "legacy-subscriber",
+        { versionNegotiation: eraNegotiation("legacy") },
+        (c) =>
+          c.setNotificationHandler("notifications/resources/updated", (n) => void updates.push(n.params.uri)),
+      ),
     );
-    clients.push(client);
     expect(gateway.gateway.catalogue.upstream("default/watcher")?.era).toBe("modern");
     await client.subscribeResource({ uri: WATCHED[0]! });
     await touch(WATCHED[1]!);
