@@ -5,31 +5,24 @@
  * `notifications/elicitation/complete` for that id, sent after the call
  * ended, reaches the same client (on its GET stream) and no other session.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  ElicitationCompleteNotificationSchema,
-  ElicitRequestSchema,
-  type CallToolResult,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ElicitationCompleteNotificationSchema, ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
+import { cleanupAfterAll } from "../support/cleanup.ts";
 
 describe("URL-mode elicitation through the gateway", () => {
   let shard: TestShard;
   let gateway: TestGateway;
-  const clients: Client[] = [];
+  // Closed after all tests, last first: the clients, the gateway, the shard.
+  const { later } = cleanupAfterAll();
 
   beforeAll(async () => {
-    shard = await startShard({ name: "auth", extraTools: ["ask_url"] });
-    gateway = await startGateway({ auth: { url: shard.url } });
+    shard = later(await startShard({ name: "auth", extraTools: ["ask_url"] }));
+    gateway = later(await startGateway({ auth: { url: shard.url } }));
     await eventually(() => gateway.gateway.catalogue.catalogue.toolsByName.has("auth_ask_url"), "listed");
-  });
-  afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
-    await gateway?.close();
-    await shard?.close();
   });
 
   async function connect(name: string, asked: unknown[], completed: string[]): Promise<Client> {
@@ -50,8 +43,7 @@ describe("URL-mode elicitation through the gateway", () => {
         },
       },
     );
-    clients.push(client);
-    return client;
+    return later(client);
   }
 
   it("relays the shard's elicitationId to the caller and its completion back to the same session", async () => {
