@@ -11,27 +11,21 @@
  * cases (410 mid-stream, connection cut, failing list) are in
  * test/unit/kube-informer.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   Informer,
   RESOURCES,
   withoutManagedFields,
   type InformerEvent,
-  type KubeClient,
   type KubeObject,
 } from "../../src/kube/index.ts";
 import { kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
 import { adminClient } from "./operator-support.ts";
 
 const ns = useNamespace("operator-informer");
-let admin: KubeClient;
-
-beforeAll(() => {
-  admin = adminClient(kubeconfigPath());
-});
-afterAll(async () => {
-  await admin?.close();
-});
+// The control plane is up before any test file is collected (global setup).
+const admin = adminClient(kubeconfigPath());
+afterAll(() => admin.close());
 
 function configMap(name: string, value: string): KubeObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns.name }, data: { value } };

@@ -3,21 +3,16 @@
  * exactly what the apiserver stores, or every reconcile would see drift and
  * write again. Dry-run creates, so nothing is stored.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { canonicalQuantity } from "../../src/operator/index.ts";
-import { RESOURCES, resourcePath, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
+import { RESOURCES, resourcePath, type KubeObject } from "../../src/kube/index.ts";
 import { kubeconfigPath, useNamespace } from "../harness/index.ts";
 import { adminClient } from "./operator-support.ts";
 
 const ns = useNamespace("operator-quantity");
-let admin: KubeClient;
-
-beforeAll(() => {
-  admin = adminClient(kubeconfigPath());
-});
-afterAll(async () => {
-  await admin?.close();
-});
+// The control plane is up before any test file is collected (global setup).
+const admin = adminClient(kubeconfigPath());
+afterAll(() => admin.close());
 
 const VALUES: Array<string | number> = [
   0.5,
