@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError, type Client as ClientV2 } from "@modelcontextprotocol/client";
 import { BridgeErrorCode } from "../../src/bridge/index.ts";
-import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "../support/cli.ts";
 import { connectV2, eraNegotiation, textOf } from "../support/mcp-v2.ts";
 
 const HOSTILE = join(ROOT, "test/process/bridge-fixtures/hostile-server.mjs");

@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
-import { startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
-import { EVERYTHING_SERVER } from "../support/cli.ts";
+import { EVERYTHING_SERVER, startCli, stopCli, type CliProcess } from "../support/cli.ts";
 import { initializeRequest } from "../support/mcp.ts";
 
 const TOKEN = "guard-test-token-0123456789";

@@ -13,7 +13,7 @@ import {
   type DockerEngine,
   type SocketProxy,
 } from "../harness/docker.ts";
-import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli.ts";
 import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
 import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";

@@ -3,7 +3,7 @@
  * for the process and integration tiers: one spawner instead of a copy per test.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "./wait.ts";
 
@@ -45,6 +45,18 @@ export function runCommand(
   });
 }
 
+/** A `shardgate <subcommand>` process that listens on loopback. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Base URL from its "listening" log line. */
+  readonly url: string;
+  readonly port: number;
+  /** Its exit status, once it has exited. */
+  readonly exited: Promise<number | null>;
+  /** Everything it logged so far (the last megabyte: flood tests make a child write a lot). */
+  output(): string;
+}
+
 export interface GatewayProcess {
   readonly child: ChildProcess;
   readonly base: string;
@@ -60,43 +72,109 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
+interface Listening {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+  readonly output: () => string;
+}
+
 /**
- * `shardgate gateway` as its own process on 127.0.0.1:0 with JSON logs at
- * `logLevel` and no endpoint-propagation delay (later `args` override it);
- * resolves once /ready answers.
+ * The one spawner: `node src/cli.ts ...args` from the checkout, resolving with
+ * the URL its log names (`pattern`'s first group), rejecting if it exits first.
  */
+async function spawnListening(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  pattern: RegExp,
+  keepChars = Number.POSITIVE_INFINITY,
+): Promise<Listening> {
+  const child = spawn(process.execPath, ["src/cli.ts", ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.length > keepChars) output = output.slice(-keepChars);
+      const m = pattern.exec(output);
+      if (m?.[1]) resolve(m[1]);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exited.then((code) => reject(new Error(`shardgate ${args[0]} exited with ${code}: ${output}`)));
+  });
+  return { child, url, exited, output: () => output };
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once it has exited (at once if it already has). */
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts `shardgate ...args` (which must listen on 127.0.0.1) and waits for its URL in the log. */
+export async function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliProcess> {
+  const started = await spawnListening(
+    args,
+    { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env },
+    /"url":"(http:\/\/127\.0\.0\.1:\d+)"/,
+    1_000_000,
+  );
+  return { ...started, port: Number(new URL(started.url).port) };
+}
+
+export async function stopCli(served: CliProcess | undefined): Promise<void> {
+  if (served) await stopChild(served.child, served.exited);
+}
+
+/** Resident memory of a process and its peak so far, in MiB (Linux /proc). */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+  return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+}
+
 /** The serving flags of a test's `shardgate gateway`: loopback, `port`, no shutdown delay. */
 export function serveArgs(port: number): string[] {
   return ["--host", "127.0.0.1", "--port", String(port), "--shutdown-delay-seconds", "0"];
 }
 
+/**
+ * `shardgate gateway` as its own process on 127.0.0.1:0 with JSON logs at
+ * `logLevel` and no endpoint-propagation delay (later `args` override it);
+ * resolves once /ready answers.
+ */
 export async function spawnGateway(
   args: readonly string[],
   env: Record<string, string> = {},
   logLevel = "info",
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["src/cli.ts", "gateway", ...serveArgs(0), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
+  const {
+    child,
+    url: base,
+    exited,
+    output,
+  } = await spawnListening(
+    ["gateway", ...serveArgs(0), ...args],
+    { ...process.env, ...env, LOG_FORMAT: "json", LOG_LEVEL: logLevel },
+    /"address":"(http:\/\/127\.0\.0\.1:\d+)"/,
+  );
   await eventually(async () => (await fetch(`${base}/ready`)).ok, "gateway ready", 30_000);
   return {
     child,
     base,
     exited,
-    output: () => output,
+    output,
     openDescriptors: () => readdirSync(`/proc/${child.pid}/fd`).length,
     descriptorKinds: () => {
       const kinds = new Map<string, number>();
@@ -111,12 +189,6 @@ export async function spawnGateway(
       }
       return Object.fromEntries(kinds);
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, exited),
   };
 }
