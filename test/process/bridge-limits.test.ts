@@ -7,13 +7,13 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError, type Client as ClientV2 } from "@modelcontextprotocol/client";
 import { BridgeErrorCode } from "../../src/bridge/index.ts";
 import { memoryOf, ROOT, startCli, stopCli, type CliProcess } from "../support/cli.ts";
 import { connectV2, eraNegotiation, textOf } from "../support/mcp-v2.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
 const HOSTILE = join(ROOT, "test/process/bridge-fixtures/hostile-server.mjs");
 
@@ -31,11 +31,7 @@ async function bridge(flags: string[]): Promise<CliProcess> {
   ]);
 }
 
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ name: "limits-test", version: "0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
-  return client;
-}
+const connect = (url: string): Promise<Client> => connectStreamable(url, {}, { name: "limits-test" });
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
   const result = (await client.callTool({ name, arguments: args }, undefined, {

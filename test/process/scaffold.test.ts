@@ -5,12 +5,11 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseYaml } from "yaml";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { KIT_ROOT, kitDependency, renderTemplate, scaffoldShard } from "../../src/scaffold/index.ts";
 import { mcpShard } from "../../src/api/index.ts";
 import { runCommand } from "../support/cli.ts";
 import { useScratchDir } from "../support/scratch.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
 /** Runs a command to completion; rejects with its output when it fails. */
 const run = runCommand;
@@ -114,8 +113,7 @@ describe("a scaffolded shard", () => {
       child.once("close", (code) => reject(new Error(`shard exited early with ${code}`)));
     });
 
-    const client = new Client({ name: "scaffold-test", version: "0.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+    const client = await connectStreamable(url, {}, { name: "scaffold-test" });
     const result = await client.callTool({ name: "greet", arguments: { who: "watchman" } });
     expect(result.structuredContent).toEqual({ greeting: "Hello, watchman." });
     const manifest = (await (await fetch(`${url}/manifest`)).json()) as { name: string };

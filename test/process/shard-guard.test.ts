@@ -8,11 +8,10 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
 import { EVERYTHING_SERVER, startCli, stopCli, type CliProcess } from "../support/cli.ts";
 import { initializeRequest } from "../support/mcp.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
 const TOKEN = "guard-test-token-0123456789";
 
@@ -50,11 +49,9 @@ async function post(
 }
 
 async function listTools(url: string, token?: string): Promise<string[]> {
-  const client = new Client({ name: "guard-test", version: "0" });
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-    ...(token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}),
+  const client = await connectStreamable(url, token ? { authorization: `Bearer ${token}` } : {}, {
+    name: "guard-test",
   });
-  await client.connect(transport);
   try {
     return (await client.listTools()).tools.map((t) => t.name);
   } finally {
