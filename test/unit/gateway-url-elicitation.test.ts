@@ -7,7 +7,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ElicitationCompleteNotificationSchema, ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  type CallToolResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
