@@ -12,13 +12,12 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_ACTIVITY_RECORDING } from "../api/index.ts";
 import type { Logger } from "../log.ts";
-import type { ActivityLog, SecretScanDecision } from "./activity.ts";
+import { callerOf, type ActivityLog, type SecretScanDecision } from "./activity.ts";
 import type { IdentitySigner, Principal } from "./auth/index.ts";
 import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
-import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -31,6 +30,9 @@ import {
 } from "./secrets/index.ts";
 import type { CallOptions } from "./upstream/upstream.ts";
 import type { ShardTarget } from "./registry/types.ts";
+
+/** How long a call to a name not yet known waits for shards still being listed for the first time. */
+const FIRST_LISTING_WAIT_MS = 10_000;
 
 /** One call's spec.policy.secretScan, and what it decided so far (the activity log records it). */
 interface SecretScan {
@@ -107,8 +109,9 @@ export class GatewayCalls {
   }
 
   /**
-   * Runs `fn` under the caller's in-flight caps, with a signal that also
-   * follows the shutdown signal; its result and error leave with known
+   * Runs `fn` under the caller's in-flight caps, cancelled by the shutdown
+   * signal too (the upstream's request runner follows both with the one
+   * controller it has per call); its result and error leave with known
    * secrets masked.
    */
   async #cancellable<T>(
@@ -117,15 +120,27 @@ export class GatewayCalls {
     fn: (options: InvokeOptions) => Promise<T>,
   ): Promise<T> {
     const release = this.#limits.acquire(principal.id, options.session);
-    const linked = this.#shutdown ? linkSignals(options.signal, this.#shutdown) : undefined;
     try {
-      return this.#secrets.redactDeep(await fn(linked ? { ...options, signal: linked.signal } : options));
+      return this.#secrets.redactDeep(
+        await fn(this.#shutdown ? { ...options, shutdown: this.#shutdown } : options),
+      );
     } catch (error) {
       throw redactError(error, this.#secrets);
     } finally {
-      linked?.unlink();
       release();
     }
+  }
+
+  /**
+   * A name this replica does not know, while a shard is still being listed
+   * for the first time, waits for that listing (bounded): the registry
+   * announced the shard to every replica at once, and another replica behind
+   * the same Service may already have listed its tools to this caller.
+   */
+  async #afterFirstListings(principal: Principal, name: string, signal: AbortSignal | undefined) {
+    if (!principal.mayCall(name) || this.#catalogue.settled) return undefined;
+    await this.#catalogue.untilSettled(FIRST_LISTING_WAIT_MS, signal);
+    return this.#catalogue.catalogue.toolsByName.get(name);
   }
 
   async callTool(
@@ -134,7 +149,9 @@ export class GatewayCalls {
     args: unknown,
     options: InvokeOptions = {},
   ): Promise<CallToolResult> {
-    const tool = this.#catalogue.catalogue.toolsByName.get(name);
+    const tool =
+      this.#catalogue.catalogue.toolsByName.get(name) ??
+      (await this.#afterFirstListings(principal, name, options.signal));
     // A tool the key may not call does not exist for it: the same answer as a
     // missing one, or a narrow key could enumerate the hidden catalogue.
     if (!tool || !principal.mayCall(name)) throw new GatewayError("invalidParams", `unknown tool: ${name}`);
@@ -184,11 +201,10 @@ export class GatewayCalls {
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
     }
     const seconds = (performance.now() - started) / 1000;
-    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    this.#metrics.toolCalls.record(tool.shard, name, outcome, seconds);
     const entry = {
       time: new Date().toISOString(),
-      key: principal.id,
+      ...callerOf(principal),
       tool: name,
       shard: tool.shard,
       durationMs: Math.round(seconds * 1e6) / 1e3,
@@ -201,7 +217,7 @@ export class GatewayCalls {
       secretScan: scan.decision,
     };
     this.#callLog.record({
-      key: entry.key,
+      key: principal.id,
       tool: name,
       shard: tool.shard,
       durationMs: entry.durationMs,

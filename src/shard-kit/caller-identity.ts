@@ -3,7 +3,12 @@
  * asks for it (spec.callerIdentity.forward): header X-Shardgate-Identity (or
  * _meta "dev.shardgate/identity"), a JWT the gateway signed with Ed25519 for
  * this shard only. A valid one says who is calling (user, email, groups, the
- * API key or token that vouched for them); anything else throws.
+ * API key that vouched for them); anything else throws.
+ *
+ * Kit shards get this done for them: with `callerIdentity` in the serve
+ * options (or SHARD_CALLER_IDENTITY_KEYS + _AUDIENCE), every tool handler
+ * sees the verified caller as `ctx.caller`, and a call whose identity does
+ * not verify is refused before the handler runs (never taken as anonymous).
  *
  *   const verify = callerIdentityVerifier({
  *     keys: "http://shardgate-gateway.shardgate/.well-known/shardgate-identity-jwks.json",
@@ -13,13 +18,16 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
-import { CALLER_IDENTITY_HEADER } from "../api/index.ts";
+import { CALLER_IDENTITY_HEADER, CALLER_IDENTITY_META } from "../api/index.ts";
 
 export interface VerifiedCaller {
   /** The user (token subject, forwarded user id), or the API key id when no user is known. */
   readonly subject: string;
-  /** The principal the gateway knows the caller as ("user:<sub>", "<key>/<user>", "<key>"). */
-  readonly key: string;
+  /**
+   * The API key of the call (for Open WebUI's forwarded user, the key that
+   * carried it); absent for an OAuth access token.
+   */
+  readonly key?: string;
   /** How the gateway learnt who it is. */
   readonly via: "oauth" | "forwarded" | "key";
   readonly email?: string;
@@ -34,6 +42,49 @@ export interface CallerIdentityOptions {
   readonly audience: string;
   /** @default 5 */
   readonly clockToleranceSeconds?: number;
+}
+
+/** How a kit shard checks its callers (ShardAppOptions.callerIdentity). */
+export interface CallerIdentityCheck extends CallerIdentityOptions {
+  /**
+   * Refuse calls that carry no identity at all (only the gateway should reach
+   * this shard, and only for shards that asked). @default false: `ctx.caller`
+   * is undefined for them
+   */
+  readonly required?: boolean;
+}
+
+/** A call whose identity did not verify (or was missing where required): the handler never ran. */
+export class CallerIdentityRefused extends Error {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`caller identity refused (${CALLER_IDENTITY_HEADER}): ${reason}`, options);
+    this.name = "CallerIdentityRefused";
+  }
+}
+
+/**
+ * The per-call check a kit shard runs: the caller of a request whose `_meta`
+ * carries the gateway's signed identity (the gateway puts it there for every
+ * transport and copies it into the header on HTTP), undefined when it
+ * carries none and none is required; CallerIdentityRefused otherwise.
+ */
+export function callerIdentityCheck(
+  check: CallerIdentityCheck,
+): (meta: Readonly<Record<string, unknown>> | undefined) => Promise<VerifiedCaller | undefined> {
+  const verify = callerIdentityVerifier(check);
+  return async (meta) => {
+    const token = meta?.[CALLER_IDENTITY_META];
+    if (token === undefined) {
+      if (check.required) throw new CallerIdentityRefused("none was sent, and this shard requires one");
+      return undefined;
+    }
+    if (typeof token !== "string" || token === "") throw new CallerIdentityRefused("not a token");
+    try {
+      return await verify(token);
+    } catch (cause) {
+      throw new CallerIdentityRefused(cause instanceof Error ? cause.message : String(cause), { cause });
+    }
+  };
 }
 
 const HEADER = CALLER_IDENTITY_HEADER.toLowerCase();
@@ -61,9 +112,10 @@ export function callerIdentityVerifier(
     const via = payload.via === "oauth" || payload.via === "forwarded" ? payload.via : "key";
     const email = text(payload.email);
     const name = text(payload.name);
+    const key = text(payload.key);
     return {
       subject: payload.sub!,
-      key: text(payload.key) ?? payload.sub!,
+      ...(key ? { key } : {}),
       via,
       ...(email ? { email } : {}),
       ...(name ? { name } : {}),

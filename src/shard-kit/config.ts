@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { resolveConfig } from "../config/index.ts";
+import type { CallerIdentityCheck } from "./caller-identity.ts";
 
 /**
  * Shard process settings, read from `SHARD_*` variables (not `SHARDGATE_*`:
@@ -33,13 +34,51 @@ export const shardConfigSchema = z.object({
     .default(1000)
     .describe("most MCP sessions kept; one more closes the least recently used"),
 });
-export type ShardConfig = z.infer<typeof shardConfigSchema>;
+
+/**
+ * What only kit shards read (the stdio bridge runs no tool handlers of its
+ * own, so it takes shardConfigSchema alone).
+ */
+export const kitShardConfigSchema = shardConfigSchema.extend({
+  callerIdentityKeys: z
+    .url()
+    .optional()
+    .describe(
+      "the gateway's identity keys (http://<gateway>/.well-known/shardgate-identity-jwks.json): verify the caller identity it signs for shards with spec.callerIdentity.forward and give tool handlers ctx.caller",
+    ),
+  callerIdentityAudience: z
+    .string()
+    .regex(/^[^/]+\/[^/]+$/, "must be namespace/name")
+    .optional()
+    .describe("this shard as the gateway names it, namespace/name of its McpShard"),
+  callerIdentityRequired: z
+    .stringbool()
+    .default(false)
+    .describe("refuse calls that carry no caller identity"),
+});
+export type ShardConfig = z.infer<typeof kitShardConfigSchema>;
 export const SHARD_ENV_PREFIX = "SHARD_";
 
 /**
  * Reads and validates SHARD_HOST, SHARD_PORT, SHARD_GRACE_PERIOD_MS,
- * SHARD_SESSION_IDLE_TIMEOUT_MS and SHARD_MAX_SESSIONS.
+ * SHARD_SESSION_IDLE_TIMEOUT_MS, SHARD_MAX_SESSIONS and the
+ * SHARD_CALLER_IDENTITY_* settings.
  */
 export function loadShardConfig(env: NodeJS.ProcessEnv = process.env): ShardConfig {
-  return resolveConfig(shardConfigSchema, {}, env, SHARD_ENV_PREFIX);
+  const config = resolveConfig(kitShardConfigSchema, {}, env, SHARD_ENV_PREFIX);
+  if ((config.callerIdentityKeys === undefined) !== (config.callerIdentityAudience === undefined))
+    throw new Error(
+      "SHARD_CALLER_IDENTITY_KEYS and SHARD_CALLER_IDENTITY_AUDIENCE go together: set both or neither",
+    );
+  return config;
+}
+
+/** Pure: the caller-identity check the settings ask for, if any. */
+export function callerIdentityOf(config: ShardConfig): CallerIdentityCheck | undefined {
+  if (!config.callerIdentityKeys || !config.callerIdentityAudience) return undefined;
+  return {
+    keys: config.callerIdentityKeys,
+    audience: config.callerIdentityAudience,
+    required: config.callerIdentityRequired,
+  };
 }

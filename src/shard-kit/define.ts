@@ -13,6 +13,7 @@ import type {
   ToolAnnotations,
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
+import type { VerifiedCaller } from "./caller-identity.ts";
 import type { ShardEvents } from "./events.ts";
 
 /** Tool, prompt and shard names the gateway can prefix and expose unchanged. */
@@ -52,6 +53,14 @@ export interface ToolContext {
   readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** Publishes list changes and resource updates to every connected client of this shard. */
   readonly events: ShardEvents;
+  /**
+   * Who is calling, as the gateway signed it for this shard (McpShard
+   * `spec.callerIdentity.forward`), verified against the gateway's keys.
+   * Present only when the shard is served with `callerIdentity` and the call
+   * carried a valid identity; a call with an invalid one never reaches the
+   * handler. Undefined when the call carried none.
+   */
+  readonly caller?: VerifiedCaller;
 }
 
 /**

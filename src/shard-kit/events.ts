@@ -3,7 +3,8 @@
  * HTTP, legacy SSE, stdio) get unsolicited `list_changed` notifications, and
  * `resources/updated` only where the session subscribed to that URI;
  * 2026-07-28 clients get them on their `subscriptions/listen` streams (the
- * SDK's event bus applies each stream's filter).
+ * SDK's event bus applies each stream's filter over HTTP, serveStdio's
+ * listen router over stdio).
  */
 import type { McpServer } from "@modelcontextprotocol/server";
 
@@ -22,14 +23,25 @@ export interface ModernNotifier {
   resourceUpdated(uri: string): void;
 }
 
+/**
+ * A 2026-07-28 stdio connection's server: it hears every update, because its
+ * filter lives outside it (serveStdio routes each notification onto the
+ * `subscriptions/listen` streams whose filter names that URI).
+ */
+const EVERY_URI = "every uri";
+
 /** The session-holding servers of one shard process, and what each subscribed to. */
 export class ShardSessions implements ShardEvents {
-  private readonly subscriptions = new Map<McpServer, Set<string>>();
+  private readonly subscriptions = new Map<McpServer, Set<string> | typeof EVERY_URI>();
   private modern: ModernNotifier | undefined;
 
-  /** Tracks a 2025-era session's server until it closes. */
-  add(server: McpServer): void {
-    this.subscriptions.set(server, new Set());
+  /**
+   * Tracks a connection's server until it closes: a 2025-era session (its
+   * `resources/subscribe` calls say what it hears), or with `era: "modern"` a
+   * 2026-07-28 stdio connection (its listen streams say it, outside the server).
+   */
+  add(server: McpServer, era: "legacy" | "modern" = "legacy"): void {
+    this.subscriptions.set(server, era === "modern" ? EVERY_URI : new Set());
     const previous = server.server.onclose;
     server.server.onclose = () => {
       this.subscriptions.delete(server);
@@ -42,11 +54,13 @@ export class ShardSessions implements ShardEvents {
   }
 
   subscribe(server: McpServer, uri: string): void {
-    this.subscriptions.get(server)?.add(uri);
+    const uris = this.subscriptions.get(server);
+    if (uris instanceof Set) uris.add(uri);
   }
 
   unsubscribe(server: McpServer, uri: string): void {
-    this.subscriptions.get(server)?.delete(uri);
+    const uris = this.subscriptions.get(server);
+    if (uris instanceof Set) uris.delete(uri);
   }
 
   /** Sessions tracked now (for tests and metrics). */
@@ -72,7 +86,8 @@ export class ShardSessions implements ShardEvents {
   resourceUpdated(uri: string): void {
     for (const [server, uris] of this.subscriptions) {
       // A session that went away between the check and the send is not an error worth surfacing.
-      if (uris.has(uri)) void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+      if (uris === EVERY_URI || uris.has(uri))
+        void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
     }
     this.modern?.resourceUpdated(uri);
   }

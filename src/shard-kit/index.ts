@@ -41,7 +41,14 @@ export {
   type ServeShardOptions,
   type ServedShard,
 } from "./serve.ts";
-export { loadShardConfig, shardConfigSchema, SHARD_ENV_PREFIX, type ShardConfig } from "./config.ts";
+export {
+  callerIdentityOf,
+  kitShardConfigSchema,
+  loadShardConfig,
+  shardConfigSchema,
+  SHARD_ENV_PREFIX,
+  type ShardConfig,
+} from "./config.ts";
 export { shardManifest, type ShardManifest } from "./manifest.ts";
 export { runHealthChecks, type HealthReport, type CheckResult } from "./health.ts";
 export { toCallToolResult } from "./result.ts";
@@ -51,6 +58,9 @@ export type { ShardEvents } from "./events.ts";
 export { inputRequired, acceptedContent, inputResponse } from "@modelcontextprotocol/server";
 export {
   callerIdentityVerifier,
+  callerIdentityCheck,
+  CallerIdentityRefused,
+  type CallerIdentityCheck,
   type CallerIdentityOptions,
   type VerifiedCaller,
 } from "./caller-identity.ts";

@@ -10,6 +10,7 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
+import type { VerifiedCaller } from "./caller-identity.ts";
 import type { PromptDefinition, ResourceDefinition, Shard, ToolContext, ToolDefinition } from "./define.ts";
 import type { ShardSessions } from "./events.ts";
 import type { McpMetrics } from "./metrics.ts";
@@ -23,6 +24,10 @@ export interface ShardServerDeps {
   readonly sessions: ShardSessions;
   /** Seals `requestState`; every replica of a shard must share its key. */
   readonly stateCodec: RequestStateCodec<Record<string, unknown>>;
+  /** Verifies the caller identity of a request's _meta (caller-identity.ts); absent: not checked. */
+  readonly callerOf?: (
+    meta: Readonly<Record<string, unknown>> | undefined,
+  ) => Promise<VerifiedCaller | undefined>;
 }
 
 /** A request-state codec with a fresh random key: right for one replica (and tests). */
@@ -173,9 +178,11 @@ function toolContext(
   ctx: ServerContext,
   logger: Logger,
   deps: ShardServerDeps,
+  caller: VerifiedCaller | undefined,
 ): ToolContext {
   const progressToken = ctx.mcpReq._meta?.progressToken;
   return {
+    ...(caller ? { caller } : {}),
     signal: ctx.mcpReq.signal,
     logger,
     async sendProgress(progress, total, message) {
@@ -211,8 +218,10 @@ function registerTool(server: McpServer, definition: ToolDefinition, deps: Shard
       const finish = deps.metrics.startToolCall(definition.name);
       deps.inFlight.count++;
       try {
+        // Before the handler: a call whose identity does not verify is refused, not run anonymously.
+        const caller = deps.callerOf ? await deps.callerOf(ctx.mcpReq._meta) : undefined;
         const result = toCallToolResult(
-          await definition.handler(args, toolContext(server, ctx, logger, deps)),
+          await definition.handler(args, toolContext(server, ctx, logger, deps, caller)),
         );
         finish("isError" in result && result.isError ? "error" : "success");
         return result;

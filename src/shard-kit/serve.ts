@@ -8,7 +8,8 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { loadShardConfig, type ShardConfig } from "./config.ts";
+import { callerIdentityCheck, type CallerIdentityCheck } from "./caller-identity.ts";
+import { callerIdentityOf, loadShardConfig, type ShardConfig } from "./config.ts";
 import { createLogger, silentLogger, type Logger } from "../log.ts";
 import { exitOnStopSignals } from "../util/index.ts";
 import type { Shard } from "./define.ts";
@@ -36,6 +37,12 @@ export interface ShardAppOptions {
    * @default a random key per process
    */
   readonly requestStateKey?: Uint8Array | string;
+  /**
+   * Verify the caller identity the gateway signs for this shard (McpShard
+   * `spec.callerIdentity.forward`) and give tool handlers `ctx.caller`.
+   * @default not checked (`ctx.caller` always undefined)
+   */
+  readonly callerIdentity?: CallerIdentityCheck;
 }
 
 export interface ServeShardOptions extends ShardAppOptions {
@@ -71,6 +78,7 @@ function serverDeps(options: ShardAppOptions, metrics: ShardServerDeps["metrics"
     inFlight: { count: 0 },
     sessions: new ShardSessions(),
     stateCodec: stateCodec(options.requestStateKey),
+    ...(options.callerIdentity ? { callerOf: callerIdentityCheck(options.callerIdentity) } : {}),
   };
 }
 
@@ -134,9 +142,9 @@ export interface StdioShard {
 export function serveShardStdio(shard: Shard, options: Omit<ShardAppOptions, "registry"> = {}): StdioShard {
   const metrics = createMcpMetrics(new Registry(), { defaultMetrics: false });
   const deps = serverDeps(options, metrics);
-  const handle = serveStdio(() => {
+  const handle = serveStdio(({ era }) => {
     const server = createShardMcpServer(shard, deps);
-    deps.sessions.add(server);
+    deps.sessions.add(server, era);
     return server;
   });
   return { events: deps.sessions, close: () => handle.close() };
@@ -176,7 +184,13 @@ export function exitOnSignals(served: ServedShard, logger: Logger): void {
 export async function runShard(shard: Shard, overrides: Partial<ShardConfig> = {}): Promise<ServedKitShard> {
   const config = { ...loadShardConfig(), ...overrides };
   const logger = createLogger({ name: shard.name });
-  const served = await serveShard(shard, { ...config, logger, defaultMetrics: true });
+  const callerIdentity = callerIdentityOf(config);
+  const served = await serveShard(shard, {
+    ...config,
+    logger,
+    defaultMetrics: true,
+    ...(callerIdentity ? { callerIdentity } : {}),
+  });
   logger.info({ url: served.url, mcp: `${served.url}/mcp`, tools: shard.tools.length }, "shard listening");
   exitOnSignals(served, logger);
   return served;

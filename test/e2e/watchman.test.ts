@@ -23,6 +23,7 @@ import {
   forward,
   forwardService,
   helmChart,
+  podIP,
   podLogs,
   secondsSince,
   waitShardReady,
@@ -48,6 +49,19 @@ const CRASHER = `console.log("crasher starting"); console.error(${JSON.stringify
 // The backend of a Traefik route that fails: it dies before it listens.
 const GITEA_LINE = "gitea: FATAL: failed to open config /etc/gitea/app.ini: permission denied";
 const GITEA = `console.log("gitea starting on :3000"); console.error(${JSON.stringify(GITEA_LINE)}); process.exit(1);`;
+
+// Crashes on its first start, then serves: an emptyDir (kept across container restarts) remembers.
+const RECOVER_LINE = "FATAL: cache warm-up failed (recover-e2e)";
+const RECOVERER = `
+const fs = require("node:fs");
+if (!fs.existsSync("/state/crashed")) {
+  fs.writeFileSync("/state/crashed", "1");
+  console.error(${JSON.stringify(RECOVER_LINE)});
+  process.exit(2);
+}
+console.log("recovered, serving");
+setInterval(() => undefined, 60000);
+`;
 
 const ns = useNamespace("e2e-watchman");
 const other = useNamespace("e2e-watchman-other");
@@ -89,6 +103,17 @@ function workloads(namespace: string): object[] {
       kind: "Pod",
       metadata: { name: "gitea", namespace, labels: { app: "gitea" } },
       spec: { containers: [container("gitea", GITEA)] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "recoverer", namespace, labels: { app: "recoverer" } },
+      spec: {
+        volumes: [{ name: "state", emptyDir: {} }],
+        containers: [
+          { ...container("recoverer", RECOVERER), volumeMounts: [{ name: "state", mountPath: "/state" }] },
+        ],
+      },
     },
   ];
 }
@@ -365,6 +390,38 @@ describe("the Watchman shard on a real node, through the gateway", () => {
     expect([...lines].sort()).toEqual(["crasher starting", CRASH_LINE].sort());
   });
 
+  it("searches a container that crashed and runs again in both instances", async () => {
+    // Running again after one crash: the running instance has not logged the error, the crashed one has.
+    await waitFor(
+      async () => {
+        const r = await call("get_container_stats", { target: "pod/recoverer", namespace: ns.name });
+        const c = (r.structuredContent?.containers as { restarts: number; state: string }[] | undefined)?.[0];
+        return c && c.restarts >= 1 && c.state === "running" ? c : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000, message: "the recoverer never ran again after its crash" },
+    );
+    const result = await waitFor(
+      async () => {
+        const r = await call("search_logs", {
+          target: "pod/recoverer",
+          namespace: ns.name,
+          pattern: "recover-e2e|serving",
+          since: "30m",
+        });
+        expect(r.isError, textOf(r)).toBeFalsy();
+        const matches = r.structuredContent?.matches as { text: string; previous?: boolean }[];
+        // The running instance's line reaches the log a moment after its status says "running".
+        return matches.length === 2 ? matches : undefined;
+      },
+      { timeoutMs: 30_000, message: "search_logs never found lines of both instances" },
+    );
+    expect(result).toEqual([
+      expect.objectContaining({ pod: "recoverer", text: RECOVER_LINE, previous: true }),
+      expect.objectContaining({ pod: "recoverer", text: "recovered, serving" }),
+    ]);
+    expect(result[1]?.previous).toBeUndefined();
+  });
+
   it("gives CPU and memory from the kubelet summary, with limits and restarts", async () => {
     const result = await waitFor(
       async () => {
@@ -427,21 +484,10 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       cleanups.push(() => p.stop());
       return p;
     };
-    const podIP = await waitFor(
-      async () => {
-        const { stdout } = await kubectl([
-          "-n",
-          ns.name,
-          "get",
-          "pod",
-          "gitea",
-          "-o",
-          "jsonpath={.status.podIP}",
-        ]);
-        return stdout.trim() || undefined;
-      },
-      { timeoutMs: 60_000, message: "the gitea pod never got an IP" },
-    );
+    const giteaIP = await waitFor(async () => (await podIP(ns.name, "gitea")) || undefined, {
+      timeoutMs: 60_000,
+      message: "the gitea pod never got an IP",
+    });
     const dynamicDir = join(dir, "dynamic");
     await mkdir(dynamicDir);
     await writeFile(
@@ -449,7 +495,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       stringify({
         http: {
           routers: { gitea: { rule: "Host(`gitea.home.lab`)", service: "gitea", entryPoints: ["web"] } },
-          services: { gitea: { loadBalancer: { servers: [{ url: `http://${podIP}:3000` }] } } },
+          services: { gitea: { loadBalancer: { servers: [{ url: `http://${giteaIP}:3000` }] } } },
         },
       }),
     );
@@ -554,7 +600,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       { timeoutMs: 30_000, message: "get_backend_status never probed the backend" },
     );
     const server = backends.services[0]?.servers[0] ?? "";
-    expect(server).toBe(`http://${podIP}:3000`);
+    expect(server).toBe(`http://${giteaIP}:3000`);
     console.log(`[e2e] diagnose step 2 (probe): ${JSON.stringify(backends.services[0]?.probes)}`);
     expect(backends.services[0]?.probes?.[0]?.error).toMatch(/ECONNREFUSED|refused/);
     fill["<target>"] = `ip/${new URL(server).hostname}`;

@@ -124,16 +124,17 @@ describe("helm install charts/shardgate", () => {
     expect(shard.spec.container.args).toEqual(["shard", "traefik"]);
   });
 
-  it("keeps the session secret across helm upgrade", async () => {
+  it("keeps the session secret and the identity signing key across helm upgrade", async () => {
     const core = kubeConfig().makeApiClient(CoreV1Api);
-    const read = async () =>
-      (await core.readNamespacedSecret({ name: `${fullname}-gateway-session`, namespace: ns.name })).data
-        ?.secret;
+    const secret = async (suffix: string) =>
+      (await core.readNamespacedSecret({ name: `${fullname}-gateway-${suffix}`, namespace: ns.name })).data;
+    const read = async () => [(await secret("session"))?.secret, (await secret("identity-key"))?.["key.pem"]];
     const before = await read();
+    expect(before.every(Boolean)).toBe(true);
     const result = await helm(["upgrade", ...releaseArgs(), "--reuse-values", "--set", "gateway.replicas=3"]);
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
-    expect(await read()).toBe(before);
+    expect(await read()).toEqual(before);
   });
 
   it("is reconciled by the operator running with the chart's RBAC", async () => {

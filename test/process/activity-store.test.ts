@@ -16,7 +16,8 @@ import {
   type ActivityStore,
 } from "../../src/gateway/activity-store/index.ts";
 import { startPostgres, type Postgres } from "../harness/postgres.ts";
-import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 let pg: Postgres;
@@ -97,6 +98,39 @@ describe.each(Object.keys(backends))("activity store: %s", (backend) => {
     expect(await log.query({ tools: [] })).toEqual([]);
     expect((await log.query({ limit: 1 })).length).toBe(1);
     expect(await log.get(all[2]!.id)).toEqual(all[2]);
+    await log.close();
+  });
+
+  it("stores the user and groups in their own columns and filters by user, email and group", async () => {
+    const log = new ActivityLog({ store: open() });
+    await log.start();
+    const alice = {
+      id: "alice",
+      email: "alice@example.com",
+      groups: ["family", "ops"],
+      source: "oauth",
+    } as const;
+    const kid = { id: "kid-1", groups: ["family"], source: "forwarded" } as const;
+    log.add(entry({ time: "2026-03-01T00:00:00.000Z", tool: "who_probe", key: undefined, user: alice }));
+    log.add(entry({ time: "2026-03-01T00:01:00.000Z", tool: "who_probe", key: "owui", user: kid }));
+    log.add(entry({ time: "2026-03-01T00:02:00.000Z", tool: "who_probe", key: "chat" }));
+    const all = await log.query({ tool: "who_probe" });
+    expect(all.map((e) => [e.key, e.user])).toEqual([
+      ["chat", undefined],
+      ["owui", kid],
+      [undefined, alice],
+    ]);
+    const tools = (q: Parameters<ActivityLog["query"]>[0]) =>
+      log.query({ tool: "who_probe", ...q }).then((found) => found.map((e) => e.user?.id ?? e.key));
+    expect(await tools({ user: "alice" })).toEqual(["alice"]);
+    expect(await tools({ user: "alice@example.com" })).toEqual(["alice"]);
+    expect(await tools({ group: "family" })).toEqual(["kid-1", "alice"]);
+    expect(await tools({ group: "ops" })).toEqual(["alice"]);
+    // A group is matched whole, never as a part of another name or of the JSON text.
+    expect(await tools({ group: "fam" })).toEqual([]);
+    expect(await tools({ group: '"family"' })).toEqual([]);
+    expect(await tools({ key: "owui", group: "family" })).toEqual(["kid-1"]);
+    expect(await tools({ user: "nobody" })).toEqual([]);
     await log.close();
   });
 
@@ -205,6 +239,71 @@ describe.each(Object.keys(FIRST_RELEASE))("activity store migration: %s", (backe
     await again.init();
     expect((await again.query({ secretScan: "redacted" })).map((e) => e.id)).toEqual(["new-1"]);
     expect((await again.query({})).map((e) => e.id)).toEqual(["new-1", "old-1"]);
+    await again.close();
+  });
+});
+
+/**
+ * A database of the release before users were stored (secret_scan present),
+ * with the caller squeezed into key as that release wrote it.
+ */
+const BEFORE_USERS: Record<string, (target: string) => Promise<void>> = {
+  sqlite: async (path) => {
+    await FIRST_RELEASE.sqlite!(path);
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(path);
+    db.exec(`ALTER TABLE activity ADD COLUMN secret_scan TEXT;
+      INSERT INTO activity VALUES ('old-2', ${Date.parse("2026-01-01T00:01:00Z")}, 'user:alice', 'home_echo',
+      'default/home', 2, 'ok', NULL, '[]', NULL, NULL, 1, 'r0', 'clean');
+      INSERT INTO activity VALUES ('old-3', ${Date.parse("2026-01-01T00:02:00Z")}, 'owui/kid-1', 'home_echo',
+      'default/home', 3, 'error', 'boom', '[]', NULL, NULL, 0, 'r0', 'off');`);
+    db.close();
+  },
+  postgres: async (url) => {
+    await FIRST_RELEASE.postgres!(url);
+    const { default: postgres } = await import("postgres");
+    const sql = postgres(url, { onnotice: () => {} });
+    await sql.unsafe(`ALTER TABLE shardgate_activity ADD COLUMN secret_scan TEXT;
+      INSERT INTO shardgate_activity VALUES ('old-2', '2026-01-01T00:01:00Z', 'user:alice', 'home_echo',
+      'default/home', 2, 'ok', NULL, '[]', NULL, NULL, TRUE, 'r0', 'clean');
+      INSERT INTO shardgate_activity VALUES ('old-3', '2026-01-01T00:02:00Z', 'owui/kid-1', 'home_echo',
+      'default/home', 3, 'error', 'boom', '[]', NULL, NULL, FALSE, 'r0', 'off');`);
+    await sql.end();
+  },
+};
+
+describe.each(Object.keys(BEFORE_USERS))("activity store migration to user columns: %s", (backend) => {
+  it("adds the user columns to an existing database, keeps every old row as it was, and filters new ones", async () => {
+    const target =
+      backend === "sqlite"
+        ? join(dir, `before-users-${++databases}.sqlite`)
+        : await pg.createDatabase(`before_users_${++databases}`);
+    await BEFORE_USERS[backend]!(target);
+    const open = () =>
+      backend === "sqlite" ? new SqliteActivityStore(target) : new PostgresActivityStore(target);
+    const store = open();
+    await store.init();
+    const old = await store.query({});
+    expect(old.map((e) => [e.id, e.key, e.user])).toEqual([
+      ["old-3", "owui/kid-1", undefined],
+      ["old-2", "user:alice", undefined],
+      ["old-1", "admin", undefined],
+    ]);
+    expect(old[0]).toMatchObject({ outcome: "error", error: "boom", secretScan: "off", durationMs: 3 });
+    expect(old[1]).toMatchObject({ audit: true, secretScan: "clean" });
+    const user = { id: "alice", groups: ["ops"], source: "oauth" } as const;
+    await store.insert([
+      { ...entry({ time: "2026-01-03T00:00:00.000Z", key: undefined, user }), id: "new-1" },
+    ]);
+    await store.close();
+    // A second start (every replica runs init) changes nothing more.
+    const again = open();
+    await again.init();
+    expect((await again.query({ user: "alice" })).map((e) => e.id)).toEqual(["new-1"]);
+    expect((await again.query({ group: "ops" })).map((e) => e.id)).toEqual(["new-1"]);
+    expect((await again.query({})).map((e) => e.id)).toEqual(["new-1", "old-3", "old-2", "old-1"]);
+    expect(await again.get("new-1")).toMatchObject({ user });
+    expect(await again.get("new-1")).not.toHaveProperty("key");
     await again.close();
   });
 });

@@ -63,6 +63,7 @@ describe("charts/shardgate", () => {
         "PodDisruptionBudget/sg-shardgate-gateway",
         "Role/sg-shardgate-operator-leader",
         "RoleBinding/sg-shardgate-operator-leader",
+        "Secret/sg-shardgate-gateway-identity-key",
         "Secret/sg-shardgate-gateway-session",
         "Service/sg-shardgate-gateway",
         "Service/sg-shardgate-operator-metrics",

@@ -2,9 +2,10 @@
  * `shardgate connect` with OAuth against a real identity provider: Ory Hydra
  * (make testbin; test/harness/hydra.ts) in front of which a real `shardgate
  * gateway` process is the resource server (--oauth-issuer). The SDK's stdio
- * client drives the connector; the browser leg is played by the harness's
- * HTTP client (login and consent pages, redirects, cookies) ending on the
- * connector's own loopback listener, as a browser would.
+ * client drives the connector; the browser leg is real headless Chromium
+ * (Debian's, through playwright-core: test/harness/browser.ts) opening the
+ * URL the connector printed, through Hydra's login and consent, and landing
+ * on the connector's own loopback listener.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -12,11 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startBrowser, type TestBrowser } from "../harness/browser.ts";
 import { startHydra, type Hydra } from "../harness/hydra.ts";
 import { freePort } from "../harness/net.ts";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import { startConnector, type Connector } from "../support/connect.ts";
-import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { textOf } from "../support/mcp-v2.ts";
 
 interface Cache {
@@ -38,6 +41,7 @@ function authorizationUrl(stderr: () => string): Promise<string> {
 
 describe("shardgate connect (OAuth, Hydra)", () => {
   let hydra: Hydra;
+  let browser: TestBrowser;
   let shard: TestShard;
   let gateway: GatewayProcess;
   let dir: string;
@@ -46,9 +50,10 @@ describe("shardgate connect (OAuth, Hydra)", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "shardgate-connect-oauth-"));
-    [hydra, shard] = await Promise.all([
+    [hydra, shard, browser] = await Promise.all([
       startHydra({ user: { subject: "alice", email: "alice@example.com", groups: ["desk-users"] } }),
       startShard({ name: "desk" }),
+      startBrowser("connect-oauth"),
     ]);
     await writeFile(join(dir, "shards.yaml"), `shards:\n  desk:\n    url: ${shard.url}\n`);
     await writeFile(join(dir, "policy.yaml"), `grants:\n  - groups: [desk-users]\n    tools: ["desk_*"]\n`);
@@ -65,7 +70,7 @@ describe("shardgate connect (OAuth, Hydra)", () => {
   });
   afterAll(async () => {
     await gateway?.stop();
-    await Promise.all([hydra?.stop(), shard?.close()]);
+    await Promise.all([hydra?.stop(), shard?.close(), browser?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -85,12 +90,23 @@ describe("shardgate connect (OAuth, Hydra)", () => {
     return { path, cache: JSON.parse(await readFile(path, "utf8")) as Cache };
   }
 
-  /** Plays the browser: Hydra's login and consent, then the redirect to the connector's listener. */
+  /**
+   * The user's browser: Chromium opens the login URL, goes through Hydra's
+   * login and consent (cookies, redirects) and lands on the connector's
+   * listener, which shows that the login worked.
+   */
   async function browse(url: string): Promise<void> {
-    const callback = await hydra.authorize(url);
-    const landed = await fetch(callback);
-    expect(landed.status).toBe(200);
-    expect(await landed.text()).toContain("Logged in");
+    const tab = await browser.open(url);
+    try {
+      const landed = new URL(tab.page.url());
+      expect(landed.hostname).toBe("127.0.0.1");
+      expect(landed.pathname).toBe("/callback");
+      expect(landed.searchParams.get("code")).toBeTruthy();
+      expect(landed.searchParams.get("state")).toBe(new URL(url).searchParams.get("state"));
+      expect(await tab.page.locator("body").innerText()).toContain("Logged in");
+    } finally {
+      await tab.page.context().close();
+    }
   }
 
   it("logs in on the gateway's 401 (metadata, registration, PKCE in the browser) and caches the tokens 0600", async () => {

@@ -83,7 +83,7 @@ describe("mcp-remote through the gateway's OAuth (Hydra)", () => {
     } finally {
       await client.close();
     }
-    const [entry] = await gateway.gateway.activity.query({ key: "user:erin" });
+    const [entry] = await gateway.gateway.activity.query({ user: "erin" });
     expect(entry?.tool).toBe("alpha_echo");
   });
 });

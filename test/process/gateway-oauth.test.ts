@@ -20,7 +20,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { Gate, KeyStore, Policy, TokenVerifier } from "../../src/gateway/index.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort, listenLoopback } from "../harness/net.ts";
 import { startHydra, type Hydra } from "../harness/hydra.ts";
 import { pythonWith, PYTHON_MCP } from "../harness/python.ts";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
@@ -139,8 +139,7 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     gateway = await startGateway({ alpha: { url: alpha.url }, beta: { url: beta.url } }, { gate }, {}, port);
     // Never requested: Hydra's last redirect is caught before it is followed.
     callbackServer = createServer((_req, res) => res.writeHead(404).end());
-    await new Promise<void>((resolve) => callbackServer.listen(0, "127.0.0.1", resolve));
-    redirectUrl = `http://127.0.0.1:${(callbackServer.address() as { port: number }).port}/callback`;
+    redirectUrl = `http://127.0.0.1:${await listenLoopback(callbackServer)}/callback`;
   });
   afterAll(async () => {
     await gateway?.close();
@@ -189,7 +188,13 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     await client.close();
     // The activity log names the user; the shard never saw the token.
     const entries = await gateway.gateway.activity.query({ tool: "alpha_echo" });
-    expect(entries[0]?.key).toBe("user:alice");
+    expect(entries[0]).not.toHaveProperty("key");
+    expect(entries[0]?.user).toEqual({
+      id: "alice",
+      email: "alice@example.com",
+      groups: ["alpha-users"],
+      source: "oauth",
+    });
     const forwarded = alpha.requestHeaders.map((h) => JSON.stringify(h));
     expect(forwarded.some((h) => h.includes(token))).toBe(false);
   });
@@ -221,7 +226,7 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     } finally {
       child.kill();
     }
-    const [entry] = await gateway.gateway.activity.query({ key: "user:dora" });
+    const [entry] = await gateway.gateway.activity.query({ user: "dora" });
     expect(entry?.tool).toBe("alpha_echo");
   });
 

@@ -67,18 +67,22 @@ describe("console sign-in", () => {
 describe("activity store helpers", () => {
   it("builds one parameterised WHERE clause for both backends", () => {
     const q = { tool: "a", outcome: "ok" as const, since: "2026-01-01T00:00:00Z", tools: ["a", "b"] };
-    expect(
-      whereClause(
-        q,
-        (i) => `$${i}`,
-        (iso) => iso,
-      ),
-    ).toEqual({
+    const numbered = {
+      placeholder: (i: number) => `$${i}`,
+      timeValue: (iso: string) => iso,
+      hasGroup: (m: string) => `G(${m})`,
+    };
+    const anonymous = { placeholder: () => "?", timeValue: Date.parse, hasGroup: (m: string) => `G(${m})` };
+    expect(whereClause(q, numbered)).toEqual({
       sql: "WHERE tool = $1 AND outcome = $2 AND time >= $3 AND tool IN ($4, $5)",
       params: ["a", "ok", "2026-01-01T00:00:00Z", "a", "b"],
     });
-    expect(whereClause({}, () => "?", Date.parse)).toEqual({ sql: "", params: [] });
-    expect(whereClause({ tools: [] }, () => "?", Date.parse).sql).toBe("WHERE 1 = 0");
+    expect(whereClause({}, anonymous)).toEqual({ sql: "", params: [] });
+    expect(whereClause({ tools: [] }, anonymous).sql).toBe("WHERE 1 = 0");
+    expect(whereClause({ user: "al", group: "fam" }, numbered)).toEqual({
+      sql: "WHERE (user_id = $1 OR user_email = $2) AND G($3)",
+      params: ["al", "al", "fam"],
+    });
   });
 
   it("caps stored arguments and results, saying so", () => {

@@ -12,12 +12,12 @@ import { Gate, IdentitySigner, KeyStore } from "../../src/gateway/index.ts";
 import { callerIdentityVerifier } from "../../src/shard-kit/index.ts";
 import {
   connectStreamable,
-  eventually,
   startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const OWUI = "owui-key-0123456789";
 
@@ -60,7 +60,7 @@ describe("caller identity to shards", () => {
     });
     expect(await verify({ "x-shardgate-identity": token })).toEqual({
       subject: "kid-1",
-      key: "owui/kid-1",
+      key: "owui",
       via: "forwarded",
       email: "kid@example.com",
       groups: ["family"],

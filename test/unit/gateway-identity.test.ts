@@ -20,12 +20,12 @@ import { SecretRedactor } from "../../src/gateway/secrets/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import {
   connectStreamable,
-  eventually,
   startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const OWUI = "owui-key-0123456789";
 const PLAIN = "plain-key-0123456789";
@@ -101,7 +101,26 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
     );
     await client.close();
     const [entry] = await gateway.gateway.activity.query({ tool: "alpha_echo" });
-    expect(entry?.key).toBe("owui/kid-1");
+    // The key that vouched, and the user with the groups it came with, each in its own field.
+    expect(entry?.key).toBe("owui");
+    expect(entry?.user).toEqual({ id: "kid-1", groups: ["family", "school"], source: "forwarded" });
+    const byApi = async (query: string) => {
+      const res = await fetch(`${gateway.base}/api/activity?${query}`, {
+        headers: { authorization: `Bearer ${PLAIN}` },
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { entries: { user?: { id: string } }[] }).entries.map((e) => e.user?.id);
+    };
+    expect(await byApi("user=kid-1")).toEqual(["kid-1"]);
+    expect(await byApi("group=school&tool=alpha_echo")).toEqual(["kid-1"]);
+    expect(await byApi("key=owui&group=nope")).toEqual([]);
+    // The admin API's OpenAPI document, generated from the same schemas, offers both filters and the user.
+    const doc = (await (await fetch(`${gateway.base}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters: { name: string }[]; responses: unknown }>>;
+    };
+    const filters = doc.paths["/api/activity"]!.get!.parameters.map((p) => p.name);
+    expect(filters).toEqual(expect.arrayContaining(["key", "user", "group"]));
+    expect(JSON.stringify(doc.paths["/api/activity/{id}"]!.get!.responses)).toContain('"forwarded"');
   });
 
   it("matches users by email and gives a user in no granted group nothing", async () => {
@@ -123,7 +142,9 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
     await plain.callTool({ name: "beta_add", arguments: { a: 1, b: 2 } });
     await plain.close();
     const [entry] = await gateway.gateway.activity.query({ tool: "beta_add" });
+    // A key not marked to carry users: the headers named nobody.
     expect(entry?.key).toBe("plain");
+    expect(entry).not.toHaveProperty("user");
     const bare = await connectStreamable(gateway.base, user(OWUI, {}));
     expect(await toolNames(bare)).toEqual(expect.arrayContaining(["alpha_echo", "beta_echo"]));
     await bare.close();

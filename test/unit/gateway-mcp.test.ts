@@ -2,18 +2,14 @@
  * The gateway in front of real shards on loopback, talked to by the official
  * MCP client: Streamable HTTP, legacy SSE, progress, errors, shard failure.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import {
-  connectLegacy,
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-} from "../support/gateway-fixtures.ts";
+import { connectLegacy, connectStreamable, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { MCP_HEADERS, postInitialize } from "../support/mcp.ts";
+import { startRawShard } from "./hostile-fixtures.ts";
 
 describe("gateway over MCP", () => {
   let alpha: TestShard;
@@ -181,5 +177,38 @@ describe("gateway over MCP", () => {
     await eventually(() => changed > 0, "list_changed");
     const { tools } = await c.listTools();
     expect(tools.map((t) => t.name)).toContain("beta_fresh");
+  });
+});
+
+describe("a shard the registry just announced", () => {
+  it("answers a call to its tool once its first listing lands, not 'unknown tool' before it", async () => {
+    // Two replicas behind one Service hear of a new shard at once; the one that lists it first may show
+    // its tools to a client whose next request reaches the other. This replica is the slower one.
+    let release = () => undefined as void;
+    const listed = new Promise<void>((resolve) => (release = resolve));
+    const late = await startRawShard({ check: { answer: () => ({ result: { content: [] } }) } }, { listed });
+    const lab = await startShard({ name: "lab" });
+    const gw = await startGateway({ lab: { url: lab.url } });
+    const c = await connectStreamable(gw.base);
+    try {
+      await eventually(() => gw.gateway.catalogue.settled, "lab listed");
+      await gw.writeShards({ lab: { url: lab.url }, late: { url: late.url } });
+      await eventually(() => !gw.gateway.catalogue.settled, "late registered, its listing pending");
+      const waits = vi.spyOn(gw.gateway.catalogue, "untilSettled");
+      const call = c.callTool({ name: "late_check", arguments: {} });
+      // Released only once the call is in the gateway: without the wait it would be refused by now.
+      await eventually(() => waits.mock.calls.length > 0, "the call waits for late's first listing");
+      release();
+      expect((await call).isError).toBeFalsy();
+      expect(late.calls.get("check")).toBe(1);
+      // A name no shard has is still refused at once when nothing is pending.
+      await expect(c.callTool({ name: "late_nope", arguments: {} })).rejects.toThrow(
+        /unknown tool: late_nope/,
+      );
+    } finally {
+      await c.close();
+      await gw.close();
+      await Promise.all([late.close(), lab.close()]);
+    }
   });
 });

@@ -6,8 +6,9 @@
  * refuses to send (20,000-level arguments, 5,000-call batches).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { toolsServerInitialize } from "../support/mcp.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 /** What a raw tool does with one call. */
 export type RawAnswer =
@@ -44,6 +45,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export interface RawShardOptions {
   /** The Authorization header every request must carry (401 otherwise), read per request. @default none */
   readonly authorization?: () => string;
+  /** tools/list answers only once this settles (a shard still being listed). @default at once */
+  readonly listed?: Promise<void>;
 }
 
 /** A minimal Streamable HTTP MCP shard (JSON answers, no GET stream) with the given tools. */
@@ -81,6 +84,7 @@ export async function startRawShard(
       case "initialize":
         return reply(toolsServerInitialize("raw", message.params?.protocolVersion));
       case "tools/list":
+        await options.listed;
         return reply({
           tools: Object.entries(tools).map(([name, t]) => ({
             name,
@@ -109,9 +113,9 @@ export async function startRawShard(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = await listenLoopback(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `http://127.0.0.1:${port}/mcp`,
     calls,
     get openSockets() {
       return sockets.size;

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -7,6 +7,7 @@ import {
   buildShardApp,
   defineShard,
   loadShardConfig,
+  callerIdentityOf,
   prompt,
   resource,
   serveShard,
@@ -14,6 +15,7 @@ import {
   type ServedShard,
 } from "../../src/shard-kit/index.ts";
 import { initializeRequest } from "../support/mcp.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 
 /** A promise the test resolves by hand, to hold a tool call in flight. */
 function gate() {
@@ -82,10 +84,7 @@ function testShard(
   });
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup: cleanups } = cleanupAfterEach();
 
 async function serve(shard = testShard()): Promise<ServedShard> {
   const served = await serveShard(shard, { host: "127.0.0.1", port: 0, gracePeriodMs: 5000 });
@@ -388,11 +387,27 @@ describe("config", () => {
       gracePeriodMs: 10_000,
       sessionIdleTimeoutMs: 1_800_000,
       maxSessions: 1000,
+      callerIdentityRequired: false,
     });
     expect(
       loadShardConfig({ SHARD_PORT: "9000", SHARD_HOST: "127.0.0.1", SHARD_MAX_SESSIONS: "50" }),
     ).toMatchObject({ host: "127.0.0.1", port: 9000, maxSessions: 50 });
     expect(() => loadShardConfig({ SHARD_PORT: "http" })).toThrow(/SHARD_PORT/);
     expect(() => loadShardConfig({ SHARD_MAX_SESSIONS: "0" })).toThrow(/SHARD_MAX_SESSIONS/);
+  });
+
+  it("reads the caller-identity check, both halves or neither", () => {
+    const keys = "http://gw.shardgate/.well-known/shardgate-identity-jwks.json";
+    const config = loadShardConfig({
+      SHARD_CALLER_IDENTITY_KEYS: keys,
+      SHARD_CALLER_IDENTITY_AUDIENCE: "homelab/notes",
+      SHARD_CALLER_IDENTITY_REQUIRED: "true",
+    });
+    expect(callerIdentityOf(config)).toEqual({ keys, audience: "homelab/notes", required: true });
+    expect(callerIdentityOf(loadShardConfig({}))).toBeUndefined();
+    expect(() => loadShardConfig({ SHARD_CALLER_IDENTITY_KEYS: keys })).toThrow(/go together/);
+    expect(() =>
+      loadShardConfig({ SHARD_CALLER_IDENTITY_KEYS: keys, SHARD_CALLER_IDENTITY_AUDIENCE: "notes" }),
+    ).toThrow(/SHARD_CALLER_IDENTITY_AUDIENCE.*namespace\/name/);
   });
 });

@@ -50,6 +50,10 @@ shardgate.dev/shard-client: "true"
 {{- default (printf "%s-gateway-session" (include "shardgate.fullname" .)) .Values.gateway.sessionSecret.existingSecret -}}
 {{- end -}}
 
+{{- define "shardgate.gatewayIdentityKeySecretName" -}}
+{{- default (printf "%s-gateway-identity-key" (include "shardgate.fullname" .)) .Values.gateway.identityKey.existingSecret -}}
+{{- end -}}
+
 {{- define "shardgate.gatewayApiKeysSecretName" -}}
 {{- default (printf "%s-gateway-api-keys" (include "shardgate.fullname" .)) .Values.gateway.apiKeys.existingSecret -}}
 {{- end -}}
@@ -92,19 +96,19 @@ affinity:
 What the gateway reads from mounted Secrets at start: a change must roll its
 pods (it does not reload them). The chart's own values, and for Secrets the
 user manages (existingSecret), their data as the cluster has it at upgrade
-time (lookup; empty under `helm template`). The chart-made session Secret
-keeps its value across upgrades and so is left out.
+time (lookup; empty under `helm template`). The chart-made session and
+identity-key Secrets keep their values across upgrades and so are left out.
 */}}
 {{- define "shardgate.gatewayChecksum" -}}
 {{- $gw := .Values.gateway -}}
 {{- $existing := dict -}}
-{{- range $name := list $gw.apiKeys.existingSecret $gw.sessionSecret.existingSecret -}}
+{{- range $name := list $gw.apiKeys.existingSecret $gw.sessionSecret.existingSecret $gw.identityKey.existingSecret -}}
 {{- if $name -}}
 {{- $secret := lookup "v1" "Secret" $.Release.Namespace $name -}}
 {{- $_ := set $existing $name (($secret | default dict).data | default dict) -}}
 {{- end -}}
 {{- end -}}
-{{- dict "apiKeys" $gw.apiKeys "sessionSecret" $gw.sessionSecret "existing" $existing | toJson | sha256sum -}}
+{{- dict "apiKeys" $gw.apiKeys "sessionSecret" $gw.sessionSecret "identityKey" $gw.identityKey "existing" $existing | toJson | sha256sum -}}
 {{- end }}
 
 {{- define "shardgate.gatewayActivitySecretName" -}}

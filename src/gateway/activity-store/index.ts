@@ -5,6 +5,7 @@ export {
   type ActivityEntry,
   type ActivityOutcome,
   type ActivityQuery,
+  type ActivityUser,
   type ActivityStore,
   type Retention,
   type SecretScanDecision,

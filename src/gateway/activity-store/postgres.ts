@@ -34,10 +34,22 @@ const SCHEMA_LOCK = 0x5ba2d6a7;
 
 const COLUMNS = rows.COLUMNS.join(", ");
 
-/** Adds the ADDED_COLUMNS an older schema lacks. */
-const MIGRATIONS = rows.ADDED_COLUMNS.map(
-  (c) => `ALTER TABLE shardgate_activity ADD COLUMN IF NOT EXISTS ${c.name} ${c.type};`,
-).join("\n");
+/** Adds the ADDED_COLUMNS (nullable: no row is rewritten) and their indexes an older schema lacks. */
+const MIGRATIONS = [
+  ...rows.ADDED_COLUMNS.map(
+    (c) => `ALTER TABLE shardgate_activity ADD COLUMN IF NOT EXISTS ${c.name} ${c.type};`,
+  ),
+  ...rows.ADDED_INDEXES.map(
+    (i) => `CREATE INDEX IF NOT EXISTS shardgate_activity_${i.name} ON shardgate_activity (${i.columns});`,
+  ),
+].join("\n");
+
+const DIALECT: rows.Dialect = {
+  placeholder: (i) => `$${i}`,
+  timeValue: (iso) => iso,
+  // Stored as TEXT like arguments and result; containment needs jsonb.
+  hasGroup: (marker) => `user_groups::jsonb @> jsonb_build_array(${marker}::text)`,
+};
 
 export class PostgresActivityStore implements ActivityStore {
   readonly kind = "postgres";
@@ -76,11 +88,7 @@ export class PostgresActivityStore implements ActivityStore {
   }
 
   async query(q: ActivityQuery): Promise<ActivityEntry[]> {
-    const where = rows.whereClause(
-      q,
-      (i) => `$${i}`,
-      (iso) => iso,
-    );
+    const where = rows.whereClause(q, DIALECT);
     const params = [...where.params, q.limit ?? 100];
     const found = await this.#sql.unsafe<ActivityRow[]>(
       `SELECT ${COLUMNS} FROM shardgate_activity ${where.sql} ORDER BY time DESC, id DESC LIMIT $${params.length}`,

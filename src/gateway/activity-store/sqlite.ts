@@ -32,7 +32,11 @@ CREATE INDEX IF NOT EXISTS activity_shard_time ON activity (shard, time);
 
 const COLUMNS = rows.COLUMNS.join(", ");
 
-/** ADDED_COLUMNS this database lacks, added (SQLite has no ADD COLUMN IF NOT EXISTS). */
+/**
+ * ADDED_COLUMNS this database lacks, added (SQLite has no ADD COLUMN IF NOT
+ * EXISTS), then their indexes. Adding a nullable column rewrites no row: an
+ * upgraded file keeps every entry as it was.
+ */
 function migrate(db: DatabaseSync): void {
   const present = new Set(
     (db.prepare("PRAGMA table_info(activity)").all() as { name: string }[]).map((c) => c.name),
@@ -40,7 +44,15 @@ function migrate(db: DatabaseSync): void {
   for (const column of rows.ADDED_COLUMNS) {
     if (!present.has(column.name)) db.exec(`ALTER TABLE activity ADD COLUMN ${column.name} ${column.type}`);
   }
+  for (const index of rows.ADDED_INDEXES)
+    db.exec(`CREATE INDEX IF NOT EXISTS activity_${index.name} ON activity (${index.columns})`);
 }
+
+const DIALECT: rows.Dialect = {
+  placeholder: () => "?",
+  timeValue: (iso) => Date.parse(iso),
+  hasGroup: (marker) => `EXISTS (SELECT 1 FROM json_each(user_groups) WHERE json_each.value = ${marker})`,
+};
 
 export class SqliteActivityStore implements ActivityStore {
   readonly kind = "sqlite";
@@ -94,11 +106,7 @@ export class SqliteActivityStore implements ActivityStore {
   }
 
   async query(q: ActivityQuery): Promise<ActivityEntry[]> {
-    const where = rows.whereClause(
-      q,
-      () => "?",
-      (iso) => Date.parse(iso),
-    );
+    const where = rows.whereClause(q, DIALECT);
     const found = this.#open
       .prepare(`SELECT ${COLUMNS} FROM activity ${where.sql} ORDER BY time DESC, id DESC LIMIT ?`)
       .all(...(where.params as SQLInputValue[]), q.limit ?? 100) as unknown as ActivityRow[];

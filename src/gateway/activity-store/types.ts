@@ -19,17 +19,35 @@ export const SECRET_SCAN_DECISIONS = [
   "blocked",
 ] as const satisfies readonly SecretScanDecision[];
 
+/** Who the call was for, when the gateway knew a person behind the credential. */
+export interface ActivityUser {
+  /** The token's `sub`, or Open WebUI's forwarded user id (its email when no id came). */
+  readonly id: string;
+  readonly email?: string;
+  /** Groups as the gateway saw them at the call (the token's groups claim, or Open WebUI's). */
+  readonly groups: readonly string[];
+  /** "oauth": a validated access token; "forwarded": Open WebUI's headers on a key marked to carry them. */
+  readonly source: "oauth" | "forwarded";
+}
+
 /**
  * One tool call as it is stored. Argument values and results are present only
  * when the shard's spec.activity allows them, and arrive here already
  * redacted: the store keeps what it is given.
  */
 export interface ActivityEntry {
-  /** Unique across replicas (a random UUID), so a shared store never shows a call twice. */
+  /** Unique across replicas (a UUIDv7: time, then random bits), so a shared store never shows a call twice. */
   readonly id: string;
   /** RFC 3339 with milliseconds, UTC. */
   readonly time: string;
-  readonly key: string;
+  /**
+   * The API key that made the call (for a forwarded user, the key that carried
+   * it); absent for an OAuth access token. Entries stored before `user` was
+   * recorded hold the caller's whole id here ("user:<sub>", "<key>/<user>").
+   */
+  readonly key?: string;
+  /** The person behind the call; absent for a plain API key and on entries stored before it was recorded. */
+  readonly user?: ActivityUser;
   readonly tool: string;
   /** "namespace/name". */
   readonly shard: string;
@@ -52,6 +70,10 @@ export interface ActivityQuery {
   readonly shard?: string;
   readonly outcome?: ActivityOutcome;
   readonly key?: string;
+  /** A user's id or email. */
+  readonly user?: string;
+  /** Calls whose user was in this group. */
+  readonly group?: string;
   readonly secretScan?: SecretScanDecision;
   /** RFC 3339; entries at or after. */
   readonly since?: string;
@@ -118,8 +140,21 @@ export const BASE_COLUMNS = [
   "replica",
 ] as const;
 
-/** Columns added after the first release, in order (nullable: old rows have none). Never reorder or remove. */
-export const ADDED_COLUMNS = [{ name: "secret_scan", type: "TEXT" }] as const;
+/**
+ * Columns added after the first release, in order (nullable: old rows have
+ * none). Never reorder or remove. `user_groups` is a JSON array of strings.
+ * (`user` and `groups` are SQL keywords, hence the prefix.)
+ */
+export const ADDED_COLUMNS = [
+  { name: "secret_scan", type: "TEXT" },
+  { name: "user_id", type: "TEXT" },
+  { name: "user_email", type: "TEXT" },
+  { name: "user_groups", type: "TEXT" },
+  { name: "user_source", type: "TEXT" },
+] as const;
+
+/** Indexes over added columns: created after the migration, since an old table gets the columns only then. */
+export const ADDED_INDEXES = [{ name: "user_time", columns: "user_id, time" }] as const;
 
 export const COLUMNS = [...BASE_COLUMNS, ...ADDED_COLUMNS.map((c) => c.name)] as const;
 export type Column = (typeof COLUMNS)[number];
@@ -140,6 +175,10 @@ export interface ActivityRow {
   audit: number | boolean;
   replica: string | null;
   secret_scan: string | null;
+  user_id: string | null;
+  user_email: string | null;
+  user_groups: string | null;
+  user_source: string | null;
 }
 
 /** An entry as a row to insert; `time` as the backend stores it. */
@@ -150,7 +189,8 @@ export function toRow<T>(
   return {
     id: e.id,
     time: time(e.time),
-    key: e.key,
+    // The first release made key NOT NULL, and SQLite cannot relax that in place: "" is "no key".
+    key: e.key ?? "",
     tool: e.tool,
     shard: e.shard,
     duration_ms: e.durationMs,
@@ -162,14 +202,30 @@ export function toRow<T>(
     audit: e.audit === true,
     replica: e.replica ?? null,
     secret_scan: e.secretScan ?? null,
+    user_id: e.user?.id ?? null,
+    user_email: e.user?.email ?? null,
+    user_groups: e.user ? JSON.stringify(e.user.groups) : null,
+    user_source: e.user?.source ?? null,
+  };
+}
+
+function userOf(row: ActivityRow): ActivityUser | undefined {
+  if (row.user_id === null) return undefined;
+  return {
+    id: row.user_id,
+    ...(row.user_email !== null ? { email: row.user_email } : {}),
+    groups: row.user_groups !== null ? (JSON.parse(row.user_groups) as string[]) : [],
+    source: row.user_source === "forwarded" ? "forwarded" : "oauth",
   };
 }
 
 export function fromRow(row: ActivityRow): ActivityEntry {
+  const user = userOf(row);
   return {
     id: row.id,
     time: row.time instanceof Date ? row.time.toISOString() : new Date(row.time).toISOString(),
-    key: row.key,
+    ...(row.key !== "" ? { key: row.key } : {}),
+    ...(user ? { user } : {}),
     tool: row.tool,
     shard: row.shard,
     durationMs: Number(row.duration_ms),
@@ -184,12 +240,19 @@ export function fromRow(row: ActivityRow): ActivityEntry {
   };
 }
 
-/** The WHERE clause of a query, with numbered ($1) or anonymous (?) placeholders. */
-export function whereClause(
-  q: ActivityQuery,
-  placeholder: (index: number) => string,
-  timeValue: (iso: string) => unknown,
-): { sql: string; params: unknown[] } {
+/** What differs between the backends' SQL. */
+export interface Dialect {
+  /** Numbered ($1) or anonymous (?) placeholders. */
+  readonly placeholder: (index: number) => string;
+  /** A query's RFC 3339 time as the backend stores it. */
+  readonly timeValue: (iso: string) => unknown;
+  /** A condition: the JSON array in user_groups holds the string at `marker`. */
+  readonly hasGroup: (marker: string) => string;
+}
+
+/** The WHERE clause of a query. */
+export function whereClause(q: ActivityQuery, dialect: Dialect): { sql: string; params: unknown[] } {
+  const { placeholder, timeValue } = dialect;
   const parts: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -200,6 +263,13 @@ export function whereClause(
   if (q.shard) add("shard = ?", q.shard);
   if (q.outcome) add("outcome = ?", q.outcome);
   if (q.key) add("key = ?", q.key);
+  if (q.user) {
+    add("user_id = ?", q.user);
+    const byId = parts.pop()!;
+    add("user_email = ?", q.user);
+    parts.push(`(${byId} OR ${parts.pop()!})`);
+  }
+  if (q.group) add(dialect.hasGroup("?"), q.group);
   if (q.secretScan) add("secret_scan = ?", q.secretScan);
   if (q.since) add("time >= ?", timeValue(q.since));
   if (q.until) add("time < ?", timeValue(q.until));

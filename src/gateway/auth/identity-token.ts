@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importPKCS8, SignJWT, type JWK } from "jose";
-import type { Principal } from "./principal.ts";
+import { keyIdOf, type Principal } from "./principal.ts";
 
 export const IDENTITY_ISSUER = "shardgate";
 export const IDENTITY_JWKS_PATH = "/.well-known/shardgate-identity-jwks.json";
@@ -48,8 +48,10 @@ export class IdentitySigner {
   /** A token telling shard `audience` who `principal` is. */
   sign(principal: Principal, audience: string): Promise<string> {
     const user = principal.user;
+    const key = keyIdOf(principal);
     return new SignJWT({
-      key: principal.id,
+      // The API key (for a forwarded user, the key that carried it); none for an access token.
+      ...(key !== undefined ? { key } : {}),
       via: user?.source ?? "key",
       ...(user?.email ? { email: user.email } : {}),
       ...(user?.name ? { name: user.name } : {}),

@@ -8,23 +8,24 @@ import type { Logger } from "../../log.ts";
 import { sameTarget } from "../registry/record.ts";
 import type { Registry, ShardRecord } from "../registry/types.ts";
 import { Upstream, type ListKind, type ShardListing } from "../upstream/upstream.ts";
+import type { ReconnectBackoff } from "../upstream/types.ts";
 import { buildCatalogue, EMPTY_CATALOGUE, type Catalogue } from "./build.ts";
 import { messageOf } from "../../util/index.ts";
 
-export interface CatalogueServiceOptions {
-  readonly registry: Registry;
-  readonly logger: Logger;
-  readonly clientInfo: { name: string; version: string };
+/** How the catalogue follows its shards: the settings the gateway's options pass through unchanged. */
+export interface CatalogueTuning extends ReconnectBackoff {
   /** @default false */
   readonly bareNames?: boolean;
   /** Slow re-list of every shard, in case a shard never says list_changed. @default 300000 */
   readonly refreshIntervalMs?: number;
   /** How long a down shard's tools stay listed (calls fail fast meanwhile). @default 10000 */
   readonly downGraceMs?: number;
-  /** @default 250 */
-  readonly backoffInitialMs?: number;
-  /** @default 30000 */
-  readonly backoffMaxMs?: number;
+}
+
+export interface CatalogueServiceOptions extends CatalogueTuning {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly clientInfo: { name: string; version: string };
   /** A shard says a resource the gateway subscribed to changed. */
   readonly onResourceUpdated?: (shard: string, uri: string) => void;
   /** A shard says a URL-mode elicitation finished. */
@@ -58,6 +59,7 @@ export class CatalogueService {
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #reported = new Map<string, string>();
+  #settleWaiters = new Set<() => void>();
 
   constructor(options: CatalogueServiceOptions) {
     this.#opts = options;
@@ -78,6 +80,7 @@ export class CatalogueService {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const check of [...this.#settleWaiters]) check();
     this.#unsubscribe?.();
     clearInterval(this.#refreshTimer);
     const all = [...this.#shards.values()];
@@ -109,6 +112,35 @@ export class CatalogueService {
     return [...this.#shards.values()].every((s) => s.listing !== undefined || s.upstream.state === "down");
   }
 
+  /**
+   * Resolves true once `settled` holds, false when `timeoutMs` passes or
+   * `signal` aborts first. A replica that has not yet listed a shard the
+   * registry just announced would otherwise refuse its tools as unknown
+   * while another replica (behind the same Service) already lists them.
+   */
+  untilSettled(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.settled) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", aborted);
+        this.#settleWaiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (this.settled) done(true);
+      };
+      const aborted = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener("abort", aborted, { once: true });
+      this.#settleWaiters.add(check);
+    });
+  }
+
+  #checkSettled(): void {
+    for (const check of [...this.#settleWaiters]) check();
+  }
+
   async #dispose(s: ShardState): Promise<void> {
     clearTimeout(s.listTimer);
     clearTimeout(s.downTimer);
@@ -134,6 +166,7 @@ export class CatalogueService {
       changed = true;
     }
     if (changed) this.#rebuild();
+    this.#checkSettled();
   }
 
   #add(record: ShardRecord): void {
@@ -161,6 +194,7 @@ export class CatalogueService {
 
   #stateChanged(s: ShardState): void {
     if (this.#shards.get(s.record.key) !== s) return;
+    this.#checkSettled();
     clearTimeout(s.downTimer);
     if (s.upstream.state === "down" && s.listing) {
       s.downTimer = setTimeout(() => {
@@ -185,6 +219,7 @@ export class CatalogueService {
       s.listing = listing;
       s.listError = undefined;
       this.#rebuild();
+      this.#checkSettled();
     } catch (error) {
       s.listError = messageOf(error);
       this.#opts.logger.warn({ shard: s.record.key, error: s.listError }, "listing shard failed");

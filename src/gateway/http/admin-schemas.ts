@@ -32,7 +32,17 @@ export const activityQuery = z.object({
   tool: z.string().optional().describe("Only calls of this tool (gateway name)."),
   shard: z.string().optional().describe("Only calls to this shard (namespace/name)."),
   outcome: z.enum(["ok", "tool_error", "error"]).optional().describe("Only calls with this outcome."),
-  key: z.string().optional().describe("Only calls made with this key id (or user)."),
+  key: z
+    .string()
+    .optional()
+    .describe(
+      "Only calls made with this API key id (a forwarded Open WebUI user's calls count for its key).",
+    ),
+  user: z
+    .string()
+    .optional()
+    .describe("Only calls of this user: an access token's subject or a forwarded user's id, or their email."),
+  group: z.string().optional().describe("Only calls of users who were in this group at the call."),
   secretScan: z
     .enum(SECRET_SCAN_DECISIONS)
     .optional()
@@ -93,10 +103,31 @@ export const toolList = z.object({
   notes: z.record(z.string(), z.array(z.string())),
 });
 
+export const activityUser = z.object({
+  id: z.string().describe("The access token's subject, or the forwarded Open WebUI user id."),
+  email: z.string().optional(),
+  groups: z.array(z.string()).describe("The user's groups at the call."),
+  source: z
+    .enum(["oauth", "forwarded"])
+    .describe(
+      "oauth: a validated access token; forwarded: Open WebUI's headers on a key marked to carry them.",
+    ),
+});
+
 export const activityEntry = z.object({
   id: z.string(),
   time: z.string(),
-  key: z.string(),
+  key: z
+    .string()
+    .optional()
+    .describe(
+      "The API key of the call (for a forwarded user, the key that carried it); absent for an access token. Calls recorded before `user` was stored hold the whole caller here.",
+    ),
+  user: activityUser
+    .optional()
+    .describe(
+      "The person behind the call; absent for a plain API key and on calls recorded before it was stored.",
+    ),
   tool: z.string(),
   shard: z.string(),
   durationMs: z.number(),

@@ -6,7 +6,8 @@ import type { AppContext, View } from "../main.ts";
 interface Entry {
   id: string;
   time: string;
-  key: string;
+  key?: string;
+  user?: { id: string; email?: string; groups: string[]; source: "oauth" | "forwarded" };
   tool: string;
   shard: string;
   durationMs: number;
@@ -20,7 +21,10 @@ interface Entry {
   secretScan?: "off" | "clean" | "redacted" | "blocked";
 }
 
-const FILTERS = ["tool", "shard", "outcome", "key", "since", "until"] as const;
+const FILTERS = ["tool", "shard", "outcome", "key", "user", "group", "since", "until"] as const;
+
+/** The user as a person reads it: the email when there is one. */
+const userText = (e: Entry) => (e.user ? (e.user.email ?? e.user.id) : "");
 
 /** A section of what was recorded, or which of the shard's spec.activity switches left it out. */
 function recorded(title: string, value: unknown, className: string, setting: string): HTMLElement[] {
@@ -41,7 +45,9 @@ function detail(entry: Entry): HTMLElement {
       "dl",
       {},
       [
-        ["Caller", entry.key],
+        ["Key", entry.key ?? "none (access token)"],
+        ["User", entry.user ? `${entry.user.id}${entry.user.email ? ` <${entry.user.email}>` : ""}` : "none"],
+        ["Groups", entry.user?.groups.join(", ") || "none"],
         ["Shard", entry.shard],
         ["Outcome", entry.outcome],
         ["Duration", `${entry.durationMs} ms`],
@@ -67,7 +73,9 @@ export function activityView(ctx: AppContext): View {
       h("option", { value: "" }, "any outcome"),
       ["ok", "tool_error", "error"].map((o) => h("option", { value: o }, o)),
     ),
-    key: h("input", { name: "key", placeholder: "key or user", "aria-label": "key" }),
+    key: h("input", { name: "key", placeholder: "key", "aria-label": "key" }),
+    user: h("input", { name: "user", placeholder: "user or email", "aria-label": "user" }),
+    group: h("input", { name: "group", placeholder: "group", "aria-label": "group" }),
     since: h("input", { name: "since", type: "datetime-local", "aria-label": "since" }),
     until: h("input", { name: "until", type: "datetime-local", "aria-label": "until" }),
   };
@@ -85,7 +93,7 @@ export function activityView(ctx: AppContext): View {
   const load = () =>
     api<{ entries: Entry[] }>("GET", `/api/activity?${query().toString()}`).then(
       ({ entries }) => {
-        if (entries.length === 0) return clear(rows, h("tr", {}, h("td", { colspan: 6 }, "No calls match.")));
+        if (entries.length === 0) return clear(rows, h("tr", {}, h("td", { colspan: 7 }, "No calls match.")));
         clear(
           rows,
           entries.map((e) =>
@@ -101,13 +109,15 @@ export function activityView(ctx: AppContext): View {
                 },
               },
               h("td", {}, new Date(e.time).toLocaleTimeString()),
-              h("td", {}, e.key),
+              h("td", {}, e.key ?? ""),
               h(
                 "td",
                 {},
                 h("code", {}, e.tool),
                 e.audit ? h("span", { class: "badge audit" }, "audit") : null,
               ),
+              // After the tool: the columns before it keep their places.
+              h("td", { class: "user-col", title: e.user?.groups.join(", ") ?? "" }, userText(e)),
               h("td", { class: "shard-col" }, e.shard),
               h("td", { class: "num" }, `${e.durationMs} ms`),
               h("td", { class: `outcome ${e.outcome}` }, e.outcome),
@@ -149,7 +159,7 @@ export function activityView(ctx: AppContext): View {
             h(
               "tr",
               {},
-              ["Time", "Key", "Tool", "Shard", "Duration", "Outcome"].map((t) => h("th", {}, t)),
+              ["Time", "Key", "Tool", "User", "Shard", "Duration", "Outcome"].map((t) => h("th", {}, t)),
             ),
           ),
           rows,
