@@ -24,7 +24,8 @@ import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import { KeyStore } from "../src/gateway/index.ts";
 import { startBrowser } from "../test/harness/browser.ts";
-import { eventually, startGateway, startShard } from "../test/support/gateway-fixtures.ts";
+import { startGateway, startShard } from "../test/support/gateway-fixtures.ts";
+import { eventually } from "../test/support/wait.ts";
 import { benchArgs, round, summary } from "./lib/index.ts";
 
 const args = benchArgs();

@@ -42,8 +42,10 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { stringify } from "yaml";
-import { connectStreamable, eventually, startShard } from "../test/support/gateway-fixtures.ts";
+import { connectStreamable, startShard } from "../test/support/gateway-fixtures.ts";
+import { eventually } from "../test/support/wait.ts";
 import { nestedJson, rawSession, startRawShard, type RawSession } from "../test/unit/hostile-fixtures.ts";
+import { sleep } from "../src/util/index.ts";
 import { benchArgs, memoryKiB, percentile, round } from "./lib/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -54,8 +56,6 @@ const baselineSeconds = args.number("baseline-seconds", 10);
 /** The gateway's old-space limit, as a container's memory limit would set it. @default node's own */
 const gatewayHeapMiB = args.number("gateway-heap-mib", 0);
 const settleSeconds = args.number("settle", 30);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Errors by cause: "<JSON-RPC code> <first words of the message>" or "HTTP <status>". */
 class Causes {

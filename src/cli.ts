@@ -1,8 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
-import { ConfigError } from "./config/index.ts";
-import { loadCommands } from "./cli/commands.ts";
-import { readPackage } from "./package-info.ts";
+import { isMainThread } from "node:worker_threads";
 
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
@@ -12,22 +9,13 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const program = new Command("shardgate")
-    .description("Kubernetes operator and MCP gateway for homelab clusters")
-    .version(readPackage().version)
-    .showHelpAfterError()
-    .exitOverride();
-  for (const register of await loadCommands()) register(program);
-  await program.parseAsync(argv);
+if (isMainThread && process.argv[2] === "operator") {
+  // The operator's whole command line runs in its worker thread (src/operator/thread.ts): this
+  // thread only waits on it, and every CLI module loaded here (commander, zod, the config
+  // schemas, pino) stayed resident for the operator's life (~25 MiB).
+  const { runOperatorCliThread } = await import("./operator/thread.ts");
+  await runOperatorCliThread(process.argv);
+} else {
+  const { runCli } = await import("./cli/main.ts");
+  await runCli(process.argv);
 }
-
-main(process.argv).catch((error: unknown) => {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  console.error(error);
-  process.exit(1);
-});

@@ -73,6 +73,14 @@ export const chartValuesSchema = z.strictObject({
       requiredScopes: z.array(z.string().min(1)),
       groupsClaim: z.string().min(1),
       jwksUrl: z.union([z.url(), z.literal("")]),
+      console: z.strictObject({
+        enabled: z.boolean(),
+        clientId: z.string(),
+        existingSecret: z.string(),
+        redirectUrl: z.union([z.url(), z.literal("")]),
+        scopes: z.array(z.string().min(1)).min(1),
+        providerName: z.string(),
+      }),
     }),
     policy: z.strictObject({
       grants: z.array(

@@ -17,6 +17,7 @@ import {
   SINGULAR,
   VERSION,
 } from "./v1alpha1/mcpshard.ts";
+import { celRules } from "./v1alpha1/common.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -91,13 +92,11 @@ export function mcpShardOpenApiSchema(): JsonSchema {
       status: toSchema(mcpShardStatus),
     },
     required: ["spec"],
-    "x-kubernetes-validations": [
-      {
-        rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",
-        message:
-          "metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63): it names the shard's Service",
-      },
-    ],
+    ...celRules({
+      rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",
+      message:
+        "metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63): it names the shard's Service",
+    }),
   };
 }
 

@@ -7,16 +7,26 @@ import type { Command } from "commander";
  */
 export type Register = (program: Command) => void;
 
-export async function loadCommands(): Promise<Register[]> {
-  const modules = await Promise.all([
-    import("./version.ts"),
-    import("./gateway.ts"),
-    import("./operator.ts"),
-    import("./shard.ts"),
-    import("./bridge.ts"),
-    import("./new-shard.ts"),
-    import("./connect.ts"),
-    // subcommands are added here by the issue that builds them
-  ]);
+const COMMANDS: Readonly<Record<string, () => Promise<{ register: Register }>>> = {
+  version: () => import("./version.ts"),
+  gateway: () => import("./gateway.ts"),
+  operator: () => import("./operator.ts"),
+  shard: () => import("./shard.ts"),
+  bridge: () => import("./bridge.ts"),
+  "new-shard": () => import("./new-shard.ts"),
+  connect: () => import("./connect.ts"),
+  // subcommands are added here by the issue that builds them
+};
+
+/**
+ * The named subcommand's module alone when `name` is one (a process runs one
+ * command, and every module loaded is startup CPU and resident memory for
+ * its life: the operator's main thread only waits on its worker), else all
+ * of them (help, an unknown command's error with suggestions).
+ */
+export async function loadCommands(name?: string): Promise<Register[]> {
+  const load =
+    name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
+  const modules = await Promise.all(load.map((importer) => importer()));
   return modules.map((m) => m.register);
 }

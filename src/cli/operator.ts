@@ -8,17 +8,11 @@ export function register(program: Command): void {
     .description("run the McpShard operator: deploy, verify and report on MCP shards");
   addConfigOptions(command, operatorConfigSchema).action(async (flags: Record<string, unknown>) => {
     const config = resolveConfig(operatorConfigSchema, flags);
-    const { createLogger } = await import("../log.ts");
-    const { startOperatorThread } = await import("../operator/thread.ts");
-    const logger = createLogger({ name: "operator" });
-    // In a worker thread with a bounded young generation: see src/operator/thread.ts.
-    const operator = startOperatorThread(config, (error) => logger.error({ err: error }, "operator failed"));
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, "shutting down");
-      operator.stop();
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
-    process.exit(await operator.exited);
+    const { inOperatorThread, runOperatorInThread, runOperatorCliThread } =
+      await import("../operator/thread.ts");
+    // src/cli.ts runs `shardgate operator` in the operator's worker thread (a bounded young
+    // generation, and a main thread that loads no CLI module): see src/operator/thread.ts.
+    if (inOperatorThread()) return runOperatorInThread(config);
+    await runOperatorCliThread(process.argv);
   });
 }

@@ -16,6 +16,11 @@ const listenSchema = z.object({
     .describe("port to listen on (default $SHARD_PORT or 8080)"),
 });
 
+/** runShard's listen options: only the flags given, so the kit falls back to SHARD_HOST / SHARD_PORT. */
+function listenAt(host: string | undefined, port: number | undefined): { host?: string; port?: number } {
+  return { ...(host !== undefined ? { host } : {}), ...(port !== undefined ? { port } : {}) };
+}
+
 const traefikCommandSchema = traefikShardConfigSchema.extend(listenSchema.shape);
 
 const watchmanCommandSchema = watchmanShardConfigSchema.extend(listenSchema.shape);
@@ -38,10 +43,7 @@ export function register(program: Command): void {
       import("../shards/traefik/index.ts"),
       import("../shard-kit/index.ts"),
     ]);
-    await runShard(createTraefikShard(config), {
-      ...(host !== undefined ? { host } : {}),
-      ...(port !== undefined ? { port } : {}),
-    });
+    await runShard(createTraefikShard(config), listenAt(host, port));
   });
 
   const watchman = shard
@@ -66,10 +68,7 @@ export function register(program: Command): void {
       process.exitCode = 2;
       return;
     }
-    await runShard(shard, {
-      ...(host !== undefined ? { host } : {}),
-      ...(port !== undefined ? { port } : {}),
-    });
+    await runShard(shard, listenAt(host, port));
   });
 
   const conformance = shard
@@ -87,9 +86,6 @@ export function register(program: Command): void {
       serveShardStdio(createConformanceShard());
       return;
     }
-    await runShard(createConformanceShard(), {
-      ...(host !== undefined ? { host } : {}),
-      ...(port !== undefined ? { port } : {}),
-    });
+    await runShard(createConformanceShard(), listenAt(host, port));
   });
 }

@@ -31,6 +31,7 @@ import { SessionSigner } from "./mcp/session.ts";
 import { streamableRoutes } from "./mcp/streamable.ts";
 import { loadConsoleAssets } from "./ui/assets.ts";
 import { consoleRoutes } from "./ui/routes.ts";
+import { ConsoleOidc } from "./ui/oidc.ts";
 import { ConsoleAuth } from "./ui/session.ts";
 import { StreamHub } from "./mcp/streams.ts";
 import { ClientRequests } from "./mcp/client-requests.ts";
@@ -79,7 +80,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   }
   if (!gate.enabled) logger.warn("no API keys configured: auth is off, the admin API is open");
   const secret = options.sessionSecret ?? randomBytes(32);
-  const consoleAuth = new ConsoleAuth(secret, gate);
+  const consoleOidc = options.consoleOidc ? new ConsoleOidc(options.consoleOidc) : undefined;
+  const consoleAuth = new ConsoleAuth(secret, gate, consoleOidc);
   const signer = new SessionSigner({
     secret,
     maxAgeSeconds: options.sessionMaxAgeSeconds,
@@ -89,6 +91,8 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
   const secrets = options.secrets ?? new SecretRedactor();
   secrets.set("api keys", gate.keys.plainKeys());
   if (options.sessionSecret) secrets.set("session secret", [options.sessionSecret]);
+  if (options.consoleOidc?.clientSecret)
+    secrets.set("console client secret", [options.consoleOidc.clientSecret]);
   const activity = new ActivityLog({
     ...options.activity,
     retention: {
@@ -169,13 +173,15 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
 
   const allowedOrigins = options.allowedOrigins ?? [];
   const corsOrigins = options.corsOrigins ?? [];
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook (no promise per request); once it answers, done() ends the chain.
+  app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const origin = request.headers.origin;
-    if (origin && corsOrigins.length > 0 && (corsOrigins.includes("*") || corsOrigins.includes(origin))) {
+    if (!origin) return done();
+    if (corsOrigins.length > 0 && (corsOrigins.includes("*") || corsOrigins.includes(origin))) {
       void reply.header("access-control-allow-origin", origin).header("vary", "Origin");
       void reply.header("access-control-expose-headers", "Mcp-Session-Id");
       if (request.method === "OPTIONS") {
-        return reply
+        void reply
           .code(204)
           .header("access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS")
           .header(
@@ -184,20 +190,21 @@ export async function buildGatewayApp(options: GatewayOptions): Promise<Gateway>
           )
           .header("access-control-max-age", "600")
           .send();
+        return done();
       }
     }
     // DNS-rebinding protection (MCP spec: MUST validate Origin) on every route
     // a browser could be tricked into calling; the ops probes are exempt.
     const route = routeOf(request);
     if (
-      origin &&
       !(route !== undefined && OPS_PATHS.includes(route)) &&
       !originAllowed(origin, request.headers.host, [...allowedOrigins, ...corsOrigins])
     ) {
-      return reply
+      void reply
         .code(403)
         .send(jsonRpcError(CODES.invalidRequest.code, `Forbidden: origin ${origin} is not allowed`));
     }
+    done();
   });
 
   drainHooks(app as unknown as FastifyInstance, drain);

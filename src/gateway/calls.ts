@@ -18,7 +18,6 @@ import { CallLog } from "./call-log.ts";
 import { resourceShard } from "./catalogue/build.ts";
 import { matchesAny } from "./catalogue/naming.ts";
 import type { CatalogueService } from "./catalogue/service.ts";
-import { linkSignals } from "./drain.ts";
 import { GatewayError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH, exceedsDepth, InFlightLimits } from "./limits/index.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -110,8 +109,9 @@ export class GatewayCalls {
   }
 
   /**
-   * Runs `fn` under the caller's in-flight caps, with a signal that also
-   * follows the shutdown signal; its result and error leave with known
+   * Runs `fn` under the caller's in-flight caps, cancelled by the shutdown
+   * signal too (the upstream's request runner follows both with the one
+   * controller it has per call); its result and error leave with known
    * secrets masked.
    */
   async #cancellable<T>(
@@ -120,13 +120,13 @@ export class GatewayCalls {
     fn: (options: InvokeOptions) => Promise<T>,
   ): Promise<T> {
     const release = this.#limits.acquire(principal.id, options.session);
-    const linked = this.#shutdown ? linkSignals(options.signal, this.#shutdown) : undefined;
     try {
-      return this.#secrets.redactDeep(await fn(linked ? { ...options, signal: linked.signal } : options));
+      return this.#secrets.redactDeep(
+        await fn(this.#shutdown ? { ...options, shutdown: this.#shutdown } : options),
+      );
     } catch (error) {
       throw redactError(error, this.#secrets);
     } finally {
-      linked?.unlink();
       release();
     }
   }
@@ -201,8 +201,7 @@ export class GatewayCalls {
       this.#metrics.upstreamErrors.inc({ shard: tool.shard, kind });
     }
     const seconds = (performance.now() - started) / 1000;
-    this.#metrics.calls.inc({ shard: tool.shard, tool: name, outcome });
-    this.#metrics.callDuration.observe({ shard: tool.shard, tool: name }, seconds);
+    this.#metrics.toolCalls.record(tool.shard, name, outcome, seconds);
     const entry = {
       time: new Date().toISOString(),
       ...callerOf(principal),

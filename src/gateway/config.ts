@@ -71,6 +71,36 @@ export const gatewayConfigSchema = z.object({
     .max(300)
     .default(30)
     .describe("OAuth: leeway for a token's exp and nbf"),
+  consoleOidcClientId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "console: sign in with the OAuth issuer (--oauth-issuer) as this OpenID Connect client (authorization code + PKCE), beside API keys",
+    ),
+  consoleOidcClientSecret: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "console: the OpenID Connect client's secret (from a Secret; unset: a public client, PKCE only)",
+    ),
+  consoleOidcRedirectUrl: z
+    .url()
+    .optional()
+    .describe(
+      "console: the callback URL registered at the provider (default: the origin of --oauth-resource + /ui/oidc/callback)",
+    ),
+  consoleOidcScopes: csv()
+    .default(["openid", "profile", "email"])
+    .describe("console: scopes the sign-in asks for (add the one your provider needs for the groups claim)"),
+  consoleOidcProviderName: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "console: the provider's name on the sign-in button (\"Sign in with <name>\"; default: the issuer's host)",
+    ),
   identityKeyFile: z
     .string()
     .optional()

@@ -87,30 +87,3 @@ export class Drain {
     });
   }
 }
-
-/**
- * A signal that follows both the caller's and the drain's, with one listener
- * each removed by `unlink` (AbortSignal.any would keep a listener on the
- * long-lived drain signal per call until garbage collection).
- */
-export function linkSignals(
-  caller: AbortSignal | undefined,
-  drain: AbortSignal,
-): { signal: AbortSignal; unlink: () => void } {
-  const controller = new AbortController();
-  const fromCaller = () => controller.abort(caller?.reason);
-  const fromDrain = () => controller.abort(drain.reason);
-  if (caller?.aborted) fromCaller();
-  else if (drain.aborted) fromDrain();
-  else {
-    caller?.addEventListener("abort", fromCaller, { once: true });
-    drain.addEventListener("abort", fromDrain, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    unlink: () => {
-      caller?.removeEventListener("abort", fromCaller);
-      drain.removeEventListener("abort", fromDrain);
-    },
-  };
-}

@@ -7,13 +7,15 @@ import type { Logger } from "../log.ts";
 import type { ActivityLog, ActivityLogOptions } from "./activity.ts";
 import type { Gate, IdentitySigner, KeyStore } from "./auth/index.ts";
 import type { CallLogMode } from "./call-log.ts";
-import type { CatalogueService } from "./catalogue/service.ts";
+import type { CatalogueService, CatalogueTuning } from "./catalogue/service.ts";
 import type { DrainPhase } from "./drain.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "./registry/types.ts";
 import type { SecretRedactor } from "./secrets/index.ts";
+import type { ConsoleOidcSettings } from "./ui/oidc.ts";
 
-export interface GatewayOptions {
+/** The catalogue settings (bareNames, refresh, down grace, reconnect backoff) pass through to it. */
+export interface GatewayOptions extends CatalogueTuning {
   readonly registry: Registry;
   /** @default silent */
   readonly logger?: Logger;
@@ -38,22 +40,14 @@ export interface GatewayOptions {
   readonly corsOrigins?: readonly string[];
   /** @default 1048576 */
   readonly maxBodyBytes?: number;
-  /** @default false */
-  readonly bareNames?: boolean;
-  /** @default 300000 */
-  readonly refreshIntervalMs?: number;
-  /** @default 10000 */
-  readonly downGraceMs?: number;
-  /** @default 250 */
-  readonly backoffInitialMs?: number;
-  /** @default 30000 */
-  readonly backoffMaxMs?: number;
   /** Where the activity log is stored and for how long. @default in-memory SQLite, 30 days, 100000 entries */
   readonly activity?: Omit<ActivityLogOptions, "logger">;
   /** Shorthand for activity.retention.maxEntries. */
   readonly activityCapacity?: number;
   /** @default 15000 */
   readonly keepAliveMs?: number;
+  /** The console also signs in with this OpenID Connect provider. @default API keys only */
+  readonly consoleOidc?: ConsoleOidcSettings;
   /** Prebuilt console assets (console.js, console.css). @default dist/ui, else bundled from source */
   readonly uiAssetsDir?: string;
   /**

@@ -13,6 +13,7 @@ import { FileRegistry } from "./registry/file.ts";
 import type { Registry } from "./registry/types.ts";
 import { exitOnStopSignals, messageOf } from "../util/index.ts";
 import { SecretRedactor } from "./secrets/index.ts";
+import { consoleOidcSettingsOf } from "./ui/oidc.ts";
 
 function errorText(error: unknown): string {
   const code = (error as { code?: unknown }).code;
@@ -57,6 +58,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     );
   }
   const auth = await loadGate(config, { logger, secrets });
+  const consoleOidc = consoleOidcSettingsOf(config);
   const identitySigner = await IdentitySigner.load(config.identityKeyFile).catch((cause: unknown) => {
     throw new ConfigError(`invalid setting --identity-key-file: ${errorText(cause)}`, { cause });
   });
@@ -69,6 +71,7 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     sessionSecret,
     gate: auth.gate,
     identitySigner,
+    ...(consoleOidc ? { consoleOidc } : {}),
     allowedOrigins: config.allowedOrigins,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
@@ -94,7 +97,13 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
   const oauth = gate.oauth
     ? { issuer: gate.oauth.settings.issuer, resource: gate.oauth.settings.resource }
     : undefined;
-  logger.info({ address, mode: registry.mode, keys: gate.keys.size, oauth }, "gateway listening");
+  const consoleSignIn = consoleOidc
+    ? { clientId: consoleOidc.clientId, redirectUrl: consoleOidc.redirectUrl }
+    : undefined;
+  logger.info(
+    { address, mode: registry.mode, keys: gate.keys.size, oauth, consoleSignIn },
+    "gateway listening",
+  );
 
   // First signal: drain (shutdown()). Second: exit at once, work in flight or not.
   exitOnStopSignals(

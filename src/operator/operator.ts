@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { FastifyInstance } from "fastify";
 import type { McpShard } from "../api/index.ts";
 import {
   KubeClient,
@@ -19,14 +18,10 @@ import {
 } from "../kube/index.ts";
 import type { Logger } from "../log.ts";
 import type { OperatorConfig } from "./config.ts";
-import { CHILD_SELECTOR, defaultEgressPolicy } from "./desired/index.ts";
-import { kubeEventRecorder } from "./events.ts";
 import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
-import { createMetrics, type OperatorMetrics } from "./metrics.ts";
+import type { OperatorMetrics } from "./metrics.ts";
 import { WorkQueue } from "./queue.ts";
-import { CHILD_TYPES, controllerUid, Reconciler } from "./reconcile/index.ts";
-import { buildHealthApp } from "./server.ts";
 
 export interface RunningOperator {
   /** http://host:port of /metrics, /healthz, /readyz */
@@ -56,6 +51,44 @@ function ownerKey(child: KubeObject): string | undefined {
   return owner && child.metadata?.namespace ? `${child.metadata.namespace}/${owner.name}` : undefined;
 }
 
+/**
+ * What the operator needs beyond the lease, imported once the campaign has
+ * begun: the reconciler (zod schemas of the API, desired state), events,
+ * metrics (prom-client). Module loading is CPU time, and on a loaded node
+ * two replicas starting at once took 30 s to the first lease request.
+ */
+function loadWiring() {
+  return Promise.all([
+    import("./reconcile/index.ts"),
+    import("./desired/index.ts"),
+    import("./events.ts"),
+    import("./metrics.ts"),
+    import("./server.ts"),
+  ]);
+}
+
+/** Leadership callbacks that can fire before the rest of the operator is loaded. */
+function deferredLeadership() {
+  let state: "none" | "leading" | "lost" = "none";
+  let handlers: { started: () => void; lost: () => void } | undefined;
+  return {
+    started: () => {
+      state = "leading";
+      handlers?.started();
+    },
+    lost: () => {
+      state = "lost";
+      handlers?.lost();
+    },
+    /** Attaches the real handlers and replays what happened meanwhile. */
+    attach(started: () => void, lost: () => void) {
+      handlers = { started, lost };
+      if (state === "leading") started();
+      if (state === "lost") lost();
+    },
+  };
+}
+
 export async function startOperator(
   config: OperatorConfig,
   logger: Logger,
@@ -63,9 +96,40 @@ export async function startOperator(
 ): Promise<RunningOperator> {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
   const identity = `${hostname()}_${process.pid}`;
+  const leadership = deferredLeadership();
+  // Campaign before loading the rest: the lease is what a replica waits for.
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        client,
+        namespace: config.leaseNamespace ?? podNamespace(),
+        name: config.leaseName,
+        identity,
+        leaseDurationMs: config.leaseDuration * 1000,
+        renewDeadlineMs: config.renewDeadline * 1000,
+        retryPeriodMs: config.retryPeriod * 1000,
+        logger,
+        onStarted: leadership.started,
+        onLost: leadership.lost,
+      })
+    : undefined;
+  elector?.start();
+  let wiring: Awaited<ReturnType<typeof loadWiring>>;
+  try {
+    wiring = await loadWiring();
+  } catch (error) {
+    await elector?.stop();
+    await client.close();
+    throw error;
+  }
+  const [
+    { CHILD_TYPES, controllerUid, Reconciler },
+    { CHILD_SELECTOR, defaultEgressPolicy },
+    { kubeEventRecorder },
+    { createMetrics },
+    { buildHealthApp },
+  ] = wiring;
   const metrics = createMetrics();
   const resyncMs = config.resync * 1000;
-
   // The caches hold every shard and child for the life of the process: keep no managedFields.
   const shards = new InformerSet<McpShard & KubeObject>(client, RESOURCES.mcpShard, config.namespaces, {
     resyncMs,
@@ -201,35 +265,31 @@ export async function startOperator(
     await client.close();
   };
 
-  const elector = config.leaderElect
-    ? new LeaderElector({
-        client,
-        namespace: config.leaseNamespace ?? podNamespace(),
-        name: config.leaseName,
-        identity,
-        leaseDurationMs: config.leaseDuration * 1000,
-        renewDeadlineMs: config.renewDeadline * 1000,
-        retryPeriodMs: config.retryPeriod * 1000,
-        logger,
-        onStarted: startWorkers,
-        onLost: () => {
-          leading = false;
-          metrics.leader.set(0);
-          queue.shutdown();
-          (startOptions.onLeadershipLost ?? (() => void stop()))();
-        },
-      })
-    : undefined;
+  const onLost = () => {
+    leading = false;
+    metrics.leader.set(0);
+    queue.shutdown();
+    (startOptions.onLeadershipLost ?? (() => void stop()))();
+  };
 
-  const app: FastifyInstance = buildHealthApp({
+  const app = buildHealthApp({
     registry: metrics.registry,
     ready: () => !leading || (shards.hasSynced && [...children.values()].every((c) => c.hasSynced)),
   });
-  const address = await app.listen({ host: config.metricsHost, port: config.metricsPort });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.metricsHost, port: config.metricsPort });
+  } catch (error) {
+    // The campaign has begun: give the lease back rather than hold it without working.
+    await elector?.stop();
+    await reconciler.close();
+    await client.close();
+    throw error;
+  }
 
   shards.start();
   for (const set of children.values()) set.start();
-  if (elector) elector.start();
+  if (elector) leadership.attach(startWorkers, onLost);
   else startWorkers();
 
   logger.info({ identity, metrics: address, namespaces: config.namespaces }, "operator started");

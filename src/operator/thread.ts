@@ -22,10 +22,10 @@ import type { OperatorConfig } from "./config.ts";
 /** Young generation of the operator's isolate (MiB): ample for objects that die within a reconcile. */
 const YOUNG_GENERATION_MIB = 16;
 
-interface ThreadData {
-  readonly shardgateOperator: true;
-  readonly config: OperatorConfig;
-}
+/** What the worker runs: the operator with a parsed config, or the whole `shardgate operator` command line. */
+type ThreadData =
+  | { readonly shardgateOperator: true; readonly config: OperatorConfig }
+  | { readonly shardgateOperator: true; readonly argv: string[] };
 
 /** Did the user size the young generation themselves (node flags or NODE_OPTIONS)? Then theirs holds. */
 function sizedByUser(): boolean {
@@ -35,14 +35,17 @@ function sizedByUser(): boolean {
 
 export interface OperatorThread {
   /** Asks the operator to stop (workers drain, watches close); `exited` then resolves with 0. */
-  stop(): void;
+  stop(signal?: string): void;
   /** The exit code: 0 after stop(), 1 when leadership was lost or the operator failed. */
   readonly exited: Promise<number>;
 }
 
 /** Starts the operator in a worker thread with a bounded young generation. */
 export function startOperatorThread(config: OperatorConfig, onError: (error: Error) => void): OperatorThread {
-  const data: ThreadData = { shardgateOperator: true, config };
+  return startThread({ shardgateOperator: true, config }, onError);
+}
+
+function startThread(data: ThreadData, onError: (error: Error) => void): OperatorThread {
   const worker = new Worker(new URL(import.meta.url), {
     workerData: data,
     resourceLimits: sizedByUser() ? undefined : { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB },
@@ -56,7 +59,30 @@ export function startOperatorThread(config: OperatorConfig, onError: (error: Err
   const exited = new Promise<number>((resolve) =>
     worker.once("exit", (code) => resolve(failed && code === 0 ? 1 : code)),
   );
-  return { stop: () => worker.postMessage("stop"), exited };
+  return { stop: (signal?: string) => worker.postMessage({ stop: signal ?? "stop" }), exited };
+}
+
+/**
+ * `shardgate operator ...` from src/cli.ts: the command line is parsed in
+ * the worker too, so this thread loads no CLI module (commander, zod, the
+ * config schemas, pino: ~25 MiB resident for the operator's life). It
+ * forwards stop signals, exits with the worker's code, and loads the logger
+ * only to report a worker that failed.
+ */
+export async function runOperatorCliThread(argv: string[]): Promise<never> {
+  const reported: Array<Promise<void>> = [];
+  const operator = startThread({ shardgateOperator: true, argv }, (error) => {
+    reported.push(
+      import("../log.ts").then(({ createLogger }) => {
+        createLogger({ name: "operator" }).error({ err: error }, "operator failed");
+      }),
+    );
+  });
+  process.once("SIGTERM", () => operator.stop("SIGTERM"));
+  process.once("SIGINT", () => operator.stop("SIGINT"));
+  const code = await operator.exited;
+  await Promise.allSettled(reported);
+  process.exit(code);
 }
 
 /**
@@ -83,7 +109,11 @@ function snapshotOnSignal(worker: Worker, onError: (error: Error) => void): void
   worker.once("exit", () => process.off(signal, listener));
 }
 
-async function runInThread(config: OperatorConfig): Promise<void> {
+/**
+ * Runs the operator in this (worker) thread until the main thread asks it to
+ * stop; used by the operator command's action when the CLI runs in the worker.
+ */
+export async function runOperatorInThread(config: OperatorConfig): Promise<void> {
   const { createLogger } = await import("../log.ts");
   const { startOperator } = await import("./operator.ts");
   const logger = createLogger({ name: "operator" });
@@ -91,7 +121,8 @@ async function runInThread(config: OperatorConfig): Promise<void> {
     // A replica that lost the lease may hold stale intentions: exit and let Kubernetes restart it.
     onLeadershipLost: () => process.exit(1),
   });
-  parentPort?.once("message", () => {
+  parentPort?.once("message", (message: { stop?: string }) => {
+    if (message.stop && message.stop !== "stop") logger.info({ signal: message.stop }, "shutting down");
     operator.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -102,5 +133,18 @@ async function runInThread(config: OperatorConfig): Promise<void> {
   });
 }
 
+/** Is this the operator's worker thread? Then the operator command runs the operator here. */
+export function inOperatorThread(): boolean {
+  return !isMainThread && !!(workerData as ThreadData | undefined)?.shardgateOperator;
+}
+
+async function workerMain(data: ThreadData): Promise<void> {
+  if ("config" in data) return runOperatorInThread(data.config);
+  const { runCli } = await import("../cli/main.ts");
+  await runCli(data.argv);
+}
+
 const data = workerData as ThreadData | undefined;
-if (!isMainThread && data?.shardgateOperator) await runInThread(data.config);
+// Not awaited at the top level: the command's action imports this module again (a module still
+// evaluating would wait on itself). A failure is an unhandled rejection: the worker's error event.
+if (!isMainThread && data?.shardgateOperator) void workerMain(data);

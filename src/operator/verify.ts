@@ -3,9 +3,6 @@
  * will (official SDK client: initialize, then tools/list) and records what it
  * found. Every failure becomes a result with a CamelCase reason, never a throw.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
 import { Agent, fetch as undiciFetch } from "undici";
@@ -37,6 +34,26 @@ const NO_VALIDATION: jsonSchemaValidator = {
 };
 
 let sharedAgent: Agent | undefined;
+
+let sdkModules: ReturnType<typeof loadSdk> | undefined;
+
+function loadSdk() {
+  return Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/sse.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+  ]);
+}
+
+/**
+ * The SDK client (with Ajv and zod-to-json-schema behind it) is loaded at the
+ * first verification, not at startup: the operator campaigns for its lease
+ * and syncs its caches first, and a cluster may have no shard to verify yet.
+ */
+function sdk(): ReturnType<typeof loadSdk> {
+  sdkModules ??= loadSdk();
+  return sdkModules;
+}
 
 /**
  * A keep-alive pool for verifications: shards are re-verified every minute,
@@ -76,6 +93,8 @@ function failure(error: unknown, url: string, timeoutMs: number): VerifyResult {
 
 export async function verifyShard(request: VerifyRequest): Promise<VerifyResult> {
   const timeoutMs = request.timeoutMs ?? 5000;
+  // Loaded before the deadline starts: loading is this process's time, not the shard's.
+  const [{ Client }, { SSEClientTransport }, { StreamableHTTPClientTransport }] = await sdk();
   const url = new URL(request.url);
   const requestInit: RequestInit = { headers: request.headers ?? {} };
   const abort = new AbortController();

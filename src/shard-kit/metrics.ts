@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
+import { collectDefaultMetrics, type Registry } from "prom-client";
+import { metricsOn } from "../util/metrics.ts";
 
 /** How a tool call ended: `success`, a tool `error` (isError / JSON-RPC error), or `cancelled`. */
 export type ToolOutcome = "success" | "error" | "cancelled";
@@ -13,30 +14,27 @@ export interface McpMetrics {
 
 export function createMcpMetrics(registry: Registry, options: { defaultMetrics?: boolean } = {}): McpMetrics {
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
-  const calls = new Counter({
+  const metric = metricsOn(registry);
+  const calls = metric.counter({
     name: "shard_tool_calls_total",
     help: "MCP tool calls by tool and outcome",
-    labelNames: ["tool", "outcome"] as const,
-    registers: [registry],
+    labelNames: ["tool", "outcome"],
   });
-  const duration = new Histogram({
+  const duration = metric.histogram({
     name: "shard_tool_call_duration_seconds",
     help: "MCP tool call duration by tool and outcome",
-    labelNames: ["tool", "outcome"] as const,
+    labelNames: ["tool", "outcome"],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
   });
-  const inFlight = new Gauge({
+  const inFlight = metric.gauge({
     name: "shard_tool_calls_in_flight",
     help: "MCP tool calls being handled now",
-    labelNames: ["tool"] as const,
-    registers: [registry],
+    labelNames: ["tool"],
   });
-  const sessions = new Gauge({
+  const sessions = metric.gauge({
     name: "shard_sessions_active",
     help: "open MCP sessions by transport",
-    labelNames: ["transport"] as const,
-    registers: [registry],
+    labelNames: ["transport"],
   });
   return {
     startToolCall(tool) {

@@ -4,3 +4,4 @@ export { messageOf } from "./message.ts";
 export { sleep } from "./sleep.ts";
 export { exitOnStopSignals } from "./signals.ts";
 export { watchPath, type PathWatch } from "./watch-path.ts";
+// metricsOn (one registry per process) is imported from ./metrics.ts itself: it loads prom-client, which most importers do not need.

@@ -9,32 +9,42 @@
  */
 import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { applyMcpShard, kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { describe, expect, it, onTestFailed } from "vitest";
+import { applyMcpShard, kubeconfigPath, kubectl, waitFor } from "../harness/index.ts";
 import {
   applyStdioEchoShard,
   forwardService,
-  helmChart,
   podLogs,
   probeFromPod,
   secondsSince,
+  useChartRelease,
   waitShardReady,
-  type Forward,
 } from "../harness/e2e.ts";
 import { helm } from "../support/chart-helpers.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
-const ns = useNamespace("e2e-chart");
-const release = `sg${Math.random().toString(36).slice(2, 7)}`;
-const fullname = `${release}-shardgate`;
+// The Traefik shard writes routes into a hostPath; on the test node that is a host directory.
+const chart = useChartRelease(
+  "e2e-chart",
+  () => {
+    const dynamicDir = mkdtempSync("/tmp/sg-e2e-traefik-");
+    chmodSync(dynamicDir, 0o777);
+    return [
+      `traefikShard.dynamicDir.hostPath.path=${dynamicDir}`,
+      "traefikShard.traefikApiUrl=http://traefik.invalid:8080",
+      // The chart's IngressRoute, served by Traefik as a pod (last test): plain HTTP, any host.
+      "ingressRoute.enabled=true",
+      "ingressRoute.host=",
+      "ingressRoute.entryPoints={web}",
+      "ingressRoute.tls.enabled=false",
+    ];
+  },
+  { ready: ["operator", "gateway"] },
+);
 
 /** An MCP client session through the gateway Service's forward. */
-async function connectGateway(url: string): Promise<Client> {
-  const client = new Client({ name: "e2e-chart", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
-  return client;
-}
+const connectGateway = (url: string) => connectStreamable(url, {}, { name: "e2e-chart" });
 
 async function toolNames(client: Client): Promise<string[]> {
   return (await client.listTools()).tools.map((t) => t.name);
@@ -46,35 +56,11 @@ function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
 }
 
 describe("the chart on a real node", () => {
-  let gateway: Forward | undefined;
-
-  beforeAll(async () => {
-    // The Traefik shard writes routes into a hostPath; on the test node that is a host directory.
-    const dynamicDir = mkdtempSync("/tmp/sg-e2e-traefik-");
-    chmodSync(dynamicDir, 0o777);
-    const start = Date.now();
-    await helmChart("install", release, ns.name, [
-      `traefikShard.dynamicDir.hostPath.path=${dynamicDir}`,
-      "traefikShard.traefikApiUrl=http://traefik.invalid:8080",
-      // The chart's IngressRoute, served by Traefik as a pod (last test): plain HTTP, any host.
-      "ingressRoute.enabled=true",
-      "ingressRoute.host=",
-      "ingressRoute.entryPoints={web}",
-      "ingressRoute.tls.enabled=false",
-    ]);
-    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-operator`, "--timeout=240s"]);
-    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
-    console.log(`[e2e] helm install -> operator and gateway pods Ready: ${secondsSince(start)} s`);
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
-  });
-
   it("runs the operator (1/1) and the gateway (2/2) Running and Ready from the local image", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/instance=" + release)));
-    const { stdout } = await kubectl(["-n", ns.name, "get", "pods", "-o", "json"]);
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/instance=" + chart.release)),
+    );
+    const { stdout } = await kubectl(["-n", chart.namespace, "get", "pods", "-o", "json"]);
     const pods = (
       JSON.parse(stdout) as {
         items: {
@@ -83,7 +69,7 @@ describe("the chart on a real node", () => {
           status: { phase: string; conditions?: { type: string; status: string }[] };
         }[];
       }
-    ).items.filter((p) => p.metadata.labels?.["app.kubernetes.io/instance"] === release);
+    ).items.filter((p) => p.metadata.labels?.["app.kubernetes.io/instance"] === chart.release);
     const byComponent = (c: string) =>
       pods.filter((p) => p.metadata.labels?.["app.kubernetes.io/component"] === c);
     expect(byComponent("operator")).toHaveLength(1);
@@ -98,11 +84,11 @@ describe("the chart on a real node", () => {
   it("passes helm test (the test pod reaches the gateway's /health through its Service)", async () => {
     const result = await helm([
       "test",
-      release,
+      chart.release,
       "--kubeconfig",
       kubeconfigPath(),
       "--namespace",
-      ns.name,
+      chart.namespace,
       "--timeout",
       "3m",
     ]);
@@ -112,11 +98,13 @@ describe("the chart on a real node", () => {
   });
 
   it("reconciles the Traefik McpShard into a Ready pod whose tools an MCP client reaches through the gateway Service", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    console.log(
-      `[e2e] McpShard traefik Ready ${await waitShardReady(ns.name, "traefik")} s after the gateway`,
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/component=shard")),
     );
-    gateway = await forwardService(ns.name, `${fullname}-gateway`);
+    console.log(
+      `[e2e] McpShard traefik Ready ${await waitShardReady(chart.namespace, "traefik")} s after the gateway`,
+    );
+    const gateway = await chart.gateway();
     const client = await connectGateway(gateway.url);
     try {
       const tools = await waitFor(
@@ -133,16 +121,20 @@ describe("the chart on a real node", () => {
   });
 
   it("runs a stdio McpShard through shardgate bridge and a url McpShard, both Ready with tools through the gateway", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    await applyStdioEchoShard(ns.name);
-    console.log(`[e2e] stdio McpShard Ready ${await waitShardReady(ns.name, "stdio-echo")} s after apply`);
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/component=shard")),
+    );
+    await applyStdioEchoShard(chart.namespace);
+    console.log(
+      `[e2e] stdio McpShard Ready ${await waitShardReady(chart.namespace, "stdio-echo")} s after apply`,
+    );
     // The url kind deploys nothing: it names a server that already runs (here the stdio shard's Service).
-    await applyMcpShard(ns.name, "url-echo", {
-      url: `http://stdio-echo.${ns.name}.svc.cluster.local:8080/mcp`,
+    await applyMcpShard(chart.namespace, "url-echo", {
+      url: `http://stdio-echo.${chart.namespace}.svc.cluster.local:8080/mcp`,
       tools: { prefix: "ux" },
     });
-    await waitShardReady(ns.name, "url-echo", 120_000);
-    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    await waitShardReady(chart.namespace, "url-echo", 120_000);
+    const gateway = await chart.gateway();
     const client = await connectGateway(gateway.url);
     try {
       await waitFor(async () => (await toolNames(client)).includes("ux_echo"), {
@@ -164,12 +156,12 @@ describe("the chart on a real node", () => {
   });
 
   it("fails a call in flight with a clear error when its shard pod is killed, then recovers without a gateway restart", async () => {
-    gateway ??= await forwardService(ns.name, `${fullname}-gateway`);
+    const gateway = await chart.gateway();
     const gatewayPods = async () =>
       (
         await kubectl([
           "-n",
-          ns.name,
+          chart.namespace,
           "get",
           "pods",
           "-l",
@@ -200,7 +192,7 @@ describe("the chart on a real node", () => {
       const killed = Date.now();
       await kubectl([
         "-n",
-        ns.name,
+        chart.namespace,
         "delete",
         "pod",
         "-l",
@@ -230,7 +222,7 @@ describe("the chart on a real node", () => {
       console.log(`[e2e] shard answering again ${secondsSince(killed)} s after the kill`);
       await kubectl([
         "-n",
-        ns.name,
+        chart.namespace,
         "wait",
         "--for=condition=Ready",
         "mcpshard/stdio-echo",
@@ -243,24 +235,34 @@ describe("the chart on a real node", () => {
   });
 
   it("enforces the operator's NetworkPolicy (kube-router): a pod without the shard-client label cannot reach a shard, one with it can", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=shard")));
-    const { stdout } = await kubectl(["-n", ns.name, "get", "networkpolicy", "stdio-echo", "-o", "json"]);
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/component=shard")),
+    );
+    const { stdout } = await kubectl([
+      "-n",
+      chart.namespace,
+      "get",
+      "networkpolicy",
+      "stdio-echo",
+      "-o",
+      "json",
+    ]);
     expect(JSON.parse(stdout)).toMatchObject({ spec: { podSelector: { matchLabels: expect.any(Object) } } });
-    const url = `http://stdio-echo.${ns.name}.svc.cluster.local:8080/health`;
+    const url = `http://stdio-echo.${chart.namespace}.svc.cluster.local:8080/health`;
     // Each probe tries for 15 s: kube-router admits a new pod's address a moment after it starts.
     // Control: an unlabelled pod reaches the gateway (no policy selects it), so DNS and the Service path work.
     const control = await probeFromPod(
-      ns.name,
+      chart.namespace,
       "probe-control",
       {},
-      `http://${fullname}-gateway.${ns.name}.svc.cluster.local/health`,
+      `http://${chart.fullname}-gateway.${chart.namespace}.svc.cluster.local/health`,
     );
     expect(control, control.output).toMatchObject({ reached: true });
-    const blocked = await probeFromPod(ns.name, "probe-unlabelled", {}, url);
+    const blocked = await probeFromPod(chart.namespace, "probe-unlabelled", {}, url);
     console.log(`[e2e] unlabelled pod -> shard: ${blocked.output.trim()}`);
     expect(blocked.reached).toBe(false);
     const allowed = await probeFromPod(
-      ns.name,
+      chart.namespace,
       "probe-client",
       { "shardgate.dev/shard-client": "true" },
       url,
@@ -269,14 +271,14 @@ describe("the chart on a real node", () => {
   });
 
   it("serves the chart's IngressRoute from Traefik running as a pod: client -> Traefik -> gateway pods -> shard pods, SSE unbuffered", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app=traefik-proxy")));
+    onTestFailed(async () => console.log(await podLogs(chart.namespace, "app=traefik-proxy")));
     const manifest = readFileSync(
       join(import.meta.dirname, "../fixtures/e2e/traefik.yaml"),
       "utf8",
-    ).replaceAll("NAMESPACE", ns.name);
+    ).replaceAll("NAMESPACE", chart.namespace);
     await kubectl(["apply", "-f", "-"], { input: manifest });
-    await kubectl(["-n", ns.name, "rollout", "status", "deploy/traefik-proxy", "--timeout=120s"]);
-    const traefik = await forwardService(ns.name, "traefik-proxy");
+    await kubectl(["-n", chart.namespace, "rollout", "status", "deploy/traefik-proxy", "--timeout=120s"]);
+    const traefik = await forwardService(chart.namespace, "traefik-proxy");
     try {
       const client = await waitFor(
         async () => {
@@ -308,7 +310,7 @@ describe("the chart on a real node", () => {
       expect((await fetch(`${traefik.url}/metrics`)).status).toBe(404);
     } finally {
       await traefik.close();
-      await kubectl(["delete", "clusterrole,clusterrolebinding", `e2e-traefik-${ns.name}`], {
+      await kubectl(["delete", "clusterrole,clusterrolebinding", `e2e-traefik-${chart.namespace}`], {
         allowFailure: true,
       });
     }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { kubectl, waitFor } from "../harness/index.ts";
 import {
   applyStdioEchoShard,
+  podIP,
   podLogs,
   secondsSince,
   useChartRelease,
@@ -167,19 +168,11 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
   });
 
   it("a cidr entry (the forbidden pod's address /32) lets that server through too", async () => {
-    const { stdout: ip } = await kubectl([
-      "-n",
-      chart.namespace,
-      "get",
-      "pod",
-      "forbidden",
-      "-o",
-      "jsonpath={.status.podIP}",
-    ]);
+    const ip = await podIP(chart.namespace, "forbidden");
     await applyEgress({
       to: [
         { pods: { matchLabels: { role: "allowed" } }, ports: [{ port: 8080 }] },
-        { cidr: `${ip.trim()}/32`, ports: [{ port: 8080, protocol: "TCP" }] },
+        { cidr: `${ip}/32`, ports: [{ port: 8080, protocol: "TCP" }] },
       ],
     });
     await fetchUntil("forbidden", "reached");
@@ -187,15 +180,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
   });
 
   it("dns: false closes DNS while the listed destination stays reachable by address", async () => {
-    const { stdout: ip } = await kubectl([
-      "-n",
-      chart.namespace,
-      "get",
-      "pod",
-      "allowed",
-      "-o",
-      "jsonpath={.status.podIP}",
-    ]);
+    const ip = await podIP(chart.namespace, "allowed");
     await applyEgress({
       dns: false,
       to: [{ pods: { matchLabels: { role: "allowed" } }, ports: [{ port: 8080 }] }],
@@ -214,9 +199,7 @@ describe("spec.egress on a real node (kube-router enforcing the operator's Netwo
       },
     );
     console.log(`[e2e] lookup with dns: false: ${last}`);
-    expect(await call("fetch", { url: `http://${ip.trim()}:8080/` })).toMatch(
-      /^reached 200 hello from allowed/,
-    );
+    expect(await call("fetch", { url: `http://${ip}:8080/` })).toMatch(/^reached 200 hello from allowed/);
   });
 
   it("removing spec.egress removes the policy: the forbidden server is reached again", async () => {

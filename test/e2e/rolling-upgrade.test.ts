@@ -5,24 +5,21 @@
  * removed key refused once the rollout ends). Every call must succeed; the
  * figures (calls attempted / failed per upgrade) are printed.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { kubeconfigPath, kubectl, useNamespace, waitFor } from "../harness/index.ts";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { sleep } from "../../src/util/index.ts";
+import { kubectl, waitFor } from "../harness/index.ts";
 import {
   applyStdioEchoShard,
-  forwardService,
   helmChart,
   podLogs,
   secondsSince,
+  useChartRelease,
   waitShardReady,
   type Forward,
 } from "../harness/e2e.ts";
-import { helm } from "../support/chart-helpers.ts";
+import { connectStreamable } from "../support/mcp.ts";
 
-const ns = useNamespace("e2e-upgrade");
-const release = `sg${Math.random().toString(36).slice(2, 7)}`;
-const fullname = `${release}-shardgate`;
 // "steady" stays across both upgrades (the loop's key); "rotating" is replaced.
 const STEADY = "steady-key-0123456789abcdef0123456789";
 const OLD_KEY = "rotating-key-old-0123456789abcdef0123";
@@ -32,15 +29,11 @@ const BASE_SETS = [
   "gateway.apiKeys.enabled=true",
   `gateway.apiKeys.keys.steady=${STEADY}`,
 ];
+const chart = useChartRelease("e2e-upgrade", [...BASE_SETS, `gateway.apiKeys.keys.rotating=${OLD_KEY}`]);
 
-async function connect(url: string, key: string): Promise<Client> {
-  const client = new Client({ name: "e2e-upgrade", version: "1.0.0" });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-    }),
-  );
-  return client;
+/** An MCP client through the gateway's forward, with API key `key`. */
+function connect(url: string, key: string): Promise<Client> {
+  return connectStreamable(url, { authorization: `Bearer ${key}` }, { name: "e2e-upgrade" });
 }
 
 interface LoopFigures {
@@ -67,7 +60,7 @@ function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
         if (figures.errors.length < 5) figures.errors.push(err instanceof Error ? err.message : String(err));
         // A call that fails at once (a closed transport) must not turn this into a
         // microtask-only loop that starves the event loop (and the helm upgrade).
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   })();
@@ -81,7 +74,14 @@ function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
 }
 
 async function rollout(): Promise<void> {
-  await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
+  await kubectl([
+    "-n",
+    chart.namespace,
+    "rollout",
+    "status",
+    `deploy/${chart.fullname}-gateway`,
+    "--timeout=240s",
+  ]);
 }
 
 /**
@@ -91,14 +91,14 @@ async function rollout(): Promise<void> {
 async function upgradeUnderLoad(client: Client, rotatingKey: string, what: string) {
   const loop = callLoop(client);
   const start = Date.now();
-  await helmChart("upgrade", release, ns.name, [
+  await helmChart("upgrade", chart.release, chart.namespace, [
     ...BASE_SETS,
     `gateway.apiKeys.keys.rotating=${rotatingKey}`,
     "gateway.podAnnotations.e2e-revision=r2",
   ]);
   await rollout();
   // Calls keep going a little after the rollout, when the old pods are gone.
-  await new Promise((r) => setTimeout(r, 3_000));
+  await sleep(3_000);
   const figures = await loop.stop();
   console.log(
     `[e2e] helm upgrade (${what}, ${secondsSince(start)} s): ${figures.attempted} calls attempted, ${figures.failed} failed ${figures.errors.join(" | ")}`,
@@ -110,20 +110,15 @@ describe("rolling upgrades of the chart without a dropped call", () => {
   let gateway: Forward;
 
   beforeAll(async () => {
-    await helmChart("install", release, ns.name, [...BASE_SETS, `gateway.apiKeys.keys.rotating=${OLD_KEY}`]);
-    await rollout();
-    await applyStdioEchoShard(ns.name);
-    await waitShardReady(ns.name, "stdio-echo");
-    gateway = await forwardService(ns.name, `${fullname}-gateway`);
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-    await helm(["uninstall", release, "--kubeconfig", kubeconfigPath(), "--namespace", ns.name, "--wait"]);
+    await applyStdioEchoShard(chart.namespace);
+    await waitShardReady(chart.namespace, "stdio-echo");
+    gateway = await chart.gateway();
   });
 
   it("helm upgrade that changes the gateway pods: zero failed calls", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=gateway")));
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/component=gateway")),
+    );
     const client = await connect(gateway.url, STEADY);
     try {
       await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === "sx_echo"), {
@@ -139,7 +134,9 @@ describe("rolling upgrades of the chart without a dropped call", () => {
   });
 
   it("helm upgrade that rotates an API key: zero failed calls; the new key works, the old one is refused after the rollout", async () => {
-    onTestFailed(async () => console.log(await podLogs(ns.name, "app.kubernetes.io/component=gateway")));
+    onTestFailed(async () =>
+      console.log(await podLogs(chart.namespace, "app.kubernetes.io/component=gateway")),
+    );
     const client = await connect(gateway.url, STEADY);
     try {
       const figures = await upgradeUnderLoad(client, NEW_KEY, "API key rotated");

@@ -23,6 +23,7 @@ import {
   forward,
   forwardService,
   helmChart,
+  podIP,
   podLogs,
   secondsSince,
   waitShardReady,
@@ -483,21 +484,10 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       cleanups.push(() => p.stop());
       return p;
     };
-    const podIP = await waitFor(
-      async () => {
-        const { stdout } = await kubectl([
-          "-n",
-          ns.name,
-          "get",
-          "pod",
-          "gitea",
-          "-o",
-          "jsonpath={.status.podIP}",
-        ]);
-        return stdout.trim() || undefined;
-      },
-      { timeoutMs: 60_000, message: "the gitea pod never got an IP" },
-    );
+    const giteaIP = await waitFor(async () => (await podIP(ns.name, "gitea")) || undefined, {
+      timeoutMs: 60_000,
+      message: "the gitea pod never got an IP",
+    });
     const dynamicDir = join(dir, "dynamic");
     await mkdir(dynamicDir);
     await writeFile(
@@ -505,7 +495,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       stringify({
         http: {
           routers: { gitea: { rule: "Host(`gitea.home.lab`)", service: "gitea", entryPoints: ["web"] } },
-          services: { gitea: { loadBalancer: { servers: [{ url: `http://${podIP}:3000` }] } } },
+          services: { gitea: { loadBalancer: { servers: [{ url: `http://${giteaIP}:3000` }] } } },
         },
       }),
     );
@@ -610,7 +600,7 @@ describe("the Watchman shard on a real node, through the gateway", () => {
       { timeoutMs: 30_000, message: "get_backend_status never probed the backend" },
     );
     const server = backends.services[0]?.servers[0] ?? "";
-    expect(server).toBe(`http://${podIP}:3000`);
+    expect(server).toBe(`http://${giteaIP}:3000`);
     console.log(`[e2e] diagnose step 2 (probe): ${JSON.stringify(backends.services[0]?.probes)}`);
     expect(backends.services[0]?.probes?.[0]?.error).toMatch(/ECONNREFUSED|refused/);
     fill["<target>"] = `ip/${new URL(server).hostname}`;

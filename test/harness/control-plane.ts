@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "./binaries.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { freePort, httpGet, sleep } from "./net.ts";
+import { freePort, httpGet } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { createCa, createServiceAccountKey, issueCert, type Ca } from "./pki.ts";
 import { spawnManaged, type ManagedProcess } from "./process.ts";
 

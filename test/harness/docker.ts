@@ -32,7 +32,8 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "./binaries.ts";
-import { freePort, httpGet, sleep } from "./net.ts";
+import { freePort, httpGet } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { spawnManaged, stopAndRemove, type ManagedProcess } from "./process.ts";
 
 const run = promisify(execFile);

@@ -103,21 +103,42 @@ export interface ChartRelease {
   gateway(): Promise<Forward>;
 }
 
+/** What the chart's install waits for, besides the values. */
+export interface ChartReleaseOptions {
+  /** Deployments (by component) whose rollout the install waits for. @default ["gateway"] */
+  readonly ready?: readonly ("operator" | "gateway")[];
+}
+
 /**
  * The chart installed for one test file: a namespace of its own, `helm
  * install` with the local image and `sets` in beforeAll (returning once the
- * gateway has rolled out), `helm uninstall` in afterAll.
+ * `ready` Deployments have rolled out), `helm uninstall` in afterAll. `sets`
+ * may be a function, called in beforeAll, for values that need something made
+ * first (a host directory).
  */
-export function useChartRelease(prefix: string, sets: readonly string[] = []): ChartRelease {
+export function useChartRelease(
+  prefix: string,
+  sets: readonly string[] | (() => readonly string[]) = [],
+  options: ChartReleaseOptions = {},
+): ChartRelease {
   const ns = useNamespace(prefix);
   const release = `sg${Math.random().toString(36).slice(2, 7)}`;
   const fullname = `${release}-shardgate`;
+  const ready = options.ready ?? ["gateway"];
   let forward: Promise<Forward> | undefined;
   beforeAll(async () => {
     const start = Date.now();
-    await helmChart("install", release, ns.name, sets);
-    await kubectl(["-n", ns.name, "rollout", "status", `deploy/${fullname}-gateway`, "--timeout=240s"]);
-    console.log(`[e2e] helm install -> gateway pods Ready: ${secondsSince(start)} s`);
+    await helmChart("install", release, ns.name, typeof sets === "function" ? sets() : sets);
+    for (const component of ready)
+      await kubectl([
+        "-n",
+        ns.name,
+        "rollout",
+        "status",
+        `deploy/${fullname}-${component}`,
+        "--timeout=240s",
+      ]);
+    console.log(`[e2e] helm install -> ${ready.join(" and ")} pods Ready: ${secondsSince(start)} s`);
   });
   afterAll(async () => {
     await (await forward)?.close();
@@ -134,6 +155,12 @@ export function useChartRelease(prefix: string, sets: readonly string[] = []): C
       return forward;
     },
   };
+}
+
+/** A pod's IP address ("" while it has none). */
+export async function podIP(namespace: string, pod: string): Promise<string> {
+  const { stdout } = await kubectl(["-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}"]);
+  return stdout.trim();
 }
 
 /** Seconds since `start` with one decimal, for the figures e2e tests print. */

@@ -20,6 +20,12 @@
  *    Hydra checks them again when a refresh token is used. The user's email
  *    and groups go into the token as claims `email` and `groups` (top level:
  *    `oauth2.allowed_top_level_claims`).
+ *  - With `users`, the login and consent app shows real pages instead (a
+ *    username form; the requested scopes with Allow and Deny), for browser
+ *    tests that sign in the way a person does and may decline.
+ *  - Logout (RP-initiated, /oauth2/sessions/logout) is accepted at once.
+ *  - `issuer` puts the issuer (and so every endpoint Hydra advertises) at
+ *    another URL: a proxy the test runs in front of `publicUrl`.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -27,7 +33,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "./binaries.ts";
-import { freePort, httpGet, sleep } from "./net.ts";
+import { freePort, httpGet } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { spawnManaged } from "./process.ts";
 
 export interface HydraUser {
@@ -49,6 +56,8 @@ export interface CreateClientOptions {
   readonly scope?: string;
   /** e.g. "1s": client_credentials access tokens of this client expire that fast. */
   readonly accessTokenLifespan?: string;
+  /** Where RP-initiated logout may return to. */
+  readonly postLogoutRedirectUris?: readonly string[];
 }
 
 export interface Hydra {
@@ -58,6 +67,8 @@ export interface Hydra {
   readonly adminUrl: string;
   /** The user the login app signs in next. */
   loginAs(user: HydraUser): void;
+  /** With `users`: show the login and consent pages (default), or sign in `loginAs`'s user without them. */
+  showPages(on: boolean): void;
   /** Registers a client through the admin API. */
   createClient(opts?: CreateClientOptions): Promise<HydraClient>;
   /** A client_credentials access token (a JWT). */
@@ -78,6 +89,10 @@ export interface HydraOptions {
   readonly user?: HydraUser;
   /** How long to wait for Hydra's health endpoint. @default 30000 */
   readonly startTimeoutMs?: number;
+  /** Users who sign in through the login form (and consent page) by subject. @default no pages */
+  readonly users?: readonly HydraUser[];
+  /** The issuer URL, when a proxy in front of the public port serves it. @default publicUrl */
+  readonly issuer?: string;
 }
 
 async function json(response: Response, what: string): Promise<Record<string, unknown>> {
@@ -86,8 +101,31 @@ async function json(response: Response, what: string): Promise<Record<string, un
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** The login and consent app: accepts every challenge for the current user. */
-function loginConsentApp(adminUrl: string, currentUser: () => HydraUser): Server {
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function htmlPage(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+/**
+ * The login and consent app: accepts every challenge for the current user, or
+ * (with `users`) asks through pages: who signs in, and whether to allow.
+ */
+function loginConsentApp(
+  adminUrl: string,
+  currentUser: () => HydraUser,
+  users: readonly HydraUser[] | undefined,
+  showPages: () => boolean,
+): Server {
   const admin = (path: string, init?: RequestInit) =>
     fetch(`${adminUrl}/admin/oauth2/auth/requests/${path}`, {
       ...init,
@@ -101,47 +139,105 @@ function loginConsentApp(adminUrl: string, currentUser: () => HydraUser): Server
     );
     return String(done.redirect_to);
   };
+  const page = (res: ServerResponse, status: number, title: string, body: string) =>
+    res.writeHead(status, { "content-type": "text/html; charset=utf-8" }).end(htmlPage(title, body));
+  const userOf = (subject: string) => users?.find((u) => u.subject === subject) ?? currentUser();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://login.invalid");
-    const user = currentUser();
+    const paged = users && showPages() ? users : undefined;
     let next: string;
-    if (url.pathname === "/login") {
+    if (url.pathname === "/login" && paged && req.method === "GET") {
+      const challenge = escapeHtml(url.searchParams.get("login_challenge") ?? "");
+      return page(
+        res,
+        200,
+        "Sign in to the test provider",
+        `<form method="post" action="/login"><input type="hidden" name="challenge" value="${challenge}">
+<label for="username">Username</label> <input id="username" name="username" autocomplete="username">
+<button type="submit" id="login">Sign in</button></form>`,
+      );
+    } else if (url.pathname === "/login" && paged) {
+      const form = await formBody(req);
+      const subject = form.get("username") ?? "";
+      if (!paged.some((u) => u.subject === subject))
+        return page(res, 401, "Unknown user", `<p>No user ${escapeHtml(subject)}.</p>`);
+      next = await accept("login", form.get("challenge") ?? "", { subject, remember: false });
+    } else if (url.pathname === "/login") {
       const challenge = url.searchParams.get("login_challenge") ?? "";
-      next = await accept("login", challenge, { subject: user.subject, remember: false });
-    } else if (url.pathname === "/consent") {
+      next = await accept("login", challenge, { subject: currentUser().subject, remember: false });
+    } else if (url.pathname === "/consent" && paged && req.method === "GET") {
       const challenge = url.searchParams.get("consent_challenge") ?? "";
       const request = await json(
         await admin(`consent?consent_challenge=${encodeURIComponent(challenge)}`),
         "consent request",
       );
-      const requestUrl = new URL(String(request.request_url), "http://hydra.invalid");
-      const resources = requestUrl.searchParams.getAll("resource");
-      const requested = (request.requested_access_token_audience as string[] | null) ?? [];
-      const client = request.client as { client_id: string; audience?: string[] | null };
-      const missing = resources.filter((r) => !(client.audience ?? []).includes(r));
-      // Hydra re-checks a granted audience against the client's allowed list on
-      // refresh: allow the resource for the client, as an IdP admin would.
-      if (missing.length > 0) {
-        const patch = missing.map((value) => ({ op: "add", path: "/audience/-", value }));
-        const patched = await fetch(`${adminUrl}/admin/clients/${encodeURIComponent(client.client_id)}`, {
-          method: "PATCH",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(client.audience ? patch : [{ op: "add", path: "/audience", value: missing }]),
-        });
-        await json(patched, "allow the resource as the client's audience");
+      const scopes = ((request.requested_scope as string[] | null) ?? []).map(escapeHtml).join(", ");
+      return page(
+        res,
+        200,
+        "Allow access?",
+        `<p>The application asks for: <span id="scopes">${scopes}</span></p>
+<form method="post" action="/consent"><input type="hidden" name="challenge" value="${escapeHtml(challenge)}">
+<button type="submit" name="decision" value="allow" id="allow">Allow</button>
+<button type="submit" name="decision" value="deny" id="deny">Deny</button></form>`,
+      );
+    } else if (url.pathname === "/consent" && paged) {
+      const form = await formBody(req);
+      const challenge = form.get("challenge") ?? "";
+      if (form.get("decision") !== "allow") {
+        const param = `consent_challenge=${encodeURIComponent(challenge)}`;
+        const body = JSON.stringify({ error: "access_denied", error_description: "The user declined." });
+        next = String(
+          (await json(await admin(`consent/reject?${param}`, { method: "PUT", body }), "reject consent"))
+            .redirect_to,
+        );
+      } else {
+        next = await grantConsent(challenge);
       }
-      const claims = { email: user.email, groups: user.groups ?? [] };
-      next = await accept("consent", challenge, {
-        grant_scope: request.requested_scope ?? [],
-        grant_access_token_audience: [...requested, ...resources],
-        remember: false,
-        session: { access_token: claims, id_token: claims },
-      });
+    } else if (url.pathname === "/consent") {
+      next = await grantConsent(url.searchParams.get("consent_challenge") ?? "");
+    } else if (url.pathname === "/logout") {
+      const challenge = url.searchParams.get("logout_challenge") ?? "";
+      const param = `logout_challenge=${encodeURIComponent(challenge)}`;
+      next = String(
+        (await json(await admin(`logout/accept?${param}`, { method: "PUT" }), "accept logout")).redirect_to,
+      );
     } else {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(302, { location: next }).end();
+  };
+  /** Grants what was asked, with the resource as audience and the user's email and groups as claims. */
+  const grantConsent = async (challenge: string): Promise<string> => {
+    const request = await json(
+      await admin(`consent?consent_challenge=${encodeURIComponent(challenge)}`),
+      "consent request",
+    );
+    const user = userOf(String(request.subject));
+    const requestUrl = new URL(String(request.request_url), "http://hydra.invalid");
+    const resources = requestUrl.searchParams.getAll("resource");
+    const requested = (request.requested_access_token_audience as string[] | null) ?? [];
+    const client = request.client as { client_id: string; audience?: string[] | null };
+    const missing = resources.filter((r) => !(client.audience ?? []).includes(r));
+    // Hydra re-checks a granted audience against the client's allowed list on
+    // refresh: allow the resource for the client, as an IdP admin would.
+    if (missing.length > 0) {
+      const patch = missing.map((value) => ({ op: "add", path: "/audience/-", value }));
+      const patched = await fetch(`${adminUrl}/admin/clients/${encodeURIComponent(client.client_id)}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(client.audience ? patch : [{ op: "add", path: "/audience", value: missing }]),
+      });
+      await json(patched, "allow the resource as the client's audience");
+    }
+    const claims = { email: user.email, groups: user.groups ?? [] };
+    return accept("consent", challenge, {
+      grant_scope: request.requested_scope ?? [],
+      grant_access_token_audience: [...requested, ...resources],
+      remember: false,
+      session: { access_token: claims, id_token: claims },
+    });
   };
   return createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -186,22 +282,30 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
   const publicUrl = `http://127.0.0.1:${publicPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   let user: HydraUser = opts.user ?? { subject: "alice" };
-  const app = loginConsentApp(adminUrl, () => user);
+  let pages = opts.users !== undefined;
+  const app = loginConsentApp(
+    adminUrl,
+    () => user,
+    opts.users,
+    () => pages,
+  );
   await new Promise<void>((resolve, reject) => {
     app.once("error", reject);
     app.listen(0, "127.0.0.1", resolve);
   });
   const appPort = (app.address() as { port: number }).port;
   const appUrl = `http://127.0.0.1:${appPort}`;
+  const issuer = opts.issuer ?? publicUrl;
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir,
     DSN: "memory",
     SECRETS_SYSTEM: randomBytes(24).toString("hex"),
-    URLS_SELF_ISSUER: publicUrl,
+    URLS_SELF_ISSUER: issuer,
     URLS_LOGIN: `${appUrl}/login`,
     URLS_CONSENT: `${appUrl}/consent`,
+    URLS_LOGOUT: `${appUrl}/logout`,
     SERVE_PUBLIC_HOST: "127.0.0.1",
     SERVE_PUBLIC_PORT: String(publicPort),
     SERVE_ADMIN_HOST: "127.0.0.1",
@@ -209,7 +313,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
     STRATEGIES_ACCESS_TOKEN: "jwt",
     OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED: "true",
     // Hydra names its registration endpoint in discovery only when told where it is.
-    WEBFINGER_OIDC_DISCOVERY_CLIENT_REGISTRATION_URL: `${publicUrl}/oauth2/register`,
+    WEBFINGER_OIDC_DISCOVERY_CLIENT_REGISTRATION_URL: `${issuer}/oauth2/register`,
     OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS: "email,groups",
     OAUTH2_EXPOSE_INTERNAL_ERRORS: "true",
     SQA_OPT_OUT: "true",
@@ -246,11 +350,14 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
   }
 
   const hydra: Hydra = {
-    issuer: publicUrl,
+    issuer,
     publicUrl,
     adminUrl,
     loginAs(next) {
       user = next;
+    },
+    showPages(on) {
+      pages = on && opts.users !== undefined;
     },
     async createClient(options = {}) {
       const grantTypes = options.grantTypes ?? ["client_credentials"];
@@ -262,6 +369,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
             grant_types: grantTypes,
             response_types: grantTypes.includes("authorization_code") ? ["code"] : [],
             redirect_uris: options.redirectUris ?? [],
+            post_logout_redirect_uris: options.postLogoutRedirectUris ?? [],
             audience: options.audience ?? [],
             scope: options.scope ?? "openid offline_access mcp",
             token_endpoint_auth_method: "client_secret_post",

@@ -22,12 +22,14 @@ import {
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { mintUserKubeconfig, readAuditEvents, type AuditEvent } from "./control-plane.ts";
+import { waitFor } from "../support/wait.ts";
 
 export { startControlPlane, mintUserKubeconfig, readAuditEvents } from "./control-plane.ts";
 export type { AuditEvent, ControlPlane, ControlPlaneOptions } from "./control-plane.ts";
 export { startTraefik } from "./traefik.ts";
 export type { Traefik, TraefikOptions } from "./traefik.ts";
 export { freePort } from "./net.ts";
+export { waitFor, type WaitOptions } from "../support/wait.ts";
 export { binary, traefikCrdsPath } from "./binaries.ts";
 
 /** Admin kubeconfig of the shared control plane. */
@@ -63,46 +65,6 @@ export function userKubeconfig(user: string, groups: readonly string[] = []): Pr
 /** Completed mutating requests (create/update/patch/delete/deletecollection) on the shared control plane so far. */
 export function auditEvents(): Promise<AuditEvent[]> {
   return readAuditEvents(inject("auditLogPath"));
-}
-
-export interface WaitOptions {
-  /** @default 30000 */
-  readonly timeoutMs?: number;
-  /** @default 200 */
-  readonly intervalMs?: number;
-  /** Said first when the wait times out. @default "condition not met" */
-  readonly message?: string;
-}
-
-/**
- * Polls `fn` until it returns a truthy value (and returns it). A throw or a
- * falsy value means "not yet"; on timeout the last error is reported with
- * `message`, and kept as the cause.
- */
-export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const intervalMs = opts.intervalMs ?? 200;
-  const message = opts.message ?? "condition not met";
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  let lastValue: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value;
-      lastValue = value;
-      lastError = undefined;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  const why =
-    lastError === undefined
-      ? `last value: ${JSON.stringify(lastValue)}`
-      : `last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`;
-  throw new Error(`${message} (after ${timeoutMs / 1000}s; ${why})`, { cause: lastError });
 }
 
 export interface NamespaceHandle {

@@ -1,7 +1,8 @@
-/** Loopback helpers: free ports and polling HTTP(S) endpoints. */
+/** Loopback helpers: free ports, listening on one, and polling HTTP(S) endpoints. */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo, type Server as NetServer } from "node:net";
+import type { Server } from "node:http";
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago. Binaries that cannot
@@ -46,6 +47,14 @@ export async function httpGet(url: string, tls: RequestOptions = {}): Promise<Ht
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Listens on 127.0.0.1 at a port the system picks, and gives that port. */
+export async function listenLoopback(server: Server | NetServer): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }

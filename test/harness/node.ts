@@ -35,7 +35,7 @@ import { promisify } from "node:util";
 import { binary, repoRoot } from "./binaries.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { sleep } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { issueCert } from "./pki.ts";
 import { spawnManaged, type ManagedProcess } from "./process.ts";
 

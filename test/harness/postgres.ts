@@ -11,7 +11,8 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
-import { freePort, sleep } from "./net.ts";
+import { freePort } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { spawnManaged, type ManagedProcess } from "./process.ts";
 
 const run = promisify(execFile);

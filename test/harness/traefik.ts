@@ -20,7 +20,8 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary } from "./binaries.ts";
-import { freePort, httpGet, sleep } from "./net.ts";
+import { freePort, httpGet } from "./net.ts";
+import { sleep } from "../../src/util/index.ts";
 import { spawnManaged, stopAndRemove } from "./process.ts";
 
 export interface TraefikOptions {

@@ -9,7 +9,6 @@
  * console error or CSP violation; prints the screenshot files it saves.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -22,6 +21,7 @@ import { silentLogger } from "../../src/log.ts";
 import { startBrowser, type BrowserPage, type TestBrowser } from "../harness/browser.ts";
 import { kubectl, kubeconfigPath, useNamespace, waitFor } from "../harness/index.ts";
 import { trueCondition } from "../support/shards.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const ns = useNamespace("console");
 const ADMIN = "console-admin-key-0123456789";
@@ -67,8 +67,7 @@ async function startFormsShard(): Promise<{ url: string; close: () => Promise<vo
       void server.connect(transport).then(() => transport.handleRequest(req, res, body));
     });
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const { port } = http.address() as AddressInfo;
+  const port = await listenLoopback(http);
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     close: () => new Promise((resolve) => http.close(() => resolve())),

@@ -26,6 +26,7 @@ import {
   waitFor,
   type Traefik,
 } from "../harness/index.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 function statusOf(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
@@ -228,10 +229,7 @@ describe("startTraefik", () => {
       res.setHeader("content-type", "text/plain");
       res.end(`backend saw ${req.url}`);
     });
-    await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
-    const address = backend.address();
-    if (!address || typeof address === "string") throw new Error("backend has no port");
-    backendUrl = `http://127.0.0.1:${address.port}`;
+    backendUrl = `http://127.0.0.1:${await listenLoopback(backend)}`;
     fileDir = await mkdtemp(join(tmpdir(), "traefik-file-"));
   });
 

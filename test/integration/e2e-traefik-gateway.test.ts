@@ -10,7 +10,6 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
@@ -25,10 +24,10 @@ import { createTraefikShard } from "../../src/shards/traefik/index.ts";
 import { freePort, startTraefik, waitFor, type Traefik } from "../harness/index.ts";
 import { spawnManaged, type ManagedProcess } from "../harness/process.ts";
 import { serveArgs } from "../support/cli.ts";
-import { TRAEFIK_TOOLS, USER_FILE } from "../support/traefik.ts";
+import { serveDocsMirror, TRAEFIK_TOOLS, USER_FILE, type DocsMirror } from "../support/traefik.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const CLI = join(KIT_ROOT, "src/cli.ts");
-const DOCS = join(import.meta.dirname, "../fixtures/traefik/docs");
 type TraefikTool = (typeof TRAEFIK_TOOLS)[number];
 
 const run = promisify(execFile);
@@ -88,11 +87,6 @@ async function issueCertificate(
   return { ca: ca!, cert: cert!, key: key! };
 }
 
-async function listen(server: Server | TlsServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 function close(server: Server | TlsServer | undefined): Promise<void> {
   if (!server) return Promise.resolve();
   if ("closeAllConnections" in server) server.closeAllConnections();
@@ -109,8 +103,7 @@ let scratch: string;
 let dynamicDir: string;
 let backend: Server;
 let backendUrl: string;
-let docs: Server;
-let docsUrl: string;
+let docs: DocsMirror;
 let tlsServer: TlsServer;
 let tlsPort: number;
 let caPem: string;
@@ -153,23 +146,14 @@ beforeAll(async () => {
   await writeFile(join(dynamicDir, "user.yaml"), USER_FILE);
 
   backend = createServer((req, res) => res.end(`hello from backend ${req.url}`));
-  backendUrl = `http://127.0.0.1:${await listen(backend)}`;
+  backendUrl = `http://127.0.0.1:${await listenLoopback(backend)}`;
 
-  // A docs mirror: /<path>/ -> <path>/index.html.
-  docs = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    if (path.includes("..")) return void res.writeHead(400).end();
-    readFile(join(DOCS, path, "index.html"), "utf8").then(
-      (html) => res.writeHead(200, { "content-type": "text/html" }).end(html),
-      () => res.writeHead(404).end("not found"),
-    );
-  });
-  docsUrl = `http://127.0.0.1:${await listen(docs)}/`;
+  docs = await serveDocsMirror();
 
   const pki = await issueCertificate(scratch, "gitea.home.arpa");
   caPem = pki.ca;
   tlsServer = createTlsServer({ cert: pki.cert, key: pki.key }, (socket) => socket.end());
-  tlsPort = await listen(tlsServer);
+  tlsPort = await listenLoopback(tlsServer);
 
   traefik = await startTraefik({ fileDir: dynamicDir });
   shard = await serveShard(
@@ -177,7 +161,7 @@ beforeAll(async () => {
       traefikApiUrl: traefik.apiUrl,
       mode: "file",
       dynamicDir,
-      docsBaseUrl: docsUrl,
+      docsBaseUrl: docs.url,
       routeWaitSeconds: 30,
     }),
     { host: "127.0.0.1", port: 0 },
@@ -220,7 +204,7 @@ afterAll(async () => {
   await gateway?.stop();
   await shard?.close();
   await traefik?.stop();
-  await Promise.all([close(backend), close(docs), close(tlsServer)]);
+  await Promise.all([close(backend), docs?.close(), close(tlsServer)]);
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
@@ -381,7 +365,7 @@ describe("every Traefik tool through the gateway", () => {
     expect(isError).toBe(false);
     expect(body).toMatchObject({
       topic: "middleware/stripprefix",
-      url: `${docsUrl}reference/routing-configuration/http/middlewares/stripprefix/`,
+      url: `${docs.url}reference/routing-configuration/http/middlewares/stripprefix/`,
       title: "StripPrefix",
     });
     expect(String(body.text).startsWith("## Configuration Options")).toBe(true);

@@ -2,7 +2,6 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
-import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -13,6 +12,7 @@ import { KubeClient, loadKubeConfig, RESOURCES, type KubeObject } from "../../sr
 import { silentLogger } from "../../src/log.ts";
 import { operatorConfigSchema, startOperator, type RunningOperator } from "../../src/operator/index.ts";
 import { kubeconfigPath, userKubeconfig } from "../harness/index.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 export interface LoopbackMcp {
   readonly url: string;
@@ -42,8 +42,7 @@ export async function startLoopbackMcp(tools = ["echo", "add"]): Promise<Loopbac
     });
     void mcp.connect(transport).then(() => transport.handleRequest(req, res));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     close: () =>

@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -19,6 +18,7 @@ import {
   USER_FILE as SHARED_USER_FILE,
   type TestTraefikShard,
 } from "../support/traefik.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 let dir: string;
 let backend: Server;
@@ -82,8 +82,7 @@ beforeAll(async () => {
   await writeFile(join(dir, "notes.txt"), "not configuration\n");
   originalHashes = await hashes();
   backend = createServer((req, res) => res.end(`hello from backend ${req.url}`));
-  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
-  backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  backendUrl = `http://127.0.0.1:${await listenLoopback(backend)}`;
   const [tcpPort, udpPort] = await Promise.all([freePort(), freePort()]);
   traefik = await startTraefik({
     fileDir: dir,
@@ -186,27 +185,17 @@ describe("traefik shard, file mode, real Traefik", () => {
 
   it("refuses a bad document and writes nothing", async () => {
     const before = await readdir(dir);
-    const badRule = await call("create_route", {
-      name: "broken",
-      rule: "Host(`broken.home.arpa`",
-      backends: [backendUrl],
-    });
-    expect(badRule.isError).toBe(true);
-    expect(JSON.stringify(badRule.body)).toContain("expected");
-    const badEntryPoint = await call("create_route", {
-      name: "broken",
-      host: "b.home.arpa",
-      backends: [backendUrl],
-      entry_points: ["nope"],
-    });
-    expect(badEntryPoint.isError).toBe(true);
-    expect(JSON.stringify(badEntryPoint.body)).toContain('unknown entry point \\"nope\\"');
-    const badUrl = await call("create_route", {
-      name: "broken",
-      host: "b.home.arpa",
-      backends: ["not a url"],
-    });
-    expect(badUrl.isError).toBe(true);
+    // A bad rule, an unknown entry point, a backend that is no URL: each refused (saying what, where known).
+    const refusals: { args: Record<string, unknown>; says?: string }[] = [
+      { args: { rule: "Host(`broken.home.arpa`" }, says: "expected" },
+      { args: { host: "b.home.arpa", entry_points: ["nope"] }, says: 'unknown entry point \\"nope\\"' },
+      { args: { host: "b.home.arpa", backends: ["not a url"] } },
+    ];
+    for (const { args, says } of refusals) {
+      const refused = await call("create_route", { name: "broken", backends: [backendUrl], ...args });
+      expect(refused.isError).toBe(true);
+      if (says !== undefined) expect(JSON.stringify(refused.body)).toContain(says);
+    }
     for (const scheme of ["file:///etc/passwd", "gopher://127.0.0.1:6379/_x", "javascript:alert(1)"]) {
       const refused = await call("create_route", { name: "broken", host: "b.home.arpa", backends: [scheme] });
       expect(refused.isError).toBe(true);

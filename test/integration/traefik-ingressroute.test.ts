@@ -6,7 +6,6 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
@@ -28,6 +27,7 @@ import {
   type Traefik,
 } from "../harness/index.ts";
 import { callTool, serveTraefikShard, type TestTraefikShard } from "../support/traefik.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const ns = useNamespace("traefik-shard");
 let backend: Server;
@@ -162,8 +162,7 @@ spec:
 
 beforeAll(async () => {
   backend = createServer((req, res) => res.end(`hello from ${req.headers.host}`));
-  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
-  backendPort = (backend.address() as AddressInfo).port;
+  backendPort = await listenLoopback(backend);
   await applyYaml(
     kubeConfig(),
     `${loopbackService("backend")}---

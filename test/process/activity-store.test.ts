@@ -16,7 +16,8 @@ import {
   type ActivityStore,
 } from "../../src/gateway/activity-store/index.ts";
 import { startPostgres, type Postgres } from "../harness/postgres.ts";
-import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 let pg: Postgres;

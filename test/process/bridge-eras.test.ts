@@ -6,24 +6,20 @@
  * input included. (The whole conformance suite through the bridge is in
  * conformance.test.ts.)
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/client";
 import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 import { connectV2, textOf } from "../support/mcp-v2.ts";
 import { exchange2026, messagesOf, post2026, type WireMessage } from "../support/mcp-raw.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
+import { EVERYTHING_SERVER } from "../support/cli.ts";
 
-const EVERYTHING = fileURLToPath(
-  new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
-);
 const MODERN_FIXTURE = fileURLToPath(new URL("./bridge-fixtures/modern-server.mjs", import.meta.url));
 const KIT_FIXTURE = fileURLToPath(new URL("./bridge-fixtures/kit-server.ts", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup: cleanups } = cleanupAfterEach();
 
 async function bridge(args: string[]): Promise<ServedBridge> {
   const served = await serveBridge({
@@ -51,7 +47,7 @@ async function autoClient(url: string): Promise<Client> {
 
 describe("shardgate bridge, protocol eras", () => {
   it("answers 2026 requests for a 2025-only child with -32022, so negotiating clients fall back", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const response = await fetch(`${served.url}/mcp`, {
       method: "POST",
       headers: {

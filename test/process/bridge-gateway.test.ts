@@ -10,12 +10,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 import { ERRORS } from "../../src/errors/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  type TestGateway,
-} from "../support/gateway-fixtures.ts";
+import { connectStreamable, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const CRASHY = fileURLToPath(new URL("./bridge-fixtures/crashy-server.mjs", import.meta.url));
 

@@ -44,30 +44,36 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   return (result.content[0] as { text: string }).text;
 }
 
-async function failure(promise: Promise<unknown>): Promise<McpError> {
+/** The error `promise` rejects with, checked to be an `ErrorType` (each era's SDK has its own class). */
+async function failure<E extends Error>(
+  promise: Promise<unknown>,
+  ErrorType: new (...args: never[]) => E,
+): Promise<E> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(McpError);
-  return error as McpError;
+  expect(error).toBeInstanceOf(ErrorType);
+  return error as E;
 }
 
 // Long enough that a 3 MB answer is refused for its size (AnswerTooLarge, not RequestTimeout: the
 // code proves the dropped line answered, not the timer) even on a loaded machine; short enough that
 // the tests of a child that never answers stay quick.
 const REQUEST_TIMEOUT_MS = 5000;
+/** The same limits for both eras' relays. */
+const LIMIT_FLAGS = [
+  "--max-line-bytes",
+  String(1024 * 1024),
+  "--request-timeout-ms",
+  String(REQUEST_TIMEOUT_MS),
+];
 
 describe("bridge line limit and request timeout", () => {
   let served: CliProcess;
   let client: Client;
   beforeAll(async () => {
-    served = await bridge([
-      "--max-line-bytes",
-      String(1024 * 1024),
-      "--request-timeout-ms",
-      String(REQUEST_TIMEOUT_MS),
-    ]);
+    served = await bridge(LIMIT_FLAGS);
     client = await connect(served.url);
   }, 60_000);
   afterAll(async () => {
@@ -77,14 +83,14 @@ describe("bridge line limit and request timeout", () => {
 
   it("delivers an answer within the limit and fails a longer one at once, with a clear error", async () => {
     expect((await call(client, "big", { bytes: 900_000 })).length).toBe(900_000);
-    const error = await failure(call(client, "big", { bytes: 3_000_000 }));
+    const error = await failure(call(client, "big", { bytes: 3_000_000 }), McpError);
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
     expect(await call(client, "echo", { text: "after" })).toBe("echo: after");
   });
 
   it("answers a request the child never answers with a timeout error, and cancels it in the child", async () => {
-    const error = await failure(call(client, "hang"));
+    const error = await failure(call(client, "hang"), McpError);
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
     expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call(client, "cancelled")) as number[];
@@ -97,12 +103,7 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
   let served: CliProcess;
   let client: ClientV2;
   beforeAll(async () => {
-    served = await bridge([
-      "--max-line-bytes",
-      String(1024 * 1024),
-      "--request-timeout-ms",
-      String(REQUEST_TIMEOUT_MS),
-    ]);
+    served = await bridge(LIMIT_FLAGS);
     client = await connectV2(served.url, "limits-test-2026", {
       versionNegotiation: eraNegotiation("modern"),
     });
@@ -116,26 +117,17 @@ describe("bridge line limit and request timeout, 2026-07-28 relay", () => {
     return textOf(await client.callTool({ name, arguments: args }, { timeout: 120_000 }));
   }
 
-  async function failure2026(promise: Promise<unknown>): Promise<ProtocolError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ProtocolError);
-    return error as ProtocolError;
-  }
-
   it("fails a longer answer at once with the 2025 path's error", async () => {
     expect(client.getProtocolEra()).toBe("modern");
     expect((await call2026("big", { bytes: 900_000 })).length).toBe(900_000);
-    const error = await failure2026(call2026("big", { bytes: 3_000_000 }));
+    const error = await failure(call2026("big", { bytes: 3_000_000 }), ProtocolError);
     expect(error.code).toBe(BridgeErrorCode.AnswerTooLarge);
     expect(error.message).toMatch(/larger than the bridge's limit of 1048576 bytes \(--max-line-bytes\)/);
     expect(await call2026("echo", { text: "after" })).toBe("echo: after");
   });
 
   it("releases a request the child never answers with a timeout error, and cancels it in the child", async () => {
-    const error = await failure2026(call2026("hang"));
+    const error = await failure(call2026("hang"), ProtocolError);
     expect(error.code).toBe(BridgeErrorCode.RequestTimeout);
     expect(error.message).toMatch(/did not answer tools\/call within 5000 ms/);
     const cancelled = JSON.parse(await call2026("cancelled")) as number[];

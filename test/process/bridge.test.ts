@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -15,17 +15,13 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { BridgeErrorCode, restartDelay, serveBridge, type ServedBridge } from "../../src/bridge/index.ts";
 import { fetchList, listsChangedBy } from "../../src/bridge/lists.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
+import { EVERYTHING_SERVER } from "../support/cli.ts";
 
-const EVERYTHING = fileURLToPath(
-  new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
-);
 const CRASHY = fileURLToPath(new URL("./bridge-fixtures/crashy-server.mjs", import.meta.url));
 const ROOTS = fileURLToPath(new URL("./bridge-fixtures/roots-server.mjs", import.meta.url));
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup: cleanups } = cleanupAfterEach();
 
 async function bridge(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServedBridge> {
   const served = await serveBridge({
@@ -144,7 +140,7 @@ describe("fetchList", () => {
 
 describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   it("lists and calls tools for two concurrent clients, with progress routed to its caller", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const [a, b] = await Promise.all([connect(served.url), connect(served.url, "sse")]);
     expect(a.getServerVersion()?.name).toBe(b.getServerVersion()?.name);
 
@@ -205,7 +201,7 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   });
 
   it("writes every progress notification before the result, on an SSE response", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
     const post = (message: unknown, sessionId?: string) =>
       fetch(`${served.url}/mcp`, {
@@ -254,7 +250,7 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   });
 
   it("lists resources, templates and prompts in /manifest, refreshed on list_changed and after a restart", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const client = await connect(served.url);
     const manifest = await getJson(`${served.url}/manifest`);
     const [{ resources }, { resourceTemplates }, { prompts }] = await Promise.all([
@@ -311,7 +307,7 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   });
 
   it("sends resources/updated only to the subscribed sessions and subscribes the child once per URI", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const X = "demo://resource/static/document/architecture.md";
     const Y = "demo://resource/static/document/features.md";
     const watch = async (kind: "streamable" | "sse") => {
@@ -386,7 +382,7 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   });
 
   it("routes sampling/createMessage to the calling client that declared sampling", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const sampler = await connect(served.url, "sse", {
       capabilities: { sampling: {} },
       setup: (c) =>
@@ -411,7 +407,7 @@ describe("bridge over @modelcontextprotocol/server-everything (stdio)", () => {
   });
 
   it("passes cancellation through to the child", async () => {
-    const served = await bridge([EVERYTHING, "stdio"]);
+    const served = await bridge([EVERYTHING_SERVER, "stdio"]);
     const client = await connect(served.url);
     const controller = new AbortController();
     const call = client.callTool(

@@ -15,10 +15,11 @@ import { resolveConfig } from "../../src/config/index.ts";
 import { IdentitySigner, Policy } from "../../src/gateway/index.ts";
 import { tokenVerifierOf } from "../../src/gateway/auth/load.ts";
 import { gatewayConfigSchema } from "../../src/gateway/config.ts";
+import { consoleOidcSettingsOf } from "../../src/gateway/ui/oidc.ts";
 import { find, renderChart, type K8sObject } from "../support/chart-helpers.ts";
 
 type Container = {
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
   volumeMounts?: { name: string; mountPath: string }[];
 };
 type PodSpec = {
@@ -94,6 +95,47 @@ describe("chart identity values", () => {
     );
     const env = (gatewayContainer(await renderChart()).env ?? []).map((e) => e.name);
     expect(env.filter((n) => /OAUTH|POLICY|FORWARDED/.test(n))).toEqual([]);
+  });
+
+  it("renders the console's provider sign-in, the client secret from a Secret", async () => {
+    const objects = await renderChart({
+      "gateway.oauth": {
+        enabled: true,
+        issuer: "https://auth.example.com/application/o/mcp/",
+        resource: "https://mcp.example.com/mcp",
+        console: { enabled: true, clientId: "shardgate-console", existingSecret: "console-oidc" },
+      },
+    });
+    const container = gatewayContainer(objects);
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    expect(container.env?.find((e) => e.name === "SHARDGATE_CONSOLE_OIDC_CLIENT_SECRET")?.valueFrom).toEqual({
+      secretKeyRef: { name: "console-oidc", key: "clientSecret" },
+    });
+    // The secret comes from the Secret at run time; here, any value in its place.
+    const config = resolveConfig(
+      gatewayConfigSchema,
+      {},
+      { ...env, SHARDGATE_CONSOLE_OIDC_CLIENT_SECRET: "s" },
+    );
+    expect(consoleOidcSettingsOf(config)).toEqual({
+      issuer: "https://auth.example.com/application/o/mcp/",
+      clientId: "shardgate-console",
+      clientSecret: "s",
+      redirectUrl: "https://mcp.example.com/ui/oidc/callback",
+      scopes: ["openid", "profile", "email"],
+      groupsClaim: "groups",
+      clockToleranceSeconds: 30,
+    });
+    await expect(
+      renderChart({
+        "gateway.oauth": {
+          enabled: true,
+          issuer: "https://auth.example.com/",
+          resource: "https://mcp.example.com/mcp",
+          console: { enabled: true },
+        },
+      }),
+    ).rejects.toThrow(/gateway.oauth.console.enabled needs gateway.oauth.console.clientId/);
   });
 });
 

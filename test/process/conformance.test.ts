@@ -8,58 +8,19 @@
  * tasks extension, pending ones) are reported, not asserted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
+import { REVISIONS, requiredScenarios, runConformanceSuite, type Revision } from "../support/conformance.ts";
 
-const SUITE_DIR = fileURLToPath(
-  new URL("../../node_modules/@modelcontextprotocol/conformance/", import.meta.url),
-);
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
-const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
-type Revision = (typeof REVISIONS)[number];
-
-interface SuiteRun {
-  readonly exitCode: number;
-  readonly output: string;
-  /** Scenario name -> passed (every check), from the summary lines. */
-  readonly scenarios: ReadonlyMap<string, boolean>;
-}
-
-function requiredScenarios(revision: Revision): string[] {
-  const file = parse(readFileSync(`${SUITE_DIR}requirements/${revision}.yaml`, "utf8")) as {
-    server: string[];
-  };
-  return file.server;
-}
-
-function runSuite(url: string, revision: Revision): Promise<SuiteRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [`${SUITE_DIR}dist/index.js`, "server", "--url", url, "--requirements", revision],
-      { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
-      (error, stdout, stderr) => {
-        const output = `${stdout}\n${stderr}`;
-        const scenarios = new Map<string, boolean>();
-        for (const match of output.matchAll(/^([✓✗]) (\S+): \d+ passed, \d+ failed/gmu)) {
-          scenarios.set(match[2]!, match[1] === "✓");
-        }
-        const exitCode = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ exitCode, output, scenarios });
-      },
-    );
-  });
-}
 
 /** Runs one revision against one target, prints the counts, and checks every required scenario passed. */
 async function expectConformant(target: string, url: string, revision: Revision): Promise<void> {
-  const run = await runSuite(url, revision);
+  const run = await runConformanceSuite(url, revision);
   const required = requiredScenarios(revision);
   const failed = required.filter((name) => run.scenarios.get(name) !== true);
   const unscored = [...run.scenarios].filter(([name]) => !required.includes(name));

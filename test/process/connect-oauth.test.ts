@@ -18,7 +18,8 @@ import { startHydra, type Hydra } from "../harness/hydra.ts";
 import { freePort } from "../harness/net.ts";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import { startConnector, type Connector } from "../support/connect.ts";
-import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { textOf } from "../support/mcp-v2.ts";
 
 interface Cache {

@@ -18,7 +18,8 @@ import {
   type Connector,
   type ConnectorOptions,
 } from "../support/connect.ts";
-import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { textOf } from "../support/mcp-v2.ts";
 
 const KEY = "desk-key-0123456789";

@@ -12,7 +12,8 @@ import { KeyStore } from "../../src/gateway/index.ts";
 import { SqliteActivityStore } from "../../src/gateway/activity-store/index.ts";
 import { activityQuery, patchShardBody } from "../../src/gateway/http/admin-schemas.ts";
 import { CONTENT_SECURITY_POLICY } from "../../src/gateway/ui/routes.ts";
-import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 
 const ADMIN = "admin-key-0123456789";

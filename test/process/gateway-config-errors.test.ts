@@ -3,19 +3,17 @@
  * child process, exit status 2 and a message naming the flag (moved out of
  * the in-process gateway-security tests because it spawns the CLI).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 describe("gateway CLI config errors", () => {
-  let dir: string;
+  const scratch = useScratchDir("shardgate-cli");
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shardgate-cli-"));
-    await writeFile(join(dir, "shards.yaml"), "shards: {}\n");
+    await writeFile(join(scratch.path, "shards.yaml"), "shards: {}\n");
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const gateway = (...args: string[]) =>
     runCli([
@@ -25,12 +23,12 @@ describe("gateway CLI config errors", () => {
       "--port",
       "0",
       "--shards-file",
-      join(dir, "shards.yaml"),
+      join(scratch.path, "shards.yaml"),
       ...args,
     ]);
 
   it("names the bad key entry and field of --api-keys (exit 2, no stack)", async () => {
-    const file = join(dir, "keys.yaml");
+    const file = join(scratch.path, "keys.yaml");
     await writeFile(file, "keys:\n  - id: chat\n    key: short\n");
     const result = gateway("--api-keys", file);
     expect(result.status).toBe(2);
@@ -41,7 +39,7 @@ describe("gateway CLI config errors", () => {
 
   it("names the flag of a missing --api-keys or --session-secret-file path (exit 2)", () => {
     for (const flag of ["--api-keys", "--session-secret-file"]) {
-      const result = gateway(flag, join(dir, "missing"));
+      const result = gateway(flag, join(scratch.path, "missing"));
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(flag);
       expect(result.stderr).not.toMatch(/\n\s+at /);

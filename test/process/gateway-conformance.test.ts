@@ -8,19 +8,11 @@
  * revision.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
 import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
-
-const SUITE_DIR = fileURLToPath(
-  new URL("../../node_modules/@modelcontextprotocol/conformance/", import.meta.url),
-);
-const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
-type Revision = (typeof REVISIONS)[number];
+import { REVISIONS, requiredScenarios, runConformanceSuite, type Revision } from "../support/conformance.ts";
+import { eventually } from "../support/wait.ts";
 
 /**
  * Required scenarios the gateway does not pass yet, and why (none now: the
@@ -33,43 +25,16 @@ const BASELINE: Record<Revision, Record<string, string>> = {
   "2026-07-28": {},
 };
 
-function requiredScenarios(revision: Revision): string[] {
-  const file = parse(readFileSync(`${SUITE_DIR}requirements/${revision}.yaml`, "utf8")) as {
-    server: string[];
-  };
-  return file.server;
-}
-
-function runSuite(
-  url: string,
-  revision: Revision,
-): Promise<{ output: string; scenarios: Map<string, boolean> }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [`${SUITE_DIR}dist/index.js`, "server", "--url", url, "--requirements", revision],
-      { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
-      (_error, stdout, stderr) => {
-        const output = `${stdout}\n${stderr}`;
-        const scenarios = new Map<string, boolean>();
-        for (const match of output.matchAll(/^([✓✗]) (\S+): \d+ passed, \d+ failed/gmu)) {
-          scenarios.set(match[2]!, match[1] === "✓");
-        }
-        resolve({ output, scenarios });
-      },
-    );
-  });
-}
-
 describe("MCP conformance suite through the gateway (bare names, one conformance shard)", () => {
   let shard: ServedShard;
   let gateway: TestGateway;
   beforeAll(async () => {
     shard = await serveShard(createConformanceShard(), { host: "127.0.0.1", port: 0, gracePeriodMs: 500 });
     gateway = await startGateway({ conformance: { url: `${shard.url}/mcp` } }, { bareNames: true });
-    const deadline = Date.now() + 10_000;
-    while (gateway.gateway.catalogue.catalogue.tools.length === 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(
+      () => gateway.gateway.catalogue.catalogue.tools.length > 0,
+      "the conformance shard's tools",
+    );
   });
   afterAll(async () => {
     await gateway?.close();
@@ -78,7 +43,7 @@ describe("MCP conformance suite through the gateway (bare names, one conformance
 
   for (const revision of REVISIONS) {
     it(`passes every scenario ${revision} requires but its written baseline`, async () => {
-      const run = await runSuite(`${gateway.base}/mcp`, revision);
+      const run = await runConformanceSuite(`${gateway.base}/mcp`, revision);
       const required = requiredScenarios(revision);
       const baseline = BASELINE[revision];
       const passed = required.filter((name) => run.scenarios.get(name) === true);

@@ -20,7 +20,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { Gate, KeyStore, Policy, TokenVerifier } from "../../src/gateway/index.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort, listenLoopback } from "../harness/net.ts";
 import { startHydra, type Hydra } from "../harness/hydra.ts";
 import { pythonWith, PYTHON_MCP } from "../harness/python.ts";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
@@ -139,8 +139,7 @@ describe("gateway as an OAuth resource server (Hydra)", () => {
     gateway = await startGateway({ alpha: { url: alpha.url }, beta: { url: beta.url } }, { gate }, {}, port);
     // Never requested: Hydra's last redirect is caught before it is followed.
     callbackServer = createServer((_req, res) => res.writeHead(404).end());
-    await new Promise<void>((resolve) => callbackServer.listen(0, "127.0.0.1", resolve));
-    redirectUrl = `http://127.0.0.1:${(callbackServer.address() as { port: number }).port}/callback`;
+    redirectUrl = `http://127.0.0.1:${await listenLoopback(callbackServer)}/callback`;
   });
   afterAll(async () => {
     await gateway?.close();

@@ -10,21 +10,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 import { postMcp } from "../support/mcp.ts";
+import { allMessagesOf } from "../support/mcp-raw.ts";
 
 const CALLS = 1000;
 const PARALLEL = 20;
 
 const post = postMcp;
-
-/** The messages of one answer, in wire order (JSON body or SSE events). */
-async function messages(response: Response): Promise<{ method?: string; params?: { progress?: number } }[]> {
-  const text = await response.text();
-  if (!response.headers.get("content-type")?.includes("text/event-stream")) return [JSON.parse(text)];
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith("data: "))
-    .map((line) => JSON.parse(line.slice(6)));
-}
 
 describe("progress through the gateway", () => {
   let http: TestShard;
@@ -69,7 +60,7 @@ describe("progress through the gateway", () => {
               method: "tools/call",
               params: { name: `${shard}_burst`, arguments: {}, _meta: { progressToken: `p${id}` } },
             });
-            const seen = await messages(response);
+            const seen = await allMessagesOf(response);
             const progress = seen
               .filter((m) => m.method === "notifications/progress")
               .map((m) => m.params?.progress);

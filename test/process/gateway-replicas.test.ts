@@ -3,8 +3,7 @@
  * file; one MCP client whose requests rotate across them. No session store:
  * every replica must serve every request of the session.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,7 +11,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
-import { eventually, startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 const SECRET = "replica-test-secret-0123456789abcdef";
 
@@ -22,14 +23,13 @@ const startReplica = (shardsFile: string) =>
 
 describe("three gateway replicas, one session", () => {
   let shard: TestShard;
-  let dir: string;
+  const scratch = useScratchDir("shardgate-replicas");
   let shardsFile: string;
   const replicas: GatewayProcess[] = [];
 
   beforeAll(async () => {
     shard = await startShard({ name: "lab" });
-    dir = await mkdtemp(join(tmpdir(), "shardgate-replicas-"));
-    shardsFile = join(dir, "shards.yaml");
+    shardsFile = join(scratch.path, "shards.yaml");
     await writeFile(shardsFile, stringify({ shards: { lab: { url: shard.url } } }));
     replicas.push(...(await Promise.all([0, 1, 2].map(() => startReplica(shardsFile)))));
   });
@@ -37,7 +37,6 @@ describe("three gateway replicas, one session", () => {
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     await shard.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("serves every request of one session from whichever replica gets it", async () => {

@@ -10,7 +10,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,8 +21,10 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
-import { connectLegacy, connectStreamable, eventually } from "../support/gateway-fixtures.ts";
+import { connectLegacy, connectStreamable } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { postInitialize } from "../support/mcp.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const SHUTTING_DOWN = -32014;
 
@@ -102,9 +103,9 @@ async function startGateShard(): Promise<GateShard> {
       }
     })();
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = await listenLoopback(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `http://127.0.0.1:${port}/mcp`,
     started,
     aborted,
     cancelNotices,

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseYaml } from "yaml";
@@ -11,6 +10,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { KIT_ROOT, kitDependency, renderTemplate, scaffoldShard } from "../../src/scaffold/index.ts";
 import { mcpShard } from "../../src/api/index.ts";
 import { runCommand } from "../support/cli.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 /** Runs a command to completion; rejects with its output when it fails. */
 const run = runCommand;
@@ -37,25 +37,21 @@ describe("renderTemplate", () => {
 });
 
 describe("scaffoldShard", () => {
-  let parent: string;
-  beforeAll(async () => {
-    parent = await mkdtemp(join(tmpdir(), "shardgate-scaffold-"));
-  });
-  afterAll(async () => {
-    await rm(parent, { recursive: true, force: true });
-  });
+  const parent = useScratchDir("shardgate-scaffold");
 
   it("refuses bad names and non-empty directories", async () => {
-    await expect(scaffoldShard({ name: "Watch_Man", dir: join(parent, "bad") })).rejects.toThrow(
+    await expect(scaffoldShard({ name: "Watch_Man", dir: join(parent.path, "bad") })).rejects.toThrow(
       /lower-case/,
     );
-    await mkdir(join(parent, "full"));
-    await writeFile(join(parent, "full", "x"), "");
-    await expect(scaffoldShard({ name: "full", dir: join(parent, "full") })).rejects.toThrow(/not empty/);
+    await mkdir(join(parent.path, "full"));
+    await writeFile(join(parent.path, "full", "x"), "");
+    await expect(scaffoldShard({ name: "full", dir: join(parent.path, "full") })).rejects.toThrow(
+      /not empty/,
+    );
   });
 
   it("writes a valid McpShard manifest", async () => {
-    const { dir, files } = await scaffoldShard({ name: "disk-usage", dir: join(parent, "disk-usage") });
+    const { dir, files } = await scaffoldShard({ name: "disk-usage", dir: join(parent.path, "disk-usage") });
     expect(files).toEqual(
       expect.arrayContaining([".gitignore", "Dockerfile", "mcpshard.yaml", "src/shard.ts"]),
     );
@@ -72,13 +68,12 @@ describe("scaffoldShard", () => {
 });
 
 describe("a scaffolded shard", () => {
-  let parent: string;
+  const parent = useScratchDir("shardgate-watchman");
   let dir: string;
   let shardProcess: ChildProcess | undefined;
 
   beforeAll(async () => {
-    parent = await mkdtemp(join(tmpdir(), "shardgate-watchman-"));
-    ({ dir } = await scaffoldShard({ name: "watchman", dir: join(parent, "watchman"), kit: KIT_ROOT }));
+    ({ dir } = await scaffoldShard({ name: "watchman", dir: join(parent.path, "watchman"), kit: KIT_ROOT }));
     await run(NPM, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], dir);
   }, 300_000);
 
@@ -87,7 +82,6 @@ describe("a scaffolded shard", () => {
       shardProcess.kill("SIGKILL");
       await new Promise((resolve) => shardProcess!.once("close", resolve));
     }
-    await rm(parent, { recursive: true, force: true });
   });
 
   it("passes its own test", async () => {

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { originAllowed } from "../../src/net/origin.ts";
-import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
+import { EVERYTHING_SERVER } from "../support/cli.ts";
 import { initializeRequest } from "../support/mcp.ts";
 
-const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const TOKEN = "guard-test-token-0123456789";
 
 const INITIALIZE = JSON.stringify(initializeRequest({ client: "page" }));
@@ -82,7 +82,7 @@ const targets = [
   },
   {
     name: "shardgate bridge",
-    args: () => ["bridge", "--host", "127.0.0.1", "--port", "0", "--", process.execPath, EVERYTHING],
+    args: () => ["bridge", "--host", "127.0.0.1", "--port", "0", "--", process.execPath, EVERYTHING_SERVER],
     tool: "echo",
   },
 ];

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, createSecureContext, type Server } from "node:tls";
-import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSsl } from "../../src/shards/traefik/ssl.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const run = promisify(execFile);
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -110,8 +110,7 @@ beforeAll(async () => {
     { ...valid, SNICallback: (name, cb) => cb(null, contexts.get(name) ?? contexts.get("app.home.arpa")) },
     (s) => s.end(),
   );
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
+  port = await listenLoopback(server);
 });
 
 afterAll(async () => {
@@ -155,8 +154,7 @@ describe("checkSsl against a local TLS server", () => {
 
   it("fails clearly when nothing listens", async () => {
     const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const freePort = (closed.address() as AddressInfo).port;
+    const freePort = await listenLoopback(closed);
     await new Promise((resolve) => closed.close(resolve));
     await expect(checkSsl({ host: "127.0.0.1", port: freePort })).rejects.toThrow(
       /TLS connection to 127.0.0.1:\d+ failed/,

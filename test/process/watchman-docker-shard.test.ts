@@ -14,7 +14,8 @@ import {
   type SocketProxy,
 } from "../harness/docker.ts";
 import { ROOT, startCli, stopCli, type CliProcess } from "../support/cli-process.ts";
-import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
 import { callTool } from "../support/traefik.ts";
 

@@ -27,7 +27,8 @@ import {
   type DockerEngine,
   type SocketProxy,
 } from "../harness/docker.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const LONG_LINE_CHARS = 20_000; // past json-file's 16 KiB message size: arrives as two messages
 // Docker copies stdout and stderr in two goroutines: lines written to both
@@ -338,8 +339,7 @@ describe("the raw socket", () => {
   it("is refused behind a tcp:// port that is the engine itself (it accepts more than GET)", async () => {
     // What `dockerd -H tcp://0.0.0.0:2375` exposes: the engine's API, every method, on a TCP port.
     const rawPort: Server = createServer((socket) => socket.pipe(connect(engine.socketPath)).pipe(socket));
-    await new Promise<void>((resolve) => rawPort.listen(0, "127.0.0.1", resolve));
-    const { port } = rawPort.address() as { port: number };
+    const port = await listenLoopback(rawPort);
     const config = { dockerHost: `tcp://127.0.0.1:${port}`, allowRawSocket: false, dockerTimeoutSeconds: 10 };
     const raw = createDockerBackend(config);
     const allowed = createDockerBackend({ ...config, allowRawSocket: true });

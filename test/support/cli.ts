@@ -5,9 +5,14 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { eventually } from "./gateway-fixtures.ts";
+import { eventually } from "./wait.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
+/** server-everything (a devDependency): the reference stdio server the bridge tests run as a child. */
+export const EVERYTHING_SERVER = join(
+  ROOT,
+  "node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+);
 
 /** Runs `shardgate <args>` to its end (config errors, --help): status, stdout and stderr. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {

@@ -7,7 +7,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -30,6 +29,7 @@ import {
 } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toolsServerInitialize } from "./mcp.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 export interface TestShard {
   readonly name: string;
@@ -307,8 +307,7 @@ export async function startShard(options: ShardFixtureOptions): Promise<TestShar
   };
 
   let http: Server = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const port = (http.address() as AddressInfo).port;
+  const port = await listenLoopback(http);
   const path = options.legacyOnly ? "/sse" : "/mcp";
 
   const kill = async () => {
@@ -412,9 +411,9 @@ export async function startFloodShard(): Promise<FloodShard> {
     }
   };
   const http = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = await listenLoopback(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `http://127.0.0.1:${port}/mcp`,
     get written() {
       return written;
     },
@@ -483,24 +482,4 @@ export async function keyStoreFile(dir: string, keys: readonly Record<string, un
   const file = join(dir, "keys.yaml");
   await writeFile(file, JSON.stringify({ keys }));
   return KeyStore.load(file);
-}
-
-/** Polls until check returns a truthy value (no timing assertions: the test timeout bounds it). */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  what = "condition",
-  timeoutMs = 15_000,
-): Promise<NonNullable<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

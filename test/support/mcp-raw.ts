@@ -80,6 +80,13 @@ export async function* messagesOf(response: Response): AsyncGenerator<WireMessag
   }
 }
 
+/** Every message of an answer, in wire order, to the body's end. */
+export async function allMessagesOf(response: Response): Promise<WireMessage[]> {
+  const messages: WireMessage[] = [];
+  for await (const message of messagesOf(response)) messages.push(message);
+  return messages;
+}
+
 /** Every message of a request's answer, up to and including its response. */
 export async function exchange2026(
   base: string,

@@ -4,9 +4,13 @@
  * routes file the shard must list but never touch. (Traefik itself is
  * started by test/harness/traefik.ts.)
  */
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createTraefikShard } from "../../src/shards/traefik/index.ts";
+import { listenLoopback } from "../harness/net.ts";
 import { connectStreamable } from "./mcp.ts";
 
 /** A user's own dynamic configuration: one router and one service. */
@@ -82,5 +86,36 @@ export async function serveTraefikShard(
       await client.close();
       await served.close();
     },
+  };
+}
+
+/** The fixture pages of the Traefik docs (test/fixtures/traefik/docs), a few sections of the real site. */
+export const TRAEFIK_DOCS_FIXTURES = join(import.meta.dirname, "../fixtures/traefik/docs");
+
+export interface DocsMirror {
+  /** Ends with "/", as the shard's docsBaseUrl does. */
+  readonly url: string;
+  /** Requests it has answered so far (to see the shard's cache at work). */
+  readonly hits: () => number;
+  close(): Promise<void>;
+}
+
+/** Serves the fixture pages on loopback like a docs mirror: /<path>/ -> <path>/index.html. */
+export async function serveDocsMirror(): Promise<DocsMirror> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    if (path.includes("..")) return void res.writeHead(400).end();
+    readFile(join(TRAEFIK_DOCS_FIXTURES, path, "index.html"), "utf8").then(
+      (html) => res.writeHead(200, { "content-type": "text/html" }).end(html),
+      () => res.writeHead(404).end("not found"),
+    );
+  });
+  const url = `http://127.0.0.1:${await listenLoopback(server)}/`;
+  return {
+    url,
+    hits: () => hits,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readApiKey } from "../../src/connect/index.ts";
 import {
   cacheFile,
@@ -17,17 +17,12 @@ import {
   refreshDue,
   TokenStore,
 } from "../../src/connect/oauth/index.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 const GATEWAY = new URL("https://mcp.example.lan/mcp");
 
 describe("connect's token cache", () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shardgate-connect-store-"));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratchDir("shardgate-connect-store", "each");
 
   it("lives under $XDG_CONFIG_HOME/shardgate, else ~/.config/shardgate, one file per gateway", () => {
     expect(defaultConfigDir({ XDG_CONFIG_HOME: "/xdg" })).toBe("/xdg/shardgate");
@@ -38,7 +33,7 @@ describe("connect's token cache", () => {
   });
 
   it("writes tokens with mode 0600 in a 0700 directory, and only its own gateway's file is trusted", async () => {
-    const store = new TokenStore(dir, GATEWAY);
+    const store = new TokenStore(scratch.path, GATEWAY);
     const provider = new ConnectOAuthProvider({ store });
     await provider.saveTokens({
       access_token: "at-1",
@@ -53,7 +48,9 @@ describe("connect's token cache", () => {
 
     // A refresh answer without a refresh token keeps the old one (RFC 6749 §6).
     await provider.saveTokens({ access_token: "at-2", token_type: "Bearer", expires_in: 300 });
-    expect(await new ConnectOAuthProvider({ store: new TokenStore(dir, GATEWAY) }).tokens()).toMatchObject({
+    expect(
+      await new ConnectOAuthProvider({ store: new TokenStore(scratch.path, GATEWAY) }).tokens(),
+    ).toMatchObject({
       access_token: "at-2",
       refresh_token: "rt-1",
     });
@@ -62,24 +59,29 @@ describe("connect's token cache", () => {
       store.path,
       JSON.stringify({ gateway: "https://elsewhere/mcp", tokens: { tokens: { access_token: "x" } } }),
     );
-    expect(await new ConnectOAuthProvider({ store: new TokenStore(dir, GATEWAY) }).tokens()).toBeUndefined();
+    expect(
+      await new ConnectOAuthProvider({ store: new TokenStore(scratch.path, GATEWAY) }).tokens(),
+    ).toBeUndefined();
   });
 
   it("says an unreadable cache file is the problem instead of logging in over it", async () => {
-    const store = new TokenStore(dir, GATEWAY);
+    const store = new TokenStore(scratch.path, GATEWAY);
     await new ConnectOAuthProvider({ store }).saveTokens({ access_token: "a", token_type: "Bearer" });
     await writeFile(store.path, "{ not json");
-    await expect(new TokenStore(dir, GATEWAY).read()).rejects.toThrow(/token cache .* unreadable/);
+    await expect(new TokenStore(scratch.path, GATEWAY).read()).rejects.toThrow(/token cache .* unreadable/);
   });
 
   it("a static client id is used as it is and never overwritten by a registration", async () => {
-    const provider = new ConnectOAuthProvider({ store: new TokenStore(dir, GATEWAY), clientId: "desk" });
+    const provider = new ConnectOAuthProvider({
+      store: new TokenStore(scratch.path, GATEWAY),
+      clientId: "desk",
+    });
     await provider.saveClientInformation({ client_id: "dynamic" });
     expect(await provider.clientInformation()).toEqual({ client_id: "desk" });
   });
 
   it("forgets tokens but keeps the registration when asked to, and needs a browser only when it has one", async () => {
-    const provider = new ConnectOAuthProvider({ store: new TokenStore(dir, GATEWAY) });
+    const provider = new ConnectOAuthProvider({ store: new TokenStore(scratch.path, GATEWAY) });
     provider.redirectPort = 41234;
     expect(provider.clientMetadata.redirect_uris).toEqual(["http://127.0.0.1:41234/callback"]);
     await provider.saveClientInformation({ client_id: "dyn" });

@@ -1,22 +1,27 @@
 /**
  * The gateway's per-call bookkeeping made cheap (issue 15) without losing
  * anything: the sampled "tool call" log line, the batched activity writes, the
- * classification of 2025-era requests without the SDK's classifier, and when
- * the CLI bounds the gateway's heap.
+ * classification of 2025-era requests without the SDK's classifier, when
+ * the CLI bounds the gateway's heap, the per-call metrics, the check of a
+ * client's message and the read of a shard's answer.
  */
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { classifyInboundRequest } from "@modelcontextprotocol/server";
 import type { FastifyRequest } from "fastify";
 import { pino } from "pino";
+import { Counter, Histogram, Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ActivityLog, type NewActivityEntry } from "../../src/gateway/activity.ts";
 import type { ActivityEntry, ActivityStore } from "../../src/gateway/activity-store/types.ts";
 import { SqliteActivityStore } from "../../src/gateway/activity-store/sqlite.ts";
 import { CallLog, type CallLine } from "../../src/gateway/call-log.ts";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { callToolResult, isPlainTextResult } from "../../src/gateway/upstream/call-result.ts";
 import { HEAP_FLAGS, heapFlags, heapSizedAlready } from "../../src/gateway/heap.ts";
 import { isModernRequest } from "../../src/gateway/mcp/modern.ts";
+import { isPlainRequest, parseBody } from "../../src/gateway/mcp/messages.ts";
+import { readBody } from "../../src/gateway/upstream/body.ts";
+import { createMetrics, type CallOutcome } from "../../src/gateway/metrics.ts";
 
 function capture(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
@@ -231,4 +236,86 @@ describe("a shard's tools/call result, checked once and cheaply", () => {
       else expect(() => callToolResult.parse(value)).toThrow();
     },
   );
+});
+
+describe("the per-call metrics, counted in plain numbers", () => {
+  it("expose exactly what prom-client's Counter and Histogram would for the same calls", async () => {
+    const ours = createMetrics();
+    const reference = new Registry();
+    const calls = new Counter({
+      name: "shardgate_gateway_tool_calls_total",
+      help: "Tool calls by shard, gateway tool name and outcome (ok, tool_error, error).",
+      labelNames: ["shard", "tool", "outcome"],
+      registers: [reference],
+    });
+    const duration = new Histogram({
+      name: "shardgate_gateway_tool_call_duration_seconds",
+      help: "Tool call latency through the gateway.",
+      labelNames: ["shard", "tool"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: [reference],
+    });
+    const seen: [string, string, CallOutcome, number][] = [
+      ["ns/a", "a_x", "ok", 0.0004],
+      ["ns/a", "a_x", "ok", 0.005], // on a bucket's bound
+      ["ns/a", "a_x", "error", 70], // over the last bound
+      ["b", "b_y", "tool_error", 0.02],
+    ];
+    for (const [shard, tool, outcome, seconds] of seen) {
+      ours.toolCalls.record(shard, tool, outcome, seconds);
+      calls.inc({ shard, tool, outcome });
+      duration.observe({ shard, tool }, seconds);
+    }
+    const lines = (text: string) => text.split("\n").filter((l) => l.includes("_tool_call"));
+    expect(lines(await ours.registry.metrics())).toEqual(lines(await reference.metrics()));
+  });
+});
+
+describe("a client's JSON-RPC message, checked by property reads where it can be", () => {
+  const bodies: [string, unknown, boolean][] = [
+    ["request", { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "a", arguments: {} } }, true],
+    ["string id, no params", { jsonrpc: "2.0", id: "x", method: "ping" }, true],
+    [
+      "_meta (progress token checked)",
+      { jsonrpc: "2.0", id: 1, method: "m", params: { _meta: { progressToken: 1 } } },
+      false,
+    ],
+    [
+      "bad progress token",
+      { jsonrpc: "2.0", id: 1, method: "m", params: { _meta: { progressToken: {} } } },
+      false,
+    ],
+    ["fractional id", { jsonrpc: "2.0", id: 1.5, method: "m" }, false],
+    ["extra key", { jsonrpc: "2.0", id: 1, method: "m", extra: 1 }, false],
+    ["params array", { jsonrpc: "2.0", id: 1, method: "m", params: [1] }, false],
+    ["notification", { jsonrpc: "2.0", method: "notifications/initialized" }, false],
+    ["response", { jsonrpc: "2.0", id: 1, result: {} }, false],
+    ["jsonrpc 1.0", { jsonrpc: "1.0", id: 1, method: "m" }, false],
+  ];
+  it.each(bodies)("%s: shortcut %s, and always the SDK schema's verdict and value", (_name, body, short) => {
+    expect(isPlainRequest(body)).toBe(short);
+    const sdk = JSONRPCMessageSchema.safeParse(body);
+    const ours = parseBody(JSON.stringify(body));
+    expect(ours.ok).toBe(sdk.success);
+    if (ours.ok && sdk.success) expect(ours.messages).toEqual([sdk.data]);
+  });
+});
+
+describe("a shard's response body, read whole under its limit", () => {
+  it("gives the bytes, refuses (and destroys) an oversize body, and fails on a cut one", async () => {
+    const bytes = await readBody(Readable.from([Buffer.from("ab"), Buffer.from("cd")]), 4);
+    expect(bytes?.toString()).toBe("abcd");
+    const big = Readable.from([Buffer.from("abc"), Buffer.from("de")]);
+    expect(await readBody(big, 4)).toBeUndefined();
+    expect(big.destroyed).toBe(true);
+    const broken = new Readable({ read() {} });
+    const reading = readBody(broken, 100);
+    broken.push("a");
+    broken.destroy(new Error("socket hang up"));
+    await expect(reading).rejects.toThrow("socket hang up");
+    const cut = new Readable({ read() {} });
+    const cutReading = readBody(cut, 100);
+    cut.destroy();
+    await expect(cutReading).rejects.toThrow("closed before its end");
+  });
 });

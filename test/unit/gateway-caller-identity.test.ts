@@ -12,12 +12,12 @@ import { Gate, IdentitySigner, KeyStore } from "../../src/gateway/index.ts";
 import { callerIdentityVerifier } from "../../src/shard-kit/index.ts";
 import {
   connectStreamable,
-  eventually,
   startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const OWUI = "owui-key-0123456789";
 

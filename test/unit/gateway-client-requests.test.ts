@@ -6,34 +6,14 @@
  * to the right replica completes the call.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../support/gateway-fixtures.ts";
+import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { postMcp } from "../support/mcp.ts";
+import { messagesOf } from "../support/mcp-raw.ts";
 
 const SECRET = "a-shared-session-secret-of-replicas";
 
 const post = postMcp;
-
-/** Reads SSE messages off a response body as they arrive. */
-async function* events(response: Response): AsyncGenerator<Record<string, unknown>> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event.split("\n").find((l) => l.startsWith("data: "));
-      if (data) yield JSON.parse(data.slice(6)) as Record<string, unknown>;
-    }
-  }
-}
 
 describe("a shard's request to the client across replicas", () => {
   let shard: TestShard;
@@ -71,7 +51,7 @@ describe("a shard's request to the client across replicas", () => {
       params: { name: "old_ask_sampling", arguments: {} },
     });
     expect(call.headers.get("content-type")).toContain("text/event-stream");
-    const stream = events(call);
+    const stream = messagesOf(call);
     const request = (await stream.next()).value as { id: string; method: string };
     expect(request.method).toBe("sampling/createMessage");
     const answer = {

@@ -3,13 +3,12 @@
  * refusals, the OpenAPI tool server, the admin API and the ops endpoints.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { connectStreamable, MCP_HEADERS, postInitialize } from "../support/mcp.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 const ADMIN = "admin-key-0123456789";
 const USER = "user-key-0123456789";
@@ -22,12 +21,11 @@ const json = (res: Response): Promise<any> => res.json();
 describe("gateway HTTP surface", () => {
   let shard: TestShard;
   let gw: TestGateway;
-  let dir: string;
+  const scratch = useScratchDir("shardgate-keys");
 
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
-    dir = await mkdtemp(join(tmpdir(), "shardgate-keys-"));
-    const keys = await keyStoreFile(dir, [
+    const keys = await keyStoreFile(scratch.path, [
       { id: "ops", sha256: createHash("sha256").update(ADMIN).digest("hex"), admin: true },
       { id: "chat", key: USER, tools: ["home_echo", "home_add", "home_big"] },
     ]);
@@ -41,7 +39,6 @@ describe("gateway HTTP surface", () => {
   afterAll(async () => {
     await gw.close();
     await shard.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -20,12 +20,12 @@ import { SecretRedactor } from "../../src/gateway/secrets/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import {
   connectStreamable,
-  eventually,
   startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const OWUI = "owui-key-0123456789";
 const PLAIN = "plain-key-0123456789";

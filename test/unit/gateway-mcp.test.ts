@@ -5,13 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import {
-  connectLegacy,
-  connectStreamable,
-  eventually,
-  startGateway,
-  startShard,
-} from "../support/gateway-fixtures.ts";
+import { connectLegacy, connectStreamable, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { MCP_HEADERS, postInitialize } from "../support/mcp.ts";
 import { startRawShard } from "./hostile-fixtures.ts";

@@ -7,15 +7,16 @@
  * another; a listen naming a resource the gateway does not know is refused.
  */
 import { createServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer, type McpHttpHandler } from "@modelcontextprotocol/server";
-import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectV2, eraNegotiation } from "../support/mcp-v2.ts";
 import { exchange2026, messagesOf, post2026, type WireMessage } from "../support/mcp-raw.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 const WATCHED = ["test://watched/a", "test://watched/b"];
 
@@ -44,11 +45,8 @@ describe("resource updates of a 2026-07-28-only shard, through the gateway", () 
     handler = createMcpHandler(build, { legacy: "reject" });
     const node = toNodeHandler(handler);
     http = createServer((req, res) => void node(req, res));
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    gateway = await startGateway(
-      { watcher: { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp` } },
-      { bareNames: true },
-    );
+    const port = await listenLoopback(http);
+    gateway = await startGateway({ watcher: { url: `http://127.0.0.1:${port}/mcp` } }, { bareNames: true });
     await eventually(
       () => gateway.gateway.catalogue.catalogue.resources.length === 2,
       "the shard's resources",

@@ -14,8 +14,10 @@ import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/client";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { acceptedContent, createMcpHandler, inputRequired, McpServer } from "@modelcontextprotocol/server";
-import { eventually, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 function modernOnlyServer(): McpServer {
   const server = new McpServer({ name: "modern-only", version: "1.0.0" });
@@ -68,8 +70,7 @@ describe("a shard that speaks only 2026-07-28, through the gateway", () => {
       requests++;
       void handler(req, res);
     });
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+    const url = `http://127.0.0.1:${await listenLoopback(http)}/mcp`;
     gateway = await startGateway({ modern: { url } });
     await eventually(
       () => gateway.gateway.catalogue.catalogue.toolsByName.has("modern_greet_asked"),

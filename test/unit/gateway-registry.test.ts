@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FileRegistry, parseShardsFile, secretEnvName, toShardRecord } from "../../src/gateway/index.ts";
 import { mcpShardSpec } from "../../src/api/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 describe("shards file", () => {
   it("reads a shards: map and McpShard documents", () => {

@@ -5,16 +5,15 @@
  * revocation, what /health tells strangers, and secret paths from the shards
  * file. The CLI's config errors: test/process/gateway-config-errors.test.ts.
  */
-import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRegistry, KeyStore, SessionSigner, type ShardTarget } from "../../src/gateway/index.ts";
 import { silentLogger } from "../../src/log.ts";
-import { eventually, keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { keyStoreFile, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { connectStreamable, initializeRequest } from "../support/mcp.ts";
+import { useScratchDir } from "../support/scratch.ts";
 
 const ADMIN = "admin-key-0123456789";
 const OPEN = "open-key-0123456789";
@@ -55,13 +54,12 @@ const initialize = JSON.stringify(initializeRequest());
 describe("gateway security", () => {
   let shard: TestShard;
   let gw: TestGateway;
-  let dir: string;
+  const scratch = useScratchDir("shardgate-sec");
   let host: string;
 
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
-    dir = await mkdtemp(join(tmpdir(), "shardgate-sec-"));
-    const keys = await keyStoreFile(dir, [
+    const keys = await keyStoreFile(scratch.path, [
       { id: "ops", key: ADMIN, admin: true },
       { id: "open", key: OPEN },
       { id: "narrow", key: NARROW, tools: ["home_echo"] },
@@ -81,7 +79,6 @@ describe("gateway security", () => {
   afterAll(async () => {
     await gw.close();
     await shard.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const mcp = (key: string, extra: Record<string, string> = {}) => ({
@@ -276,7 +273,7 @@ describe("session revocation", () => {
 });
 
 describe("shard secret references", () => {
-  it("refuses secret names and keys that could leave --secrets-dir", async () => {
+  it("refuses secret names and keys that could leave --secrets-scratch.path", async () => {
     const registry = new FileRegistry({
       path: "/nonexistent",
       logger: silentLogger(),

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/client";
 import { serveShard, type ServedShard } from "../../src/shard-kit/index.ts";
 import { createConformanceShard } from "../../src/shards/conformance/shard.ts";
-import { eventually, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
 

@@ -11,13 +11,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import {
-  connectStreamable,
-  eventually,
-  startFloodShard,
-  startGateway,
-  startShard,
-} from "../support/gateway-fixtures.ts";
+import { connectStreamable, startFloodShard, startGateway, startShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import type { FloodShard, TestGateway, TestShard } from "../support/gateway-fixtures.ts";
 import { initializeRequest, MCP_HEADERS } from "../support/mcp.ts";
 

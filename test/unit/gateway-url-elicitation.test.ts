@@ -13,13 +13,8 @@ import {
   ElicitRequestSchema,
   type CallToolResult,
 } from "@modelcontextprotocol/sdk/types.js";
-import {
-  eventually,
-  startGateway,
-  startShard,
-  type TestGateway,
-  type TestShard,
-} from "../support/gateway-fixtures.ts";
+import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 describe("URL-mode elicitation through the gateway", () => {
   let shard: TestShard;

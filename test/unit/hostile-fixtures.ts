@@ -6,8 +6,9 @@
  * refuses to send (20,000-level arguments, 5,000-call batches).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { toolsServerInitialize } from "../support/mcp.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 /** What a raw tool does with one call. */
 export type RawAnswer =
@@ -112,9 +113,9 @@ export async function startRawShard(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = await listenLoopback(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `http://127.0.0.1:${port}/mcp`,
     calls,
     get openSockets() {
       return sockets.size;

@@ -7,7 +7,6 @@
  * test/integration/operator-informer.test.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Informer,
@@ -18,6 +17,7 @@ import {
   type InformerOptions,
   type KubeObject,
 } from "../../src/kube/index.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 interface Request {
   readonly watch: boolean;
@@ -66,8 +66,7 @@ async function start(
     const n = watch ? counts.watch++ : counts.list++;
     script({ watch, n, url }, res);
   });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
   client = new KubeClient({
     server: `http://127.0.0.1:${port}`,
     tls: { rejectUnauthorized: true },

@@ -6,12 +6,12 @@
  * and close() drops what still waits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { McpShard } from "../../src/api/index.ts";
 import { KubeClient } from "../../src/kube/index.ts";
 import { silentLogger } from "../../src/log.ts";
 import { kubeEventRecorder, type EventRecorder } from "../../src/operator/events.ts";
+import { listenLoopback } from "../harness/net.ts";
 
 let server: Server | undefined;
 let client: KubeClient | undefined;
@@ -55,8 +55,7 @@ async function start(): Promise<{ received: Received[]; peak: () => number; rele
     res.writeHead(201, { "content-type": "application/json" });
     res.end(body);
   };
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
   client = new KubeClient({
     server: `http://127.0.0.1:${port}`,
     tls: { rejectUnauthorized: true },

@@ -4,7 +4,7 @@
  * 2025-11-25 client (initialize, sessions, server-to-client requests), against
  * one handler written once in the `inputRequired` style.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Client } from "@modelcontextprotocol/client";
 import {
@@ -18,6 +18,7 @@ import {
   type ServedKitShard,
 } from "../../src/shard-kit/index.ts";
 import { connectV2, eraNegotiation, textOf, type Era } from "../support/mcp-v2.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 
 const shard = defineShard({
   name: "eras",
@@ -66,10 +67,7 @@ const shard = defineShard({
   ],
 });
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup: cleanups } = cleanupAfterEach();
 
 async function served(): Promise<ServedKitShard> {
   const s = await serveShard(shard, { host: "127.0.0.1", port: 0, gracePeriodMs: 100 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -15,6 +15,7 @@ import {
   type ServedShard,
 } from "../../src/shard-kit/index.ts";
 import { initializeRequest } from "../support/mcp.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 
 /** A promise the test resolves by hand, to hold a tool call in flight. */
 function gate() {
@@ -83,10 +84,7 @@ function testShard(
   });
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup: cleanups } = cleanupAfterEach();
 
 async function serve(shard = testShard()): Promise<ServedShard> {
   const served = await serveShard(shard, { host: "127.0.0.1", port: 0, gracePeriodMs: 5000 });

@@ -1,32 +1,18 @@
-import { createServer, type Server } from "node:http";
 import { readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DocsClient, extractDoc, resolveTopic } from "../../src/shards/traefik/docs.ts";
+import { serveDocsMirror, TRAEFIK_DOCS_FIXTURES, type DocsMirror } from "../support/traefik.ts";
 
-const FIXTURES = join(import.meta.dirname, "../fixtures/traefik/docs");
-
-/** Serves the fixture pages like a docs mirror: /<path>/ -> <path>/index.html. */
-let server: Server;
+let mirror: DocsMirror;
 let baseUrl: string;
-let hits = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    hits++;
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    if (path.includes("..")) return void res.writeHead(400).end();
-    readFile(join(FIXTURES, path, "index.html"), "utf8").then(
-      (html) => res.writeHead(200, { "content-type": "text/html" }).end(html),
-      () => res.writeHead(404).end("not found"),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  mirror = await serveDocsMirror();
+  baseUrl = mirror.url;
 });
 
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(() => mirror?.close());
 
 describe("resolveTopic", () => {
   it.each([
@@ -52,7 +38,7 @@ describe("resolveTopic", () => {
 describe("extractDoc", () => {
   it("keeps the article and drops navigation, scripts and permalink signs", async () => {
     const html = await readFile(
-      join(FIXTURES, "reference/routing-configuration/http/middlewares/stripprefix/index.html"),
+      join(TRAEFIK_DOCS_FIXTURES, "reference/routing-configuration/http/middlewares/stripprefix/index.html"),
       "utf8",
     );
     const doc = extractDoc(html);
@@ -74,7 +60,7 @@ describe("extractDoc", () => {
 describe("DocsClient against a local mirror", () => {
   it("fetches a topic's page, extracts a section and caches it", async () => {
     const docs = new DocsClient({ baseUrl, cacheTtlSeconds: 60 });
-    const before = hits;
+    const before = mirror.hits();
     const first = await docs.get("stripprefix", "configuration options");
     expect(first.url).toMatch(/\/reference\/routing-configuration\/http\/middlewares\/stripprefix\/$/);
     expect(first.cached).toBe(false);
@@ -85,17 +71,17 @@ describe("DocsClient against a local mirror", () => {
     const second = await docs.get("middleware/stripPrefix");
     expect(second.cached).toBe(true);
     expect(second.text).toContain("ReplacePath");
-    expect(hits - before).toBe(1);
+    expect(mirror.hits() - before).toBe(1);
   });
 
   it("refetches when the TTL is zero", async () => {
     const docs = new DocsClient({ baseUrl, cacheTtlSeconds: 0 });
-    const before = hits;
+    const before = mirror.hits();
     await docs.get("file-provider");
     const again = await docs.get("file-provider", "configuration");
     expect(again.cached).toBe(false);
     expect(again.text).toContain("providers.file.watch");
-    expect(hits - before).toBe(2);
+    expect(mirror.hits() - before).toBe(2);
   });
 
   it("reports a missing page and an unknown section", async () => {

@@ -6,6 +6,20 @@
  */
 import { z } from "zod";
 
+/** A CEL rule the apiserver checks on an object; `message` is what `kubectl apply` prints when it fails. */
+export interface CelRule {
+  readonly rule: string;
+  readonly message: string;
+}
+
+/**
+ * The `.meta()` that puts CEL rules into the generated CRD: the one place
+ * that spells the extension's key (x-kubernetes-validations), with the rules typed.
+ */
+export function celRules(...rules: CelRule[]): { "x-kubernetes-validations": CelRule[] } {
+  return { "x-kubernetes-validations": rules };
+}
+
 export const dnsLabel = z
   .string()
   .min(1)
@@ -39,22 +53,21 @@ export const envVar = z
         secretKeyRef: secretKeySelector.optional().describe("Take the value from a Secret key."),
         configMapKeyRef: configMapKeySelector.optional().describe("Take the value from a ConfigMap key."),
       })
-      .meta({
-        "x-kubernetes-validations": [
-          {
-            rule: "has(self.secretKeyRef) != has(self.configMapKeyRef)",
-            message: "valueFrom needs exactly one of secretKeyRef and configMapKeyRef",
-          },
-        ],
-      })
+      .meta(
+        celRules({
+          rule: "has(self.secretKeyRef) != has(self.configMapKeyRef)",
+          message: "valueFrom needs exactly one of secretKeyRef and configMapKeyRef",
+        }),
+      )
       .optional()
       .describe("Take the value from a Secret or ConfigMap key."),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      { rule: "!(has(self.value) && has(self.valueFrom))", message: "set value or valueFrom, not both" },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "!(has(self.value) && has(self.valueFrom))",
+      message: "set value or valueFrom, not both",
+    }),
+  )
   .describe("An environment variable of the shard's container.");
 
 export const envFromSource = z
@@ -69,14 +82,12 @@ export const envFromSource = z
       .optional()
       .describe("Every key of this ConfigMap becomes a variable."),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      {
-        rule: "has(self.secretRef) != has(self.configMapRef)",
-        message: "envFrom needs exactly one of secretRef and configMapRef",
-      },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "has(self.secretRef) != has(self.configMapRef)",
+      message: "envFrom needs exactly one of secretRef and configMapRef",
+    }),
+  )
   .describe("A Secret or ConfigMap whose keys all become environment variables.");
 
 /**
@@ -119,14 +130,12 @@ export const toleration = z
       .optional()
       .describe("How long a NoExecute taint is tolerated."),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      {
-        rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value)",
-        message: "a toleration with operator Exists must not set value",
-      },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value)",
+      message: "a toleration with operator Exists must not set value",
+    }),
+  )
   .describe("A pod toleration.");
 
 export const volume = z
@@ -170,15 +179,13 @@ export const volume = z
       .optional()
       .describe("Scratch space that lives as long as the pod (the root filesystem is read-only)."),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      {
-        rule: "[has(self.hostPath), has(self.nfs), has(self.persistentVolumeClaim), has(self.configMap), has(self.secret), has(self.emptyDir)].filter(x, x).size() == 1",
-        message:
-          "a volume needs exactly one source: hostPath, nfs, persistentVolumeClaim, configMap, secret or emptyDir",
-      },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "[has(self.hostPath), has(self.nfs), has(self.persistentVolumeClaim), has(self.configMap), has(self.secret), has(self.emptyDir)].filter(x, x).size() == 1",
+      message:
+        "a volume needs exactly one source: hostPath, nfs, persistentVolumeClaim, configMap, secret or emptyDir",
+    }),
+  )
   .describe("A pod volume. Exactly one source must be set.");
 
 export const volumeMount = z

@@ -8,6 +8,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { celRules } from "./common.ts";
 
 /** An IPv4 or IPv6 range in CIDR notation, its address the first of the range. */
 export function isCidr(value: string): boolean {
@@ -34,11 +35,12 @@ export const egressPort = z
     endPort: z.number().int().min(1).max(65535).optional().describe("Last port of a range."),
     protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP").describe("@default TCP"),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      { rule: "!has(self.endPort) || self.endPort >= self.port", message: "endPort must not be below port" },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "!has(self.endPort) || self.endPort >= self.port",
+      message: "endPort must not be below port",
+    }),
+  )
   .describe("A destination port or port range.");
 
 export const egressDestination = z
@@ -58,12 +60,12 @@ export const egressDestination = z
       .describe("Pods inside the cluster (a database, another service)."),
     ports: z.array(egressPort).max(32).optional().describe("Destination ports. @default every port"),
   })
-  .meta({
-    "x-kubernetes-validations": [
+  .meta(
+    celRules(
       { rule: "has(self.cidr) != has(self.pods)", message: "set exactly one of cidr and pods" },
       { rule: "!has(self.except) || has(self.cidr)", message: "except applies to cidr only" },
-    ],
-  })
+    ),
+  )
   .describe("One allowed destination: a CIDR range or in-cluster pods, on some or all ports.");
 
 export const egressPolicy = z

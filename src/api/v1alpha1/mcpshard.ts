@@ -13,12 +13,14 @@
 /* eslint-disable max-lines -- the McpShard schema is one document: kubectl explain text and CEL rules beside each field */
 import { z } from "zod";
 import {
+  celRules,
   condition,
   envFromSource,
   envVar,
   resources,
   secretKeySelector,
   toleration,
+  type CelRule,
   volume,
   volumeMount,
 } from "./common.ts";
@@ -95,7 +97,7 @@ const workloadFields = {
 } as const;
 
 /** CEL rules every managed workload (container or stdio) carries. */
-const workloadRules = [
+const workloadRules: CelRule[] = [
   {
     rule: "!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && self.volumes.exists(v, v.name == m.name))",
     message: "every volumeMounts[].name must name one of the volumes",
@@ -125,7 +127,7 @@ export const containerShard = z
     path: z.string().startsWith("/").default("/mcp").describe("HTTP path of the MCP endpoint. @default /mcp"),
     ...workloadFields,
   })
-  .meta({ "x-kubernetes-validations": workloadRules })
+  .meta(celRules(...workloadRules))
   .describe("A managed container: the operator runs it as a Deployment with a Service.");
 
 export const stdioShard = z
@@ -142,7 +144,7 @@ export const stdioShard = z
       .describe("Image that holds the command and shardgate. @default the operator's shardgate image"),
     ...workloadFields,
   })
-  .meta({ "x-kubernetes-validations": workloadRules })
+  .meta(celRules(...workloadRules))
   .describe(
     "A managed stdio MCP server: run inside the shardgate image through `shardgate bridge`, which serves it over HTTP.",
   );
@@ -155,14 +157,12 @@ export const toolExposure = z
         /^[a-zA-Z][a-zA-Z0-9_-]{0,31}$/,
         "must start with a letter and hold at most 32 letters, digits, '_' or '-'",
       )
-      .meta({
-        "x-kubernetes-validations": [
-          {
-            rule: "self.matches('^[a-zA-Z][a-zA-Z0-9_-]{0,31}$')",
-            message: "must start with a letter and hold at most 32 letters, digits, '_' or '-'",
-          },
-        ],
-      })
+      .meta(
+        celRules({
+          rule: "self.matches('^[a-zA-Z][a-zA-Z0-9_-]{0,31}$')",
+          message: "must start with a letter and hold at most 32 letters, digits, '_' or '-'",
+        }),
+      )
       .optional()
       .describe("Prefix of this shard's tools at the gateway (<prefix>_<tool>). @default the shard's name"),
     allow: z
@@ -254,15 +254,13 @@ export const upstreamAuth = z
     valuePrefix: z.string().optional().describe('Text put before the secret value, e.g. "Bearer ".'),
     secretKeyRef: secretKeySelector.describe("Secret key holding the header value."),
   })
-  .meta({
-    "x-kubernetes-validations": [
-      {
-        rule: "!has(self.generate) || !self.generate || (self.header == 'Authorization' && has(self.valuePrefix) && self.valuePrefix == 'Bearer ')",
-        message:
-          'auth.generate needs header Authorization and valuePrefix "Bearer ": the shard checks a bearer token',
-      },
-    ],
-  })
+  .meta(
+    celRules({
+      rule: "!has(self.generate) || !self.generate || (self.header == 'Authorization' && has(self.valuePrefix) && self.valuePrefix == 'Bearer ')",
+      message:
+        'auth.generate needs header Authorization and valuePrefix "Bearer ": the shard checks a bearer token',
+    }),
+  )
   .describe("Credentials the gateway sends to the shard: a header whose value comes from a Secret.");
 
 /** The request header that carries the caller's identity to a shard that asks for it (a JWS signed by the gateway). */
@@ -309,8 +307,8 @@ export const mcpShardSpec = z
     callerIdentity: callerIdentity.optional(),
     egress: egressPolicy.optional(),
   })
-  .meta({
-    "x-kubernetes-validations": [
+  .meta(
+    celRules(
       {
         rule: "[has(self.container), has(self.stdio), has(self.url)].filter(x, x).size() == 1",
         message:
@@ -330,8 +328,8 @@ export const mcpShardSpec = z
         message:
           "spec.transport sse does not apply to stdio shards: shardgate bridge serves them over streamable-http",
       },
-    ],
-  })
+    ),
+  )
   .describe("Desired state of an MCP shard.");
 
 export const shardTool = z.object({

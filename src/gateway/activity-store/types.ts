@@ -36,7 +36,7 @@ export interface ActivityUser {
  * redacted: the store keeps what it is given.
  */
 export interface ActivityEntry {
-  /** Unique across replicas (a random UUID), so a shared store never shows a call twice. */
+  /** Unique across replicas (a UUIDv7: time, then random bits), so a shared store never shows a call twice. */
   readonly id: string;
   /** RFC 3339 with milliseconds, UTC. */
   readonly time: string;

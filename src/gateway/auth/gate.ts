@@ -102,7 +102,7 @@ export class Gate {
       const status = check.error === "insufficient_scope" ? 403 : 401;
       return { refusal: { status, error: check.error, description: check.description } };
     }
-    return { principal: this.#tokenPrincipal(check.claims) };
+    return { principal: this.userPrincipal(check.claims, this.oauth.settings.issuer) };
   }
 
   /** The principal the hook found for this request; undefined means refuse(). */
@@ -153,14 +153,18 @@ export class Gate {
     return narrowed(key.principal, inner);
   }
 
-  #tokenPrincipal(claims: TokenClaims): Principal {
+  /**
+   * A user the provider vouched for (a validated access token, or the console's
+   * OIDC sign-in): the policy as it is now decides what they may do.
+   */
+  userPrincipal(claims: TokenClaims, vouchedBy: string): Principal {
     const user: CallerIdentity = {
       subject: claims.subject,
       ...(claims.email ? { email: claims.email } : {}),
       ...(claims.name ? { name: claims.name } : {}),
       groups: claims.groups,
       source: "oauth",
-      vouchedBy: this.oauth!.settings.issuer,
+      vouchedBy,
     };
     const id = `user:${claims.subject}`;
     const policy = this.#policy;

@@ -33,20 +33,21 @@ export interface Principal {
   mayGetPrompt(name: string): boolean;
 }
 
-/** Patterns as written in a key or policy entry. */
-export interface GrantPatterns {
+/** What a grant covers, by name pattern: `P` is a glob as written, or the RegExp compiled from it. */
+interface Scope<P> {
+  readonly admin: boolean;
+  readonly tools: readonly P[];
+  readonly resources: readonly P[];
+  readonly prompts: readonly P[];
+}
+
+/** Patterns as written in a key or policy entry (resources and prompts may be left out: see compileGrant). */
+export interface GrantPatterns extends Partial<Scope<string>> {
   readonly tools: readonly string[];
-  readonly resources?: readonly string[];
-  readonly prompts?: readonly string[];
   readonly admin: boolean;
 }
 
-export interface Grant {
-  readonly admin: boolean;
-  readonly tools: readonly RegExp[];
-  readonly resources: readonly RegExp[];
-  readonly prompts: readonly RegExp[];
-}
+export type Grant = Scope<RegExp>;
 
 /**
  * resources and prompts default to all when tools are unrestricted ("*") and

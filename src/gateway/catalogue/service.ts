@@ -8,23 +8,24 @@ import type { Logger } from "../../log.ts";
 import { sameTarget } from "../registry/record.ts";
 import type { Registry, ShardRecord } from "../registry/types.ts";
 import { Upstream, type ListKind, type ShardListing } from "../upstream/upstream.ts";
+import type { ReconnectBackoff } from "../upstream/types.ts";
 import { buildCatalogue, EMPTY_CATALOGUE, type Catalogue } from "./build.ts";
 import { messageOf } from "../../util/index.ts";
 
-export interface CatalogueServiceOptions {
-  readonly registry: Registry;
-  readonly logger: Logger;
-  readonly clientInfo: { name: string; version: string };
+/** How the catalogue follows its shards: the settings the gateway's options pass through unchanged. */
+export interface CatalogueTuning extends ReconnectBackoff {
   /** @default false */
   readonly bareNames?: boolean;
   /** Slow re-list of every shard, in case a shard never says list_changed. @default 300000 */
   readonly refreshIntervalMs?: number;
   /** How long a down shard's tools stay listed (calls fail fast meanwhile). @default 10000 */
   readonly downGraceMs?: number;
-  /** @default 250 */
-  readonly backoffInitialMs?: number;
-  /** @default 30000 */
-  readonly backoffMaxMs?: number;
+}
+
+export interface CatalogueServiceOptions extends CatalogueTuning {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly clientInfo: { name: string; version: string };
   /** A shard says a resource the gateway subscribed to changed. */
   readonly onResourceUpdated?: (shard: string, uri: string) => void;
   /** A shard says a URL-mode elicitation finished. */

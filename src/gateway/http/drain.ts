@@ -48,26 +48,33 @@ export function drainHooks(app: FastifyInstance, drain: Drain): void {
     reply.raw.once("close", drain.track());
   };
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Callback hooks, not async ones: a promise and a microtask per hook and
+  // request otherwise, for a decision that never waits. After a refusal,
+  // `done()` ends the chain (fastify skips the rest once a reply is sent).
+  app.addHook("onRequest", (request, reply, done) => {
     const path = pathOf(request.url);
-    if (OPS_PATHS.has(path)) return;
+    if (OPS_PATHS.has(path)) return done();
     // Keep-alive connections outlive endpoint removal: make clients reconnect (elsewhere).
     if (!drain.ready) void reply.header("connection", "close");
     if (isIdleStream(request.method, path)) {
-      if (drain.accepting) return;
-      return refuse(reply, path);
+      if (!drain.accepting) refuse(reply, path);
+    } else if (drain.accepting || (request.method === "DELETE" && path === "/mcp")) {
+      count(request, reply);
+    } else if (!decidedByBody(request.method, path)) {
+      refuse(reply, path);
     }
-    if (drain.accepting || (request.method === "DELETE" && path === "/mcp")) return count(request, reply);
-    if (decidedByBody(request.method, path)) return;
-    return refuse(reply, path);
+    done();
   });
 
-  app.addHook("preHandler", async (request, reply) => {
-    if (counted.has(request) || !decidedByBody(request.method, pathOf(request.url))) return;
+  app.addHook("preHandler", (request, reply, done) => {
+    if (counted.has(request) || !decidedByBody(request.method, pathOf(request.url))) return done();
     const parsed = parseBody(request.body);
     const requests = parsed.ok ? parsed.messages.filter(isRequest) : [];
-    if (parsed.ok && requests.length === 0) return count(request, reply);
-    const only = requests.length === 1 && !(parsed.ok && parsed.batch) ? requests[0] : undefined;
-    return refuse(reply, pathOf(request.url), only?.id ?? null);
+    if (parsed.ok && requests.length === 0) count(request, reply);
+    else {
+      const only = requests.length === 1 && !(parsed.ok && parsed.batch) ? requests[0] : undefined;
+      refuse(reply, pathOf(request.url), only?.id ?? null);
+    }
+    done();
   });
 }

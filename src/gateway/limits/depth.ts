@@ -22,17 +22,19 @@ export function exceedsDepth(value: unknown, max: number): boolean {
   if (typeof value !== "object" || value === null) return false;
   const values: unknown[] = [value];
   const depths: number[] = [1];
+  const visit = (child: unknown, depth: number) => {
+    if (typeof child === "object" && child !== null) {
+      values.push(child);
+      depths.push(depth + 1);
+    }
+  };
   while (values.length > 0) {
     const current = values.pop();
     const depth = depths.pop() ?? 0;
     if (depth > max) return true;
-    const children = Array.isArray(current) ? current : Object.values(current as object);
-    for (const child of children) {
-      if (typeof child === "object" && child !== null) {
-        values.push(child);
-        depths.push(depth + 1);
-      }
-    }
+    // Indexes and for-in, not Object.values: no array per object (this runs on every message).
+    if (Array.isArray(current)) for (let i = 0; i < current.length; i++) visit(current[i], depth);
+    else for (const key in current as object) visit((current as Record<string, unknown>)[key], depth);
   }
   return false;
 }

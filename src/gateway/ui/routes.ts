@@ -13,7 +13,9 @@ import { signInBody } from "../http/admin-schemas.ts";
 import { describeShards } from "../http/shard-view.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Asset } from "./assets.ts";
+import { oidcRoutes, SIGN_IN_URL } from "./oidc-routes.ts";
 import { isSecureRequest, type ConsoleAuth } from "./session.ts";
+import { clearSessionCookie, type ConsoleIdentity } from "./user-session.ts";
 
 export interface ConsoleOptions {
   /** Loaded on first use. */
@@ -40,7 +42,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-function securityHeaders(reply: FastifyReply): FastifyReply {
+export function securityHeaders(reply: FastifyReply): FastifyReply {
   return reply
     .header("content-security-policy", CONTENT_SECURITY_POLICY)
     .header("x-content-type-options", "nosniff")
@@ -87,19 +89,45 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
     return reply.type(asset.type).send(asset.body);
   });
 
-  const session = (principal: { id: string; admin: boolean }, key: string | undefined) => ({
+  if (auth.oidc) oidcRoutes(app, auth, auth.oidc, securityHeaders);
+  /** Shown on the sign-in page: the provider's button beside the key form. */
+  const provider = auth.oidc ? { name: auth.oidc.providerName, signInUrl: SIGN_IN_URL } : undefined;
+
+  const session = (
+    principal: { id: string; admin: boolean },
+    csrfBinding: string | undefined,
+    identity?: ConsoleIdentity,
+  ) => ({
     signedIn: true,
     id: principal.id,
     admin: principal.admin,
     authRequired: auth.required,
-    csrf: auth.csrfToken(key),
+    csrf: auth.csrfToken(csrfBinding),
+    ...(provider ? { provider } : {}),
+    ...(identity
+      ? {
+          via: "provider",
+          user: {
+            subject: identity.sub,
+            ...(identity.name ? { name: identity.name } : {}),
+            ...(identity.email ? { email: identity.email } : {}),
+            groups: identity.groups,
+          },
+          expiresAt: new Date(identity.exp * 1000).toISOString(),
+        }
+      : { via: csrfBinding ? "key" : "none" }),
   });
 
   app.get("/ui/session", async (request, reply) => {
     const result = auth.authenticate(request);
     // 200, not 401: "not signed in yet" is the sign-in page's normal state, not an error.
-    if (!result.ok) return securityHeaders(reply).send({ signedIn: false, authRequired: true });
-    return securityHeaders(reply).send(session(result.principal, result.key));
+    if (!result.ok)
+      return securityHeaders(reply).send({
+        signedIn: false,
+        authRequired: true,
+        ...(provider ? { provider } : {}),
+      });
+    return securityHeaders(reply).send(session(result.principal, result.csrfBinding, result.identity));
   });
 
   app.post("/ui/session", async (request, reply) => {
@@ -114,19 +142,32 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
     }
     return reply
       .header("set-cookie", auth.setCookie(body.data.key, isSecureRequest(request)))
+      .header("set-cookie", clearSessionCookie())
       .send(session(principal, body.data.key));
   });
 
   app.delete("/ui/session", async (request, reply) => {
+    const result = auth.authenticate(request);
     if (!authorize(auth, request, reply, false)) return reply;
-    return securityHeaders(reply).header("set-cookie", auth.clearCookie()).code(204).send();
+    securityHeaders(reply)
+      .header("set-cookie", auth.clearCookie())
+      .header("set-cookie", clearSessionCookie());
+    // Signed in with the provider: the page goes on to its logout when it has one.
+    const identity = result.ok ? result.identity : undefined;
+    const logoutUrl = identity && auth.oidc ? await auth.oidc.logoutUrl(identity) : undefined;
+    return logoutUrl ? reply.send({ logoutUrl }) : reply.code(204).send();
   });
 
   app.get("/ui/events", async (request, reply) => {
     const principal = authorize(auth, request, reply, false);
     if (!principal) return reply;
+    const signedIn = auth.authenticate(request);
+    const identity = signedIn.ok ? signedIn.identity : undefined;
     reply.hijack();
     const raw = reply.raw;
+    // A provider session's stream ends with the session (a second after, so the reconnect surely gets a 401).
+    const endsIn = identity ? identity.exp * 1000 - Date.now() + 1000 : undefined;
+    const sessionEnd = endsIn === undefined ? undefined : setTimeout(() => raw.end(), endsIn);
     raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -175,6 +216,7 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
     }, pollMs);
     raw.once("close", () => {
       clearInterval(timer);
+      clearTimeout(sessionEnd);
       if (pending) clearTimeout(pending);
       for (const u of unsubscribe) u();
     });

@@ -23,6 +23,7 @@ import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { Agent, request, type Dispatcher } from "undici";
 import { CODES } from "../errors.ts";
+import { readBody } from "./body.ts";
 import { SseParser } from "./sse-parser.ts";
 import { backoffDelay, messageOf } from "../../util/index.ts";
 import { identityHeader } from "./identity-header.ts";
@@ -287,23 +288,18 @@ export class HttpTransport implements Transport {
   }
 
   async #readJson(body: BodyReadable, requestId: RequestId, limit: number): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let bytes: Buffer | undefined;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) {
-          body.destroy();
-          this.#tooLarge(requestId, limit);
-          return;
-        }
-        chunks.push(chunk);
-      }
+      bytes = await readBody(body, limit);
     } catch (cause) {
       this.#fail(requestId, CONNECTION_CLOSED, `connection lost mid-response: ${String(cause)}`);
       return;
     }
-    this.#deliver(Buffer.concat(chunks).toString("utf8"), requestId, { notified: false });
+    if (!bytes) {
+      this.#tooLarge(requestId, limit);
+      return;
+    }
+    this.#deliver(bytes.toString("utf8"), requestId, { notified: false });
     this.#fail(requestId, CODES.upstream.code, "the shard's response held no answer to the request");
   }
 

@@ -8,6 +8,7 @@
  * shard's) or to ask a 2025 client with real requests (relay.ts channel) and
  * retry; the SDK client fulfils them with its own handlers.
  */
+import type { Readable } from "node:stream";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, type JSONRPCRequest, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { Agent, request } from "undici";
@@ -15,6 +16,7 @@ import { messageOf } from "../../util/index.ts";
 import { CODES } from "../errors.ts";
 import { LocalRequestError, UpstreamConnectionError } from "./http-transport.ts";
 import { callChannel } from "./relay.ts";
+import { readBody } from "./body.ts";
 import { SseParser } from "./sse-parser.ts";
 import { identityHeader } from "./identity-header.ts";
 
@@ -311,11 +313,7 @@ export class ModernShardClient {
     return answer.result as Result;
   }
 
-  async #readJson(
-    body: AsyncIterable<Buffer>,
-    status: number,
-    limit: number,
-  ): Promise<Record<string, unknown>> {
+  async #readJson(body: Readable, status: number, limit: number): Promise<Record<string, unknown>> {
     const text = await this.#collect(body, limit);
     try {
       return JSON.parse(text) as Record<string, unknown>;
@@ -324,15 +322,10 @@ export class ModernShardClient {
     }
   }
 
-  async #collect(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > limit) throw tooLarge(limit);
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString("utf8");
+  async #collect(body: Readable, limit: number): Promise<string> {
+    const bytes = await readBody(body, limit);
+    if (!bytes) throw tooLarge(limit);
+    return bytes.toString("utf8");
   }
 
   /** An SSE answer: progress and log messages go to the call, in order, before the result. */

@@ -49,10 +49,19 @@ export class RequestRunner {
       timedOut = true;
       controller.abort(new Error(`timed out after ${timeoutMs} ms`));
     }, timeoutMs);
+    // The caller going away and the drain's end cancel alike.
     const caller = options.signal;
+    const shutdown = options.shutdown;
     const onCallerAbort = () => controller.abort(caller?.reason);
+    const onShutdown = () => controller.abort(shutdown?.reason);
     if (caller?.aborted) onCallerAbort();
-    else caller?.addEventListener("abort", onCallerAbort, { once: true });
+    else if (shutdown?.aborted) onShutdown();
+    else {
+      caller?.addEventListener("abort", onCallerAbort, { once: true });
+      shutdown?.addEventListener("abort", onShutdown, { once: true });
+    }
+    /** Whichever cancelled the call first: what the caller's error says. */
+    const cancelledBy = () => (caller?.aborted || !shutdown?.aborted ? caller : shutdown);
     let release: (() => void) | undefined;
     try {
       try {
@@ -89,13 +98,14 @@ export class RequestRunner {
             this.#conn.drop();
             continue;
           }
-          throw this.#translate(label, error, timeoutMs, caller, timedOut, client);
+          throw this.#translate(label, error, timeoutMs, cancelledBy(), timedOut, client);
         }
       }
     } finally {
       release?.();
       clearTimeout(timer);
       caller?.removeEventListener("abort", onCallerAbort);
+      shutdown?.removeEventListener("abort", onShutdown);
     }
   }
 

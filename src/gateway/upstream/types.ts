@@ -25,7 +25,15 @@ export interface ShardListing {
   readonly prompts: readonly Prompt[];
 }
 
-export interface UpstreamOptions {
+/** How an upstream waits between reconnects (doubling from initial up to max, jittered). */
+export interface ReconnectBackoff {
+  /** @default 250 */
+  readonly backoffInitialMs?: number;
+  /** @default 30000 */
+  readonly backoffMaxMs?: number;
+}
+
+export interface UpstreamOptions extends ReconnectBackoff {
   readonly target: ShardTarget;
   readonly logger: Logger;
   readonly resolveAuth: (target: ShardTarget) => Promise<Record<string, string>>;
@@ -38,16 +46,17 @@ export interface UpstreamOptions {
   readonly onElicitationComplete?: (elicitationId: string) => void;
   /** serverInfo-style name the gateway introduces itself with. */
   readonly clientInfo: { name: string; version: string };
-  /** @default 250 */
-  readonly backoffInitialMs?: number;
-  /** @default 30000 */
-  readonly backoffMaxMs?: number;
   /** Deepest nesting accepted in a shard's answer. @default 128 */
   readonly maxDepth?: number;
 }
 
 export interface CallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The drain's signal: aborted when the grace period ends, cancelling the
+   * call like `signal` (its reason is what the caller reads).
+   */
+  readonly shutdown?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
   /** A log message the shard sent during the call. */
   readonly onlog?: (params: LoggingMessageNotification["params"]) => void;

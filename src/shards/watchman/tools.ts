@@ -3,10 +3,10 @@
  * checked here, the backend asked, and the answer bounded, cleaned and
  * redacted here, so Kubernetes and Docker answers look alike to a model.
  */
-import { z } from "zod";
 import { tool, type ToolDefinition } from "../../shard-kit/index.ts";
 import type { LogBackend } from "./backend.ts";
 import { boundMatches, boundTail } from "./bound.ts";
+import { containerStatsInput, searchLogsInput, tailLogsInput } from "./inputs.ts";
 import type { WatchmanShardConfig } from "./config.ts";
 import { compilePattern } from "./pattern.ts";
 import { redactTexts } from "./redact.ts";
@@ -14,29 +14,18 @@ import { resolveInstant } from "./time.ts";
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 
-const target = z
-  .string()
-  .min(1)
-  .max(253)
-  .describe(
-    "Kubernetes: pod/NAME, deployment/NAME, statefulset/NAME, daemonset/NAME, a pod name, or a label selector (app=gitea). Docker: a container name or id",
-  );
-const namespace = z
-  .string()
-  .max(63)
-  .optional()
-  .describe("Kubernetes namespace (default: the shard's first namespace); not for Docker");
-const container = z.string().max(253).optional().describe("only this container of each pod");
-const time = (what: string) =>
-  z
-    .string()
-    .max(64)
-    .describe(`${what}: ISO 8601 (2026-12-01T02:00:00Z) or an age before now (30s, 15m, 2h, 1d)`);
-
 type Limits = Pick<
   WatchmanShardConfig,
   "maxLines" | "maxBytes" | "maxLineChars" | "maxSources" | "readBytes"
 >;
+
+/** The namespace and container a call names, as a backend request takes them (left out when not given). */
+function scopeOf(args: { readonly namespace?: string | undefined; readonly container?: string | undefined }) {
+  return {
+    ...(args.namespace ? { namespace: args.namespace } : {}),
+    ...(args.container ? { container: args.container } : {}),
+  };
+}
 
 /** Redacts every line's text in place of the original, adding the redaction note. */
 async function redactLines<L extends { text: string }>(lines: L[], notes: string[]): Promise<L[]> {
@@ -50,23 +39,12 @@ function tailLogs(backend: LogBackend, limits: Limits) {
     name: "tail_logs",
     description:
       "The newest log lines of a pod's containers (or of every pod of a Deployment/StatefulSet/DaemonSet/label selector), or of a Docker container. Use previous=true for the crashed instance of a restarting container (why it crashed). Lines carry ISO 8601 timestamps; long answers keep the newest lines and say what was left out.",
-    input: z.object({
-      target,
-      namespace,
-      container,
-      lines: z.number().int().min(1).max(limits.maxLines).default(100).describe("last N lines per container"),
-      since: time("only lines from this time on").optional(),
-      previous: z
-        .boolean()
-        .default(false)
-        .describe("the previous (crashed) container instead of the running one (Kubernetes)"),
-    }),
+    input: tailLogsInput(limits.maxLines),
     annotations: { title: "Tail container logs", ...READ_ONLY },
     handler: async (args, ctx) => {
       const result = await backend.tailLogs({
         target: args.target,
-        ...(args.namespace ? { namespace: args.namespace } : {}),
-        ...(args.container ? { container: args.container } : {}),
+        ...scopeOf(args),
         lines: args.lines,
         ...(args.since ? { since: resolveInstant(args.since) } : {}),
         previous: args.previous,
@@ -99,18 +77,7 @@ function searchLogs(backend: LogBackend, limits: Limits) {
     name: "search_logs",
     description:
       "Finds log lines matching a regular expression (RE2 syntax) across the pods of a workload, a label selector or a whole namespace (Docker: containers whose name contains the target) within a time window (Kubernetes: a container that crashed and runs again is searched in both instances; matches from the crashed one say previous: true). Answers each match with its pod/container and ISO 8601 timestamp; bounded in matches and containers read, with a note of what was not searched.",
-    input: z.object({
-      pattern: z.string().min(1).max(1000).describe("regular expression (RE2: no lookaround/backreferences)"),
-      ignore_case: z.boolean().default(false).describe("match regardless of case"),
-      target: target
-        .optional()
-        .describe("what to search (default: every pod of the namespace / every container)"),
-      namespace,
-      container,
-      since: time("window start").default("1h"),
-      until: time("window end (default now)").optional(),
-      limit: z.number().int().min(1).max(1000).default(100).describe("most matches to return"),
-    }),
+    input: searchLogsInput,
     annotations: { title: "Search container logs", ...READ_ONLY },
     handler: async (args, ctx) => {
       const matches = compilePattern(args.pattern, args.ignore_case);
@@ -119,8 +86,7 @@ function searchLogs(backend: LogBackend, limits: Limits) {
       if (until && until <= since) throw new Error(`until (${until}) must be after since (${since})`);
       const result = await backend.searchLogs({
         ...(args.target ? { target: args.target } : {}),
-        ...(args.namespace ? { namespace: args.namespace } : {}),
-        ...(args.container ? { container: args.container } : {}),
+        ...scopeOf(args),
         since,
         ...(until ? { until } : {}),
         matches,
@@ -161,13 +127,12 @@ function containerStats(backend: LogBackend) {
     name: "get_container_stats",
     description:
       "CPU (cores) and memory (bytes) in use, memory limit, state, restart count and last termination reason (e.g. OOMKilled, Error with exit code) of each container of a pod, workload or Docker container. A high restart count with a last termination reason is the usual sign of a crash loop: read previous logs next.",
-    input: z.object({ target, namespace, container }),
+    input: containerStatsInput,
     annotations: { title: "Container stats", ...READ_ONLY },
     handler: async (args, ctx) => {
       const result = await backend.containerStats({
         target: args.target,
-        ...(args.namespace ? { namespace: args.namespace } : {}),
-        ...(args.container ? { container: args.container } : {}),
+        ...scopeOf(args),
         signal: ctx.signal,
       });
       const containers = result.containers.map(({ source, ...stats }) => ({ ...source, ...stats }));

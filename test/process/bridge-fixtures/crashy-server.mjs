@@ -3,7 +3,7 @@
 // tool "crash" exits the process (code 3) without answering. With
 // CRASH_ON_START=1 the process dies before answering initialize.
 import { createInterface } from "node:readline";
-import { answerInitialize, send } from "./stdio.mjs";
+import { answerToolsRequest, send } from "./stdio.mjs";
 
 if (process.env.CRASH_ON_START === "1") {
   console.error("crashing on start, as asked");
@@ -21,25 +21,20 @@ const tools = [
 ];
 
 console.error(`crashy server started (pid ${process.pid})`);
+function call(message) {
+  if (message.params.name === "crash") {
+    console.error("crashing, as asked");
+    process.exit(3);
+  }
+  if (message.params.name === "hang") return;
+  send({
+    id: message.id,
+    result: { content: [{ type: "text", text: `echo: ${message.params.arguments?.text}` }] },
+  });
+}
+
 createInterface({ input: process.stdin }).on("line", (line) => {
   const message = JSON.parse(line);
   if (message.id === undefined) return;
-  switch (message.method) {
-    case "initialize":
-      return answerInitialize(message, "crashy");
-    case "tools/list":
-      return send({ id: message.id, result: { tools } });
-    case "tools/call":
-      if (message.params.name === "crash") {
-        console.error("crashing, as asked");
-        process.exit(3);
-      }
-      if (message.params.name === "hang") return;
-      return send({
-        id: message.id,
-        result: { content: [{ type: "text", text: `echo: ${message.params.arguments?.text}` }] },
-      });
-    default:
-      return send({ id: message.id, error: { code: -32601, message: `no method ${message.method}` } });
-  }
+  answerToolsRequest(message, "crashy", tools, call);
 });

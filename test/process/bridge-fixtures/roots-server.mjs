@@ -5,7 +5,7 @@
 // answers under any other id leaves the tool call hanging. Tool "last-roots"
 // reports how the most recent roots/list ended.
 import { createInterface } from "node:readline";
-import { answerInitialize, send } from "./stdio.mjs";
+import { answerToolsRequest, send } from "./stdio.mjs";
 
 const tools = [
   { name: "list-roots", description: "asks the client for its roots", inputSchema: { type: "object" } },
@@ -44,15 +44,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     return;
   }
   if (message.id === undefined) return;
-  switch (message.method) {
-    case "initialize":
-      return answerInitialize(message, "roots-asker");
-    case "tools/list":
-      return send({ id: message.id, result: { tools } });
-    case "tools/call":
-      if (message.params.name === "last-roots") return send({ id: message.id, result: text(last) });
-      return askRoots((answer) => send({ id: message.id, result: text(answer) }));
-    default:
-      return send({ id: message.id, error: { code: -32601, message: `no method ${message.method}` } });
-  }
+  answerToolsRequest(message, "roots-asker", tools, (call) => {
+    if (call.params.name === "last-roots") return send({ id: call.id, result: text(last) });
+    askRoots((answer) => send({ id: call.id, result: text(answer) }));
+  });
 });

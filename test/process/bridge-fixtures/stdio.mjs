@@ -14,3 +14,20 @@ export function answerInitialize(message, name) {
     },
   });
 }
+
+/**
+ * Answers a request to a tools-only server `name`: initialize, tools/list with
+ * `tools`, tools/call through `call(message)`; any other method gets -32601.
+ */
+export function answerToolsRequest(message, name, tools, call) {
+  switch (message.method) {
+    case "initialize":
+      return answerInitialize(message, name);
+    case "tools/list":
+      return send({ id: message.id, result: { tools } });
+    case "tools/call":
+      return call(message);
+    default:
+      return send({ id: message.id, error: { code: -32601, message: `no method ${message.method}` } });
+  }
+}

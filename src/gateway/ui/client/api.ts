@@ -5,9 +5,23 @@ export interface Session {
   admin: boolean;
   authRequired: boolean;
   csrf: string;
+  /** How this browser signed in. */
+  via?: "key" | "provider" | "none";
+  /** Signed in with the provider: who. */
+  user?: { subject: string; name?: string; email?: string; groups: string[] };
+  /** The gateway offers a provider sign-in. */
+  provider?: { name: string; signInUrl: string };
+  /** When a provider session ends (the ID token's expiry). */
+  expiresAt?: string;
 }
 
 let csrf = "";
+let signedOut: (() => void) | undefined;
+
+/** Called when an API call answers 401: the session expired or was ended elsewhere. */
+export function whenSignedOut(handler: (() => void) | undefined): void {
+  signedOut = handler;
+}
 
 export function useSession(session: Session): void {
   csrf = session.csrf;
@@ -33,6 +47,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   });
   const text = await response.text();
   const data: unknown = text ? JSON.parse(text) : undefined;
+  if (response.status === 401 && path !== "/ui/session") signedOut?.();
   if (!response.ok) {
     const message =
       (data as { error?: string } | undefined)?.error ?? `${response.status} ${response.statusText}`;

@@ -3,7 +3,7 @@
  * switched by the URL hash. Live data comes from /ui/events (server-sent
  * events); everything else from the admin API with the cookie session.
  */
-import { api, ApiError, useSession, type Session } from "./api.ts";
+import { api, ApiError, useSession, whenSignedOut, type Session } from "./api.ts";
 import { clear, h } from "./dom.ts";
 import { activityView } from "./views/activity.ts";
 import { shardsView } from "./views/shards.ts";
@@ -23,7 +23,22 @@ export interface AppContext {
 
 const root = document.getElementById("app")!;
 
-function signInView(message?: string): HTMLElement {
+/** The provider's button: a plain link, the sign-in is a top-level redirect to the provider. */
+function providerSignIn(provider: Session["provider"]): HTMLElement | null {
+  if (!provider) return null;
+  return h(
+    "div",
+    { class: "provider" },
+    h(
+      "a",
+      { class: "button", id: "signin-provider", href: provider.signInUrl },
+      `Sign in with ${provider.name}`,
+    ),
+    h("p", { class: "or" }, "or with an API key"),
+  );
+}
+
+function signInView(message?: string, provider?: Session["provider"]): HTMLElement {
   const input = h("input", {
     type: "password",
     name: "key",
@@ -45,6 +60,7 @@ function signInView(message?: string): HTMLElement {
       },
     },
     h("h1", {}, "shardgate"),
+    providerSignIn(provider),
     h("label", { for: "key" }, "API key"),
     input,
     h("button", { type: "submit" }, "Sign in"),
@@ -54,10 +70,12 @@ function signInView(message?: string): HTMLElement {
   return form;
 }
 
-async function start(): Promise<void> {
+const ENDED = "Your sign-in has ended (it expired, or you signed out elsewhere). Sign in again.";
+
+async function start(message?: string): Promise<void> {
   const session = await api<Session>("GET", "/ui/session");
   if (!session.signedIn) {
-    clear(root, signInView());
+    clear(root, signInView(message, session.provider));
     return;
   }
   useSession(session);
@@ -78,14 +96,26 @@ async function start(): Promise<void> {
     "nav",
     {},
     tabs.map(([id, label]) => h("a", { href: `#/${id}`, id: `tab-${id}` }, label)),
-    h("span", { class: "who" }, session.id, session.admin ? " (admin)" : ""),
+    h(
+      "span",
+      {
+        class: "who",
+        title: session.user ? `groups: ${session.user.groups.join(", ") || "none"}` : undefined,
+      },
+      session.user?.name ?? session.user?.email ?? session.id,
+      session.admin ? " (admin)" : "",
+    ),
     session.authRequired
       ? h(
           "button",
           {
             class: "link",
             id: "signout",
-            onclick: () => void api("DELETE", "/ui/session").then(() => location.reload()),
+            // Signed in with the provider: on to its logout, which comes back to /ui.
+            onclick: () =>
+              void api<{ logoutUrl?: string } | undefined>("DELETE", "/ui/session").then((out) =>
+                out?.logoutUrl ? location.assign(out.logoutUrl) : location.reload(),
+              ),
           },
           "Sign out",
         )
@@ -113,10 +143,26 @@ async function start(): Promise<void> {
   }
   events.addEventListener("open", () => document.body.classList.add("live"));
   events.addEventListener("error", () => document.body.classList.remove("live"));
+
+  // The session ends with the provider's ID token: back to the sign-in page then, or on any 401.
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    events.close();
+    window.removeEventListener("hashchange", route);
+    whenSignedOut(undefined);
+    void start(ENDED);
+  };
+  whenSignedOut(end);
+  if (session.expiresAt) {
+    const ms = Math.min(Date.parse(session.expiresAt) - Date.now() + 1000, 2 ** 31 - 1);
+    setTimeout(() => void api<Session>("GET", "/ui/session").then((s) => s.signedIn || end()), ms);
+  }
 }
 
 start().catch((error: unknown) => {
   if (error instanceof ApiError && error.status === 401)
-    clear(root, signInView("Your key is no longer valid."));
+    clear(root, signInView("Your sign-in is no longer valid."));
   else clear(root, h("p", { class: "error" }, `The console could not start: ${String(error)}`));
 });

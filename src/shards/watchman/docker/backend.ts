@@ -4,21 +4,9 @@
  * raw socket is refused). Fetching and parsing only: the tools layer bounds,
  * strips ANSI and redacts (../backend.ts says the contract).
  */
-import {
-  WatchmanNotFound,
-  WatchmanRefusal,
-  type ContainerStats,
-  type ContainerStatsRequest,
-  type ContainerStatsResult,
-  type LogBackend,
-  type LogLine,
-  type LogSource,
-  type SearchLogsRequest,
-  type SearchLogsResult,
-  type SourceLog,
-  type TailLogsRequest,
-  type TailLogsResult,
-} from "../backend.ts";
+// The LogBackend contract (../backend.ts): what its interface fixes reads contract.X here.
+import type * as contract from "../backend.ts";
+import { WatchmanNotFound, WatchmanRefusal } from "../backend.ts";
 import { createDockerApi, type DockerApi } from "./client.ts";
 import type { DockerBackendConfig } from "./config.ts";
 import { parseDockerHost } from "./host.ts";
@@ -50,7 +38,7 @@ function toLogContainer(inspect: DockerInspectJson): LogContainer {
   return { id: inspect.Id, name: containerName(inspect), tty: inspect.Config?.Tty ?? false };
 }
 
-function toLogLine(source: LogSource, line: RawLine): LogLine {
+function toLogLine(source: contract.LogSource, line: RawLine): contract.LogLine {
   return {
     source,
     ...(line.timestamp ? { timestamp: line.timestamp } : {}),
@@ -65,7 +53,7 @@ function byLiveThenName(a: ListedContainer, b: ListedContainer): number {
   return live(a) - live(b) || listedName(a).localeCompare(listedName(b));
 }
 
-class DockerBackend implements LogBackend {
+class DockerBackend implements contract.LogBackend {
   readonly kind = "docker" as const;
   readonly scope: string;
   private readonly api: DockerApi;
@@ -113,7 +101,7 @@ class DockerBackend implements LogBackend {
     this.api.close();
   }
 
-  async tailLogs(request: TailLogsRequest): Promise<TailLogsResult> {
+  async tailLogs(request: contract.TailLogsRequest): Promise<contract.TailLogsResult> {
     refuseNamespace(request.namespace);
     await this.vet(request.signal);
     const { containers, notes } = await this.resolve(request.target, request.signal);
@@ -125,9 +113,9 @@ class DockerBackend implements LogBackend {
       );
     }
     const logs = await Promise.all(
-      containers.map(async (inspect): Promise<SourceLog> => {
+      containers.map(async (inspect): Promise<contract.SourceLog> => {
         const container = toLogContainer(inspect);
-        const source: LogSource = { container: container.name };
+        const source: contract.LogSource = { container: container.name };
         const window = { tail: request.lines, ...(request.since ? { since: request.since } : {}) };
         const { lines, cut } = await tailLog(this.api, container, window, request.limitBytes, request.signal);
         return { source, lines: lines.map((line) => toLogLine(source, line)), ...(cut ? { cut } : {}) };
@@ -136,14 +124,14 @@ class DockerBackend implements LogBackend {
     return { logs, ...(notes.length > 0 ? { notes } : {}) };
   }
 
-  async searchLogs(request: SearchLogsRequest): Promise<SearchLogsResult> {
+  async searchLogs(request: contract.SearchLogsRequest): Promise<contract.SearchLogsResult> {
     refuseNamespace(request.namespace);
     await this.vet(request.signal);
     const listed = await this.candidates(request.target, request.signal);
     const chosen = listed.slice(0, request.maxSources);
     const skipped = listed.slice(request.maxSources).map((c) => ({ container: listedName(c) }));
-    const matches: LogLine[] = [];
-    const searched: { source: LogSource; cut?: boolean }[] = [];
+    const matches: contract.LogLine[] = [];
+    const searched: { source: contract.LogSource; cut?: boolean }[] = [];
     let limited = false;
     // One container after another, oldest line first: `limit` is a total, so
     // reading them at once would race for it.
@@ -151,7 +139,7 @@ class DockerBackend implements LogBackend {
       if (limited) break;
       const inspect = await this.inspect(row.Id, request.signal);
       const container = toLogContainer(inspect);
-      const source: LogSource = { container: container.name };
+      const source: contract.LogSource = { container: container.name };
       const window = { since: request.since, ...(request.until ? { until: request.until } : {}) };
       const budget = { readBytes: request.limitBytes, lineBytes: request.limitBytes };
       const scan = await scanLog(
@@ -174,13 +162,13 @@ class DockerBackend implements LogBackend {
     return { matches, searched, skipped, limited, ...(notes.length > 0 ? { notes } : {}) };
   }
 
-  async containerStats(request: ContainerStatsRequest): Promise<ContainerStatsResult> {
+  async containerStats(request: contract.ContainerStatsRequest): Promise<contract.ContainerStatsResult> {
     refuseNamespace(request.namespace);
     await this.vet(request.signal);
     const { containers, notes } = await this.resolve(request.target, request.signal);
     notes.push(...containerNote(request.container));
     const stats = await Promise.all(
-      containers.map(async (inspect): Promise<ContainerStats> => {
+      containers.map(async (inspect): Promise<contract.ContainerStats> => {
         // stream=false waits for a second sample, so CPU is a rate, not empty.
         const sample =
           inspect.State?.Running && !inspect.State.Restarting
@@ -305,7 +293,7 @@ function refuseNamespace(namespace: string | undefined): void {
 export function createDockerBackend(
   config: DockerBackendConfig,
   env: NodeJS.ProcessEnv = process.env,
-): LogBackend {
+): contract.LogBackend {
   const endpoint = parseDockerHost(config.dockerHost ?? env.DOCKER_HOST, config.allowRawSocket);
   const api = createDockerApi(endpoint, { timeoutMs: config.dockerTimeoutSeconds * 1000 });
   return new DockerBackend(api, config.allowRawSocket);

@@ -4,21 +4,9 @@
  * the install declared and nowhere else. Its rights are exactly rbac.ts.
  */
 import { KubeApiError, RESOURCES, isNotFound, resourcePath, type KubeClient } from "../../../kube/index.ts";
-import {
-  WatchmanNotFound,
-  WatchmanRefusal,
-  type ContainerStats,
-  type ContainerStatsRequest,
-  type ContainerStatsResult,
-  type LogBackend,
-  type LogLine,
-  type LogSource,
-  type SearchLogsRequest,
-  type SearchLogsResult,
-  type SourceLog,
-  type TailLogsRequest,
-  type TailLogsResult,
-} from "../backend.ts";
+// The LogBackend contract (../backend.ts): what its interface fixes reads contract.X here.
+import type * as contract from "../backend.ts";
+import { WatchmanNotFound, WatchmanRefusal } from "../backend.ts";
 import { sourceName } from "../bound.ts";
 import { splitTimestamped, textLines } from "../lines.ts";
 import { containersOf, describeTarget, parseTarget, podsOf, stateOf, type Pod } from "./pods.ts";
@@ -44,7 +32,7 @@ export interface KubernetesBackendOptions {
 /** Most pods one tail reads: a 30-replica Deployment's tail is still one answer. */
 const MAX_TAIL_PODS = 10;
 
-export class KubernetesBackend implements LogBackend {
+export class KubernetesBackend implements contract.LogBackend {
   readonly kind = "kubernetes";
   readonly scope: string;
   readonly #client: KubeClient;
@@ -98,11 +86,11 @@ export class KubernetesBackend implements LogBackend {
   }
 
   async #log(
-    source: LogSource,
+    source: contract.LogSource,
     query: Record<string, string | number | boolean | undefined>,
     maxBytes: number,
     signal: AbortSignal,
-  ): Promise<{ lines: LogLine[]; cut: boolean }> {
+  ): Promise<{ lines: contract.LogLine[]; cut: boolean }> {
     const path = resourcePath(RESOURCES.pod, source.namespace, source.pod, "log");
     const { text, truncated } = await this.#client.text(path, {
       query: { container: source.container, timestamps: true, limitBytes: maxBytes, ...query },
@@ -113,7 +101,7 @@ export class KubernetesBackend implements LogBackend {
     const cut = truncated || Buffer.byteLength(text) >= maxBytes;
     const raw = textLines(text);
     if (cut && !text.endsWith("\n")) raw.pop();
-    const lines = raw.map((line): LogLine => ({ source, ...splitTimestamped(line) }));
+    const lines = raw.map((line): contract.LogLine => ({ source, ...splitTimestamped(line) }));
     // The kubelet reports some failures in-band, as a 200 answer of one unstamped line
     // ("unable to retrieve container logs for containerd://..."): a note, not a log line.
     if (lines.length === 1 && !lines[0]?.timestamp)
@@ -121,7 +109,7 @@ export class KubernetesBackend implements LogBackend {
     return { lines, cut };
   }
 
-  async tailLogs(request: TailLogsRequest): Promise<TailLogsResult> {
+  async tailLogs(request: contract.TailLogsRequest): Promise<contract.TailLogsResult> {
     const namespace = this.#namespace(request.namespace);
     const pods = await this.#pods(request.target, namespace, request.signal);
     const notes: string[] = [];
@@ -133,7 +121,7 @@ export class KubernetesBackend implements LogBackend {
           .join(", ")} not read): name one pod for the rest`,
       );
     }
-    const logs: SourceLog[] = [];
+    const logs: contract.SourceLog[] = [];
     for (const pod of pods.slice(0, MAX_TAIL_PODS)) {
       const containers = containersOf(pod, request.container);
       if (containers.length === 0) {
@@ -162,14 +150,14 @@ export class KubernetesBackend implements LogBackend {
     return { logs, ...(notes.length ? { notes } : {}) };
   }
 
-  async searchLogs(request: SearchLogsRequest): Promise<SearchLogsResult> {
+  async searchLogs(request: contract.SearchLogsRequest): Promise<contract.SearchLogsResult> {
     const namespace = this.#namespace(request.namespace);
     const pods = await this.#pods(request.target, namespace, request.signal);
     const sources = pods.flatMap((pod) =>
       containersOf(pod, request.container).flatMap((container) => instancesOf(pod, container, namespace)),
     );
-    const matches: LogLine[] = [];
-    const searched: { source: LogSource; cut?: boolean }[] = [];
+    const matches: contract.LogLine[] = [];
+    const searched: { source: contract.LogSource; cut?: boolean }[] = [];
     const notes: string[] = [];
     let limited = false;
     for (const source of sources.slice(0, request.maxSources)) {
@@ -204,12 +192,12 @@ export class KubernetesBackend implements LogBackend {
     return { matches, searched, skipped, limited, ...(notes.length ? { notes } : {}) };
   }
 
-  async containerStats(request: ContainerStatsRequest): Promise<ContainerStatsResult> {
+  async containerStats(request: contract.ContainerStatsRequest): Promise<contract.ContainerStatsResult> {
     const namespace = this.#namespace(request.namespace);
     const pods = await this.#pods(request.target, namespace, request.signal);
     const notes: string[] = [];
     const usage = await this.#usage(pods, namespace, request.signal, notes);
-    const containers: ContainerStats[] = [];
+    const containers: contract.ContainerStats[] = [];
     for (const pod of pods) {
       for (const container of containersOf(pod, request.container)) {
         const status = pod.status?.containerStatuses?.find((s) => s.name === container);
@@ -244,7 +232,10 @@ export class KubernetesBackend implements LogBackend {
     namespace: string,
     signal: AbortSignal,
     notes: string[],
-  ): Promise<{ source: ContainerStatsResult["usageSource"]; byPod: Map<string, Map<string, Usage>> }> {
+  ): Promise<{
+    source: contract.ContainerStatsResult["usageSource"];
+    byPod: Map<string, Map<string, Usage>>;
+  }> {
     const byPod = new Map<string, Map<string, Usage>>();
     if (this.#stats === "none") return { source: "none", byPod };
     if (this.#stats !== "kubelet-summary") {
@@ -312,8 +303,8 @@ export class KubernetesBackend implements LogBackend {
  * logged yet. A search over a window means both. A container waiting in
  * CrashLoopBackOff has one: its "current" log is already the crashed one.
  */
-function instancesOf(pod: Pod, container: string, namespace: string): LogSource[] {
-  const current: LogSource = { namespace, pod: pod.metadata.name, container };
+function instancesOf(pod: Pod, container: string, namespace: string): contract.LogSource[] {
+  const current: contract.LogSource = { namespace, pod: pod.metadata.name, container };
   const status = [
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.initContainerStatuses ?? []),
