@@ -10,12 +10,12 @@ import { Gate, KeyStore } from "../../src/gateway/index.ts";
 import { startBrowser, type BrowserPage, type TestBrowser } from "../harness/browser.ts";
 import {
   connectStreamable,
-  eventually,
   startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const ADMIN = "console-admin-key-0123456789";
 const OWUI = "owui-key-0123456789abcdef";
