@@ -17,7 +17,7 @@ import { serveShard, type ServedKitShard } from "../../src/shard-kit/index.ts";
 import { freePort } from "../harness/net.ts";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import { startConnector, type Connector } from "../support/connect.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const KEY = "desk-key-0123456789";
 const WATCHED = "test://watched-resource";

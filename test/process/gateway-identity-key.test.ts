@@ -15,7 +15,7 @@ import { z } from "zod";
 import { defineShard, serveShard, tool, type ServedKitShard } from "../../src/shard-kit/index.ts";
 import { find, renderChart } from "../support/chart-helpers.ts";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
-import { eventually } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
 
 const OWUI = "owui-key-0123456789abcdef";

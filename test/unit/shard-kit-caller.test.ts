@@ -22,12 +22,8 @@ import {
   type ServedKitShard,
   type VerifiedCaller,
 } from "../../src/shard-kit/index.ts";
-import {
-  connectStreamable,
-  eventually,
-  startGateway,
-  type TestGateway,
-} from "../support/gateway-fixtures.ts";
+import { connectStreamable, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { eventually } from "../support/wait.ts";
 
 const OWUI = "owui-key-0123456789";
 const PLAIN = "plain-key-0123456789";
