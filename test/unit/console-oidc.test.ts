@@ -28,7 +28,7 @@ const now = () => Math.floor(Date.now() / 1000);
 function identity(groups: string[], extra: Partial<ConsoleIdentity> = {}): ConsoleIdentity {
   return {
     sid: "sid-1",
-    sub: "alice",
+    subject: "alice",
     email: "alice@example.com",
     groups,
     scopes: [],
@@ -74,7 +74,7 @@ describe("sealed cookies", () => {
     const big = sessionCookie(sealer, identity(["a"], { idToken: "x".repeat(4000) }), false);
     expect(big.length).toBeLessThan(3900);
     const opened = sealer.open<ConsoleIdentity>(SESSION_COOKIE, pair(big).split("=")[1]!);
-    expect(opened).toMatchObject({ sub: "alice", groups: ["a"] });
+    expect(opened).toMatchObject({ subject: "alice", groups: ["a"] });
     expect(opened?.idToken).toBeUndefined();
   });
 });
