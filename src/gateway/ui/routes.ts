@@ -13,6 +13,7 @@ import { signInBody } from "../http/admin-schemas.ts";
 import { describeShards } from "../http/shard-view.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Asset } from "./assets.ts";
+import { htmlDocument } from "./html.ts";
 import { oidcRoutes, SIGN_IN_URL } from "./oidc-routes.ts";
 import { isSecureRequest, type ConsoleAuth } from "./session.ts";
 import { clearSessionCookie, type ConsoleIdentity } from "./user-session.ts";
@@ -52,19 +53,14 @@ export function securityHeaders(reply: FastifyReply): FastifyReply {
 
 function page(assets: ReadonlyMap<string, Asset>): string {
   const v = (name: string) => encodeURIComponent(assets.get(name)?.etag.replaceAll('"', "") ?? "");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>shardgate console</title>
-<link rel="stylesheet" href="/ui/assets/console.css?v=${v("console.css")}">
-<script type="module" src="/ui/assets/console.js?v=${v("console.js")}"></script>
-</head>
-<body><main id="app" aria-live="polite"><p class="loading">Loading…</p></main></body>
-</html>
-`;
+  return htmlDocument(
+    {
+      title: "shardgate console",
+      stylesheet: `/ui/assets/console.css?v=${v("console.css")}`,
+      script: `/ui/assets/console.js?v=${v("console.js")}`,
+    },
+    '<main id="app" aria-live="polite"><p class="loading">Loading…</p></main>',
+  );
 }
 
 export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void {
@@ -108,7 +104,7 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
       ? {
           via: "provider",
           user: {
-            subject: identity.sub,
+            subject: identity.subject,
             ...(identity.name ? { name: identity.name } : {}),
             ...(identity.email ? { email: identity.email } : {}),
             groups: identity.groups,
