@@ -125,6 +125,8 @@ export interface ResourceReadContext {
   readonly uri: string;
   /** Template variables; empty for a fixed URI. */
   readonly variables: Readonly<Record<string, string | string[]>>;
+  /** The verified caller, as for tools (ToolContext.caller). */
+  readonly caller?: VerifiedCaller;
 }
 
 export interface PromptDefinition<
@@ -157,6 +159,8 @@ export type PromptReturn = string | GetPromptResult | InputRequiredResult;
 export interface PromptContext {
   readonly input: ToolContext["input"];
   readonly clientCapabilities: ToolContext["clientCapabilities"];
+  /** The verified caller, as for tools (ToolContext.caller). */
+  readonly caller?: VerifiedCaller;
 }
 
 /** Result of a dependency check; throwing counts as `{ ok: false, message: error.message }`. */

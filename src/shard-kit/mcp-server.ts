@@ -80,12 +80,21 @@ function registerResource(server: McpServer, r: ResourceDefinition, deps: ShardS
     ...(r.description ? { description: r.description } : {}),
     ...(r.mimeType ? { mimeType: r.mimeType } : {}),
   };
-  const read = async (uri: URL, variables: Record<string, string | string[]>, ctx: ServerContext) =>
-    toReadResourceResult(
+  const read = async (uri: URL, variables: Record<string, string | string[]>, ctx: ServerContext) => {
+    // A refused identity throws here: the read answers with that error, never runs anonymously.
+    const caller = await callerOf(ctx, deps);
+    return toReadResourceResult(
       uri.href,
-      await r.read({ signal: ctx.mcpReq.signal, logger, uri: uri.href, variables }),
+      await r.read({
+        signal: ctx.mcpReq.signal,
+        logger,
+        uri: uri.href,
+        variables,
+        ...(caller ? { caller } : {}),
+      }),
       r.mimeType,
     );
+  };
   if (isTemplate(r.uri)) {
     server.registerResource(r.name, new ResourceTemplate(r.uri, { list: undefined }), metadata, read);
   } else {
@@ -121,13 +130,16 @@ function registerPrompt(server: McpServer, p: PromptDefinition, deps: ShardServe
   const config = {
     ...(p.description ? { description: p.description } : {}),
   };
-  const render = async (args: Record<string, string | undefined>, ctx: ServerContext) =>
-    toGetPromptResult(
+  const render = async (args: Record<string, string | undefined>, ctx: ServerContext) => {
+    const caller = await callerOf(ctx, deps);
+    return toGetPromptResult(
       await p.render(args, {
         input: inputContext(ctx, deps),
         clientCapabilities: modernCapabilities(ctx) ?? server.server.getClientCapabilities(),
+        ...(caller ? { caller } : {}),
       }),
     );
+  };
   if (!p.args) {
     // Without argsSchema the SDK passes the context as the only argument.
     server.registerPrompt(p.name, config, (ctx) => render({}, ctx));
@@ -163,6 +175,11 @@ function registerSubscriptions(server: McpServer, shard: Shard, sessions: ShardS
 function modernCapabilities(ctx: ServerContext): Record<string, unknown> | undefined {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   return envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+}
+
+/** The request's verified caller when the shard checks callers; throws CallerIdentityRefused for a bad one. */
+function callerOf(ctx: ServerContext, deps: ShardServerDeps): Promise<VerifiedCaller | undefined> {
+  return deps.callerOf ? deps.callerOf(ctx.mcpReq._meta) : Promise.resolve(undefined);
 }
 
 function inputContext(ctx: ServerContext, deps: ShardServerDeps): ToolContext["input"] {
@@ -219,7 +236,7 @@ function registerTool(server: McpServer, definition: ToolDefinition, deps: Shard
       deps.inFlight.count++;
       try {
         // Before the handler: a call whose identity does not verify is refused, not run anonymously.
-        const caller = deps.callerOf ? await deps.callerOf(ctx.mcpReq._meta) : undefined;
+        const caller = await callerOf(ctx, deps);
         const result = toCallToolResult(
           await definition.handler(args, toolContext(server, ctx, logger, deps, caller)),
         );

@@ -284,7 +284,10 @@ describe("console sign-in with the identity provider, in Chromium", () => {
     await ui.page.click("#tab-activity");
     const row = ui.page.locator("tr.entry", { hasText: "alpha_echo" }).first();
     await row.waitFor();
-    expect(await row.locator("td:nth-child(2)").textContent()).toBe("user:alice");
+    // The user column (with the groups the call was made under), as for an access token's user.
+    const user = row.locator("td.user-col");
+    expect(await user.textContent()).toBe("alice@example.com");
+    expect(await user.getAttribute("title")).toBe("homelab-admins");
     await ui.screenshot("05-activity-user");
   });
 

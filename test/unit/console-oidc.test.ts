@@ -16,6 +16,7 @@ import { Sealer } from "../../src/gateway/ui/sealed.ts";
 import {
   SESSION_COOKIE,
   sessionCookie,
+  signInCookie,
   SIGN_IN_COOKIE,
   type ConsoleIdentity,
 } from "../../src/gateway/ui/user-session.ts";
@@ -27,7 +28,7 @@ const now = () => Math.floor(Date.now() / 1000);
 function identity(groups: string[], extra: Partial<ConsoleIdentity> = {}): ConsoleIdentity {
   return {
     sid: "sid-1",
-    sub: "alice",
+    subject: "alice",
     email: "alice@example.com",
     groups,
     scopes: [],
@@ -73,8 +74,23 @@ describe("sealed cookies", () => {
     const big = sessionCookie(sealer, identity(["a"], { idToken: "x".repeat(4000) }), false);
     expect(big.length).toBeLessThan(3900);
     const opened = sealer.open<ConsoleIdentity>(SESSION_COOKIE, pair(big).split("=")[1]!);
-    expect(opened).toMatchObject({ sub: "alice", groups: ["a"] });
+    expect(opened).toMatchObject({ subject: "alice", groups: ["a"] });
     expect(opened?.idToken).toBeUndefined();
+  });
+});
+
+describe("the sign-in cookie", () => {
+  it("is the only Lax one (the provider's redirect back is cross-site), scoped to /ui/oidc, ten minutes", () => {
+    const sealer = new Sealer(SECRET);
+    const transaction = { state: "s", nonce: "n", verifier: "v", exp: now() + 600 };
+    const cookie = signInCookie(sealer, transaction, true);
+    expect(cookie).toMatch(
+      new RegExp(
+        `^${SIGN_IN_COOKIE}=[\\w-]+\\.[\\w-]+; Path=/ui/oidc; SameSite=Lax; Max-Age=(599|600); HttpOnly; Secure$`,
+      ),
+    );
+    expect(signInCookie(sealer, transaction, false)).not.toContain("Secure");
+    expect(sealer.open(SIGN_IN_COOKIE, pair(cookie).slice(SIGN_IN_COOKIE.length + 1))).toEqual(transaction);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * The shard kit gives tool handlers the verified caller (`ctx.caller`) when it
- * is served with `callerIdentity`: through the real gateway (in process) to a
- * kit shard, for a forwarded Open WebUI user and for a plain key; and straight
+ * The shard kit gives tool handlers (and resource reads) the verified caller
+ * (`ctx.caller`) when it is served with `callerIdentity`: through the real
+ * gateway (in process) to a kit shard, for a forwarded Open WebUI user and
+ * for a plain key; and straight
  * to the shard, a token signed by another key, an expired one, one for another
  * shard or a garbled one is refused before the handler runs, with a message
  * that says why, never taken as an anonymous call.
@@ -17,6 +18,7 @@ import { CALLER_IDENTITY_META } from "../../src/api/index.ts";
 import { Gate, IdentitySigner, KeyStore } from "../../src/gateway/index.ts";
 import {
   defineShard,
+  resource,
   serveShard,
   tool,
   type ServedKitShard,
@@ -40,6 +42,16 @@ function whoamiShard() {
         description: "Says who is calling",
         input: z.object({}),
         handler: (_args, ctx) => {
+          runs.count++;
+          return { caller: ctx.caller ?? null };
+        },
+      }),
+    ],
+    resources: [
+      resource({
+        name: "caller",
+        uri: "notes://caller",
+        read: async (ctx) => {
           runs.count++;
           return { caller: ctx.caller ?? null };
         },
@@ -132,6 +144,14 @@ describe("shard kit: ctx.caller", () => {
       email: "kid@example.com",
       groups: ["family", "school"],
     });
+    // Resource reads get the same caller.
+    const client = await connectStreamable(gateway.base, { authorization: `Bearer ${PLAIN}` });
+    const uri = (await client.listResources()).resources.find((r) => r.uri.endsWith("caller"))!.uri;
+    const read = await client.readResource({ uri });
+    await client.close();
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toEqual({
+      caller: { subject: "plain", key: "plain", via: "key", groups: [] },
+    });
     expect(await callerThroughGateway({ authorization: `Bearer ${PLAIN}` })).toEqual({
       subject: "plain",
       key: "plain",
@@ -178,6 +198,15 @@ describe("shard kit: ctx.caller", () => {
       expect(text, what).toMatch(/^whoami failed: caller identity refused \(X-Shardgate-Identity\): /);
       expect(text, what).toMatch(why);
     }
+    // A resource read with a bad identity fails with the same reason, without running the read.
+    const direct = await connectStreamable(notes.url);
+    await expect(
+      direct.readResource({
+        uri: "notes://caller",
+        _meta: { [CALLER_IDENTITY_META]: await token({}, foreignKey) },
+      }),
+    ).rejects.toThrow(/caller identity refused \(X-Shardgate-Identity\): signature verification failed/);
+    await direct.close();
     expect(runs.count).toBe(before);
 
     // No identity at all: the handler runs, and knows nobody vouched for the caller.

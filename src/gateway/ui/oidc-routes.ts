@@ -7,6 +7,7 @@
  * wrong and linking back to the sign-in, never a stack.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { escapeHtml, htmlDocument } from "./html.ts";
 import { SignInError, signInErrorOf } from "./oidc-errors.ts";
 import { CALLBACK_PATH, type ConsoleOidc } from "./oidc.ts";
 import { cookieValue, isSecureRequest, type ConsoleAuth } from "./session.ts";
@@ -18,22 +19,20 @@ import {
   SIGN_IN_PATH,
   type SignInTransaction,
 } from "./user-session.ts";
-import { consoleDocument, escapeHtml } from "./html.ts";
 
 export const SIGN_IN_URL = `${SIGN_IN_PATH}/login`;
 
 /** Pure: the page a failed sign-in shows (styled by the console's own stylesheet; no script). */
 export function signInErrorPage(error: SignInError): string {
-  return consoleDocument({
-    title: `${error.title} · shardgate`,
-    stylesheet: "/ui/assets/console.css",
-    body: `<main id="app"><section class="signin sign-in-problem">
+  return htmlDocument(
+    { title: `${error.title} · shardgate`, stylesheet: "/ui/assets/console.css" },
+    `<main id="app"><section class="signin sign-in-problem">
 <h1>shardgate</h1>
 <h2>${escapeHtml(error.title)}</h2>
 <p class="error" role="alert">${escapeHtml(error.message)}</p>
 <p><a href="/ui/">Back to sign-in</a></p>
 </section></main>`,
-  });
+  );
 }
 
 export function oidcRoutes(
@@ -86,7 +85,7 @@ export function oidcRoutes(
     callback.search = new URL(request.url, "http://callback.invalid").search;
     try {
       const identity = await oidc.finish(callback, transaction);
-      request.log.info({ user: identity.sub, groups: identity.groups }, "console sign-in");
+      request.log.info({ user: identity.subject, groups: identity.groups }, "console sign-in");
       return (
         securityHeaders(reply)
           .header("cache-control", "no-store")

@@ -170,14 +170,12 @@ export class ConsoleOidc {
       });
       const payload = tokens.claims();
       if (!payload) throw new SignInError("Sign-in refused", "the provider sent no ID token", 502);
-      const claims = claimsOf(payload, this.settings.groupsClaim ?? "groups");
+      const { clientId: _azp, ...claims } = claimsOf(payload, this.settings.groupsClaim ?? "groups");
       const maxExp = Math.floor(Date.now() / 1000) + (this.settings.maxSessionSeconds ?? 12 * 3600);
       return {
         sid: randomBytes(16).toString("base64url"),
-        sub: claims.subject,
-        ...(claims.email ? { email: claims.email } : {}),
-        ...(claims.name ? { name: claims.name } : {}),
-        groups: [...claims.groups],
+        ...claims,
+        // What the provider granted this sign-in (an ID token carries no scope claim).
         scopes: tokens.scope?.split(" ").filter(Boolean) ?? [],
         // The session ends with the ID token (or the cap): signing in again is one redirect.
         exp: Math.min(payload.exp, maxExp),

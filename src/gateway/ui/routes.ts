@@ -13,10 +13,10 @@ import { signInBody } from "../http/admin-schemas.ts";
 import { describeShards } from "../http/shard-view.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Asset } from "./assets.ts";
+import { htmlDocument } from "./html.ts";
 import { oidcRoutes, SIGN_IN_URL } from "./oidc-routes.ts";
 import { isSecureRequest, type ConsoleAuth } from "./session.ts";
 import { clearSessionCookie, type ConsoleIdentity } from "./user-session.ts";
-import { consoleDocument } from "./html.ts";
 
 export interface ConsoleOptions {
   /** Loaded on first use. */
@@ -53,12 +53,14 @@ export function securityHeaders(reply: FastifyReply): FastifyReply {
 
 function page(assets: ReadonlyMap<string, Asset>): string {
   const v = (name: string) => encodeURIComponent(assets.get(name)?.etag.replaceAll('"', "") ?? "");
-  return consoleDocument({
-    title: "shardgate console",
-    stylesheet: `/ui/assets/console.css?v=${v("console.css")}`,
-    head: `<script type="module" src="/ui/assets/console.js?v=${v("console.js")}"></script>\n`,
-    body: `<main id="app" aria-live="polite"><p class="loading">Loading…</p></main>`,
-  });
+  return htmlDocument(
+    {
+      title: "shardgate console",
+      stylesheet: `/ui/assets/console.css?v=${v("console.css")}`,
+      script: `/ui/assets/console.js?v=${v("console.js")}`,
+    },
+    '<main id="app" aria-live="polite"><p class="loading">Loading…</p></main>',
+  );
 }
 
 export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void {
@@ -102,7 +104,7 @@ export function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions): void 
       ? {
           via: "provider",
           user: {
-            subject: identity.sub,
+            subject: identity.subject,
             ...(identity.name ? { name: identity.name } : {}),
             ...(identity.email ? { email: identity.email } : {}),
             groups: identity.groups,

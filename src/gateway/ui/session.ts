@@ -99,8 +99,7 @@ export class ConsoleAuth {
     const sealed = this.oidc ? cookieValue(cookies, SESSION_COOKIE) : undefined;
     const identity = sealed ? this.openSession(sealed) : undefined;
     if (identity) {
-      const { sub, email, name, groups, scopes } = identity;
-      const claims = { subject: sub, ...(email ? { email } : {}), ...(name ? { name } : {}), groups, scopes };
+      const { sid: _sid, exp: _exp, idToken: _idToken, ...claims } = identity;
       const principal = this.#gate.userPrincipal(claims, this.oidc!.settings.issuer);
       return this.#viaCookie(request, principal, `session:${identity.sid}`, identity);
     }

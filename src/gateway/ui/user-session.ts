@@ -10,7 +10,7 @@
  *    to /ui, whose page loads statically and reads the session with
  *    same-origin fetches, so Strict is enough.
  */
-import type { UserClaims } from "../auth/index.ts";
+import type { TokenClaims } from "../auth/index.ts";
 import type { Expiring, Sealer } from "./sealed.ts";
 
 export const SESSION_COOKIE = "shardgate_session";
@@ -23,11 +23,14 @@ export interface SignInTransaction extends Expiring {
   readonly verifier: string;
 }
 
-/** A provider-signed-in console user: identity only; rights come from the policy on every request. */
-export interface ConsoleIdentity extends Expiring, UserClaims {
+/**
+ * A provider-signed-in console user: the ID token's claims as an access token's
+ * would be read (subject, email, name, groups, the granted scopes), nothing
+ * more; rights come from the policy on every request.
+ */
+export interface ConsoleIdentity extends Expiring, Omit<TokenClaims, "clientId"> {
   /** Random per sign-in: binds the CSRF token. */
   readonly sid: string;
-  readonly sub: string;
   /** Kept for the provider's logout (id_token_hint); dropped when the cookie would grow too big. */
   readonly idToken?: string;
 }
