@@ -6,19 +6,17 @@
  * lists the user's groups; a plain key's call has no user.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gate, KeyStore } from "../../src/gateway/index.ts";
 import { startBrowser, type BrowserPage, type TestBrowser } from "../harness/browser.ts";
 import {
   connectStreamable,
-  startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { OWUI_ENTRY, owuiUserHeaders, startGatewayWithKeys } from "../support/identity.ts";
 import { eventually } from "../support/wait.ts";
 
 const ADMIN = "console-admin-key-0123456789";
-const OWUI = "owui-key-0123456789abcdef";
 
 describe("console activity: the user", () => {
   let shard: TestShard;
@@ -28,13 +26,10 @@ describe("console activity: the user", () => {
 
   beforeAll(async () => {
     shard = await startShard({ name: "home" });
-    const gate = new Gate({
-      keys: KeyStore.fromEntries([
-        { id: "ops", key: ADMIN, admin: true },
-        { id: "owui", key: OWUI, forwardedUser: true },
-      ]),
-    });
-    gateway = await startGateway({ home: { url: shard.url } }, { gate });
+    gateway = await startGatewayWithKeys({ home: { url: shard.url } }, [
+      { id: "ops", key: ADMIN, admin: true },
+      OWUI_ENTRY,
+    ]);
     await eventually(() => gateway.gateway.catalogue.catalogue.toolsByName.has("home_echo"), "home_echo");
     const call = async (headers: Record<string, string>, text: string) => {
       const client = await connectStreamable(gateway.base, headers);
@@ -42,12 +37,7 @@ describe("console activity: the user", () => {
       await client.close();
     };
     await call(
-      {
-        authorization: `Bearer ${OWUI}`,
-        "x-openwebui-user-id": "kid-1",
-        "x-openwebui-user-email": "kid@example.com",
-        "x-openwebui-user-groups": "family, school",
-      },
+      owuiUserHeaders({ id: "kid-1", email: "kid@example.com", groups: "family, school" }),
       "from kid",
     );
     await call({ authorization: `Bearer ${ADMIN}` }, "from ops");

@@ -11,33 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { z } from "zod";
-import { defineShard, serveShard, tool, type ServedKitShard } from "../../src/shard-kit/index.ts";
+import { serveShard, type ServedKitShard } from "../../src/shard-kit/index.ts";
 import { find, renderChart } from "../support/chart-helpers.ts";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
+import { OWUI_ENTRY, owuiUserHeaders, whoamiShard } from "../support/identity.ts";
 import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
 
-const OWUI = "owui-key-0123456789abcdef";
 const JWKS = "/.well-known/shardgate-identity-jwks.json";
-const USER = {
-  authorization: `Bearer ${OWUI}`,
-  "x-openwebui-user-id": "kid-1",
-  "x-openwebui-user-groups": "family",
-};
-
-const whoami = defineShard({
-  name: "notes",
-  version: "0.1.0",
-  tools: [
-    tool({
-      name: "whoami",
-      description: "Says who is calling",
-      input: z.object({}),
-      handler: (_args, ctx) => ({ caller: ctx.caller ?? null }),
-    }),
-  ],
-});
+const USER = owuiUserHeaders({ id: "kid-1", groups: "family" });
 
 describe("gateway replicas sharing the chart's identity key", () => {
   let dir: string;
@@ -54,7 +36,7 @@ describe("gateway replicas sharing the chart's identity key", () => {
       mode: 0o600,
     });
     const keysFile = join(dir, "keys.yaml");
-    await writeFile(keysFile, stringify({ keys: [{ id: "owui", key: OWUI, forwardedUser: true }] }));
+    await writeFile(keysFile, stringify({ keys: [OWUI_ENTRY] }));
     shardsFile = join(dir, "shards.yaml");
     await writeFile(shardsFile, stringify({ shards: {} }));
     const common = ["--shards-file", shardsFile, "--api-keys", keysFile];
@@ -66,7 +48,7 @@ describe("gateway replicas sharing the chart's identity key", () => {
       ])),
     );
     // The shard trusts the first replica's published keys; the gateways learn of it from the watched file.
-    shard = await serveShard(whoami, {
+    shard = await serveShard(whoamiShard().shard, {
       host: "127.0.0.1",
       port: 0,
       callerIdentity: { keys: `${gateways[0]!.base}${JWKS}`, audience: "default/notes" },

@@ -8,18 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
-import { Gate, IdentitySigner, KeyStore } from "../../src/gateway/index.ts";
+import { IdentitySigner } from "../../src/gateway/index.ts";
 import { callerIdentityVerifier } from "../../src/shard-kit/index.ts";
 import {
   connectStreamable,
-  startGateway,
   startShard,
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { OWUI_ENTRY, OWUI_KEY, owuiUserHeaders, startGatewayWithKeys } from "../support/identity.ts";
 import { eventually } from "../support/wait.ts";
-
-const OWUI = "owui-key-0123456789";
 
 describe("caller identity to shards", () => {
   let alpha: TestShard;
@@ -28,10 +26,9 @@ describe("caller identity to shards", () => {
 
   beforeAll(async () => {
     [alpha, beta] = await Promise.all([startShard({ name: "alpha" }), startShard({ name: "beta" })]);
-    const gate = new Gate({ keys: KeyStore.fromEntries([{ id: "owui", key: OWUI, forwardedUser: true }]) });
-    gateway = await startGateway(
+    gateway = await startGatewayWithKeys(
       { alpha: { url: alpha.url, callerIdentity: { forward: true } }, beta: { url: beta.url } },
-      { gate },
+      [OWUI_ENTRY],
     );
     await eventually(() => gateway.gateway.catalogue.catalogue.tools.length >= 4, "both shards' tools");
   });
@@ -41,12 +38,10 @@ describe("caller identity to shards", () => {
   });
 
   it("signs who calls for the shard that asked, and the shard kit verifies it", async () => {
-    const client = await connectStreamable(gateway.base, {
-      authorization: `Bearer ${OWUI}`,
-      "x-openwebui-user-id": "kid-1",
-      "x-openwebui-user-email": "kid@example.com",
-      "x-openwebui-user-groups": "family",
-    });
+    const client = await connectStreamable(
+      gateway.base,
+      owuiUserHeaders({ id: "kid-1", email: "kid@example.com", groups: "family" }),
+    );
     await client.callTool({ name: "alpha_echo", arguments: { text: "a" } });
     await client.callTool({ name: "beta_echo", arguments: { text: "b" } });
     await client.close();
@@ -82,6 +77,6 @@ describe("caller identity to shards", () => {
     // The shard that did not ask gets no identity; no shard gets the caller's key.
     expect(beta.requestHeaders.some((h) => h["x-shardgate-identity"])).toBe(false);
     const all = [...alpha.requestHeaders, ...beta.requestHeaders].map((h) => JSON.stringify(h));
-    expect(all.some((h) => h.includes(OWUI))).toBe(false);
+    expect(all.some((h) => h.includes(OWUI_KEY))).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { stringify } from "yaml";
-import { Gate, KeyStore, Policy } from "../../src/gateway/index.ts";
+import { Policy } from "../../src/gateway/index.ts";
 import { loadGate } from "../../src/gateway/auth/load.ts";
 import { forwardedUser } from "../../src/gateway/auth/forwarded.ts";
 import { resourceMetadataUrl } from "../../src/gateway/auth/metadata.ts";
@@ -25,14 +25,11 @@ import {
   type TestGateway,
   type TestShard,
 } from "../support/gateway-fixtures.ts";
+import { gateWithKeys, OWUI_ENTRY, owuiUserHeaders } from "../support/identity.ts";
 import { eventually } from "../support/wait.ts";
 
-const OWUI = "owui-key-0123456789";
 const PLAIN = "plain-key-0123456789";
-const KEYS = [
-  { id: "owui", key: OWUI, forwardedUser: true },
-  { id: "plain", key: PLAIN },
-];
+const KEYS = [OWUI_ENTRY, { id: "plain", key: PLAIN }];
 const GRANTS = {
   grants: [
     { groups: ["family"], tools: ["alpha_*"] },
@@ -41,10 +38,6 @@ const GRANTS = {
 };
 
 const toolNames = async (client: Client) => (await client.listTools()).tools.map((t) => t.name).sort();
-
-function user(key: string, headers: Record<string, string>) {
-  return { authorization: `Bearer ${key}`, ...headers };
-}
 
 describe("policy by identity with Open WebUI's forwarded user", () => {
   let alpha: TestShard;
@@ -90,7 +83,7 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
   it("grants a forwarded user what its groups allow, and logs the user", async () => {
     const client = await connectStreamable(
       gateway.base,
-      user(OWUI, { "x-openwebui-user-id": "kid-1", "x-openwebui-user-groups": "family, school" }),
+      owuiUserHeaders({ id: "kid-1", groups: "family, school" }),
     );
     const names = await toolNames(client);
     expect(names).toContain("alpha_echo");
@@ -124,20 +117,19 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
   });
 
   it("matches users by email and gives a user in no granted group nothing", async () => {
-    const dad = await connectStreamable(
-      gateway.base,
-      user(OWUI, { "x-openwebui-user-email": "dad@example.com" }),
-    );
+    const dad = await connectStreamable(gateway.base, owuiUserHeaders({ email: "dad@example.com" }));
     expect(await toolNames(dad)).toEqual(expect.arrayContaining(["alpha_echo", "beta_echo"]));
     await dad.close();
-    const stranger = await connectStreamable(gateway.base, user(OWUI, { "x-openwebui-user-id": "guest" }));
+    const stranger = await connectStreamable(gateway.base, owuiUserHeaders({ id: "guest" }));
     expect(await toolNames(stranger)).toEqual([]);
     await stranger.close();
   });
 
   it("ignores the headers on a key not marked to carry them, and without them the key is itself", async () => {
-    const headers = { "x-openwebui-user-id": "dad", "x-openwebui-user-groups": "family" };
-    const plain = await connectStreamable(gateway.base, user(PLAIN, headers));
+    const plain = await connectStreamable(
+      gateway.base,
+      owuiUserHeaders({ id: "dad", groups: "family" }, PLAIN),
+    );
     expect(await toolNames(plain)).toEqual(expect.arrayContaining(["alpha_echo", "beta_echo"]));
     await plain.callTool({ name: "beta_add", arguments: { a: 1, b: 2 } });
     await plain.close();
@@ -145,13 +137,13 @@ describe("policy by identity with Open WebUI's forwarded user", () => {
     // A key not marked to carry users: the headers named nobody.
     expect(entry?.key).toBe("plain");
     expect(entry).not.toHaveProperty("user");
-    const bare = await connectStreamable(gateway.base, user(OWUI, {}));
+    const bare = await connectStreamable(gateway.base, owuiUserHeaders({}));
     expect(await toolNames(bare)).toEqual(expect.arrayContaining(["alpha_echo", "beta_echo"]));
     await bare.close();
   });
 
   it("reloads the policy file when it changes, and keeps the last good one on a broken edit", async () => {
-    const headers = user(OWUI, { "x-openwebui-user-id": "kid-2", "x-openwebui-user-groups": "family" });
+    const headers = owuiUserHeaders({ id: "kid-2", groups: "family" });
     await writeFile(policyFile, stringify({ grants: [{ groups: ["family"], tools: ["beta_*"] }] }));
     await eventually(async () => {
       const client = await connectStreamable(gateway.base, headers);
@@ -213,6 +205,6 @@ describe("identity pieces", () => {
   });
 
   it("challenges with the metadata URL only when OAuth is on", () => {
-    expect(new Gate({ keys: KeyStore.fromEntries(KEYS) }).challenge()).toBe('Bearer realm="shardgate"');
+    expect(gateWithKeys(...KEYS).challenge()).toBe('Bearer realm="shardgate"');
   });
 });

@@ -13,53 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importPKCS8, SignJWT } from "jose";
-import { z } from "zod";
 import { CALLER_IDENTITY_META } from "../../src/api/index.ts";
-import { Gate, IdentitySigner, KeyStore } from "../../src/gateway/index.ts";
-import {
-  defineShard,
-  resource,
-  serveShard,
-  tool,
-  type ServedKitShard,
-  type VerifiedCaller,
-} from "../../src/shard-kit/index.ts";
-import { connectStreamable, startGateway, type TestGateway } from "../support/gateway-fixtures.ts";
+import { IdentitySigner } from "../../src/gateway/index.ts";
+import { serveShard, type ServedKitShard, type VerifiedCaller } from "../../src/shard-kit/index.ts";
+import { connectStreamable, type TestGateway } from "../support/gateway-fixtures.ts";
+import { OWUI_ENTRY, owuiUserHeaders, startGatewayWithKeys, whoamiShard } from "../support/identity.ts";
 import { eventually } from "../support/wait.ts";
 
-const OWUI = "owui-key-0123456789";
 const PLAIN = "plain-key-0123456789";
-
-/** A shard whose one tool answers with the caller it was given, and counts its runs. */
-function whoamiShard() {
-  const runs = { count: 0 };
-  const shard = defineShard({
-    name: "notes",
-    version: "0.1.0",
-    tools: [
-      tool({
-        name: "whoami",
-        description: "Says who is calling",
-        input: z.object({}),
-        handler: (_args, ctx) => {
-          runs.count++;
-          return { caller: ctx.caller ?? null };
-        },
-      }),
-    ],
-    resources: [
-      resource({
-        name: "caller",
-        uri: "notes://caller",
-        read: async (ctx) => {
-          runs.count++;
-          return { caller: ctx.caller ?? null };
-        },
-      }),
-    ],
-  });
-  return { shard, runs };
-}
 
 function pem(): string {
   return generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -77,13 +38,7 @@ describe("shard kit: ctx.caller", () => {
     keyFile = join(dir, "identity.pem");
     await writeFile(keyFile, pem());
     const identitySigner = await IdentitySigner.load(keyFile);
-    const gate = new Gate({
-      keys: KeyStore.fromEntries([
-        { id: "owui", key: OWUI, forwardedUser: true },
-        { id: "plain", key: PLAIN },
-      ]),
-    });
-    gateway = await startGateway({}, { gate, identitySigner });
+    gateway = await startGatewayWithKeys({}, [OWUI_ENTRY, { id: "plain", key: PLAIN }], { identitySigner });
     // The shard trusts exactly this gateway's published keys, for itself ("default/notes");
     // the gateway learns of the shard once it listens (the shards file is watched).
     const made = whoamiShard();
@@ -131,12 +86,9 @@ describe("shard kit: ctx.caller", () => {
   }
 
   it("gives the handler the forwarded user and the key that carried it, through the gateway", async () => {
-    const caller = await callerThroughGateway({
-      authorization: `Bearer ${OWUI}`,
-      "x-openwebui-user-id": "kid-1",
-      "x-openwebui-user-email": "kid@example.com",
-      "x-openwebui-user-groups": "family, school",
-    });
+    const caller = await callerThroughGateway(
+      owuiUserHeaders({ id: "kid-1", email: "kid@example.com", groups: "family, school" }),
+    );
     expect(caller).toEqual({
       subject: "kid-1",
       key: "owui",
