@@ -8,8 +8,7 @@
  * on the connector's own loopback listener.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import { freePort } from "../harness/net.ts";
 import { ROOT, spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import { startConnector, type Connector } from "../support/connect.ts";
 import { startShard, type TestShard } from "../support/gateway-fixtures.ts";
+import { useScratchDir } from "../support/scratch.ts";
 import { eventually } from "../support/wait.ts";
 import { textOf } from "../support/mcp-v2.ts";
 
@@ -44,23 +44,30 @@ describe("shardgate connect (OAuth, Hydra)", () => {
   let browser: TestBrowser;
   let shard: TestShard;
   let gateway: GatewayProcess;
-  let dir: string;
+  const scratch = useScratchDir("shardgate-connect-oauth");
   let resource: string;
   const open: Connector[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shardgate-connect-oauth-"));
     [hydra, shard, browser] = await Promise.all([
       startHydra({ user: { subject: "alice", email: "alice@example.com", groups: ["desk-users"] } }),
       startShard({ name: "desk" }),
       startBrowser("connect-oauth"),
     ]);
-    await writeFile(join(dir, "shards.yaml"), `shards:\n  desk:\n    url: ${shard.url}\n`);
-    await writeFile(join(dir, "policy.yaml"), `grants:\n  - groups: [desk-users]\n    tools: ["desk_*"]\n`);
+    await writeFile(join(scratch.path, "shards.yaml"), `shards:\n  desk:\n    url: ${shard.url}\n`);
+    await writeFile(
+      join(scratch.path, "policy.yaml"),
+      `grants:\n  - groups: [desk-users]\n    tools: ["desk_*"]\n`,
+    );
     const port = await freePort();
     resource = `http://127.0.0.1:${port}/mcp`;
     gateway = await spawnGateway([
-      ...["--shards-file", join(dir, "shards.yaml"), "--policy-file", join(dir, "policy.yaml")],
+      ...[
+        "--shards-file",
+        join(scratch.path, "shards.yaml"),
+        "--policy-file",
+        join(scratch.path, "policy.yaml"),
+      ],
       ...["--port", String(port), "--oauth-issuer", hydra.issuer, "--oauth-resource", resource],
       ...["--oauth-required-scopes", "mcp"],
     ]);
@@ -71,7 +78,6 @@ describe("shardgate connect (OAuth, Hydra)", () => {
   afterAll(async () => {
     await gateway?.stop();
     await Promise.all([hydra?.stop(), shard?.close(), browser?.close()]);
-    await rm(dir, { recursive: true, force: true });
   });
 
   function connector(configHome: string, args: readonly string[] = []): Connector {
@@ -110,7 +116,7 @@ describe("shardgate connect (OAuth, Hydra)", () => {
   }
 
   it("logs in on the gateway's 401 (metadata, registration, PKCE in the browser) and caches the tokens 0600", async () => {
-    const home = await mkdtemp(join(dir, "home-"));
+    const home = await mkdtemp(join(scratch.path, "home-"));
     const first = connector(home);
     const url = new URL(await authorizationUrl(() => first.stderr()));
     expect(url.searchParams.get("code_challenge_method")).toBe("S256");
@@ -146,7 +152,7 @@ describe("shardgate connect (OAuth, Hydra)", () => {
   });
 
   it("logs in with --login and a static client, refreshes before expiry and after a refused token", async () => {
-    const home = await mkdtemp(join(dir, "home-"));
+    const home = await mkdtemp(join(scratch.path, "home-"));
     const redirectPort = await freePort();
     const clientId = await publicClient(redirectPort);
     const flags = ["--client-id", clientId, "--redirect-port", String(redirectPort)];

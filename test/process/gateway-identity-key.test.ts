@@ -6,8 +6,7 @@
  * its handler sees the same verified caller; a third gateway without the key
  * signs with its own, and the shard refuses those calls.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -15,6 +14,7 @@ import { serveShard, type ServedKitShard } from "../../src/shard-kit/index.ts";
 import { find, renderChart } from "../support/chart-helpers.ts";
 import { spawnGateway, type GatewayProcess } from "../support/cli.ts";
 import { OWUI_ENTRY, owuiUserHeaders, whoamiShard } from "../support/identity.ts";
+import { useScratchDir } from "../support/scratch.ts";
 import { eventually } from "../support/wait.ts";
 import { connectStreamable } from "../support/mcp.ts";
 
@@ -22,22 +22,21 @@ const JWKS = "/.well-known/shardgate-identity-jwks.json";
 const USER = owuiUserHeaders({ id: "kid-1", groups: "family" });
 
 describe("gateway replicas sharing the chart's identity key", () => {
-  let dir: string;
+  const scratch = useScratchDir("shardgate-identity-key");
   let shardsFile: string;
   let shard: ServedKitShard;
   const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shardgate-identity-key-"));
     const objects = await renderChart();
     const secret = find(objects, "Secret", "sg-shardgate-gateway-identity-key");
-    const keyFile = join(dir, "key.pem");
+    const keyFile = join(scratch.path, "key.pem");
     await writeFile(keyFile, Buffer.from((secret.data as Record<string, string>)["key.pem"]!, "base64"), {
       mode: 0o600,
     });
-    const keysFile = join(dir, "keys.yaml");
+    const keysFile = join(scratch.path, "keys.yaml");
     await writeFile(keysFile, stringify({ keys: [OWUI_ENTRY] }));
-    shardsFile = join(dir, "shards.yaml");
+    shardsFile = join(scratch.path, "shards.yaml");
     await writeFile(shardsFile, stringify({ shards: {} }));
     const common = ["--shards-file", shardsFile, "--api-keys", keysFile];
     gateways.push(
@@ -62,7 +61,6 @@ describe("gateway replicas sharing the chart's identity key", () => {
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
     await shard?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** One call of notes_whoami through `gateway`, once it lists the tool. */
