@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, startShard, type TestGateway, type TestShard } from "../support/gateway-fixtures.ts";
 import { postMcp } from "../support/mcp.ts";
 import { allMessagesOf } from "../support/mcp-raw.ts";
+import { eventually } from "../support/wait.ts";
 
 const CALLS = 1000;
 const PARALLEL = 20;
@@ -37,9 +38,7 @@ describe("progress through the gateway", () => {
       params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
     });
     session = init.headers.get("mcp-session-id")!;
-    const deadline = Date.now() + 10_000;
-    while (gateway.gateway.catalogue.catalogue.tools.length < 2 * 6 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => gateway.gateway.catalogue.catalogue.tools.length >= 2 * 6, "both shards' tools");
   });
   afterAll(async () => {
     await gateway?.close();
