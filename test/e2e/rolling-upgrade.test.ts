@@ -42,6 +42,16 @@ interface LoopFigures {
   errors: string[];
 }
 
+/** The error and its causes ("fetch failed" alone does not say whether the socket was refused or reset). */
+function describeFailure(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === "string" || typeof code === "number" ? `${e.message} (${code})` : e.message);
+  }
+  return `${parts.join(" <- ") || String(err)} at ${new Date().toISOString()}`;
+}
+
 /** Calls sx_echo back to back until stop() is called; counts attempts and failures. */
 function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
   const figures: LoopFigures = { attempted: 0, failed: 0, errors: [] };
@@ -57,7 +67,7 @@ function callLoop(client: Client): { stop: () => Promise<LoopFigures> } {
         if (r.isError) throw new Error(JSON.stringify(r.content));
       } catch (err) {
         figures.failed++;
-        if (figures.errors.length < 5) figures.errors.push(err instanceof Error ? err.message : String(err));
+        if (figures.errors.length < 5) figures.errors.push(describeFailure(err));
         // A call that fails at once (a closed transport) must not turn this into a
         // microtask-only loop that starves the event loop (and the helm upgrade).
         await sleep(100);
