@@ -35,7 +35,7 @@ import { FIELD_MANAGER } from "../src/operator/operator.ts";
 import { sleep } from "../src/util/index.ts";
 import { startControlPlane, type ControlPlane } from "../test/harness/index.ts";
 import { installCrds, shardManifest } from "../test/integration/operator-support.ts";
-import { benchArgs, cpuSecondsOf, findProcesses, round, summary } from "./lib/index.ts";
+import { alternatingRounds, benchArgs, cpuSecondsOf, findProcesses, round, summary } from "./lib/index.ts";
 
 const args = benchArgs();
 const COUNT = args.number("count", 200);
@@ -300,15 +300,11 @@ async function main(): Promise<void> {
   try {
     await installCrds(cp.kubeconfigPath);
     const variants = [...childVariants(), ...statusVariants()].filter((v) => !ONLY || v.name.includes(ONLY));
-    const samples: Sample[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const variant of order) {
-        const sample = await measure(cp, admin, variant, r);
-        console.log(`  round ${r + 1}: ${JSON.stringify(sample)}`);
-        samples.push(sample);
-      }
-    }
+    const samples = await alternatingRounds(variants, ROUNDS, async (variant, r) => {
+      const sample = await measure(cp, admin, variant, r);
+      console.log(`  round ${r + 1}: ${JSON.stringify(sample)}`);
+      return sample;
+    });
     report(samples);
   } finally {
     await admin.close();

@@ -24,7 +24,7 @@ import { KubeClient, loadKubeConfig, RESOURCES, type KubeObject } from "../src/k
 import { sleep } from "../src/util/index.ts";
 import { freePort, startControlPlane, type ControlPlane } from "../test/harness/index.ts";
 import { grantOperatorRbac, installCrds } from "../test/integration/operator-support.ts";
-import { benchArgs, cpuSeconds, memoryKiB, percentile, round } from "./lib/index.ts";
+import { alternatingRounds, benchArgs, cpuSeconds, memoryKiB, percentile, round } from "./lib/index.ts";
 
 const args = benchArgs();
 const ROUNDS = args.number("rounds", 3);
@@ -156,14 +156,11 @@ async function main(): Promise<void> {
     const kubeconfig = await cp.userKubeconfig(USER);
     const versions: Array<[string, string]> = [["this", ROOT]];
     if (REFERENCE_ROOT) versions.unshift(["before", REFERENCE_ROOT]);
-    const samples: Sample[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [version, root] of r % 2 === 0 ? versions : [...versions].reverse()) {
-        const sample = await once(admin, kubeconfig, version, root, `${version}-${r}`);
-        console.log(`  round ${r + 1}: ${JSON.stringify(sample)}`);
-        samples.push(sample);
-      }
-    }
+    const samples = await alternatingRounds(versions, ROUNDS, async ([version, root], r) => {
+      const sample = await once(admin, kubeconfig, version, root, `${version}-${r}`);
+      console.log(`  round ${r + 1}: ${JSON.stringify(sample)}`);
+      return sample;
+    });
     report(samples);
   } finally {
     await admin.close();

@@ -476,8 +476,6 @@ export async function startGateway(
 
 // The MCP client helpers live in mcp.ts; re-exported for the gateway tests that import everything from here.
 export { connectLegacy, connectStreamable } from "./mcp.ts";
-// The one polling helper lives in wait.ts; re-exported the same way (branches in flight import it from here).
-export { eventually } from "./wait.ts";
 
 /** A KeyStore loaded from a keys file written into `dir`, the way --api-keys reads one. */
 export async function keyStoreFile(dir: string, keys: readonly Record<string, unknown>[]): Promise<KeyStore> {

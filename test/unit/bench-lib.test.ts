@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { benchArgs, cpuSeconds, medianBy, memoryKiB, percentile, summary } from "../../bench/lib/index.ts";
+import {
+  alternatingRounds,
+  benchArgs,
+  cpuSeconds,
+  medianBy,
+  memoryKiB,
+  percentile,
+  summary,
+} from "../../bench/lib/index.ts";
 
 describe("bench/lib", () => {
   it("reads numbers, strings and bare flags, and names a bad option", () => {
@@ -35,5 +43,10 @@ describe("bench/lib", () => {
     expect(await cpuSeconds(process.pid)).toBeGreaterThan(before);
     const { VmRSS } = await memoryKiB(process.pid, "VmRSS");
     expect(VmRSS).toBeGreaterThan(10_000);
+  });
+
+  it("runs every item once per round, forward then backward", async () => {
+    const seen = await alternatingRounds(["a", "b", "c"], 3, (item, r) => Promise.resolve(`${r}${item}`));
+    expect(seen).toEqual(["0a", "0b", "0c", "1c", "1b", "1a", "2a", "2b", "2c"]);
   });
 });
