@@ -32,7 +32,7 @@
  *
  *   node bench/operator-scale.ts [--shards 200] [--managed 50] [--workers 8]
  *     [--reference-workers 1] [--reference-root DIR] [--reference-last] [--no-reference] [--record]
- *     [--rounds N] [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR]
+ *     [--rounds N] [--profile DIR [--apiserver-profile SECONDS]] [--logs DIR] [--built]
  *
  * --rounds N runs reference and tuned N times each, alternating which goes
  * first, every run on a control plane of its own (--fresh-control-plane does
@@ -44,8 +44,12 @@
  * --profile writes a CPU profile and a heap snapshot of the tuned operator into DIR
  * (with --apiserver-profile SECONDS also kube-apiserver.pprof, from the first create);
  * --logs writes each operator's debug log there.
+ * --built runs each checkout's compiled `dist/cli.js` (built first with
+ * tsconfig.build.json), which is what the image runs: from source, node's
+ * type stripper is loaded in both of the operator's threads and counts in its
+ * RSS. A --reference-root then needs the whole checkout (tsconfig files too).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -99,6 +103,22 @@ const ROOT = join(import.meta.dirname, "..");
 /** A checkout of an earlier version whose operator runs the reference workload (with --reference-workers). */
 const REFERENCE_ROOT = args.string("reference-root");
 const BASELINE = join(ROOT, "bench/baseline/operator-scale.json");
+/** Run the compiled dist/cli.js of each checkout, as the image does (see the file comment). */
+const BUILT = args.flag("built");
+
+/** The operator's entry point in `root`: its source, or (--built) its compiled CLI. */
+function operatorEntry(root: string): string {
+  return BUILT ? join(root, "dist/cli.js") : join(root, "src/cli.ts");
+}
+
+/** Compiles `root` into its dist/ with this checkout's TypeScript (--built). */
+function buildCheckout(root: string): void {
+  const started = Date.now();
+  execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(root, "tsconfig.build.json")], {
+    stdio: "inherit",
+  });
+  console.log(`built ${root} into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
 const USER = "shardgate-operator";
 const DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller";
 const CONTROL_PLANE = new Set(["etcd", "kube-apiserver", "kube-controller-manager"]);
@@ -129,6 +149,8 @@ interface RunResult extends Figures {
   createSeconds: number;
   /** From the last create to the last shard converged: how far the operator trails the workload. */
   lagSeconds: number;
+  /** Seconds after convergence until no controller wrote in the namespace for 2 s. */
+  quietAfterSeconds: number;
   /** Events are writes too, counted apart (the recorded baseline did not count them). */
   eventsPerShard: number;
   operatorHeapMiB: number;
@@ -323,7 +345,7 @@ function startOperator(
       ...(profile && PROFILE_DIR
         ? [`--diagnostic-dir=${PROFILE_DIR}`, "--cpu-prof", "--heapsnapshot-signal=SIGUSR2"]
         : []),
-      join(root, "src/cli.ts"),
+      operatorEntry(root),
       "operator",
       ...["--kubeconfig", kubeconfig, "--namespaces", namespace, "--leader-elect", "false"],
       ...["--metrics-host", "127.0.0.1", "--metrics-port", String(metricsPort)],
@@ -343,6 +365,36 @@ function startOperator(
     }
   });
   return { child, log };
+}
+
+/** How many writes of which verb and resource, e.g. "12 patch mcpshards/status". */
+function describeWrites(events: readonly AuditEvent[]): string {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const what = `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  return [...counts].map(([what, n]) => `${n} ${what}`).join(", ");
+}
+
+/**
+ * Waits (at most 120 s) until no one but the bench has written in `namespace`
+ * for 2 s; returns the seconds it took.
+ */
+async function untilControllersQuiet(cp: ControlPlane, namespace: string): Promise<number> {
+  const started = Date.now();
+  const QUIET_MS = 2000;
+  while (Date.now() - started < 120_000) {
+    const last = (await cp.auditEvents())
+      .filter((e) => e.objectRef?.namespace === namespace && e.objectRef.resource !== "events")
+      .filter(
+        (e) => e.user.username !== "admin" && e.verb !== "get" && e.verb !== "list" && e.verb !== "watch",
+      )
+      .reduce((latest, e) => Math.max(latest, Date.parse(e.requestReceivedTimestamp)), 0);
+    if (Date.now() - last >= QUIET_MS) break;
+    await sleep(500);
+  }
+  return round((Date.now() - started) / 1000);
 }
 
 /** A CPU profile of kube-apiserver (its /debug/pprof, as admin) for `seconds`; `go tool pprof` reads it. */
@@ -554,14 +606,15 @@ async function run(
     const lagSeconds = round((lastConverged - lastCreate) / 1000);
     const perShard = ownConvergeSeconds(namespace, audit, watch.convergedAt, managedNames);
 
-    const writes = (events: readonly AuditEvent[], since = 0) =>
+    const ownWrites = (events: readonly AuditEvent[], since = 0) =>
       events.filter(
         (e) =>
           e.user.username === USER &&
           e.objectRef?.namespace === namespace &&
           e.objectRef.resource !== "events" &&
           Date.parse(e.requestReceivedTimestamp) >= since,
-      ).length;
+      );
+    const writes = (events: readonly AuditEvent[], since = 0) => ownWrites(events, since).length;
     await sleep(1000);
     const settled = await cp.auditEvents();
     const writesPerShard = round(writes(settled) / SHARDS);
@@ -573,9 +626,15 @@ async function run(
           e.objectRef.resource === "events",
       ).length / SHARDS,
     );
+    // Steady state is when the world holds still: the controller-manager may still be reporting on
+    // Deployments the operator created faster than its client's rate limit lets it write.
+    const quietAfterSeconds = await untilControllersQuiet(cp, namespace);
     const steadySince = Date.now();
     await sleep(STEADY_WINDOW_MS);
-    const steadyStateWrites = writes(await cp.auditEvents(), steadySince);
+    const steadyEvents = ownWrites(await cp.auditEvents(), steadySince);
+    const steadyStateWrites = steadyEvents.length;
+    if (steadyStateWrites > 0)
+      console.log(`  ${label}: steady-state writes: ${describeWrites(steadyEvents)}`);
     const cpuEnd = await cpuSecondsOf(pids);
     const apiserverCpuToEnd = (cpuEnd["kube-apiserver"] ?? NaN) - (cpuBefore["kube-apiserver"] ?? NaN);
     const memory = await memoryMiB(operator.pid!, metricsUrl);
@@ -600,6 +659,7 @@ async function run(
       writesPerShard,
       eventsPerShard,
       steadyStateWrites,
+      quietAfterSeconds,
       operatorRssMiB: memory.rss ?? NaN,
       operatorIdleRssMiB: idleRss,
       operatorHeapMiB: memory.heapUsed ?? NaN,
@@ -694,6 +754,7 @@ function report(results: RunResult[], baseline: Figures | undefined): void {
   row("writes per shard", "writesPerShard");
   row("  + events per shard", "eventsPerShard");
   row("status flips", "flips");
+  row("controllers quiet after (s)", "quietAfterSeconds");
   row(`steady writes (${STEADY_WINDOW_MS / 1000 / RESYNC_S} resyncs)`, "steadyStateWrites");
   row("operator RSS (MiB, aim <=220)", "operatorRssMiB");
   row("  RSS before the first shard", "operatorIdleRssMiB");
@@ -803,6 +864,7 @@ function spread(results: readonly RunResult[]): void {
 }
 
 async function main(): Promise<void> {
+  if (BUILT) for (const root of new Set([ROOT, REFERENCE_ROOT ?? ROOT])) buildCheckout(root);
   const mcp = await startMcpProcess();
   // Several rounds: every run gets a control plane of its own, so neither meets the other's leftovers
   // (the second of two runs on one control plane was up to 2x slower, whichever it was).

@@ -6,16 +6,18 @@
  * reconcile that finds children to write hands the writes over and returns;
  * when they finish, the pool calls `onDone` with the key (the operator
  * enqueues it) and the next reconcile reads the outcome, then the caches,
- * which already hold what was written. At most `concurrency` run at once,
- * one per key, first come first served.
+ * which already hold what was written. At most `concurrency` run at once
+ * (the operator's follows the apiserver: concurrency-limit.ts), one per key,
+ * first come first served.
  */
 import { BoundedRunner } from "./bounded-runner.ts";
+import type { ConcurrencyLimit } from "./concurrency-limit.ts";
 
 export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
 export interface ApplyPoolOptions {
-  /** Keys writing at once. @default 8 */
-  readonly concurrency?: number;
+  /** Keys writing at once, or a limit that follows the apiserver's latency. @default 8 */
+  readonly concurrency?: number | ConcurrencyLimit;
   /** The writes of `key` finished (either way) and their outcome is stored. */
   readonly onDone: (key: string) => void;
 }

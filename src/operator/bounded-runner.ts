@@ -6,14 +6,17 @@
  * what starting an entry means (`start`); each keys and deduplicates its
  * line its own way through `enqueue`, `waitingFor` and `dropWaiting`.
  */
+import { fixedLimit, type ConcurrencyLimit } from "./concurrency-limit.ts";
+
 export abstract class BoundedRunner<T extends { readonly key: string }> {
-  readonly #concurrency: number;
+  readonly #limit: ConcurrencyLimit;
   readonly #waiting: T[] = [];
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(concurrency: number) {
-    this.#concurrency = concurrency;
+  /** A number, or a limit that follows how long runs take (concurrency-limit.ts). */
+  constructor(concurrency: number | ConcurrencyLimit) {
+    this.#limit = typeof concurrency === "number" ? fixedLimit(concurrency) : concurrency;
   }
 
   /** Runs one entry taken off the line; it must settle, and should not throw. */
@@ -63,13 +66,15 @@ export abstract class BoundedRunner<T extends { readonly key: string }> {
   }
 
   #drain(): void {
-    while (!this.#closed && this.#running.size < this.#concurrency) {
+    while (!this.#closed && this.#running.size < this.#limit.current) {
       const next = this.#waiting.shift();
       if (!next) return;
+      const started = performance.now();
       const running = this.start(next);
       this.#running.add(running);
       void running.finally(() => {
         this.#running.delete(running);
+        this.#limit.finished(performance.now() - started, this.#waiting.length);
         this.#drain();
       });
     }

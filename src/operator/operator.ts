@@ -17,6 +17,7 @@ import {
   type KubeObject,
 } from "../kube/index.ts";
 import type { Logger } from "../log.ts";
+import { AdaptiveLimit } from "./concurrency-limit.ts";
 import type { OperatorConfig } from "./config.ts";
 import { InformerSet } from "./informer-set.ts";
 import { LeaderElector } from "./leader.ts";
@@ -167,12 +168,12 @@ export async function startOperator(
       verifyTimeoutMs: config.verifyTimeout * 1000,
       // Verifications wait on the network, not on the apiserver: more of them than workers.
       verifyConcurrency: config.workers * 4,
-      // Writes wait on the apiserver: as many child batches, and as many status writes, at
-      // once as there are workers (the status writes no longer occupy the workers). 2x and
-      // 4x the workers were tried at 1,000 shards: no more throughput (Service creation is
-      // serialised in the apiserver), and at load 24 verification timeouts and retries.
-      applyConcurrency: config.workers,
-      statusConcurrency: config.workers,
+      // Writes wait on the apiserver: child batches and status writes (off the workers) start
+      // at as many at once as there are workers and follow its latency up to 4x that
+      // (concurrency-limit.ts). Fixed at 2x and 4x they fed a retry storm at load 24; fixed
+      // at 1x they bound 1,000 shards once Services were headless.
+      applyConcurrency: new AdaptiveLimit({ min: config.workers, max: config.workers * 4 }),
+      statusConcurrency: new AdaptiveLimit({ min: config.workers, max: config.workers * 4 }),
     },
   });
 

@@ -88,6 +88,11 @@ describe("operator", () => {
         admin.get(RESOURCES.networkPolicy, ns.name, "web"),
       ]),
     );
+    // One pod: a headless Service (no ClusterIP to allocate); the URL names the pod's own port.
+    expect(service.spec).toMatchObject({
+      clusterIP: "None",
+      ports: [expect.objectContaining({ port: 3000 })],
+    });
     for (const child of [deployment, service, policy]) {
       expect(child.metadata?.ownerReferences).toEqual([
         expect.objectContaining({ kind: "McpShard", name: "web", uid: owner.metadata.uid, controller: true }),
@@ -226,6 +231,28 @@ describe("operator", () => {
       return (d.spec as { replicas: number }).replicas === 1 ? d : undefined;
     });
     expect(restored.metadata?.annotations?.["example.com/owner"]).toBe("alice");
+  });
+
+  it("replaces a shard's Service when its address kind must change: ClusterIP for several pods, headless for one", async () => {
+    await create("scaled", { container: { image: "ghcr.io/example/mcp:1", port: 3000, replicas: 3 } });
+    const serviceWith = (want: (clusterIP: unknown) => boolean) =>
+      waitFor(async () => {
+        const svc = await admin.get(RESOURCES.service, ns.name, "scaled").catch(() => undefined);
+        const clusterIP = (svc?.spec as { clusterIP?: unknown } | undefined)?.clusterIP;
+        return svc && want(clusterIP) ? svc : undefined;
+      });
+    const balanced = await serviceWith((ip) => typeof ip === "string" && /^10\./.test(ip));
+    // Scaled to one: clusterIP is immutable, so the operator deletes and creates it again.
+    await create("scaled", { container: { image: "ghcr.io/example/mcp:1", port: 3000, replicas: 1 } });
+    const headless = await serviceWith((ip) => ip === "None");
+    expect(headless.metadata?.uid).not.toBe(balanced.metadata?.uid);
+    expect(headless.metadata?.ownerReferences).toEqual([expect.objectContaining({ name: "scaled" })]);
+    // And back (a Service made before headless ones is replaced the same way).
+    await create("scaled", { container: { image: "ghcr.io/example/mcp:1", port: 3000, replicas: 2 } });
+    const again = await serviceWith((ip) => typeof ip === "string" && /^10\./.test(ip));
+    expect(again.metadata?.uid).not.toBe(headless.metadata?.uid);
+    const status = await shard("scaled");
+    expect(status.status?.url).toBe(`http://scaled.${ns.name}.svc.cluster.local:3000/mcp`);
   });
 
   it("states quantities as the apiserver stores them: a shard with 0.5 CPU and 1Gi converges, then writes nothing", async () => {

@@ -5,7 +5,9 @@ import {
   desiredChildren,
   desiredDeployment,
   desiredNetworkPolicy,
+  desiredService,
   desiredServiceAccount,
+  serviceNeedsReplacing,
   serviceUrl,
 } from "../../src/operator/desired/index.ts";
 import { WorkQueue } from "../../src/operator/queue.ts";
@@ -46,6 +48,20 @@ describe("desired state", () => {
         },
       ]);
     }
+  });
+
+  it("a one-pod shard's Service is headless, a shard of several pods gets a ClusterIP; the kind change means a replacement", () => {
+    const one = desiredService(shard({ container: { image: "x:1", port: 3000 } }))!;
+    const three = desiredService(shard({ container: { image: "x:1", port: 3000, replicas: 3 } }))!;
+    expect(one.spec).toMatchObject({ type: "ClusterIP", clusterIP: "None" });
+    expect(three.spec).not.toHaveProperty("clusterIP");
+    const observed = (clusterIP?: string) => ({ ...one, spec: { ...(one.spec as object), clusterIP } });
+    expect(serviceNeedsReplacing(one, observed("10.0.0.7"))).toBe(true);
+    expect(serviceNeedsReplacing(one, observed("None"))).toBe(false);
+    expect(serviceNeedsReplacing(three, observed("None"))).toBe(true);
+    expect(serviceNeedsReplacing(three, observed("10.0.0.7"))).toBe(false);
+    expect(serviceNeedsReplacing(one, observed(undefined))).toBe(false); // not allocated yet
+    expect(serviceNeedsReplacing(one, undefined)).toBe(false);
   });
 
   it("pods are secure by default, and overridable", () => {

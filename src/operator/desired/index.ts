@@ -20,7 +20,7 @@ export {
 } from "./common.ts";
 export { desiredDeployment } from "./deployment.ts";
 export { canonicalQuantity, isQuantity } from "./quantity.ts";
-export { desiredService, serviceUrl } from "./service.ts";
+export { desiredService, serviceNeedsReplacing, serviceUrl } from "./service.ts";
 export { desiredEgressPolicy, desiredNetworkPolicy, EGRESS_POLICY_SUFFIX } from "./networkpolicy.ts";
 export { desiredTokenSecret, randomToken } from "./token.ts";
 export { desiredServiceAccount } from "./serviceaccount.ts";

@@ -12,6 +12,7 @@ import {
   type ResourceType,
 } from "../../kube/index.ts";
 import { needsApply } from "../compare.ts";
+import { serviceNeedsReplacing } from "../desired/index.ts";
 import type { InformerSet } from "../informer-set.ts";
 import { ChildConflictError, messageOf } from "./errors.ts";
 import type { TokenSecrets } from "./token-secrets.ts";
@@ -136,8 +137,8 @@ export class ChildWriter {
     // Everything in parallel except what the pods need first: the Deployment
     // waits for its ServiceAccount (admission refuses pods without it) and
     // its NetworkPolicies (pods never run unfenced) and its token Secret (the
-    // container's env needs it). The Service is not among them; its
-    // ClusterIP allocation is the slowest write of all.
+    // container's env needs it). The Service is not among them; a ClusterIP
+    // allocation (shards of several replicas) is the slowest write of all.
     const needed = (s: ChildStep) =>
       s.type === RESOURCES.serviceAccount || s.type === RESOURCES.networkPolicy;
     const deployments = plan.steps.filter((s) => s.type === RESOURCES.deployment);
@@ -163,6 +164,8 @@ export class ChildWriter {
   async #applyIfChanged({ type, want, observed }: ChildStep): Promise<void> {
     if (!needsApply(want, observed)) return;
     const { client, caches, fieldManager } = this.#options;
+    // An immutable field that must change (a Service's address kind): delete, then create.
+    if (observed && serviceNeedsReplacing(want, observed)) await this.#delete(type, observed);
     let current: KubeObject;
     try {
       current = await client.apply(type, want, { fieldManager, force: true });

@@ -11,6 +11,7 @@ import { objectKey, RESOURCES, splitKey, type KubeClient, type KubeObject } from
 import type { Logger } from "../../log.ts";
 import { ApplyPool } from "../apply-pool.ts";
 import { withDesiredHash } from "../compare.ts";
+import type { ConcurrencyLimit } from "../concurrency-limit.ts";
 import { desiredChildren, desiredTokenSecret, serviceUrl, type DesiredOptions } from "../desired/index.ts";
 import { readyTransition, type EventRecorder } from "../events.ts";
 import type { InformerSet } from "../informer-set.ts";
@@ -36,9 +37,9 @@ export interface ReconcilerOptions extends DesiredOptions {
   /** Verifications running at once (they do not occupy reconcile workers). @default 16 */
   readonly verifyConcurrency?: number;
   /** Shards whose children are being written at once (off the workers too). @default 8 */
-  readonly applyConcurrency?: number;
+  readonly applyConcurrency?: number | ConcurrencyLimit;
   /** Status writes at once (off the workers too). @default 32 */
-  readonly statusConcurrency?: number;
+  readonly statusConcurrency?: number | ConcurrencyLimit;
 }
 
 /**
