@@ -68,7 +68,9 @@ export const operatorConfigSchema = z.object({
     .min(1)
     .max(64)
     .default(4)
-    .describe("shards reconciled in parallel @default 4"),
+    .describe(
+      "shards reconciled in parallel; child and status writes start at this many at once and follow the apiserver's latency up to 4x @default 4",
+    ),
 });
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
