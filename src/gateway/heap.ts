@@ -1,3 +1,5 @@
+import { HEAP_GROWTH_FLAG, namesFlag, userNodeFlags, YOUNG_GENERATION_FLAG } from "../util/node-flags.ts";
+
 /**
  * The gateway's V8 heap sizing (issue 15: RSS must come back after a load).
  * Measured (bench/gateway-overhead.ts, 16,000 calls at concurrency 32): RSS
@@ -41,8 +43,7 @@ export function heapSizedAlready(
   execArgv: readonly string[] = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? "",
 ): boolean {
-  const flags = [...execArgv, ...nodeOptions.split(/\s+/)];
-  return flags.some((flag) => /semi[-_]space|young[-_]generation|heap[-_]growing/.test(flag));
+  return namesFlag(userNodeFlags(execArgv, nodeOptions), YOUNG_GENERATION_FLAG, HEAP_GROWTH_FLAG);
 }
 
 /**

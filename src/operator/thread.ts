@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { pipeline } from "node:stream/promises";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { HEAP_GROWTH_FLAG, namesFlag, userNodeFlags, YOUNG_GENERATION_FLAG } from "../util/node-flags.ts";
 import type { OperatorConfig } from "./config.ts";
 
 /** Young generation of the operator's isolate (MiB): ample for objects that die within a reconcile. */
@@ -39,19 +40,9 @@ type ThreadData =
   | { readonly shardgateOperator: true; readonly config: OperatorConfig }
   | { readonly shardgateOperator: true; readonly argv: string[] };
 
-/** Node flags and NODE_OPTIONS, where the user's own heap sizing would be. */
-function userFlags(): string[] {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-}
-
-/** Did the user size the young generation themselves? Then theirs holds. */
-function youngSizedByUser(flags = userFlags()): boolean {
-  return flags.some((flag) => /semi[-_]space|young[-_]generation/.test(flag));
-}
-
-/** Did the user set the old space's growth themselves? Then theirs holds. */
-export function growthSetByUser(flags = userFlags()): boolean {
-  return flags.some((flag) => /heap[-_]growing/.test(flag));
+/** Did the user set the old space's growth themselves (node flags or NODE_OPTIONS)? Then theirs holds. */
+export function growthSetByUser(flags = userNodeFlags()): boolean {
+  return namesFlag(flags, HEAP_GROWTH_FLAG);
 }
 
 export interface OperatorThread {
@@ -70,7 +61,10 @@ function startThread(data: ThreadData, onError: (error: Error) => void): Operato
   if (!growthSetByUser()) setFlagsFromString(OLD_SPACE_GROWTH_FLAG);
   const worker = new Worker(new URL(import.meta.url), {
     workerData: data,
-    resourceLimits: youngSizedByUser() ? undefined : { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB },
+    // A young generation the user sized holds.
+    resourceLimits: namesFlag(userNodeFlags(), YOUNG_GENERATION_FLAG)
+      ? undefined
+      : { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB },
   });
   let failed = false;
   worker.on("error", (error: Error) => {

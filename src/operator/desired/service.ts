@@ -47,11 +47,11 @@ function isHeadless(replicas: number): boolean {
  */
 export function serviceNeedsReplacing(desired: KubeObject, observed: KubeObject | undefined): boolean {
   if (desired.kind !== "Service" || !observed) return false;
-  const headless = (o: KubeObject) => (o.spec as { clusterIP?: unknown } | undefined)?.clusterIP === "None";
-  const allocated = (observed.spec as { clusterIP?: unknown } | undefined)?.clusterIP;
+  const clusterIP = (o: KubeObject) => (o.spec as { clusterIP?: unknown } | undefined)?.clusterIP;
+  const allocated = clusterIP(observed);
   // A Service still being created may not show its address yet: nothing to compare.
   if (typeof allocated !== "string" || allocated === "") return false;
-  return headless(desired) !== headless(observed);
+  return (clusterIP(desired) === "None") !== (allocated === "None");
 }
 
 /**
